@@ -1,0 +1,208 @@
+"""Environment for running the real Claude Code offline against ``tests/fakeapi.py``.
+
+Usage::
+
+    from tests.claude_env import CLAUDE_BIN, claude_env, require_claude
+
+    claude = require_claude()            # pytest.skip() if no claude binary
+    with FakeAnthropic() as fake:
+        env = claude_env(tmp_path / "cfg", project_dir, fake.url)
+        # start `claude` in tmux with these variables added (tmux new-window -e K=V ...),
+        # and the variables in CLAUDE_ENV_UNSET removed from the inherited environment.
+
+What makes the TUI start straight into the composer, with no network:
+
+* ``ANTHROPIC_API_KEY`` + ``customApiKeyResponses.approved`` (last 20 chars of
+  the key) in ``.claude.json``: no "Detected a custom API key" question.
+* ``hasCompletedOnboarding`` + ``theme``: no login / theme picker.
+* ``projects[<cwd>].hasTrustDialogAccepted``: no "Do you trust the files in
+  this folder?" dialog (``trust=False`` leaves it out to get the dialog).
+* ``hasSeenAutoDefaultNotice`` (2.1.3xx): hides the "Auto mode is now Claude
+  Code's default permission mode." banner at the top of the first screen.
+* ``lastReleaseNotesSeen``: no "What's new" box after an upgrade.
+* ``officialMarketplaceAutoInstallAttempted``: no plugin-marketplace fetch.
+* ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC`` (= no autoupdater, telemetry,
+  error reporting, feedback command); the individual ``DISABLE_*`` flags are
+  set as well, for older/newer versions that look at those only.
+* ``spinnerTipsEnabled: false`` in ``<config_dir>/settings.json``: no random
+  "Tip: ..." line under the busy spinner (pass ``tips=True`` to keep them).
+
+Rendering mode: 2.1.3xx defaults to the *fullscreen* renderer (alternate
+screen, fixed layout, composer pinned to the bottom, no tmux scrollback) on a
+fresh config, 2.1.1xx to the *classic* one (normal screen, output scrolls).
+``fullscreen=None`` keeps the version's default; ``True`` forces fullscreen
+(``CLAUDE_CODE_NO_FLICKER=1``), ``False`` forces classic
+(``CLAUDE_CODE_DISABLE_ALTERNATE_SCREEN=1``).  See tests/fixtures/claude/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CLAUDE_BIN",
+    "CLAUDE_ENV_UNSET",
+    "DUMMY_API_KEY",
+    "FALLBACK_CLAUDE",
+    "claude_env",
+    "find_claude",
+    "require_claude",
+    "write_claude_json",
+]
+
+#: A syntactically plausible key; only its last 20 characters matter (approval list).
+DUMMY_API_KEY = "sk-ant-api03-" + "tmuxorchFAKE" * 7 + "-0123456789abcdefAA"
+
+#: Variables that must NOT leak from the test runner's environment into Claude
+#: (they would change auth, model, or make Claude think it runs nested).
+CLAUDE_ENV_UNSET: tuple[str, ...] = (
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_SMALL_FAST_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDECODE",
+    "CLAUDE_CODE_ENTRYPOINT",
+    "CLAUDE_CODE_SSE_PORT",
+    "CLAUDE_CODE_SESSION_KIND",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "https_proxy",
+    "http_proxy",
+)
+
+FALLBACK_CLAUDE = "/tmp/cc/node_modules/.bin/claude"
+
+
+def find_claude() -> str | None:
+    """Path of the claude executable for tests, or None.
+
+    Order: ``$TMUXORCH_TEST_CLAUDE``, ``claude`` on PATH, ``/tmp/cc/node_modules/.bin/claude``.
+    """
+    override = os.environ.get("TMUXORCH_TEST_CLAUDE")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    on_path = shutil.which("claude")
+    if on_path:
+        return on_path
+    if os.access(FALLBACK_CLAUDE, os.X_OK):
+        return FALLBACK_CLAUDE
+    return None
+
+
+#: Resolved once at import time (None when no claude is installed).
+CLAUDE_BIN: str | None = find_claude()
+
+
+def require_claude() -> str:
+    """Return CLAUDE_BIN, or ``pytest.skip()`` the calling test when there is none."""
+    if CLAUDE_BIN is None:
+        import pytest
+
+        pytest.skip("Claude Code not found (set TMUXORCH_TEST_CLAUDE or put claude on PATH)")
+    return CLAUDE_BIN
+
+
+def write_claude_json(
+    config_dir: Path,
+    cwd: Path,
+    *,
+    api_key: str = DUMMY_API_KEY,
+    trust: bool = True,
+    bypass_accepted: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``<config_dir>/.claude.json`` (global state read at start) and return its path."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    project: dict[str, Any] = {
+        "allowedTools": [],
+        "hasCompletedProjectOnboarding": True,
+        "projectOnboardingSeenCount": 1,
+    }
+    if trust:
+        project["hasTrustDialogAccepted"] = True
+    data: dict[str, Any] = {
+        "hasCompletedOnboarding": True,
+        "theme": "dark",
+        "numStartups": 1,
+        "autoUpdates": False,
+        "customApiKeyResponses": {"approved": [api_key[-20:]], "rejected": []},
+        # Keys are the resolved cwd, exactly as Claude computes it.
+        "projects": {str(cwd.resolve()): project},
+        "hasSeenAutoDefaultNotice": True,
+        "lastReleaseNotesSeen": "9999.0.0",
+        "officialMarketplaceAutoInstallAttempted": True,
+        "officialMarketplaceAutoInstalled": False,
+        "hasShownOpus45Notice": {},
+        "tipsHistory": {},
+    }
+    if bypass_accepted:
+        data["bypassPermissionsModeAccepted"] = True
+    if extra:
+        data.update(extra)
+    path = config_dir / ".claude.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def claude_env(
+    config_dir: Path,
+    cwd: Path,
+    base_url: str,
+    *,
+    trust: bool = True,
+    api_key: str = DUMMY_API_KEY,
+    fullscreen: bool | None = None,
+    tips: bool = False,
+    terminal_title: bool = True,
+    bypass_accepted: bool = False,
+    extra_claude_json: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """Prepare ``config_dir`` for an offline Claude Code run in ``cwd`` and return env vars to add.
+
+    ``terminal_title=True`` keeps Claude's OSC title updates (tmux shows them as
+    ``#{pane_title}``: "✳ Claude Code" when idle, a spinner glyph when busy),
+    which is itself a useful state signal.
+    """
+    config_dir = Path(config_dir)
+    write_claude_json(
+        config_dir,
+        cwd,
+        api_key=api_key,
+        trust=trust,
+        bypass_accepted=bypass_accepted,
+        extra=extra_claude_json,
+    )
+    settings: dict[str, Any] = {}
+    if not tips:
+        settings["spinnerTipsEnabled"] = False
+    if settings:
+        (config_dir / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+
+    env: dict[str, str] = {
+        "ANTHROPIC_BASE_URL": base_url.rstrip("/"),
+        "ANTHROPIC_API_KEY": api_key,
+        "CLAUDE_CONFIG_DIR": str(config_dir),
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "DISABLE_BUG_COMMAND": "1",
+        "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL": "1",
+    }
+    if fullscreen is True:
+        env["CLAUDE_CODE_NO_FLICKER"] = "1"
+    elif fullscreen is False:
+        env["CLAUDE_CODE_DISABLE_ALTERNATE_SCREEN"] = "1"
+    if not terminal_title:
+        env["CLAUDE_CODE_DISABLE_TERMINAL_TITLE"] = "1"
+    return env
