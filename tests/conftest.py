@@ -1,0 +1,116 @@
+"""Fixtures: a private tmux socket (libtmux's ``server`` fixture) and a tmp home per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from libtmux.server import Server
+
+from tmuxorch.config import resolve
+from tmuxorch.fleet import Fleet
+
+TESTS = Path(__file__).parent
+FAKEAGENT = TESTS / "fakeagent.py"
+
+
+def base_config(tmp_path: Path) -> dict[str, Any]:
+    """Profiles with predictable start-up: no rc files, a plain prompt."""
+    return {
+        "default_agent": "shell",
+        "agents": {
+            "shell": {"command": "/bin/bash --norc --noprofile", "env": {"PS1": "$ "}},
+            "fake": {
+                "command": f"{sys.executable} {FAKEAGENT}",
+                "args": ["--record", str(tmp_path / "record.jsonl")],
+                "ready": [r"^> .*\Z"],
+                "busy": [r"\(esc to interrupt\)"],
+                "waiting": [r"(Do you want to [^\n]*\?)"],
+                "error": [r"(API Error: [^\n]*)"],
+                "approve_keys": ["1"],
+                "deny_keys": ["2"],
+                "quiet": 0.3,
+            },
+        },
+    }
+
+
+@dataclass
+class Env:
+    """One test's fleet: its home, socket, config, and a CLI runner."""
+
+    home: Path
+    socket: str
+    config_path: Path
+    tmp: Path
+
+    @property
+    def environ(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUXORCH_", "TMUX"))}
+        env.update(
+            TMUXORCH_HOME=str(self.home),
+            TMUXORCH_SOCKET=self.socket,
+            TMUXORCH_CONFIG=str(self.config_path),
+        )
+        return env
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        self.config_path.write_text(yaml.safe_dump(config))
+
+    def fleet(self) -> Fleet:
+        return Fleet(resolve(str(self.home), self.socket, str(self.config_path)))
+
+    def cli(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            [sys.executable, "-m", "tmuxorch", *args],
+            input=data, capture_output=True, timeout=timeout,
+            env={**self.environ, **(env or {})}, check=False,
+        )  # fmt: skip
+        return subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+        )
+
+    def ok(self, *args: str, **kwargs: Any) -> str:
+        proc = self.cli(*args, **kwargs)
+        assert proc.returncode == 0, f"tmuxorch {' '.join(args)} failed: {proc.stderr}"
+        assert "Traceback" not in proc.stderr
+        return proc.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+    def records(self) -> list[str]:
+        path = self.tmp / "record.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
+
+
+@pytest.fixture
+def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    home = tmp_path / "home"
+    config_path = tmp_path / "config.yaml"
+    assert server.socket_name
+    fleet_env = Env(home=home, socket=server.socket_name, config_path=config_path, tmp=tmp_path)
+    fleet_env.write_config(base_config(tmp_path))
+    for key in list(os.environ):
+        if key.startswith("TMUXORCH_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TMUXORCH_CONFIG", str(config_path))
+    yield fleet_env
+    # The server fixture kills tmux; nothing else of ours outlives the test.

@@ -1,0 +1,110 @@
+"""The CLI surface: help on every command, and one clear line for every expected failure."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import Env
+from tmuxorch.cli import COMMANDS, SUMMARIES, cli
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS), ids=sorted(COMMANDS))
+def test_help_on_every_command(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_every_command_has_a_summary() -> None:
+    assert set(COMMANDS) - {"ls"} == set(SUMMARIES)
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "tmuxorch, version" in result.output
+
+
+BAD_NAMES = ["a;b", "$(touch x)", "with space", "..", "../up", "-dash", "", "x" * 65, "a/b", "é"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES, ids=[repr(n) for n in BAD_NAMES])
+def test_bad_names_refused_before_tmux(env: Env, name: str) -> None:
+    proc = env.cli("spawn", "--", name) if name.startswith("-") else env.cli("spawn", name)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "invalid agent name" in proc.stderr
+    assert not (env.home / "state.db").exists() or env.json("list") == []
+    assert not env.fleet().tmux.is_alive()
+
+
+ERRORS = [
+    ("unknown agent", ["status", "ghost"], "no agent named 'ghost'"),
+    ("unknown profile", ["spawn", "x", "--agent", "nope"], "unknown agent profile 'nope'"),
+    ("cwd not a dir", ["spawn", "x", "--cwd", "/nonexistent/dir"], "is not a directory"),
+    ("not installed", ["spawn", "x", "--agent", "missing"], "is not installed: install it with"),
+    (
+        "claude hint",
+        ["spawn", "x", "--agent", "claude"],
+        "npm install -g @anthropic-ai/claude-code",
+    ),
+    ("bad env", ["spawn", "x", "--env", "NOPE"], "invalid --env"),
+    ("model on shell", ["spawn", "x", "--model", "m"], "--model does not apply"),
+    ("send to ghost", ["send", "ghost", "hi"], "no agent named 'ghost'"),
+    ("kill ghost", ["kill", "ghost"], "no agent named 'ghost'"),
+    ("rm ghost", ["rm", "ghost"], "no agent named 'ghost'"),
+    ("output ghost", ["output", "ghost"], "no agent named 'ghost'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_expected_failures_are_one_line(env: Env, args: list[str], message: str) -> None:
+    config = {
+        "default_agent": "shell",
+        "agents": {
+            "missing": {
+                "command": "definitely-not-installed-xyz",
+                "install": "apt-get install xyz",
+            },
+            "claude": {"command": "claude-not-here-xyz"},
+            "shell": {"command": "/bin/sh"},
+        },
+    }
+    env.write_config(config)
+    proc = env.cli(*args)
+    assert proc.returncode == 1, proc
+    assert proc.stderr.startswith("tmuxorch: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Nothing half-created: no agent row, no tmux server with an orphan window.
+    assert env.json("list") == []
+    assert not env.fleet().tmux.is_alive()
+
+
+def test_broken_config_is_one_line(env: Env) -> None:
+    env.config_path.write_text("locks:\n  wait: [\n")
+    proc = env.cli("list")
+    assert proc.returncode == 1
+    assert "is not valid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_config_named_by_env_is_an_error(env: Env) -> None:
+    proc = env.cli("list", env={"TMUXORCH_CONFIG": str(env.tmp / "nope.yaml")})
+    assert proc.returncode == 1 and "does not exist" in proc.stderr
+
+
+def test_tmux_missing(env: Env) -> None:
+    proc = env.cli("spawn", "x", env={"PATH": "/nonexistent"})
+    assert proc.returncode == 1
+    assert "tmux is not installed" in proc.stderr or "not installed" in proc.stderr
+
+
+def test_empty_message_refused(env: Env) -> None:
+    env.ok("spawn", "a")
+    proc = env.cli("send", "a", "   ")
+    assert proc.returncode == 1 and "empty message" in proc.stderr
+
+
+def test_bad_stdin_refused(env: Env) -> None:
+    env.ok("spawn", "a")
+    proc = env.cli("send", "a", "-", input=b"\xff\xfe bad")
+    assert proc.returncode == 1 and "not UTF-8" in proc.stderr

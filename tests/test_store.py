@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from tmuxorch.errors import AgentError
+from tmuxorch.records import Agent, now
+from tmuxorch.store import Store
+
+
+def _agent(name: str) -> Agent:
+    t = now()
+    return Agent(name=name, profile="shell", state="starting", cwd="/", created=t, since=t)
+
+
+def test_home_and_db_are_private(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    with Store.open(home) as store:
+        store.insert_agent(_agent("a"))
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    for path in home.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_wal_and_schema_version(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        version = store.conn.execute("PRAGMA user_version").fetchone()[0]
+    with Store.open(tmp_path) as store:  # reopening migrates nothing twice
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == version
+
+
+def test_duplicate_agent_refused(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        store.insert_agent(_agent("a"))
+        with pytest.raises(AgentError, match="already exists"):
+            store.insert_agent(_agent("a"))
+
+
+def test_set_state_records_only_changes(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        store.insert_agent(_agent("a"))
+        assert store.set_state("a", "idle")
+        assert not store.set_state("a", "idle")
+        assert store.set_state("a", "busy", "working")
+        events = [(e.state, e.detail) for e in store.events(agent="a")]
+        assert events == [("idle", ""), ("busy", "working")]
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    """Fresh database, 20 threads each with its own connection, racing from creation."""
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            with Store.open(tmp_path) as store:
+                store.insert_agent(_agent(f"a{i}"))
+                for j in range(10):
+                    store.add_message(None, f"a{i}", "sequential", f"m{j}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with Store.open(tmp_path) as store:
+        assert len(store.list_agents()) == 20
+        assert sum(store.queued_counts().values()) == 200

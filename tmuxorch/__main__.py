@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+import sys
+
+from tmuxorch.entry import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""The click group. Subcommands are imported only when invoked (LazyGroup),
+so ``tmuxorch --help`` and quick commands start fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from tmuxorch import __version__
+from tmuxorch.cli.common import Obj
+
+# command name -> "module:attribute" under tmuxorch.cli
+COMMANDS: dict[str, str] = {
+    "spawn": "agents:spawn",
+    "send": "agents:send",
+    "list": "agents:list_",
+    "ls": "agents:list_",
+    "status": "agents:status",
+    "output": "agents:output",
+    "attach": "agents:attach",
+    "kill": "agents:kill",
+    "rm": "agents:rm",
+    "events": "events:events",
+}
+HIDDEN_ALIASES = {"ls"}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands live in modules loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) - HIDDEN_ALIASES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        module = importlib.import_module(f"tmuxorch.cli.{module_name}")
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module.
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+SUMMARIES: dict[str, str] = {
+    "spawn": "Start an agent in a new tmux window.",
+    "send": "Deliver a message to an agent.",
+    "list": "The fleet as a table (alias: ls).",
+    "status": "One agent in detail.",
+    "output": "An agent's screen or scrollback.",
+    "attach": "Attach to the fleet session at an agent's window.",
+    "kill": "Force an agent down (its record is kept).",
+    "rm": "Remove an agent: window, record, logs.",
+    "events": "The event log.",
+}
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="tmuxorch")
+@click.option("--home", metavar="DIR", help="Fleet home (env TMUXORCH_HOME).")
+@click.option("--socket", metavar="NAME", help="tmux socket name (env TMUXORCH_SOCKET).")
+@click.option("--config", metavar="FILE", help="config.yaml path (env TMUXORCH_CONFIG).")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, socket: str | None, config: str | None) -> None:
+    """Run a fleet of AI coding agents as live tmux sessions."""
+    ctx.obj = Obj(home=home, socket=socket, config=config)

@@ -1,0 +1,219 @@
+"""Agent commands: spawn, send, list, status, output, attach, kill, rm."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
+
+
+@click.command()
+@click.argument("name")
+@click.argument("prompt", required=False)
+@click.option(
+    "--agent", "profile", metavar="PROFILE", help="Profile (default from config: claude)."
+)
+@click.option("--cwd", metavar="DIR", help="Working directory (default: here).")
+@click.option("--model", metavar="M", help="Model for the agent.")
+@click.option("--permission-mode", metavar="MODE", help="Claude Code permission mode.")
+@click.option("--env", "env", multiple=True, metavar="K=V", help="Extra environment (repeatable).")
+@click.option("--parent", metavar="NAME", help="Parent agent (default: the calling agent).")
+@json_option
+@handle_errors
+def spawn(
+    name: str,
+    prompt: str | None,
+    profile: str | None,
+    cwd: str | None,
+    model: str | None,
+    permission_mode: str | None,
+    env: tuple[str, ...],
+    parent: str | None,
+    as_json: bool,
+) -> None:
+    """Start agent NAME in a new window; send PROMPT once it is ready."""
+    from tmuxorch.fleet import SpawnRequest, check_name, parse_env
+
+    check_name(name)
+    request = SpawnRequest(
+        name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
+        profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,
+        env=parse_env(env), parent=parent,
+    )  # fmt: skip
+    f = fleet()
+    agent = f.spawn(request)
+    if as_json:
+        echo_json(f.info(agent))
+    else:
+        click.echo(f"spawned {agent.name} ({agent.profile}) in window {agent.window_id}")
+
+
+@click.command()
+@click.argument("name")
+@click.argument("message")
+@click.option(
+    "--mode",
+    type=click.Choice(["sequential", "important", "urgent"]),
+    default="sequential",
+    show_default=True,
+    help="When to deliver.",
+)
+@json_option
+@handle_errors
+def send(name: str, message: str, mode: str, as_json: bool) -> None:
+    """Deliver MESSAGE (or stdin with -) to agent NAME; prints the message id."""
+    text = read_text_arg(message)
+    sender = os.environ.get("TMUXORCH_AGENT") or None
+    msg = fleet().send(name, text, mode=mode, sender=sender)
+    if as_json:
+        echo_json({"id": msg.id, "to": msg.recipient, "mode": msg.mode, "status": msg.status})
+    else:
+        click.echo(str(msg.id))
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+STATE_STYLE = {
+    "idle": "green",
+    "busy": "yellow",
+    "waiting": "bold magenta",
+    "error": "bold red",
+    "starting": "cyan",
+    "exited": "dim",
+    "stopped": "dim",
+}
+
+
+@click.command("list")
+@json_option
+@handle_errors
+def list_(as_json: bool) -> None:
+    """The fleet as a table."""
+    infos = fleet().infos()
+    if as_json:
+        echo_json(infos)
+        return
+    if not infos:
+        click.echo("no agents")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from tmuxorch.records import now
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS"):
+        table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
+    agents = {a.name: a for a in fleet().store.list_agents()}
+    for info in infos:
+        since = agents[info["name"]].since
+        table.add_row(
+            info["name"],
+            info["profile"],
+            f"[{STATE_STYLE.get(info['state'], '')}]{info['state']}[/]",
+            _age(now() - since),
+            info["detail"],
+            info["parent"] or "",
+            str(info["queued"] or ""),
+            str(len(info["locks"]) or ""),
+        )
+    Console(highlight=False).print(table)
+
+
+@click.command()
+@click.argument("name", required=False)
+@json_option
+@handle_errors
+def status(name: str | None, as_json: bool) -> None:
+    """One agent in detail (default: the calling agent)."""
+    name = name or os.environ.get("TMUXORCH_AGENT")
+    if not name:
+        raise click.UsageError("name an agent (or run this inside an agent's pane)")
+    f = fleet()
+    f.refresh()
+    info: dict[str, Any] = f.info(f.agent(name))
+    children = [a.name for a in f.store.list_agents() if a.parent == name]
+    info["children"] = children
+    if as_json:
+        echo_json(info)
+        return
+    tokens = info["tokens"]
+    rows = [
+        ("name", info["name"]),
+        ("state", info["state"] + (f" ({info['detail']})" if info["detail"] else "")),
+        ("since", info["since"]),
+        ("profile", info["profile"]),
+        ("cwd", info["cwd"]),
+        ("parent", info["parent"] or "-"),
+        ("children", ", ".join(children) or "-"),
+        ("pane", f"{info['pane_id']} pid {info['pid']}"),
+        ("session id", info["session_id"] or "-"),
+        ("queued", str(info["queued"])),
+        ("locks", ", ".join(info["locks"]) or "-"),
+        ("turns", str(info["turns"])),
+        ("tokens", " ".join(f"{k}={v}" for k, v in tokens.items())),
+        ("cost", f"${info['cost_usd']:.4f}"),
+    ]
+    if info["exit_status"] is not None:
+        rows.append(("exit status", str(info["exit_status"])))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--lines", type=click.IntRange(min=1), metavar="N", help="Only the last N lines.")
+@click.option("--full", is_flag=True, help="The whole scrollback, not just the screen.")
+@click.option("--raw", is_flag=True, help="Keep colours and attributes (ANSI escapes).")
+@handle_errors
+def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
+    """Agent NAME's screen (or scrollback)."""
+    click.echo(fleet().output(name, lines=lines, full=full, raw=raw))
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--read-only", "-r", is_flag=True, help="Watch without typing.")
+@handle_errors
+def attach(name: str | None, read_only: bool) -> None:
+    """Attach to the fleet session at NAME's window (from inside tmux too)."""
+    from tmuxorch.errors import AgentError
+
+    f = fleet()
+    if not f.tmux.has_session():
+        raise AgentError("the fleet has no tmux session: spawn an agent first")
+    if name:
+        agent = f.agent(name)
+        if agent.window_id is None or f.tmux.pane(agent.pane_id or "") is None:
+            raise AgentError(f"agent {name!r} has no window (state {agent.state})")
+        f.tmux.select_window(agent.window_id)
+    argv, env = f.attach_command(read_only=read_only)
+    os.execvpe(argv[0], argv, env)
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def kill(name: str) -> None:
+    """Force agent NAME down and close its window; the record stays."""
+    fleet().kill(name)
+    click.echo(f"killed {name}")
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def rm(name: str) -> None:
+    """Remove agent NAME: window, record, logs and generated files."""
+    fleet().remove(name)
+    click.echo(f"removed {name}")

@@ -1,0 +1,187 @@
+"""config.yaml: every key has a default, unknown keys and wrong types name the key.
+
+The schema is the dataclasses below; ``build`` walks them, so adding a key is
+adding a field. pyyaml is imported only when a file is actually read, which
+keeps the hook entry points (they find the fleet through ``TMUXORCH_HOME``)
+free of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+from tmuxorch.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TmuxSettings:
+    history_limit: int = 50000
+    width: int = 200
+    height: int = 50
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    # How long to wait for typed text to leave the input line after Enter.
+    verify_timeout: float = 5.0
+    # Extra Enter presses when the text is still sitting in the input box.
+    retries: int = 2
+    # How long spawn waits for an agent to be ready for its first prompt.
+    ready_timeout: float = 90.0
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    wait: float = 30.0
+    lease: float = 1800.0
+    scope: str = "file"
+
+
+@dataclass(frozen=True)
+class Config:
+    socket: str = "tmuxorch"
+    session: str = "tmuxorch"
+    home: str | None = None
+    default_agent: str = "claude"
+    tmux: TmuxSettings = field(default_factory=TmuxSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    locks: LockSettings = field(default_factory=LockSettings)
+    # Profile overrides and additions, validated by tmuxorch.profiles.
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {"locks.scope": ("file", "workspace")}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if dataclasses.is_dataclass(tp):
+        return build(typing.cast(type, tp), value, where)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {where}: expected a list, got {type(value).__name__}")
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        key_tp, val_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {where}: expected a mapping, got {type(value).__name__}")
+        return {
+            _coerce(k, key_tp, where): _coerce(v, val_tp, f"{where}.{k}") for k, v in value.items()
+        }
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"config key {where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}"
+        )
+    choices = _CHOICES.get(where)
+    if choices and value not in choices:
+        raise ConfigError(f"config key {where}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def build(cls: type[T], data: Any, where: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, naming the dotted key on any error."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        label = where or "(top level)"
+        raise ConfigError(f"config key {label}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(typing.cast(Any, cls))}
+    for key in data:
+        if key not in known:
+            dotted = f"{where}.{key}" if where else str(key)
+            raise ConfigError(f"unknown config key {dotted}")
+    values = {
+        key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
+        for key, value in data.items()
+    }
+    return cls(**values)
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "tmuxorch" / "config.yaml"
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "tmuxorch"
+
+
+def load_config(path: Path | None = None) -> tuple[Config, Path]:
+    """Read config.yaml (a missing file means all defaults)."""
+    if path is None:
+        env = os.environ.get("TMUXORCH_CONFIG")
+        path = Path(env) if env else default_config_path()
+    path = path.expanduser()
+    if not path.exists():
+        if os.environ.get("TMUXORCH_CONFIG") and path == Path(os.environ["TMUXORCH_CONFIG"]):
+            raise ConfigError(f"config file {path} does not exist (from TMUXORCH_CONFIG)")
+        return Config(), path
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config {path} is not valid YAML{at}") from exc
+    return build(Config, raw), path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one fleet: flags > environment > file > defaults."""
+
+    config: Config
+    config_path: Path
+    home: Path
+    socket: str
+
+    @property
+    def session(self) -> str:
+        return self.config.session
+
+
+def resolve(
+    home: str | None = None, socket: str | None = None, config: str | None = None
+) -> Settings:
+    cfg, cfg_path = load_config(Path(config) if config else None)
+    home_str = home or os.environ.get("TMUXORCH_HOME") or cfg.home
+    home_path = Path(home_str).expanduser() if home_str else default_home()
+    sock = socket or os.environ.get("TMUXORCH_SOCKET") or cfg.socket
+    if not sock or "/" in sock:
+        raise ConfigError(f"invalid tmux socket name {sock!r}")
+    return Settings(config=cfg, config_path=cfg_path, home=home_path.absolute(), socket=sock)

@@ -1,0 +1,134 @@
+"""Typing a message into an agent's pane so that it is verifiably submitted.
+
+Every later feature (prompts at spawn, queued messages, notifications) goes
+through ``type_message``. The steps, each for a reason:
+
+1. leave copy-mode: keys sent to a pane in a mode never reach the program;
+2. short single-line text goes by ``send-keys -l`` (literal, never key
+   names); multi-line, long or control-character text by a uniquely named
+   paste buffer with bracketed paste, so newlines, tabs and ESC bytes arrive
+   as text instead of as keys;
+3. wait until the text shows in the input line, then pause the profile's
+   settle delay and press the submit key as a key of its own;
+4. verify the text left the input line; if it is still sitting there press
+   the key again, and fail if it never leaves.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tmuxorch.config import DeliverySettings
+from tmuxorch.errors import DeliveryError
+from tmuxorch.profiles import Profile
+from tmuxorch.tmux import TmuxServer
+
+# Longer single-line text is pasted: one paste is one event for the TUI.
+_LITERAL_MAX = 256
+_TAIL = 16
+
+
+def needs_paste(text: str) -> bool:
+    return len(text) > _LITERAL_MAX or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def visible_tail(text: str) -> str:
+    """The end of the text as the screen shows it: the printable run after the
+    last control character of the last line, trimmed."""
+    last_line = re.split(r"[\r\n]", text.rstrip("\r\n"))[-1]
+    run = re.split(r"[\x00-\x1f\x7f]", last_line)[-1].strip()
+    return run[-_TAIL:]
+
+
+@dataclass(frozen=True)
+class _InputLine:
+    text: str
+
+    def shows(self, tail: str, pending: list[re.Pattern[str]]) -> bool:
+        squashed = self.text.replace(" ", "")
+        if tail and tail.replace(" ", "") in squashed:
+            return True
+        return any(p.search(self.text) for p in pending)
+
+
+def _input_line(tmux: TmuxServer, pane_id: str) -> _InputLine | None:
+    """The cursor row, with the row above when the cursor sits early in a
+    non-blank row (the tail may have wrapped there); None once the pane's
+    process has ended."""
+    pane = tmux.pane(pane_id)
+    if pane is None or pane.dead:
+        return None
+    rows = _rows(tmux, pane_id)
+    row = pane.cursor_y
+    current = rows[row].rstrip() if row < len(rows) else ""
+    if current and pane.cursor_x <= _TAIL + 4 and 0 < row <= len(rows):
+        current = rows[row - 1].rstrip() + current
+    return _InputLine(current)
+
+
+def _alive_line(tmux: TmuxServer, pane_id: str) -> _InputLine:
+    line = _input_line(tmux, pane_id)
+    if line is None:
+        raise DeliveryError("the agent's process has exited")
+    return line
+
+
+def _rows(tmux: TmuxServer, pane_id: str) -> list[str]:
+    # Physical rows (no -J) so the cursor row index lines up.
+    return tmux.cmd("capture-pane", "-p", "-t", pane_id)
+
+
+def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    interval = 0.01
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.1)
+
+
+def type_message(
+    tmux: TmuxServer, pane_id: str, text: str, profile: Profile, settings: DeliverySettings
+) -> None:
+    """Type ``text`` into the pane and submit it; raise DeliveryError if it never was."""
+    if not text.strip():
+        raise DeliveryError("refusing to send an empty message")
+    pending = [re.compile(p) for p in profile.pending_input]
+    tail = visible_tail(text)
+    tmux.leave_mode(pane_id)
+    before = _alive_line(tmux, pane_id)
+    if needs_paste(text):
+        tmux.paste(pane_id, text)
+    else:
+        tmux.send_literal(pane_id, text)
+
+    def typed() -> bool:
+        line = _alive_line(tmux, pane_id)
+        return line.shows(tail, pending) if tail or pending else line != before
+
+    shown = _poll(typed, settings.verify_timeout)
+    typed_line = _alive_line(tmux, pane_id)
+    time.sleep(profile.settle)
+
+    def submitted() -> bool:
+        line = _input_line(tmux, pane_id)
+        if line is None:  # the program took the input and ended
+            return True
+        if shown:
+            return not line.shows(tail, pending)
+        return line != typed_line
+
+    for _ in range(settings.retries + 1):
+        tmux.send_keys(pane_id, profile.submit_key)
+        if _poll(submitted, settings.verify_timeout):
+            return
+    raise DeliveryError(
+        f"the message was typed but never submitted (still in the input line after "
+        f"{settings.retries + 1} presses of {profile.submit_key})"
+    )

@@ -1,0 +1,47 @@
+"""One root error with a subclass per domain.
+
+Domain code raises these; only the CLI edge turns them into click exceptions,
+so every expected failure reaches the user as one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TmuxorchError(Exception):
+    """Root of every expected tmuxorch failure."""
+
+    exit_code = 1
+
+
+class ConfigError(TmuxorchError):
+    """config.yaml is unreadable, has an unknown key or a wrong type."""
+
+
+class StoreError(TmuxorchError):
+    """The state database cannot be opened or written."""
+
+
+class TmuxError(TmuxorchError):
+    """tmux is missing, too old, or a tmux command failed."""
+
+
+class AgentError(TmuxorchError):
+    """An agent name is invalid, unknown, taken, or in the wrong state."""
+
+
+class ProfileError(TmuxorchError):
+    """An agent profile is unknown or its command is not installed."""
+
+
+class DeliveryError(TmuxorchError):
+    """A message could not be delivered to an agent."""
+
+
+class LockError(TmuxorchError):
+    """A file lock cannot be taken or released."""
+
+
+class TimeoutReached(TmuxorchError):
+    """A wait ended before its condition held."""
+
+    exit_code = 124

@@ -1,0 +1,370 @@
+"""The fleet: agents as tmux windows plus their records. Domain code, no printing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tmuxorch import delivery, profiles, screen
+from tmuxorch.config import Settings
+from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TmuxError
+from tmuxorch.profiles import Profile
+from tmuxorch.records import ENDED, Agent, Message, iso, now
+from tmuxorch.store import Store, ensure_home
+from tmuxorch.tmux import TmuxServer, binary, check_version
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODES = ("sequential", "important", "urgent")
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise AgentError(
+            f"invalid agent name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def parse_env(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not _ENV_KEY.match(key):
+            raise AgentError(f"invalid --env {pair!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    name: str
+    prompt: str | None = None
+    profile: str | None = None
+    cwd: str | None = None
+    model: str | None = None
+    permission_mode: str | None = None
+    env: dict[str, str] | None = None
+    parent: str | None = None
+
+
+class Fleet:
+    """One home: its store, its tmux server and its agents."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = settings.config
+        self.home = settings.home
+        self.store = Store.open(self.home)
+        self.tmux = TmuxServer(settings.socket, settings.session, self.home / "tmux.conf")
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- paths --------------------------------------------------------------------
+
+    def log_path(self, name: str) -> Path:
+        return self.home / "logs" / f"{name}.log"
+
+    def screen_path(self, name: str) -> Path:
+        return self.home / "screens" / f"{name}.txt"
+
+    # -- lookups ------------------------------------------------------------------
+
+    def profile(self, name: str) -> Profile:
+        return profiles.get(self.config, name)
+
+    def agent(self, name: str) -> Agent:
+        agent = self.store.get_agent(name)
+        if agent is None:
+            raise AgentError(f"no agent named {name!r}")
+        return agent
+
+    def agents(self) -> list[Agent]:
+        self.refresh()
+        return self.store.list_agents()
+
+    def refresh(self) -> None:
+        """Mark agents whose pane died or vanished as exited (one tmux call)."""
+        live = [a for a in self.store.list_agents() if a.state not in ENDED and a.pane_id]
+        if not live:
+            return
+        panes = self.tmux.panes()
+        for agent in live:
+            pane = panes.get(agent.pane_id or "")
+            if pane is None:
+                self.store.set_state(agent.name, "exited", "window gone", event="exited")
+            elif pane.dead:
+                self._mark_exited(agent, pane.dead_status)
+
+    def _mark_exited(self, agent: Agent, status: int | None) -> None:
+        self._save_screen(agent)
+        detail = f"exit status {status}" if status is not None else "process ended"
+        self.store.set_state(agent.name, "exited", detail, event="exited", exit_status=status)
+
+    def _save_screen(self, agent: Agent) -> None:
+        """Keep the last screen so ``output`` works after the window is gone."""
+        if not agent.pane_id:
+            return
+        try:
+            text = self.tmux.capture(agent.pane_id, start="-")
+        except TmuxError:
+            return
+        path = self.screen_path(agent.name)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+
+    # -- spawn --------------------------------------------------------------------
+
+    def spawn(self, req: SpawnRequest) -> Agent:
+        name = check_name(req.name)
+        profile = self.profile(req.profile or self.config.default_agent)
+        cwd = Path(req.cwd or os.getcwd()).expanduser()
+        if not cwd.is_dir():
+            raise AgentError(f"--cwd {cwd} is not a directory")
+        cwd = cwd.resolve()
+        argv = profiles.command_argv(profile)
+        if shutil.which(argv[0]) is None:
+            hint = f": install it with `{profile.install}`" if profile.install else ""
+            raise ProfileError(f"{argv[0]!r} (profile {profile.name}) is not installed{hint}")
+        argv += self._model_args(profile, req)
+        check_version()
+        parent = req.parent or os.environ.get("TMUXORCH_AGENT") or None
+        if parent is not None and self.store.get_agent(parent) is None:
+            if req.parent:
+                raise AgentError(f"--parent: no agent named {parent!r}")
+            parent = None  # a pane of another fleet: not our parent
+        env = {
+            **profile.env,
+            **(req.env or {}),
+            "TMUXORCH_AGENT": name,
+            "TMUXORCH_HOME": str(self.home),
+            "TMUXORCH_SOCKET": self.settings.socket,
+        }
+        stamp = now()
+        spec: dict[str, Any] = {
+            "argv": argv,
+            "env": req.env or {},
+            "model": req.model,
+            "permission_mode": req.permission_mode,
+        }
+        agent = Agent(
+            name=name, profile=profile.name, state="starting", cwd=str(cwd),
+            created=stamp, since=stamp, parent=parent, spec=spec,
+        )  # fmt: skip
+        self.store.insert_agent(agent)
+        try:
+            pane = self._start_window(name, argv, str(cwd), env)
+        except BaseException:
+            self.store.delete_agent(name, record_event=False)
+            raise
+        self.store.update_agent(name, pane_id=pane.pane_id, window_id=pane.window_id, pid=pane.pid)
+        self.store.add_event(name, "spawned", "starting", profile.name, {"argv": argv})
+        agent = self.agent(name)
+        if req.prompt is not None:
+            self.wait_ready(agent)
+            self.type_into(agent, req.prompt)
+            self.store.update_agent(name, task=req.prompt)
+        return self.agent(name)
+
+    def _model_args(self, profile: Profile, req: SpawnRequest) -> list[str]:
+        args: list[str] = []
+        for value, flag, option in (
+            (req.model, profile.model_flag, "--model"),
+            (req.permission_mode, profile.permission_flag, "--permission-mode"),
+        ):
+            if value is None:
+                continue
+            if flag is None:
+                raise AgentError(f"{option} does not apply to profile {profile.name}")
+            args += [flag, value]
+        return args
+
+    def _start_window(self, name: str, argv: list[str], cwd: str, env: dict[str, str]) -> Any:
+        ensure_home(self.home)
+        tmux_cfg = self.config.tmux
+        self.tmux.write_config(tmux_cfg.history_limit, tmux_cfg.width, tmux_cfg.height)
+        log = self.log_path(name)
+        log.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        pane = self.tmux.new_window(
+            name, argv, cwd, env, width=tmux_cfg.width, height=tmux_cfg.height
+        )
+        try:
+            self.tmux.pipe_to(pane.pane_id, log)
+        except BaseException:
+            self.tmux.kill_window(pane.window_id)
+            raise
+        return pane
+
+    def wait_ready(self, agent: Agent, timeout: float | None = None) -> None:
+        """Block until the agent's screen shows it ready for input."""
+        profile = self.profile(agent.profile)
+        limit = self.config.delivery.ready_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        last, quiet_since = "", time.monotonic()
+        while time.monotonic() < deadline:
+            pane = self.tmux.pane(agent.pane_id or "")
+            if pane is None or pane.dead:
+                raise AgentError(f"agent {agent.name!r} exited before it was ready")
+            text = self.tmux.capture(pane.pane_id)
+            if text != last:
+                last, quiet_since = text, time.monotonic()
+            quiet = time.monotonic() - quiet_since >= profile.quiet
+            reading = screen.classify(profile, text)
+            if reading.state == "idle" or (not profile.ready and quiet and text.strip()):
+                return
+            time.sleep(0.05)
+        raise AgentError(f"agent {agent.name!r} was not ready for input within {limit:g}s")
+
+    # -- input --------------------------------------------------------------------
+
+    def type_into(self, agent: Agent, text: str) -> None:
+        if agent.state in ENDED or not agent.pane_id:
+            raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
+        delivery.type_message(
+            self.tmux, agent.pane_id, text, self.profile(agent.profile), self.config.delivery
+        )
+
+    def send(
+        self, name: str, text: str, *, mode: str = "sequential", sender: str | None = None
+    ) -> Message:
+        """Record the message, then deliver it; its row says how that went."""
+        if mode not in MODES:
+            raise AgentError(f"unknown mode {mode!r}")
+        if not text.strip():
+            raise DeliveryError("refusing to send an empty message")
+        agent = self.agent(name)
+        message_id = self.store.add_message(sender, name, mode, text)
+        try:
+            self.refresh()
+            self.type_into(self.agent(name), text)
+        except DeliveryError as exc:
+            self.store.set_message_status(message_id, "failed", str(exc))
+            raise DeliveryError(f"message {message_id} to {name!r} failed: {exc}") from None
+        self.store.set_message_status(message_id, "delivered")
+        self.store.add_event(agent.name, "message", None, f"#{message_id} from {sender or 'user'}")
+        message = self.store.get_message(message_id)
+        assert message is not None
+        return message
+
+    # -- reading --------------------------------------------------------------------
+
+    def output(
+        self, name: str, *, lines: int | None = None, full: bool = False, raw: bool = False
+    ) -> str:
+        agent = self.agent(name)
+        pane = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        if pane is not None:
+            start: int | str | None = "-" if full else (-lines if lines else None)
+            text = self.tmux.capture(pane.pane_id, start=start, escapes=raw)
+        else:
+            saved = self.screen_path(name)
+            if not saved.exists():
+                raise AgentError(f"agent {name!r} has no window and no saved screen")
+            text = saved.read_text(encoding="utf-8").rstrip("\n")
+        if lines:
+            text = "\n".join(text.split("\n")[-lines:])
+        return text
+
+    def info(
+        self,
+        agent: Agent,
+        locks: dict[str, list[str]] | None = None,
+        queued: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """The agent object of the JSON contract (``locks``/``queued`` may be prefetched)."""
+        locks = self.store.locks_by_agent() if locks is None else locks
+        queued = self.store.queued_counts() if queued is None else queued
+        return {
+            "name": agent.name,
+            "profile": agent.profile,
+            "state": agent.state,
+            "detail": agent.detail,
+            "since": iso(agent.since),
+            "cwd": agent.cwd,
+            "parent": agent.parent,
+            "pane_id": agent.pane_id,
+            "window_id": agent.window_id,
+            "pid": agent.pid,
+            "session_id": agent.session_id,
+            "created": iso(agent.created),
+            "turns": agent.turns,
+            "tokens": {
+                "input": agent.tokens_input,
+                "output": agent.tokens_output,
+                "cache_read": agent.tokens_cache_read,
+                "cache_creation": agent.tokens_cache_creation,
+            },
+            "cost_usd": agent.cost_usd,
+            "locks": locks.get(agent.name, []),
+            "queued": queued.get(agent.name, 0),
+            "exit_status": agent.exit_status,
+            "task": agent.task,
+        }
+
+    def infos(self) -> list[dict[str, Any]]:
+        agents = self.agents()
+        locks = self.store.locks_by_agent()
+        queued = self.store.queued_counts()
+        return [self.info(agent, locks, queued) for agent in agents]
+
+    def attach_command(self, *, read_only: bool = False) -> tuple[list[str], dict[str, str]]:
+        """argv and environment that put the caller's terminal on the fleet session.
+
+        Inside a pane of this very server, switch the client; inside another
+        tmux, attach nested (tmux refuses while $TMUX is set, so drop it).
+        """
+        env = dict(os.environ)
+        base = [binary(), "-L", self.settings.socket, "-f", str(self.tmux.conf_path)]
+        target = f"={self.settings.session}"
+        inside = env.get("TMUX", "").split(",")[0]
+        if inside:
+            ours = self.tmux.cmd("display-message", "-p", "#{socket_path}", check=False)
+            if ours and os.path.realpath(ours[0]) == os.path.realpath(inside):
+                return [*base, "switch-client", "-t", target], env
+            env.pop("TMUX", None)
+        return [*base, "attach-session", "-t", target, *(["-r"] if read_only else [])], env
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def kill(self, name: str) -> Agent:
+        """Force the agent's process down and close its window; keep the record."""
+        agent = self.agent(name)
+        self._terminate(agent)
+        self.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
+        return self.agent(name)
+
+    def _terminate(self, agent: Agent) -> None:
+        pane = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        if pane is None:
+            return
+        self._save_screen(agent)
+        if not pane.dead and pane.pid:
+            # tmux makes each pane's process a session leader: kill its group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pane.pid, signal.SIGKILL)
+        self.tmux.kill_window(pane.window_id)
+
+    def remove(self, name: str) -> None:
+        """Kill if running, then drop the record, logs and generated files."""
+        agent = self.agent(name)
+        self._terminate(agent)
+        for path in (self.log_path(name), self.screen_path(name)):
+            path.unlink(missing_ok=True)
+        self.store.delete_agent(name)

@@ -1,0 +1,87 @@
+"""Plain records shared by the store and the domain modules."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+STATES = ("starting", "idle", "busy", "waiting", "error", "exited", "stopped")
+# States in which the agent's process is gone.
+ENDED = ("exited", "stopped")
+
+
+def now() -> float:
+    return time.time()
+
+
+def iso(ts: float | None) -> str | None:
+    """ISO-8601 UTC, the form every JSON time takes."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    profile: str
+    state: str
+    cwd: str
+    created: float
+    since: float
+    detail: str = ""
+    parent: str | None = None
+    pane_id: str | None = None
+    window_id: str | None = None
+    pid: int | None = None
+    session_id: str | None = None
+    transcript_path: str | None = None
+    exit_status: int | None = None
+    # Why the process ended when tmuxorch ended it: "stop" or "kill".
+    ended_by: str | None = None
+    task: str | None = None
+    turns: int = 0
+    tokens_input: int = 0
+    tokens_output: int = 0
+    tokens_cache_read: int = 0
+    tokens_cache_creation: int = 0
+    cost_usd: float = 0.0
+    # How it was started (argv, env, model, ...), to restart it the same way.
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: float
+    agent: str | None
+    event: str
+    state: str | None
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ts": iso(self.ts),
+            "agent": self.agent,
+            "event": self.event,
+            "state": self.state,
+            "detail": self.detail,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    ts: float
+    sender: str | None
+    recipient: str
+    mode: str
+    body: str
+    status: str
+    delivered_at: float | None = None
+    error: str | None = None

@@ -1,0 +1,48 @@
+"""Reading an agent's state off its screen with the profile's pattern tables."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from tmuxorch.profiles import Profile
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the screen says: a state (or None when it says nothing) and its detail."""
+
+    state: str | None
+    detail: str = ""
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.MULTILINE) for p in patterns)
+
+
+def _first(patterns: list[str], text: str) -> re.Match[str] | None:
+    for pattern in _compiled(tuple(patterns)):
+        match = pattern.search(text)
+        if match:
+            return match
+    return None
+
+
+def classify(profile: Profile, screen: str) -> Reading:
+    """Waiting beats busy beats error beats idle: a prompt on screen needs an
+    answer whatever else shows, and a spinner means work even if an old error
+    banner is still visible."""
+    text = "\n".join(line.rstrip() for line in screen.rstrip().split("\n"))
+    for state, patterns in (
+        ("waiting", profile.waiting),
+        ("busy", profile.busy),
+        ("error", profile.error),
+        ("idle", profile.ready),
+    ):
+        match = _first(patterns, text)
+        if match:
+            detail = match.group(match.lastindex or 0) if state != "idle" else ""
+            return Reading(state, " ".join(detail.split()))
+    return Reading(None)

@@ -1,0 +1,348 @@
+"""The fleet's state in SQLite. Every SQL statement of tmuxorch lives here.
+
+One database per home, WAL mode so readers never block the writer, a busy
+timeout so concurrent CLI calls queue instead of failing, and writes inside
+``BEGIN IMMEDIATE`` so a read-modify-write can never interleave with another.
+Keeping SQL in this one module is what lets a server backend replace it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tmuxorch.errors import AgentError, StoreError
+from tmuxorch.records import Agent, Event, Message, now
+
+DB_NAME = "state.db"
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE agents (
+        name TEXT PRIMARY KEY,
+        profile TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        since REAL NOT NULL,
+        cwd TEXT NOT NULL,
+        created REAL NOT NULL,
+        parent TEXT,
+        pane_id TEXT,
+        window_id TEXT,
+        pid INTEGER,
+        session_id TEXT,
+        transcript_path TEXT,
+        exit_status INTEGER,
+        ended_by TEXT,
+        task TEXT,
+        turns INTEGER NOT NULL DEFAULT 0,
+        tokens_input INTEGER NOT NULL DEFAULT 0,
+        tokens_output INTEGER NOT NULL DEFAULT 0,
+        tokens_cache_read INTEGER NOT NULL DEFAULT 0,
+        tokens_cache_creation INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        spec TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        agent TEXT,
+        event TEXT NOT NULL,
+        state TEXT,
+        detail TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_agent ON events (agent, id);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        sender TEXT,
+        recipient TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        delivered_at REAL,
+        error TEXT
+    );
+    CREATE INDEX messages_recipient ON messages (recipient, status, id);
+    CREATE TABLE locks (
+        path TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        agent TEXT,
+        since REAL NOT NULL,
+        expires REAL NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    """,
+)
+
+_AGENT_COLUMNS = (
+    "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
+    "window_id", "pid", "session_id", "transcript_path", "exit_status", "ended_by", "task",
+    "turns", "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation",
+    "cost_usd", "spec",
+)  # fmt: skip
+
+
+def ensure_home(home: Path) -> None:
+    """Create the home 0700 (and tighten it if someone loosened it)."""
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if home.stat().st_mode & 0o077:
+            home.chmod(0o700)
+    except OSError as exc:
+        raise StoreError(f"cannot create home {home}: {exc.strerror or exc}") from exc
+
+
+def _agent(row: sqlite3.Row) -> Agent:
+    values = dict(row)
+    values["spec"] = json.loads(values["spec"] or "{}")
+    return Agent(**values)
+
+
+def _event(row: sqlite3.Row) -> Event:
+    values = dict(row)
+    values["data"] = json.loads(values["data"] or "{}")
+    return Event(**values)
+
+
+class Store:
+    """A connection to one fleet's database."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, home: Path, *, create: bool = True) -> Store:
+        path = home / DB_NAME
+        if create:
+            ensure_home(home)
+        elif not path.exists():
+            raise StoreError(f"no fleet at {home}")
+        old_umask = os.umask(0o077)  # the db, its WAL and shm files are 0600
+        try:
+            conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from exc
+        finally:
+            os.umask(old_umask)
+        conn.row_factory = sqlite3.Row
+        store = cls(conn, path)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            store._migrate()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot use {path}: {exc}") from exc
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= len(_MIGRATIONS):
+            return
+        with self.transaction():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            for index in range(version, len(_MIGRATIONS)):
+                for statement in _MIGRATIONS[index].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version = {len(_MIGRATIONS)}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock up front."""
+        if self.conn.in_transaction:  # nested: join the outer one
+            yield self.conn
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} is unavailable: {exc}") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- agents ---------------------------------------------------------------
+
+    def insert_agent(self, agent: Agent) -> None:
+        values = {name: getattr(agent, name) for name in _AGENT_COLUMNS}
+        values["spec"] = json.dumps(agent.spec)
+        columns = ", ".join(values)
+        marks = ", ".join(f":{c}" for c in values)
+        with self.transaction() as conn:
+            try:
+                conn.execute(f"INSERT INTO agents ({columns}) VALUES ({marks})", values)
+            except sqlite3.IntegrityError:
+                raise AgentError(f"an agent named {agent.name!r} already exists") from None
+
+    def get_agent(self, name: str) -> Agent | None:
+        row = self.conn.execute("SELECT * FROM agents WHERE name = ?", (name,)).fetchone()
+        return _agent(row) if row else None
+
+    def list_agents(self) -> list[Agent]:
+        rows = self.conn.execute("SELECT * FROM agents ORDER BY created, name").fetchall()
+        return [_agent(r) for r in rows]
+
+    def update_agent(self, name: str, **fields: Any) -> None:
+        unknown = set(fields) - set(_AGENT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown agent fields {sorted(unknown)}")
+        if "spec" in fields:
+            fields["spec"] = json.dumps(fields["spec"])
+        assignments = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.transaction() as conn:
+            conn.execute(
+                f"UPDATE agents SET {assignments} WHERE name = :_name", {**fields, "_name": name}
+            )
+
+    def delete_agent(self, name: str, *, record_event: bool = True) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM agents WHERE name = ?", (name,))
+            conn.execute("DELETE FROM locks WHERE agent = ?", (name,))
+            conn.execute(
+                "UPDATE messages SET status = 'failed', error = 'agent removed' "
+                "WHERE recipient = ? AND status = 'queued'",
+                (name,),
+            )
+            if record_event:
+                self._add_event(name, "removed", None, "", {})
+
+    def set_state(
+        self,
+        name: str,
+        state: str,
+        detail: str = "",
+        *,
+        event: str = "state",
+        data: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move an agent to ``state``; record an event only when something changed.
+
+        Returns whether the state or detail changed.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT state, detail FROM agents WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                return False
+            changed = (row["state"], row["detail"]) != (state, detail)
+            sets = dict(fields)
+            if changed:
+                sets.update(state=state, detail=detail, since=now())
+            if sets:
+                if "spec" in sets:
+                    sets["spec"] = json.dumps(sets["spec"])
+                assignments = ", ".join(f"{k} = :{k}" for k in sets)
+                conn.execute(
+                    f"UPDATE agents SET {assignments} WHERE name = :_name", {**sets, "_name": name}
+                )
+            if changed:
+                self._add_event(name, event, state, detail, data or {})
+            return changed
+
+    # -- events ---------------------------------------------------------------
+
+    def _add_event(
+        self, agent: str | None, event: str, state: str | None, detail: str, data: dict[str, Any]
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO events (ts, agent, event, state, detail, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (now(), agent, event, state, detail, json.dumps(data)),
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_event(
+        self,
+        agent: str | None,
+        event: str,
+        state: str | None = None,
+        detail: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        with self.transaction():
+            return self._add_event(agent, event, state, detail, data or {})
+
+    def events(
+        self, *, agent: str | None = None, after: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        sql = "SELECT * FROM events WHERE id > ?"
+        args: list[Any] = [after]
+        if agent is not None:
+            sql += " AND agent = ?"
+            args.append(agent)
+        if limit is not None:
+            # The newest ``limit`` events, still returned oldest first.
+            sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
+            args.append(limit)
+        else:
+            sql += " ORDER BY id"
+        return [_event(r) for r in self.conn.execute(sql, args).fetchall()]
+
+    # -- messages -------------------------------------------------------------
+
+    def add_message(self, sender: str | None, recipient: str, mode: str, body: str) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO messages (ts, sender, recipient, mode, body, status) "
+                "VALUES (?, ?, ?, ?, ?, 'queued')",
+                (now(), sender, recipient, mode, body),
+            )
+            return int(cur.lastrowid or 0)
+
+    def get_message(self, message_id: int) -> Message | None:
+        row = self.conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return Message(**dict(row)) if row else None
+
+    def set_message_status(self, message_id: int, status: str, error: str | None = None) -> None:
+        delivered = now() if status == "delivered" else None
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET status = ?, error = ?, delivered_at = ? WHERE id = ?",
+                (status, error, delivered, message_id),
+            )
+
+    def queued_count(self, recipient: str) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM messages WHERE recipient = ? AND status = 'queued'", (recipient,)
+        ).fetchone()
+        return int(row[0])
+
+    def queued_counts(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT recipient, count(*) FROM messages WHERE status = 'queued' GROUP BY recipient"
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- locks (filled in by tmuxorch.locks) -----------------------------------
+
+    def locks_by_agent(self) -> dict[str, list[str]]:
+        held: dict[str, list[str]] = {}
+        for row in self.conn.execute(
+            "SELECT agent, path FROM locks WHERE agent IS NOT NULL ORDER BY path"
+        ):
+            held.setdefault(row[0], []).append(row[1])
+        return held

@@ -1,0 +1,295 @@
+"""The fleet's private tmux server, through libtmux.
+
+One server per fleet on its own socket, started with tmuxorch's own minimal
+config (never ``~/.tmux.conf``), one session, one window per agent. Panes are
+always targeted by their ``%id``: names are for people, ids never move.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtmux
+from libtmux.common import tmux_cmd
+
+from tmuxorch.errors import TmuxError
+
+MIN_VERSION = (3, 2)
+INSTALL_HINT = "install it with your package manager, e.g. apt-get install tmux"
+
+_PANE_FORMAT = "\t".join(
+    (
+        "#{pane_id}",
+        "#{window_id}",
+        "#{window_name}",
+        "#{pane_pid}",
+        "#{pane_dead}",
+        "#{pane_dead_status}",
+        "#{pane_in_mode}",
+        "#{cursor_x}",
+        "#{cursor_y}",
+        "#{pane_height}",
+        "#{pane_width}",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Pane:
+    pane_id: str
+    window_id: str
+    window_name: str
+    pid: int | None
+    dead: bool
+    dead_status: int | None
+    in_mode: bool
+    cursor_x: int
+    cursor_y: int
+    height: int
+    width: int
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _parse_pane(line: str) -> Pane:
+    f = line.split("\t")
+    return Pane(
+        pane_id=f[0],
+        window_id=f[1],
+        window_name=f[2],
+        pid=_int(f[3]),
+        dead=f[4] == "1",
+        dead_status=_int(f[5]),
+        in_mode=f[6] == "1",
+        cursor_x=_int(f[7]) or 0,
+        cursor_y=_int(f[8]) or 0,
+        height=_int(f[9]) or 0,
+        width=_int(f[10]) or 0,
+    )
+
+
+def arg(text: str) -> str:
+    """Protect one argument from tmux's command parser.
+
+    tmux treats an argument ending in ``;`` as a command separator (and turns
+    a final ``\\;`` into ``;``), so a trailing ``;`` is written as ``\\;``:
+    the text then arrives unchanged, even when it ends in a backslash.
+    """
+    return text[:-1] + "\\;" if text.endswith(";") else text
+
+
+@functools.lru_cache(maxsize=1)
+def binary() -> str:
+    found = shutil.which("tmux")
+    if not found:
+        raise TmuxError(f"tmux is not installed: {INSTALL_HINT}")
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def version() -> tuple[int, int]:
+    try:
+        out = subprocess.run(
+            [binary(), "-V"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError as exc:
+        raise TmuxError(f"cannot run tmux: {exc}") from exc
+    match = re.search(r"(\d+)\.(\d+)", out)
+    if "master" in out or "next" in out:
+        return (99, 0)
+    if not match:
+        raise TmuxError(f"cannot tell the tmux version from {out.strip()!r}")
+    return (int(match.group(1)), int(match.group(2)))
+
+
+def check_version() -> None:
+    found = version()
+    if found < MIN_VERSION:
+        need = ".".join(map(str, MIN_VERSION))
+        have = ".".join(map(str, found))
+        raise TmuxError(f"tmux {have} is too old: tmuxorch needs tmux {need} or newer")
+
+
+def config_text(history_limit: int, width: int, height: int) -> str:
+    """tmuxorch's own server config: small, and never the user's ~/.tmux.conf."""
+    return "\n".join(
+        (
+            "# Written by tmuxorch for its private server; edits are overwritten.",
+            # Keep an exited agent's pane so its last screen and status survive.
+            "set -g remain-on-exit on",
+            f"set -g history-limit {history_limit}",
+            f"set -g default-size {width}x{height}",
+            # Window names are agent names: never let programs or tmux rename them.
+            "set -g allow-rename off",
+            "setw -g automatic-rename off",
+            # A lone ESC must reach the agent at once (it interrupts Claude).
+            "set -s escape-time 10",
+            "set -g focus-events on",
+            "setw -g aggressive-resize on",
+            "set -g set-titles on",
+            'set -g set-titles-string "tmuxorch: #W"',
+            'set -g status-left "[tmuxorch] "',
+            "set -g status-left-length 20",
+            "",
+        )
+    )
+
+
+class TmuxServer:
+    """A fleet's tmux server and its one session."""
+
+    def __init__(self, socket: str, session: str, conf_path: Path) -> None:
+        self.socket = socket
+        self.session = session
+        self.conf_path = conf_path
+        self.server = libtmux.Server(socket_name=socket, config_file=str(conf_path))
+
+    # -- running commands -------------------------------------------------------
+
+    def cmd(self, *args: str, check: bool = True) -> list[str]:
+        """Run one tmux command on the fleet's server; stdout lines."""
+        try:
+            proc = tmux_cmd(f"-L{self.socket}", f"-f{self.conf_path}", *args, tmux_bin=binary())
+        except libtmux.exc.TmuxCommandNotFound:
+            raise TmuxError(f"tmux is not installed: {INSTALL_HINT}") from None
+        if check and proc.returncode != 0:
+            message = " ".join(proc.stderr).strip() or f"exit status {proc.returncode}"
+            raise TmuxError(f"tmux {args[0]}: {message}")
+        return list(proc.stdout)
+
+    def _run_stdin(self, args: Iterable[str], data: bytes) -> None:
+        # libtmux has no way to feed stdin, which load-buffer needs.
+        argv = [binary(), "-L", self.socket, "-f", str(self.conf_path), *args]
+        proc = subprocess.run(argv, input=data, capture_output=True, timeout=30, check=False)
+        if proc.returncode != 0:
+            raise TmuxError(
+                f"tmux {next(iter(args))}: {proc.stderr.decode(errors='replace').strip()}"
+            )
+
+    def is_alive(self) -> bool:
+        return bool(self.server.is_alive())
+
+    def has_session(self) -> bool:
+        # A dead server answers with an error and no lines: no session.
+        return self.session in self.cmd("list-sessions", "-F", "#{session_name}", check=False)
+
+    def write_config(self, history_limit: int, width: int, height: int) -> None:
+        text = config_text(history_limit, width, height)
+        with contextlib.suppress(FileNotFoundError):
+            if self.conf_path.read_text() == text:
+                return
+        tmp = self.conf_path.with_name(f".{self.conf_path.name}.{uuid.uuid4().hex}")
+        tmp.write_text(text)
+        tmp.replace(self.conf_path)
+
+    # -- windows and panes --------------------------------------------------------
+
+    def new_window(
+        self,
+        name: str,
+        argv: list[str],
+        cwd: str,
+        env: Mapping[str, str],
+        *,
+        width: int,
+        height: int,
+    ) -> Pane:
+        """Start ``argv`` in a new window named ``name``; create the session if needed."""
+        env_args: list[str] = []
+        for key, value in env.items():
+            env_args += ["-e", arg(f"{key}={value}")]
+        tail = ["-P", "-F", _PANE_FORMAT, "-c", arg(cwd), *env_args, *map(arg, argv)]
+        for _ in range(3):
+            if self.has_session():
+                lines = self.cmd("new-window", "-d", "-t", f"={self.session}:", "-n", name, *tail)
+                return _parse_pane(lines[0])
+            proc_lines = self.cmd(
+                "new-session", "-d", "-s", self.session, "-n", name,
+                "-x", str(width), "-y", str(height), *tail, check=False,
+            )  # fmt: skip
+            if proc_lines and "\t" in proc_lines[0]:
+                return _parse_pane(proc_lines[0])
+            # Lost a race with a concurrent spawn that created the session: retry.
+        raise TmuxError(f"cannot create tmux session {self.session!r} on socket {self.socket!r}")
+
+    def panes(self) -> dict[str, Pane]:
+        """Every pane of the fleet session, by pane id (one tmux call)."""
+        lines = self.cmd(
+            "list-panes", "-s", "-t", f"={self.session}", "-F", _PANE_FORMAT, check=False
+        )
+        return {p.pane_id: p for p in (_parse_pane(x) for x in lines if "\t" in x)}
+
+    def pane(self, pane_id: str) -> Pane | None:
+        lines = self.cmd("display-message", "-p", "-t", pane_id, _PANE_FORMAT, check=False)
+        if not lines or "\t" not in lines[0]:
+            return None
+        return _parse_pane(lines[0])
+
+    def pipe_to(self, pane_id: str, log_path: Path) -> None:
+        """Stream everything the pane prints to ``log_path``.
+
+        tmux expands formats and strftime escapes in the pipe command, so ``#``
+        and ``%`` are doubled; the path is shell-quoted for the ``sh -c`` that
+        runs it.
+        """
+        quoted = "'" + str(log_path).replace("'", "'\\''") + "'"
+        command = f"exec cat >> {quoted}".replace("#", "##").replace("%", "%%")
+        self.cmd("pipe-pane", "-o", "-t", pane_id, arg(command))
+
+    def capture(
+        self, pane_id: str, *, start: int | str | None = None, escapes: bool = False
+    ) -> str:
+        args = ["capture-pane", "-p", "-t", pane_id]
+        if start is not None:
+            args += ["-S", str(start)]
+        if escapes:
+            args.append("-e")
+        else:
+            args.append("-J")  # join wrapped lines: patterns see logical lines
+        return "\n".join(self.cmd(*args))
+
+    def leave_mode(self, pane_id: str) -> None:
+        """Leave copy-mode (or any mode): keys typed in a mode never reach the program."""
+        pane = self.pane(pane_id)
+        if pane is not None and pane.in_mode:
+            self.cmd("send-keys", "-t", pane_id, "-X", "cancel", check=False)
+
+    def send_literal(self, pane_id: str, text: str) -> None:
+        self.cmd("send-keys", "-t", pane_id, "-l", "--", arg(text))
+
+    def send_keys(self, pane_id: str, *keys: str) -> None:
+        self.cmd("send-keys", "-t", pane_id, *keys)
+
+    def paste(self, pane_id: str, text: str) -> None:
+        """Paste ``text`` through a uniquely named buffer, bracketed when the app asks.
+
+        Bracketed paste makes the agent take newlines, tabs and escape bytes as
+        text; ``-d`` deletes the buffer so nothing lingers for the next paste.
+        """
+        buffer = f"tmuxorch-{uuid.uuid4().hex}"
+        self._run_stdin(["load-buffer", "-b", buffer, "-"], text.encode("utf-8"))
+        try:
+            self.cmd("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
+        except TmuxError:
+            self.cmd("delete-buffer", "-b", buffer, check=False)
+            raise
+
+    def kill_window(self, window_id: str) -> None:
+        self.cmd("kill-window", "-t", window_id, check=False)
+
+    def select_window(self, window_id: str) -> None:
+        self.cmd("select-window", "-t", window_id)
+
+    def kill_server(self) -> None:
+        if self.is_alive():
+            self.cmd("kill-server", check=False)
