@@ -12,5 +12,9 @@ import sys
 
 def run(args: list[str]) -> int:
     """Dispatch ``args`` (``["hook", EVENT]`` or ``["auto-lock"]``)."""
-    sys.stderr.write(f"tmuxorch {args[0]}: not available yet\n")
+    if args[0] == "auto-lock":
+        from tmuxorch.autolock import main
+
+        return main(args[1:])
+    sys.stderr.write("tmuxorch hook: not available yet\n")
     return 0
