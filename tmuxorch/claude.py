@@ -1,0 +1,109 @@
+"""Claude Code integration: the generated ``--settings`` file and start-up arguments.
+
+tmuxorch never edits the user's Claude settings to run its own agents: each
+agent is started with ``--settings HOME/claude/NAME.json``, which Claude
+merges with the user's own. The hooks call the tmuxorch executable by
+absolute path, so they work whatever PATH the agent ends up with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+# Tools whose file writes auto-lock serialises.
+WRITE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
+HOOK_EVENTS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+)
+
+
+def executable() -> str:
+    """The command line that runs this tmuxorch, as absolute as can be."""
+    script = Path(sys.executable).with_name("tmuxorch")
+    if script.exists():
+        return shlex.quote(str(script))
+    found = shutil.which("tmuxorch")
+    if found:
+        return shlex.quote(os.path.abspath(found))
+    return f"{shlex.quote(sys.executable)} -m tmuxorch"
+
+
+def hook_settings(command: str, *, lock_timeout: float = 60.0) -> dict[str, Any]:
+    """Claude Code settings wiring every tmuxorch hook to ``command``.
+
+    ``lock_timeout`` bounds the auto-lock hook: it may wait for a lock
+    (``locks.wait``), so Claude's default hook timeout must not cut it short.
+    """
+    hooks: dict[str, list[dict[str, Any]]] = {}
+    for event in HOOK_EVENTS:
+        entry: dict[str, Any] = {
+            "hooks": [{"type": "command", "command": f"{command} hook {event}"}]
+        }
+        if event in ("PreToolUse", "PostToolUse"):
+            entry["matcher"] = "*"
+        hooks[event] = [entry]
+    hooks["PreToolUse"].insert(
+        0,
+        {
+            "matcher": WRITE_TOOLS,
+            "hooks": [
+                {
+                    "type": "command",
+                    "command": f"{command} auto-lock",
+                    "timeout": int(lock_timeout) + 30,
+                }
+            ],
+        },
+    )
+    return {"hooks": hooks}
+
+
+def system_prompt(name: str, parent: str | None) -> str:
+    lines = [
+        f"You are agent {name!r} in a tmuxorch fleet: several coding agents, each in its own "
+        "tmux window, coordinated by the `tmuxorch` command.",
+        "Messages from other agents reach you as prompts that start with a [from NAME] header.",
+        "Run `tmuxorch --help` to see fleet commands (send, spawn, wait, list, locks).",
+        "File writes are serialised across agents: if a write is denied because another agent "
+        "holds the file's lock, do other work and retry later.",
+    ]
+    if parent:
+        lines.append(
+            f"Your parent agent is {parent!r}: report to it with `tmuxorch send {parent} "
+            "'MESSAGE'` when you finish or need a decision."
+        )
+    return "\n".join(lines)
+
+
+def write_settings(path: Path, settings: dict[str, Any]) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(settings, handle, indent=2)
+    tmp.replace(path)
+
+
+def start_args(*, settings_path: Path, session_id: str, name: str, parent: str | None) -> list[str]:
+    """Arguments that make a Claude agent ours: hooks, a known session id, its role."""
+    return [
+        "--settings",
+        str(settings_path),
+        "--session-id",
+        session_id,
+        "--append-system-prompt",
+        system_prompt(name, parent),
+    ]
