@@ -1,0 +1,37 @@
+"""Small shared test helpers (no fixtures here: conftest.py is not ours)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def retry_until(
+    predicate: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: str = "",
+) -> T:
+    """Call ``predicate`` until it returns something truthy; return that value.
+
+    Tests wait on *behaviour* (a line on screen, a record in a file) instead
+    of sleeping for a guessed duration, so they are fast when things are fast
+    and only slow when they are broken.  The predicate is always tried once
+    more at the deadline so a slow last step is not reported as a failure.
+    Exceptions from the predicate propagate: a predicate that can fail
+    transiently should catch that itself and return a falsy value.
+
+    Raises AssertionError (with ``message`` and the last value seen) on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            what = message or "condition not met"
+            raise AssertionError(f"{what} (timed out after {timeout}s; last value: {value!r})")
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
