@@ -85,3 +85,30 @@ class Message:
     status: str
     delivered_at: float | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A held file lock. ``agent`` is set when the holder is a fleet agent;
+    ``pid``/``pid_start`` identify the process whose death frees the lock."""
+
+    path: str
+    holder: str
+    since: float
+    expires: float
+    reason: str = ""
+    agent: str | None = None
+    pid: int | None = None
+    pid_start: int | None = None
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """A process waiting for a lock; ``wake`` names its FIFO in the home."""
+
+    id: int
+    path: str
+    holder: str
+    pid: int
+    since: float
+    wake: str
