@@ -31,7 +31,7 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
             "fake": {
                 "command": f"{sys.executable} {FAKEAGENT}",
                 "args": ["--record", str(tmp_path / "record.jsonl")],
-                "ready": [r"^> .*\Z"],
+                "ready": [r"^>( .*)?\Z"],
                 "busy": [r"\(esc to interrupt\)"],
                 "waiting": [r"(Do you want to [^\n]*\?)"],
                 "error": [r"(API Error: [^\n]*)"],

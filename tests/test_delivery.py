@@ -111,3 +111,10 @@ def test_needs_paste() -> None:
     assert not needs_paste("short; text")
     assert needs_paste("a\nb") and needs_paste("a\tb") and needs_paste("x" * 300)
     assert needs_paste("\x1b")
+
+
+def test_paste_end_sequence_refused(env: Env) -> None:
+    env.ok("spawn", "rec", "--agent", "fake")
+    proc = env.cli("send", "rec", "-", input="a\x1b[201~\nrm -rf /")
+    assert proc.returncode == 1 and "ESC[201~" in proc.stderr
+    assert env.records() == []

@@ -29,6 +29,7 @@ from tmuxorch.tmux import TmuxServer
 # Longer single-line text is pasted: one paste is one event for the TUI.
 _LITERAL_MAX = 256
 _TAIL = 16
+PASTE_END = "\x1b[201~"
 
 
 def needs_paste(text: str) -> bool:
@@ -99,6 +100,10 @@ def type_message(
     """Type ``text`` into the pane and submit it; raise DeliveryError if it never was."""
     if not text.strip():
         raise DeliveryError("refusing to send an empty message")
+    if PASTE_END in text:
+        # tmux does not filter it: it would end the bracketed paste early and
+        # the rest would arrive as keys (each newline an Enter).
+        raise DeliveryError("the message contains ESC[201~ (end of bracketed paste)")
     pending = [re.compile(p) for p in profile.pending_input]
     tail = visible_tail(text)
     tmux.leave_mode(pane_id)

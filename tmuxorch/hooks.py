@@ -2,12 +2,146 @@
 
 They run on Claude's hot path: stdlib and the store only, never click,
 libtmux or watchdog. With no fleet to talk to they exit 0 silently, so a
-hook never breaks a Claude session that tmuxorch does not manage.
+hook never breaks a Claude session that tmuxorch does not manage. Each event
+is written to the store; that write is what wakes the monitor.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from pathlib import Path
+from typing import Any
+
+EVENTS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+)
+# Claude's notification types that mean "a person must answer".
+_WAITING_NOTIFICATIONS = ("permission_prompt", "elicitation_dialog")
+_DETAIL_MAX = 200
+# Hook payloads can carry whole files (Write's content): read a bounded amount.
+_STDIN_MAX = 64 * 1024 * 1024
+
+
+def _short(text: str, limit: int = _DETAIL_MAX) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def tool_detail(payload: dict[str, Any]) -> str:
+    """``Write a.txt`` / ``Bash ls -la``: what a tool call is about, in a few words."""
+    tool = str(payload.get("tool_name") or "tool")
+    tool_input = payload.get("tool_input")
+    target = ""
+    if isinstance(tool_input, dict):
+        for key in ("file_path", "notebook_path", "command", "pattern", "url", "path"):
+            value = tool_input.get(key)
+            if isinstance(value, str) and value:
+                target = Path(value).name if key.endswith("_path") else value
+                break
+    return _short(f"{tool} {target}".strip(), 120)
+
+
+def home_from_env() -> Path | None:
+    """The fleet home, cheaply: the env var every tmuxorch pane has, else config."""
+    home = os.environ.get("TMUXORCH_HOME")
+    if home:
+        return Path(home)
+    from tmuxorch.config import resolve
+    from tmuxorch.errors import TmuxorchError
+
+    try:
+        return resolve().home
+    except TmuxorchError:
+        return None
+
+
+def read_payload(stream: Any) -> dict[str, Any]:
+    raw = stream.buffer.read(_STDIN_MAX) if hasattr(stream, "buffer") else stream.read()
+    if not raw:
+        raise ValueError("empty hook input on stdin")
+    payload = json.loads(raw)
+    if not isinstance(payload, dict):
+        raise ValueError("hook input is not a JSON object")
+    return payload
+
+
+def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
+    """Record one hook event against agent ``name`` and move its state."""
+    fields: dict[str, Any] = {}
+    session_id = payload.get("session_id")
+    if isinstance(session_id, str) and session_id:
+        fields["session_id"] = session_id
+    transcript = payload.get("transcript_path")
+    if isinstance(transcript, str) and transcript:
+        fields["transcript_path"] = transcript
+    data: dict[str, Any] = {"hook": event}
+    for key in ("source", "reason", "notification_type", "tool_name", "error", "stop_reason"):
+        if isinstance(payload.get(key), str):
+            data[key] = payload[key]
+    state: str | None = None
+    detail = ""
+    if event == "SessionStart":
+        if payload.get("source") == "clear":
+            state = "idle"
+    elif event == "UserPromptSubmit":
+        prompt = str(payload.get("prompt") or "")
+        data["prompt"] = prompt[:65536]
+        state = "busy"
+        fields["task"] = _short(prompt, 500)
+    elif event in ("PreToolUse", "PostToolUse"):
+        state = "busy"
+        detail = tool_detail(payload) if event == "PreToolUse" else ""
+    elif event == "Notification":
+        message = _short(str(payload.get("message") or ""))
+        data["message"] = message
+        kind = payload.get("notification_type")
+        if kind in _WAITING_NOTIFICATIONS or (kind is None and "permission" in message):
+            state, detail = "waiting", message
+        elif kind == "idle_prompt":
+            state = "idle"
+    elif event == "Stop":
+        state = "idle"
+    elif event == "StopFailure":
+        state = "error"
+        reason = payload.get("error") or payload.get("reason") or payload.get("message")
+        detail = _short(str(reason or "the turn failed"))
+    elif event == "SessionEnd" and payload.get("reason") != "clear":
+        state, detail = "exited", _short(f"session ended ({payload.get('reason') or 'exit'})")
+    store.hook_event(name, f"hook:{event}", state, detail, data, fields)
+
+
+def hook_main(args: list[str]) -> int:
+    if len(args) != 1 or args[0] not in EVENTS:
+        sys.stderr.write(f"tmuxorch hook: expected one of {', '.join(EVENTS)}\n")
+        return 0
+    event = args[0]
+    try:
+        payload = read_payload(sys.stdin)
+    except (ValueError, OSError, MemoryError) as exc:
+        sys.stderr.write(f"tmuxorch hook {event}: bad input: {exc}\n")
+        return 0
+    name = os.environ.get("TMUXORCH_AGENT")
+    home = home_from_env()
+    if not name or home is None or not (home / "state.db").exists():
+        return 0  # not one of ours: never get in Claude's way
+    from tmuxorch.errors import TmuxorchError
+    from tmuxorch.store import Store
+
+    try:
+        with Store.open(home, create=False) as store:
+            apply(store, name, event, payload)
+    except TmuxorchError as exc:
+        sys.stderr.write(f"tmuxorch hook {event}: {exc}\n")
+    return 0
 
 
 def run(args: list[str]) -> int:
@@ -15,6 +149,5 @@ def run(args: list[str]) -> int:
     if args[0] == "auto-lock":
         from tmuxorch.autolock import main
 
-        return main(args[1:])
-    sys.stderr.write("tmuxorch hook: not available yet\n")
-    return 0
+        return int(main(args[1:]))
+    return hook_main(args[1:])

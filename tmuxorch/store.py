@@ -9,6 +9,7 @@ Keeping SQL in this one module is what lets a server backend replace it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxorch.errors import AgentError, StoreError
-from tmuxorch.records import Agent, Event, Message, now
+from tmuxorch.records import Agent, Event, Lock, Message, Waiter, now
 
 DB_NAME = "state.db"
 
@@ -79,6 +80,19 @@ _MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL DEFAULT ''
     );
     """,
+    # auto-lock: the process whose death frees a lock, and the FIFO queue of waiters.
+    """
+    ALTER TABLE locks ADD COLUMN pid INTEGER;
+    ALTER TABLE locks ADD COLUMN pid_start INTEGER;
+    CREATE TABLE lock_waiters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        since REAL NOT NULL,
+        wake TEXT NOT NULL
+    );
+    """,
 )
 
 _AGENT_COLUMNS = (
@@ -87,6 +101,15 @@ _AGENT_COLUMNS = (
     "turns", "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation",
     "cost_usd", "spec",
 )  # fmt: skip
+
+
+# A lock on a directory covers everything below it, so two lock paths conflict
+# when equal or when one is a directory prefix of the other (``:p`` is the
+# path asked for; substr, unlike LIKE, has no wildcard characters to escape).
+_OVERLAPS = (
+    "(path = :p OR substr(:p, 1, length(path) + 1) = path || '/' "
+    "OR substr(path, 1, length(:p) + 1) = :p || '/')"
+)
 
 
 def ensure_home(home: Path) -> None:
@@ -264,6 +287,38 @@ class Store:
                 self._add_event(name, event, state, detail, data or {})
             return changed
 
+    def hook_event(
+        self,
+        name: str,
+        event: str,
+        state: str | None,
+        detail: str,
+        data: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> bool:
+        """One Claude hook event in one transaction: fields, event row, state.
+
+        Returns False when the agent is unknown (a hook from a removed agent).
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT state FROM agents WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False
+            if event == "hook:UserPromptSubmit":
+                fields = {**fields, "turns": None}
+            sets = dict(fields)
+            if state is not None:
+                sets.update(state=state, detail=detail, since=now())
+            if sets:
+                assignments = ", ".join(
+                    "turns = turns + 1" if k == "turns" else f"{k} = :{k}" for k in sets
+                )
+                conn.execute(
+                    f"UPDATE agents SET {assignments} WHERE name = :_name", {**sets, "_name": name}
+                )
+            self._add_event(name, event, state, detail, data)
+            return True
+
     # -- events ---------------------------------------------------------------
 
     def _add_event(
@@ -337,7 +392,7 @@ class Store:
         ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    # -- locks (filled in by tmuxorch.locks) -----------------------------------
+    # -- locks (the logic is tmuxorch.locks; callers hold a transaction) ----------
 
     def locks_by_agent(self) -> dict[str, list[str]]:
         held: dict[str, list[str]] = {}
@@ -346,3 +401,60 @@ class Store:
         ):
             held.setdefault(row[0], []).append(row[1])
         return held
+
+    def locks(self) -> list[Lock]:
+        return [Lock(**dict(r)) for r in self.conn.execute("SELECT * FROM locks ORDER BY path")]
+
+    def locks_overlapping(self, path: str) -> list[Lock]:
+        """Locks on ``path``, on a directory above it, or on anything below it."""
+        rows = self.conn.execute(
+            f"SELECT * FROM locks WHERE {_OVERLAPS} ORDER BY since, path", {"p": path}
+        )
+        return [Lock(**dict(r)) for r in rows]
+
+    def put_lock(self, lock: Lock) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO locks (path, holder, agent, since, expires, reason, pid, "
+            "pid_start) VALUES (:path, :holder, :agent, :since, :expires, :reason, :pid, "
+            ":pid_start)",
+            dataclasses.asdict(lock),
+        )
+
+    def extend_lock(self, path: str, expires: float) -> None:
+        self.conn.execute("UPDATE locks SET expires = ? WHERE path = ?", (expires, path))
+
+    def delete_lock(self, path: str) -> None:
+        self.conn.execute("DELETE FROM locks WHERE path = ?", (path,))
+
+    def delete_locks_of(self, holder: str) -> list[str]:
+        rows = self.conn.execute(
+            "DELETE FROM locks WHERE holder = ? RETURNING path", (holder,)
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def waiters(self) -> list[Waiter]:
+        rows = self.conn.execute("SELECT * FROM lock_waiters ORDER BY id")
+        return [Waiter(**dict(r)) for r in rows]
+
+    def waiters_overlapping(self, path: str) -> list[Waiter]:
+        rows = self.conn.execute(
+            f"SELECT * FROM lock_waiters WHERE {_OVERLAPS} ORDER BY id", {"p": path}
+        )
+        return [Waiter(**dict(r)) for r in rows]
+
+    def add_waiter(self, path: str, holder: str, pid: int, wake: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO lock_waiters (path, holder, pid, since, wake) VALUES (?, ?, ?, ?, ?)",
+            (path, holder, pid, now(), wake),
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_waiter(self, waiter_id: int) -> None:
+        self.conn.execute("DELETE FROM lock_waiters WHERE id = ?", (waiter_id,))
+
+    def agent_liveness(self, name: str) -> tuple[str, int | None, str | None] | None:
+        """``(state, pane pid, task)`` of an agent, or None if there is no such agent."""
+        row = self.conn.execute(
+            "SELECT state, pid, task FROM agents WHERE name = ?", (name,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None

@@ -224,16 +224,35 @@ class TmuxServer:
 
     def panes(self) -> dict[str, Pane]:
         """Every pane of the fleet session, by pane id (one tmux call)."""
-        lines = self.cmd(
-            "list-panes", "-s", "-t", f"={self.session}", "-F", _PANE_FORMAT, check=False
-        )
-        return {p.pane_id: p for p in (_parse_pane(x) for x in lines if "\t" in x)}
+        for attempt in range(2):
+            lines = self.cmd(
+                "list-panes", "-s", "-t", f"={self.session}", "-F", _PANE_FORMAT, check=False
+            )
+            panes = {p.pane_id: p for p in (_parse_pane(x) for x in lines if "\t" in x)}
+            if attempt or not any(p.dead and p.dead_status is None for p in panes.values()):
+                break
+            self.reap()
+        return panes
 
     def pane(self, pane_id: str) -> Pane | None:
-        lines = self.cmd("display-message", "-p", "-t", pane_id, _PANE_FORMAT, check=False)
-        if not lines or "\t" not in lines[0]:
-            return None
-        return _parse_pane(lines[0])
+        for attempt in range(2):
+            lines = self.cmd("display-message", "-p", "-t", pane_id, _PANE_FORMAT, check=False)
+            if not lines or "\t" not in lines[0]:
+                return None
+            pane = _parse_pane(lines[0])
+            if attempt or not (pane.dead and pane.dead_status is None):
+                break
+            self.reap()
+        return pane
+
+    def reap(self) -> None:
+        """Make tmux collect exited children now.
+
+        tmux can show a dead pane with no exit status until another child of
+        the server exits (its SIGCHLD handling can miss one); a throwaway
+        ``run-shell`` job is such a child.
+        """
+        self.cmd("run-shell", "true", check=False)
 
     def pipe_to(self, pane_id: str, log_path: Path) -> None:
         """Stream everything the pane prints to ``log_path``.
