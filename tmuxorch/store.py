@@ -428,9 +428,10 @@ class Store:
 
     def delete_locks_of(self, holder: str) -> list[str]:
         rows = self.conn.execute(
-            "DELETE FROM locks WHERE holder = ? RETURNING path", (holder,)
+            "SELECT path FROM locks WHERE holder = ? ORDER BY path", (holder,)
         ).fetchall()
-        return sorted(r[0] for r in rows)
+        self.conn.execute("DELETE FROM locks WHERE holder = ?", (holder,))
+        return [r[0] for r in rows]
 
     def waiters(self) -> list[Waiter]:
         rows = self.conn.execute("SELECT * FROM lock_waiters ORDER BY id")
