@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 STATES = ("starting", "idle", "busy", "waiting", "error", "exited", "stopped")
@@ -20,6 +19,8 @@ def iso(ts: float | None) -> str | None:
     """ISO-8601 UTC, the form every JSON time takes."""
     if ts is None:
         return None
+    from datetime import datetime, timezone  # here: the hooks import records, never call this
+
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
