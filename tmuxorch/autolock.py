@@ -1,0 +1,176 @@
+"""``tmuxorch auto-lock``: Claude Code's PreToolUse hook for file writes.
+
+Claude runs it before every Write, Edit, MultiEdit and NotebookEdit with the
+tool call as JSON on stdin. Allowed: print nothing, exit 0 — printing an
+"allow" decision would skip Claude's own permission prompt. Denied: Claude's
+hook JSON with ``permissionDecision: "deny"`` and a reason the model reads.
+
+Failure policy: bad input is one line on stderr (exit 1, which Claude treats
+as a non-blocking error); a managed agent (``TMUXORCH_AGENT`` set) whose lock
+cannot be decided is denied, failing closed; a session with no fleet to talk
+to is allowed silently.
+
+The import path stays on the stdlib and the store: no click, libtmux,
+watchdog or yaml (the lock settings of config.yaml are cached as JSON in the
+home, keyed by the file's mtime and size, so yaml loads only when it changed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from tmuxorch.errors import TmuxorchError
+
+FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+SETTINGS_CACHE = "lock-settings.json"
+USAGE = "usage: tmuxorch auto-lock < PRETOOLUSE_JSON  (Claude Code's PreToolUse hook)\n"
+
+
+class BadInput(Exception):
+    """The hook input is not a PreToolUse call with a file path."""
+
+
+class NothingToLock(BadInput):
+    """A tool that writes no file reached the hook (a too-wide matcher)."""
+
+
+def parse(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise BadInput("empty stdin: expected Claude Code's PreToolUse JSON")
+    try:
+        payload = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadInput("stdin is not UTF-8 JSON") from None
+    except ValueError as exc:
+        raise BadInput(f"stdin is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise BadInput(f"stdin is JSON but not an object (got {type(payload).__name__})")
+    event = payload.get("hook_event_name")
+    if event is not None and event != "PreToolUse":
+        raise BadInput(f"auto-lock is a PreToolUse hook, called for {event}")
+    return payload
+
+
+def target(payload: dict[str, Any]) -> tuple[str, str]:
+    """``(file path, cwd)`` of the tool call."""
+    tool = payload.get("tool_name")
+    tool_input = payload.get("tool_input")
+    if not isinstance(tool_input, dict):
+        raise BadInput(f"no tool_input object in the {tool or 'hook'} call")
+    for key in ("file_path", "notebook_path"):
+        value = tool_input.get(key)
+        if isinstance(value, str) and value:
+            if "\0" in value:
+                raise BadInput(f"tool_input.{key} contains a NUL byte")
+            cwd = payload.get("cwd")
+            return value, cwd if isinstance(cwd, str) and cwd else os.getcwd()
+    error = BadInput if tool in FILE_TOOLS else NothingToLock
+    raise error(f"{tool or 'the tool'} has no tool_input.file_path or notebook_path to lock")
+
+
+def deny(reason: str) -> None:
+    decision = {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": "deny",
+        "permissionDecisionReason": reason,
+    }
+    sys.stdout.write(json.dumps({"hookSpecificOutput": decision}) + "\n")
+
+
+def lock_settings(home: Path) -> dict[str, Any]:
+    """``locks`` of config.yaml (wait, lease, scope), from a JSON cache in the
+    home while the file's path, mtime and size are unchanged: tmuxorch.config
+    (dataclasses, typing, yaml) costs more than the whole rest of the hook."""
+    env = os.environ.get("TMUXORCH_CONFIG")
+    if env:
+        path = Path(env).expanduser()
+    else:  # tmuxorch.config.default_config_path, without importing it
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        path = Path(base) / "tmuxorch" / "config.yaml"
+    try:
+        st = path.stat()
+        stamp: list[Any] = [str(path), st.st_mtime_ns, st.st_size]
+    except FileNotFoundError:
+        stamp = [str(path), None, None]
+    cache = home / SETTINGS_CACHE
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if data["stamp"] == stamp and isinstance(data["locks"], dict):
+            return dict(data["locks"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from tmuxorch.config import LockSettings, load_config
+
+    locks = vars(load_config(path)[0].locks if stamp[1] is not None else LockSettings())
+    tmp = cache.with_name(f".{SETTINGS_CACHE}.{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps({"stamp": stamp, "locks": locks}), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # only a cache
+    return dict(locks)
+
+
+def _home() -> tuple[Path, dict[str, Any] | None]:
+    home = os.environ.get("TMUXORCH_HOME")
+    if home:
+        return Path(home).expanduser(), None
+    from tmuxorch.config import resolve
+
+    settings = resolve()
+    return settings.home, vars(settings.config.locks)
+
+
+def decide(payload: dict[str, Any], managed: bool) -> str | None:
+    """Take the lock for this tool call; the deny reason, or None to allow."""
+    file_path, cwd = target(payload)
+    home, settings = _home()
+    if not (home / "state.db").exists():
+        if managed:
+            raise TmuxorchError(f"no fleet state in {home}")
+        return None
+    if settings is None:
+        settings = lock_settings(home)
+    from tmuxorch.locks import acquire, hook_holder, lock_key
+    from tmuxorch.store import Store
+
+    session = payload.get("session_id")
+    holder = hook_holder(os.environ, session if isinstance(session, str) else None)
+    if holder is None:
+        raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
+    key = lock_key(file_path, cwd, str(settings["scope"]))
+    wait, lease = float(settings["wait"]), float(settings["lease"])
+    with Store.open(home, create=False) as store:
+        outcome = acquire(store, key, holder, wait=wait, lease=lease)
+    return None if outcome.granted else outcome.reason
+
+
+def main(args: list[str]) -> int:
+    if args:
+        sys.stderr.write(USAGE)
+        return 0 if args[0] in ("-h", "--help") else 1
+    managed = bool(os.environ.get("TMUXORCH_AGENT"))
+    try:
+        reason = decide(parse(sys.stdin.buffer.read()), managed)
+    except NothingToLock as exc:
+        return _undecided(f"bad input: {exc}", managed=False)
+    except BadInput as exc:
+        return _undecided(f"bad input: {exc}", managed)
+    except (TmuxorchError, sqlite3.Error, OSError) as exc:
+        return _undecided(f"cannot decide the lock: {exc}", managed)
+    if reason is not None:
+        deny(reason)
+    return 0
+
+
+def _undecided(message: str, managed: bool) -> int:
+    sys.stderr.write(f"tmuxorch auto-lock: {message}\n")
+    if not managed:
+        return 1  # a non-blocking error: Claude shows it and goes on
+    deny(f"tmuxorch could not decide the file lock for this write, so it is refused: {message}")
+    return 0
