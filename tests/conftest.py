@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import pytest
 import yaml
 from libtmux.server import Server
 
+from tests.helpers import retry_until
+from tmuxorch import monitor
 from tmuxorch.config import resolve
 from tmuxorch.fleet import Fleet
 
@@ -113,4 +116,13 @@ def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
             monkeypatch.delenv(key)
     monkeypatch.setenv("TMUXORCH_CONFIG", str(config_path))
     yield fleet_env
-    # The server fixture kills tmux; nothing else of ours outlives the test.
+    # Kill tmux first: the monitor exits once the server is gone, and a
+    # monitor still alive after that is a leak this test must not hide.
+    if server.is_alive():
+        server.kill()
+    try:
+        retry_until(lambda: not monitor.is_running(home), message="monitor exits with tmux")
+    finally:
+        pid_file = home / monitor.LOCK_FILE
+        if monitor.is_running(home) and pid_file.exists():
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)

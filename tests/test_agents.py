@@ -49,7 +49,8 @@ def test_spawn_list_status_output_kill_rm(env: Env, server: Server) -> None:
     assert env.json("list") == []
     assert not log.exists()
     events = [e["event"] for e in map(json.loads, env.ok("events", "--json").splitlines())]
-    assert events[:2] == ["spawned", "message"] and events[-1] == "removed"
+    assert events[0] == "spawned" and "message" in events and "killed" in events
+    assert events[-1] == "removed"
 
 
 def test_exited_agent_keeps_status(env: Env) -> None:

@@ -29,6 +29,8 @@ from tmuxorch.tmux import TmuxServer
 # Longer single-line text is pasted: one paste is one event for the TUI.
 _LITERAL_MAX = 256
 _TAIL = 16
+# How many trailing characters identify the message in the input area.
+_SUFFIX = 8
 PASTE_END = "\x1b[201~"
 
 
@@ -46,40 +48,45 @@ def visible_tail(text: str) -> str:
 
 @dataclass(frozen=True)
 class _InputLine:
-    text: str
+    raw: str
 
     def shows(self, tail: str, pending: list[re.Pattern[str]]) -> bool:
-        squashed = self.text.replace(" ", "")
-        if tail and tail.replace(" ", "") in squashed:
+        """Does the input area still end with the message (or a paste placeholder)?
+
+        Compared without spaces (TUIs pad and wrap), on the last few characters;
+        a row shorter than that is the wrapped end of the message when the
+        message ends with it.
+        """
+        text = self.raw.replace(" ", "")
+        suffix = tail.replace(" ", "")[-_SUFFIX:]
+        if suffix and text and (suffix in text or suffix.endswith(text)):
             return True
-        return any(p.search(self.text) for p in pending)
+        return any(p.search(self.raw) for p in pending)
 
 
-def _input_line(tmux: TmuxServer, pane_id: str) -> _InputLine | None:
-    """The cursor row, with the row above when the cursor sits early in a
-    non-blank row (the tail may have wrapped there); None once the pane's
-    process has ended."""
+def _input_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine | None:
+    """What the agent's input area shows; None once the pane's process has ended.
+
+    The input area is the profile's ``input_pattern`` (last match, group 1)
+    when it has one — TUIs like Claude Code park the terminal cursor below
+    their composer — else the cursor's row.
+    """
     pane = tmux.pane(pane_id)
     if pane is None or pane.dead:
         return None
-    rows = _rows(tmux, pane_id)
+    rows = tmux.cmd("capture-pane", "-p", "-t", pane_id)  # physical rows: cursor_y lines up
+    if profile.input_pattern:
+        matches = list(re.finditer(profile.input_pattern, "\n".join(rows), re.MULTILINE))
+        return _InputLine(matches[-1].group(1).rstrip() if matches else "")
     row = pane.cursor_y
-    current = rows[row].rstrip() if row < len(rows) else ""
-    if current and pane.cursor_x <= _TAIL + 4 and 0 < row <= len(rows):
-        current = rows[row - 1].rstrip() + current
-    return _InputLine(current)
+    return _InputLine(rows[row].rstrip() if row < len(rows) else "")
 
 
-def _alive_line(tmux: TmuxServer, pane_id: str) -> _InputLine:
-    line = _input_line(tmux, pane_id)
+def _alive_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine:
+    line = _input_line(tmux, pane_id, profile)
     if line is None:
         raise DeliveryError("the agent's process has exited")
     return line
-
-
-def _rows(tmux: TmuxServer, pane_id: str) -> list[str]:
-    # Physical rows (no -J) so the cursor row index lines up.
-    return tmux.cmd("capture-pane", "-p", "-t", pane_id)
 
 
 def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
@@ -107,22 +114,22 @@ def type_message(
     pending = [re.compile(p) for p in profile.pending_input]
     tail = visible_tail(text)
     tmux.leave_mode(pane_id)
-    before = _alive_line(tmux, pane_id)
+    before = _alive_line(tmux, pane_id, profile)
     if needs_paste(text):
         tmux.paste(pane_id, text)
     else:
         tmux.send_literal(pane_id, text)
 
     def typed() -> bool:
-        line = _alive_line(tmux, pane_id)
+        line = _alive_line(tmux, pane_id, profile)
         return line.shows(tail, pending) if tail or pending else line != before
 
     shown = _poll(typed, settings.verify_timeout)
-    typed_line = _alive_line(tmux, pane_id)
+    typed_line = _alive_line(tmux, pane_id, profile)
     time.sleep(profile.settle)
 
     def submitted() -> bool:
-        line = _input_line(tmux, pane_id)
+        line = _input_line(tmux, pane_id, profile)
         if line is None:  # the program took the input and ended
             return True
         if shown:

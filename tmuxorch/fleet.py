@@ -8,13 +8,14 @@ import re
 import shutil
 import signal
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import delivery, profiles, screen
+from tmuxorch import claude, delivery, profiles
 from tmuxorch.config import Settings
-from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TmuxError
+from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent, Message, iso, now
 from tmuxorch.store import Store, ensure_home
@@ -23,6 +24,14 @@ from tmuxorch.tmux import TmuxServer, binary, check_version
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODES = ("sequential", "important", "urgent")
+# What each ``wait --until`` accepts; "done" is any state in which the agent
+# stopped working: finished, needs an answer, failed or ended.
+UNTIL: dict[str, frozenset[str]] = {
+    "idle": frozenset({"idle"}),
+    "waiting": frozenset({"waiting"}),
+    "exited": frozenset({"exited", "stopped"}),
+    "done": frozenset({"idle", "waiting", "error", "exited", "stopped"}),
+}
 
 
 def check_name(name: str) -> str:
@@ -82,6 +91,9 @@ class Fleet:
 
     def screen_path(self, name: str) -> Path:
         return self.home / "screens" / f"{name}.txt"
+
+    def settings_path(self, name: str) -> Path:
+        return self.home / "claude" / f"{name}.json"
 
     # -- lookups ------------------------------------------------------------------
 
@@ -148,6 +160,19 @@ class Fleet:
             if req.parent:
                 raise AgentError(f"--parent: no agent named {parent!r}")
             parent = None  # a pane of another fleet: not our parent
+        session_id = None
+        if profile.hooks:
+            session_id = str(uuid.uuid4())
+            claude.write_settings(
+                self.settings_path(name),
+                claude.hook_settings(claude.executable(), lock_timeout=self.config.locks.wait),
+            )
+            argv += claude.start_args(
+                settings_path=self.settings_path(name),
+                session_id=session_id,
+                name=name,
+                parent=parent,
+            )
         env = {
             **profile.env,
             **(req.env or {}),
@@ -164,7 +189,7 @@ class Fleet:
         }
         agent = Agent(
             name=name, profile=profile.name, state="starting", cwd=str(cwd),
-            created=stamp, since=stamp, parent=parent, spec=spec,
+            created=stamp, since=stamp, parent=parent, spec=spec, session_id=session_id,
         )  # fmt: skip
         self.store.insert_agent(agent)
         try:
@@ -174,10 +199,10 @@ class Fleet:
             raise
         self.store.update_agent(name, pane_id=pane.pane_id, window_id=pane.window_id, pid=pane.pid)
         self.store.add_event(name, "spawned", "starting", profile.name, {"argv": argv})
-        agent = self.agent(name)
+        self.ensure_monitor()
         if req.prompt is not None:
-            self.wait_ready(agent)
-            self.type_into(agent, req.prompt)
+            self.wait_for([name], "idle", timeout=self.config.delivery.ready_timeout)
+            self.type_into(self.agent(name), req.prompt)
             self.store.update_agent(name, task=req.prompt)
         return self.agent(name)
 
@@ -212,34 +237,114 @@ class Fleet:
             raise
         return pane
 
-    def wait_ready(self, agent: Agent, timeout: float | None = None) -> None:
-        """Block until the agent's screen shows it ready for input."""
-        profile = self.profile(agent.profile)
-        limit = self.config.delivery.ready_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        last, quiet_since = "", time.monotonic()
-        while time.monotonic() < deadline:
-            pane = self.tmux.pane(agent.pane_id or "")
-            if pane is None or pane.dead:
-                raise AgentError(f"agent {agent.name!r} exited before it was ready")
-            text = self.tmux.capture(pane.pane_id)
-            if text != last:
-                last, quiet_since = text, time.monotonic()
-            quiet = time.monotonic() - quiet_since >= profile.quiet
-            reading = screen.classify(profile, text)
-            if reading.state == "idle" or (not profile.ready and quiet and text.strip()):
-                return
-            time.sleep(0.05)
-        raise AgentError(f"agent {agent.name!r} was not ready for input within {limit:g}s")
+    def ensure_monitor(self) -> None:
+        from tmuxorch import monitor
+
+        monitor.ensure_running(self.settings)
+
+    def wait_for(
+        self,
+        names: list[str],
+        until: str = "idle",
+        *,
+        any_: bool = False,
+        timeout: float | None = None,
+    ) -> dict[str, str]:
+        """Block until the agents reach ``until`` (all of them, or ``any_``).
+
+        Sleeps on store changes (inotify), never on a timer loop; raises
+        TimeoutReached, or AgentError when an agent can no longer get there.
+        """
+        from tmuxorch.notify import StoreWaker
+
+        targets = UNTIL[until]
+        for name in names:
+            self.agent(name)
+        self.ensure_monitor()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with StoreWaker(self.home) as waker:
+            while True:
+                self.refresh()
+                states = {name: self.agent(name).state for name in names}
+                reached = [n for n in names if states[n] in targets]
+                if reached and (any_ or len(reached) == len(names)):
+                    return states
+                lost = [n for n in names if states[n] in ENDED and n not in reached]
+                if lost and (not any_ or len(lost) == len(names)):
+                    raise AgentError(
+                        f"agent {lost[0]!r} is {states[lost[0]]}: it will not be {until}"
+                    )
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    waiting_on = ", ".join(f"{n} is {states[n]}" for n in names if n not in reached)
+                    raise TimeoutReached(f"timed out waiting for {until}: {waiting_on}")
+                waker.wait(5.0 if left is None else min(left, 5.0))
 
     # -- input --------------------------------------------------------------------
 
-    def type_into(self, agent: Agent, text: str) -> None:
+    def type_into(self, agent: Agent, text: str, *, confirm: bool = True) -> None:
+        """Type ``text`` and submit it. For agents with hooks, ``confirm`` waits
+        for the UserPromptSubmit hook: the agent itself says it took the text."""
         if agent.state in ENDED or not agent.pane_id:
             raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
-        delivery.type_message(
-            self.tmux, agent.pane_id, text, self.profile(agent.profile), self.config.delivery
-        )
+        profile = self.profile(agent.profile)
+        if not (confirm and profile.hooks):
+            delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
+            return
+        from tmuxorch.notify import StoreWaker
+
+        with StoreWaker(self.home) as waker:
+            mark = self.store.last_event_id()
+            delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
+            deadline = time.monotonic() + self.config.delivery.verify_timeout
+            while not self.store.events(agent=agent.name, after=mark, kind="hook:UserPromptSubmit"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DeliveryError("the agent never reported the prompt (UserPromptSubmit)")
+                waker.wait(left)
+
+    def press(self, name: str, keys: list[str]) -> None:
+        """Send key names (Escape, Enter, 1, ...) to the agent's pane."""
+        agent = self.agent(name)
+        if agent.state in ENDED or not agent.pane_id:
+            raise AgentError(f"agent {name!r} is {agent.state}")
+        self.tmux.leave_mode(agent.pane_id)
+        self.tmux.send_keys(agent.pane_id, *keys)
+
+    def approve(self, name: str, *, always: bool = False) -> None:
+        agent = self._waiting(name)
+        profile = self.profile(agent.profile)
+        self.press(name, profile.approve_always_keys if always else profile.approve_keys)
+        self.store.add_event(name, "approved", None, agent.detail)
+
+    def deny(self, name: str, *, reason: str | None = None) -> None:
+        agent = self._waiting(name)
+        self.press(name, self.profile(agent.profile).deny_keys)
+        self.store.add_event(name, "denied", None, reason or agent.detail)
+        if reason:
+            self.wait_for([name], "done", timeout=self.config.delivery.ready_timeout)
+            self.type_into(self.agent(name), reason)
+
+    def _waiting(self, name: str) -> Agent:
+        agent = self.agent(name)
+        if agent.state != "waiting":
+            raise AgentError(f"agent {name!r} is {agent.state}, not waiting for an answer")
+        return agent
+
+    def interrupt(self, name: str) -> None:
+        agent = self.agent(name)
+        self.press(name, self.profile(agent.profile).interrupt_keys)
+        self.store.add_event(name, "interrupted", None, "")
+
+    def clear(self, name: str) -> None:
+        """Reset the conversation (``/clear`` for Claude) and come back idle."""
+        agent = self.agent(name)
+        command = self.profile(agent.profile).clear_command
+        if not command:
+            raise AgentError(f"profile {agent.profile} has no clear command")
+        self.type_into(agent, command, confirm=False)
+        self.store.add_event(name, "cleared", None, "")
+        self.wait_for([name], "idle", timeout=self.config.delivery.ready_timeout)
 
     def send(
         self, name: str, text: str, *, mode: str = "sequential", sender: str | None = None
@@ -365,6 +470,6 @@ class Fleet:
         """Kill if running, then drop the record, logs and generated files."""
         agent = self.agent(name)
         self._terminate(agent)
-        for path in (self.log_path(name), self.screen_path(name)):
+        for path in (self.log_path(name), self.screen_path(name), self.settings_path(name)):
             path.unlink(missing_ok=True)
         self.store.delete_agent(name)

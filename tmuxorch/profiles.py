@@ -49,6 +49,11 @@ class Profile:
     # Flags that carry spawn's --model and --permission-mode, when it has them.
     model_flag: str | None = None
     permission_flag: str | None = None
+    # First-run dialogs answered by the monitor: pattern -> keys to press.
+    dialogs: dict[str, list[str]] = field(default_factory=dict)
+    # Where typed input shows (group 1 of the last match), when it is not the
+    # cursor's row.
+    input_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class ProfileOverride:
     pending_input: list[str] | None = None
     model_flag: str | None = None
     permission_flag: str | None = None
+    dialogs: dict[str, list[str]] | None = None
+    input_pattern: str | None = None
 
 
 # A shell prompt at the end of the screen: "$ ", "# ", "% ", "> ".
@@ -90,7 +97,11 @@ BUILTIN: dict[str, Profile] = {
         clear_command="clear",
         quit_command="exit",
         ready=[_SHELL_PROMPT],
-        waiting=[r"\[[yY]/[nN]\]\s*\Z", r"\([yY]/[nN]\)\s*\Z", r"(?i)password[^\n]*:\s*\Z"],
+        waiting=[
+            r"([^\n]*\[[yY]/[nN]\])\s*\Z",
+            r"([^\n]*\([yY]/[nN]\))\s*\Z",
+            r"(?i)([^\n]*password[^\n]*:)\s*\Z",
+        ],
         quiet=0.5,
     ),
     "claude": Profile(

@@ -43,6 +43,7 @@ def classify(profile: Profile, screen: str) -> Reading:
     ):
         match = _first(patterns, text)
         if match:
-            detail = match.group(match.lastindex or 0) if state != "idle" else ""
+            # A pattern's first group, when it has one, is the detail to show.
+            detail = (match.group(1) or "") if match.re.groups else ""
             return Reading(state, " ".join(detail.split()))
     return Reading(None)

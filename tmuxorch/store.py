@@ -341,14 +341,26 @@ class Store:
         with self.transaction():
             return self._add_event(agent, event, state, detail, data or {})
 
+    def last_event_id(self) -> int:
+        row = self.conn.execute("SELECT max(id) FROM events").fetchone()
+        return int(row[0] or 0)
+
     def events(
-        self, *, agent: str | None = None, after: int = 0, limit: int | None = None
+        self,
+        *,
+        agent: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+        kind: str | None = None,
     ) -> list[Event]:
         sql = "SELECT * FROM events WHERE id > ?"
         args: list[Any] = [after]
         if agent is not None:
             sql += " AND agent = ?"
             args.append(agent)
+        if kind is not None:
+            sql += " AND event = ?"
+            args.append(kind)
         if limit is not None:
             # The newest ``limit`` events, still returned oldest first.
             sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"

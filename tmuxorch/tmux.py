@@ -23,6 +23,9 @@ from libtmux.common import tmux_cmd
 from tmuxorch.errors import TmuxError
 
 MIN_VERSION = (3, 2)
+# Signalled by the server's own hooks when a pane dies or a window closes;
+# the monitor blocks on it with ``wait-for`` instead of polling panes.
+WAKE_CHANNEL = "tmuxorch-changed"
 INSTALL_HINT = "install it with your package manager, e.g. apt-get install tmux"
 
 _PANE_FORMAT = "\t".join(
@@ -139,6 +142,8 @@ def config_text(history_limit: int, width: int, height: int) -> str:
             "set -g set-titles on",
             'set -g set-titles-string "tmuxorch: #W"',
             'set -g status-left "[tmuxorch] "',
+            f"set-hook -g pane-died 'wait-for -S {WAKE_CHANNEL}'",
+            f"set-hook -g window-unlinked 'wait-for -S {WAKE_CHANNEL}'",
             "set -g status-left-length 20",
             "",
         )

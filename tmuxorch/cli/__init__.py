@@ -23,6 +23,16 @@ COMMANDS: dict[str, str] = {
     "kill": "agents:kill",
     "rm": "agents:rm",
     "events": "events:events",
+    "lock": "locks:lock",
+    "unlock": "locks:unlock",
+    "locks": "locks:locks_",
+    "hooks": "hooks_cmd:hooks",
+    "monitor": "control:monitor",
+    "wait": "control:wait",
+    "approve": "control:approve",
+    "deny": "control:deny",
+    "interrupt": "control:interrupt",
+    "clear": "control:clear",
 }
 HIDDEN_ALIASES = {"ls"}
 
@@ -61,6 +71,16 @@ SUMMARIES: dict[str, str] = {
     "kill": "Force an agent down (its record is kept).",
     "rm": "Remove an agent: window, record, logs.",
     "events": "The event log.",
+    "lock": "Lock a file or directory (default: the workspace).",
+    "unlock": "Release a lock.",
+    "locks": "Locks held, their holders and waiters.",
+    "hooks": "Add tmuxorch's hooks to Claude Code settings (hand-started sessions).",
+    "monitor": "Run the output monitor in the foreground.",
+    "wait": "Block until agents reach a state (exit 124 on timeout).",
+    "approve": "Answer yes to a permission prompt.",
+    "deny": "Answer no to a permission prompt.",
+    "interrupt": "Interrupt an agent's turn.",
+    "clear": "Reset an agent's conversation.",
 }
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}

@@ -1,0 +1,332 @@
+"""The output monitor: one per fleet, turning screens and hook events into states.
+
+It sleeps until something happens, from three sources, none of them a
+polling loop per pane:
+
+- pane logs (pipe-pane) watched by watchdog (inotify; PollingObserver when
+  inotify is unavailable): the screen of that agent may have changed;
+- the store's WAL file, watched the same way: a hook (or a CLI call) wrote;
+- a tmux ``wait-for`` channel signalled by the server's ``pane-died`` and
+  ``window-unlinked`` hooks: a process ended or a window closed.
+
+Hooks are trusted first (they say busy, waiting, idle, error at once); the
+screen, captured only when its log says it changed, adds what hooks do not
+say: the permission prompt's text, API error banners and retry lines,
+first-run dialogs, and the whole state of agents that have no hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+from tmuxorch import screen
+from tmuxorch.config import Settings
+from tmuxorch.errors import TmuxorchError
+from tmuxorch.fleet import Fleet
+from tmuxorch.profiles import Profile
+from tmuxorch.records import ENDED, Agent
+from tmuxorch.store import DB_NAME
+from tmuxorch.tmux import WAKE_CHANNEL, Pane, binary
+
+LOCK_FILE = "monitor.lock"
+LOG_FILE = "monitor.log"
+# Let a burst of output land before reading the screen.
+_DEBOUNCE = 0.03
+# Look at a busy agent's screen at most this often (spinners redraw constantly).
+_MIN_INTERVAL = {True: 0.25, False: 0.1}
+# A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
+_HEARTBEAT = 10.0
+
+
+class MonitorRunning(TmuxorchError):
+    """Another monitor already holds this fleet's lock."""
+
+
+@contextlib.contextmanager
+def single_instance(home: Path) -> Iterator[None]:
+    """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MonitorRunning(f"a monitor is already running for {home}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def is_running(home: Path) -> bool:
+    try:
+        fd = os.open(home / LOCK_FILE, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def ensure_running(settings: Settings) -> bool:
+    """Start a detached monitor if none runs; True if one was started."""
+    if is_running(settings.home):
+        return False
+    argv = [sys.executable, "-m", "tmuxorch", "--home", str(settings.home)]
+    argv += ["--socket", settings.socket, "--config", str(settings.config_path), "monitor"]
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
+    log = os.open(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=settings.home,
+            start_new_session=True,  # outlives the CLI call and its terminal
+            close_fds=True,
+        )
+    finally:
+        os.close(log)
+    return True
+
+
+class _Watch(FileSystemEventHandler):
+    def __init__(self, events: queue.SimpleQueue[tuple[str, str]]) -> None:
+        self.events = events
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = Path(str(event.src_path))
+        if path.suffix == ".log" and path.parent.name == "logs":
+            self.events.put(("log", path.stem))
+        elif path.name.startswith(DB_NAME):
+            self.events.put(("db", ""))
+
+
+def _observer(home: Path, handler: _Watch) -> Any:
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    logs = home / "logs"
+    logs.mkdir(mode=0o700, exist_ok=True)
+    for cls in (Observer, PollingObserver):
+        observer = cls()
+        try:
+            observer.schedule(handler, str(home), recursive=False)
+            observer.schedule(handler, str(logs), recursive=False)
+            observer.daemon = True
+            observer.start()
+        except OSError:  # inotify unavailable (limits, odd filesystems)
+            continue
+        return observer
+    raise TmuxorchError(f"cannot watch {home}")
+
+
+class Monitor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fleet = Fleet(settings)
+        self.store = self.fleet.store
+        self.tmux = self.fleet.tmux
+        self.events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self.changed_at: dict[str, float] = {}
+        self.looked_at: dict[str, float] = {}
+        self.due: dict[str, float] = {}
+        self.stopping = threading.Event()
+        self.last_event = 0
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self) -> None:
+        with single_instance(self.settings.home):
+            observer = _observer(self.settings.home, _Watch(self.events))
+            waiter = threading.Thread(target=self._wait_tmux, daemon=True)
+            waiter.start()
+            try:
+                self._loop()
+            finally:
+                observer.stop()
+                self.stopping.set()
+                self.fleet.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.events.put(("stop", ""))
+
+    def _loop(self) -> None:
+        self.last_event = self.store.last_event_id()
+        # A restarted monitor trusts nothing it did not see: look at everyone.
+        self._refresh()
+        for agent in self.store.list_agents():
+            if agent.state not in ENDED:
+                self.due[agent.name] = 0.0
+        heartbeat = time.monotonic() + _HEARTBEAT
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            wake = min([heartbeat, *self.due.values()])
+            try:
+                batch = [self.events.get(timeout=max(0.0, wake - now))]
+            except queue.Empty:
+                batch = []
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    batch.append(self.events.get_nowait())
+            now = time.monotonic()
+            kinds = {kind for kind, _ in batch}
+            if "stop" in kinds:
+                return
+            for kind, name in batch:
+                if kind == "log":
+                    self.changed_at[name] = now
+                    self._schedule(name, now + _DEBOUNCE)
+            if "db" in kinds:
+                self._read_events()
+            if "tmux" in kinds or now >= heartbeat:
+                heartbeat = now + _HEARTBEAT
+                if not self._refresh():
+                    return  # tmux server gone and nothing left to watch
+            for name, when in list(self.due.items()):
+                if when <= now:
+                    del self.due[name]
+                    self._look(name)
+
+    def _schedule(self, name: str, when: float) -> None:
+        agent = self.store.get_agent(name)
+        if agent is None or agent.state in ENDED:
+            return
+        hooks = self.fleet.profile(agent.profile).hooks
+        earliest = self.looked_at.get(name, 0.0) + _MIN_INTERVAL[hooks]
+        when = max(when, earliest)
+        self.due[name] = min(self.due.get(name, when), when)
+
+    def _wait_tmux(self) -> None:
+        """Block on the server's wait-for channel; each signal is a pane death or
+        a closed window. Ends when the server does (the monitor then exits)."""
+        argv = [binary(), "-L", self.settings.socket, "wait-for", WAKE_CHANNEL]
+        while not self.stopping.is_set():
+            try:
+                subprocess.run(argv, capture_output=True, check=False)
+            except OSError:
+                return
+            self.events.put(("tmux", ""))
+            if not self.tmux.is_alive():
+                return
+
+    # -- sources ----------------------------------------------------------------
+
+    def _read_events(self) -> None:
+        for event in self.store.events(after=self.last_event):
+            self.last_event = event.id
+            if event.agent and event.event.startswith("hook:"):
+                # A hook moved the state: read the screen for what it did not say.
+                self._schedule(event.agent, time.monotonic())
+            elif event.event == "spawned" and event.agent:
+                self._schedule(event.agent, time.monotonic())
+
+    def _refresh(self) -> bool:
+        """Mark dead panes exited; False when the server is gone and nobody is left."""
+        self.fleet.refresh()
+        if self.tmux.is_alive():
+            return True
+        return any(a.state not in ENDED for a in self.store.list_agents())
+
+    # -- reading one screen -------------------------------------------------------
+
+    def _look(self, name: str) -> None:
+        agent = self.store.get_agent(name)
+        if agent is None or agent.state in ENDED or not agent.pane_id:
+            return
+        pane = self.tmux.pane(agent.pane_id)
+        if pane is None or pane.dead:
+            self.fleet.refresh()
+            return
+        self.looked_at[name] = time.monotonic()
+        try:
+            text = self.tmux.capture(agent.pane_id)
+        except TmuxorchError:
+            return
+        profile = self.fleet.profile(agent.profile)
+        if self._answer_dialog(agent, profile, pane, text):
+            return
+        quiet_for = time.monotonic() - self.changed_at.get(name, 0.0)
+        state, detail = decide(agent, profile, screen.classify(profile, text), quiet_for)
+        if state is None:
+            if quiet_for < profile.quiet:  # look again once output has settled
+                self._schedule(name, time.monotonic() + profile.quiet - quiet_for)
+            return
+        if (state, detail) != (agent.state, agent.detail):
+            self.store.set_state(name, state, detail, data={"source": "screen"})
+
+    def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
+        """First-run dialogs (folder trust and the like), answered per config."""
+        for pattern, keys in profile.dialogs.items():
+            if re.search(pattern, text, re.MULTILINE):
+                self.tmux.send_keys(pane.pane_id, *keys)
+                self.store.add_event(agent.name, "dialog", agent.state, pattern)
+                self._schedule(agent.name, time.monotonic() + 0.5)
+                return True
+        return False
+
+
+def decide(
+    agent: Agent, profile: Profile, reading: screen.Reading, quiet_for: float
+) -> tuple[str | None, str]:
+    """Fuse what the screen says with the state hooks already set.
+
+    Returns the new (state, detail), or (None, "") to leave things as they are.
+    For agents with hooks the screen never starts a turn (UserPromptSubmit
+    does) nor ends one that hooks closed: a capture taken just before a Stop
+    hook must not flip the agent back to busy or to an old error banner.
+    """
+    quiet = quiet_for >= profile.quiet
+    current, seen = agent.state, reading.state
+    if seen == "waiting":
+        return "waiting", reading.detail
+    if seen == "busy":
+        if reading.detail:  # e.g. "Retrying in 12s · attempt 7/10"
+            return ("busy", reading.detail) if current != "starting" else (None, "")
+        if current == "waiting" or (current == "idle" and not profile.hooks):
+            return "busy", ""
+        if current == "busy" and agent.detail and _is_retry(agent.detail):
+            return "busy", ""  # the retry line is gone: plain work again
+        return None, ""
+    if seen == "error":
+        if quiet and (current == "busy" or (current == "idle" and not profile.hooks)):
+            return "error", reading.detail
+        return None, ""
+    if seen == "idle":
+        if current == "starting" or (current in ("busy", "waiting") and quiet):
+            # The prompt is back and output stopped: a turn ended without a
+            # Stop hook (interrupt, denied permission), or an agent without hooks.
+            return "idle", ""
+        return None, ""
+    if not profile.hooks and not quiet and current == "idle":
+        return "busy", ""  # output is flowing and no prompt shows
+    return None, ""
+
+
+def _is_retry(detail: str) -> bool:
+    return bool(re.search(r"(?i)retrying|attempt \d+", detail))
+
+
+def run_foreground(settings: Settings) -> None:
+    Monitor(settings).run()
