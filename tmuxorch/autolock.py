@@ -147,7 +147,10 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
     wait, lease = float(settings["wait"]), float(settings["lease"])
     with Store.open(home, create=False) as store:
         outcome = acquire(store, key, holder, wait=wait, lease=lease)
-    return None if outcome.granted else outcome.reason
+    if outcome.granted:
+        return None
+    advice = "end your turn to free your locks" if outcome.deadlock else "do other work"
+    return f"{outcome.reason}. Write denied: {advice} and retry this write later."
 
 
 def main(args: list[str]) -> int:

@@ -131,7 +131,7 @@ def cli_holder(environ: Mapping[str, str]) -> Holder:
 def describe(holder: str) -> str:
     kind, sep, rest = holder.partition(":")
     if not sep:
-        return "you (manual lock)" if holder == "user" else f"agent {holder}"
+        return "the user (a manual lock)" if holder == "user" else f"agent {holder}"
     if kind == "pane":
         return f"tmux pane {rest.partition('@')[0]}"
     return f"Claude session {rest}"
@@ -346,7 +346,7 @@ def _cycle(store: Store, me: str, path: str) -> list[tuple[str, str, str]] | Non
     return None
 
 
-def _deny_reason(store: Store, path: str, blocked: _Blocked, waited: float) -> str:
+def _deny_reason(store: Store, path: str, blocked: _Blocked, waited: float | None) -> str:
     who = describe(blocked[0])
     lock = blocked[1]
     if lock is None:
@@ -359,9 +359,9 @@ def _deny_reason(store: Store, path: str, blocked: _Blocked, waited: float) -> s
     if lock.reason:
         text += f" (reason: {lock.reason})"
     text += f"; held for {now() - lock.since:.0f}s"
-    if waited > 0:
-        text += f", still held after waiting {waited:.0f}s"
-    return text + ". Do other work and retry this write later."
+    if waited is not None:
+        text += f", still held after waiting {waited:.1f}s"
+    return text
 
 
 def acquire(
@@ -401,7 +401,7 @@ def acquire(
                 if blocked is None:
                     return Outcome(True, path)
                 if expired:
-                    waited = time.monotonic() - started
+                    waited = time.monotonic() - started if wait > 0 else None
                     text = _deny_reason(store, path, blocked, waited)
                     return Outcome(False, path, text, blocked[0])
                 if cycle is not None:
@@ -420,7 +420,7 @@ def acquire(
 
 def _deadlock(path: str, cycle: list[tuple[str, str, str]]) -> Outcome:
     steps = ", ".join(f"{describe(w)} waits for {p} held by {describe(h)}" for w, p, h in cycle)
-    reason = f"deadlock: writing {path} would wait in a cycle ({steps}). Release a lock first."
+    reason = f"deadlock: waiting for {path} would close a cycle ({steps})"
     return Outcome(False, path, reason, cycle[0][2], deadlock=True)
 
 

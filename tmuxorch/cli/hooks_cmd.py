@@ -1,0 +1,134 @@
+"""``hooks install`` / ``hooks show``: tmuxorch's hooks in Claude Code's own
+settings, for Claude sessions started by hand (agents tmuxorch spawns get
+them from a generated ``--settings`` file and need none of this).
+
+Installing merges: every existing key and hook stays, an entry already there
+(same event, same command) is not added twice, and the old file is kept as a
+timestamped backup next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tmuxorch.cli.common import fleet, handle_errors
+from tmuxorch.errors import ConfigError
+
+Settings = dict[str, Any]
+
+
+def settings_path(project: str | None, user: bool) -> Path:
+    if project is not None and user:
+        raise click.UsageError("choose one of --project DIR and --user")
+    if user:
+        base = os.environ.get("CLAUDE_CONFIG_DIR") or str(Path.home() / ".claude")
+        return Path(base).expanduser() / "settings.json"
+    return Path(project or ".").expanduser().resolve() / ".claude" / "settings.json"
+
+
+def read_settings(path: Path) -> Settings:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"cannot read Claude settings {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"Claude settings {path} is not a JSON object")
+    hooks = data.get("hooks", {})
+    if not isinstance(hooks, dict) or not all(isinstance(v, list) for v in hooks.values()):
+        raise ConfigError(f'Claude settings {path}: "hooks" is not a mapping of event to list')
+    return data
+
+
+def _commands(entries: list[Any]) -> set[Any]:
+    return {
+        hook.get("command")
+        for entry in entries
+        if isinstance(entry, dict)
+        for hook in entry.get("hooks", [])
+        if isinstance(hook, dict)
+    }
+
+
+def merge(current: Settings, wanted: Settings) -> tuple[Settings, Settings]:
+    """``current`` plus every hook entry of ``wanted`` whose command it lacks
+    for that event; returns ``(merged, what was added)``."""
+    merged = json.loads(json.dumps(current))  # a deep copy; current stays as read
+    hooks = merged.setdefault("hooks", {})
+    added: dict[str, list[Any]] = {}
+    for event, entries in wanted["hooks"].items():
+        have = hooks.setdefault(event, [])
+        for entry in entries:
+            if not {h["command"] for h in entry["hooks"]} <= _commands(have):
+                have.append(entry)
+                added.setdefault(event, []).append(entry)
+    return merged, {"hooks": added} if added else {}
+
+
+def _wanted() -> Settings:
+    from tmuxorch.claude import executable, hook_settings
+
+    return hook_settings(executable(), lock_timeout=fleet().config.locks.wait)
+
+
+def _write(path: Path, settings: Settings) -> Path | None:
+    """Write ``settings`` atomically; returns the backup of the old file, if any."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
+    if path.exists():
+        backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+        shutil.copy2(path, backup)
+    tmp = path.with_name(f".{path.name}.tmuxorch.tmp")
+    tmp.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if backup is not None:
+        shutil.copymode(backup, tmp)
+    tmp.replace(path)
+    return backup
+
+
+@click.group()
+def hooks() -> None:
+    """Claude Code hooks for sessions started by hand."""
+
+
+project_option = click.option(
+    "--project",
+    metavar="DIR",
+    help="DIR/.claude/settings.json (the default, with DIR = here).",
+)
+user_option = click.option("--user", is_flag=True, help="Your user settings (~/.claude).")
+
+
+@hooks.command()
+@project_option
+@user_option
+@handle_errors
+def install(project: str | None, user: bool) -> None:
+    """Merge tmuxorch's hooks into Claude Code's settings.json."""
+    path = settings_path(project, user)
+    merged, added = merge(read_settings(path), _wanted())
+    fleet().store  # noqa: B018 -- create the fleet home, so hand-started sessions serialise
+    if not added:
+        click.echo(f"{path} already has tmuxorch's hooks")
+        return
+    backup = _write(path, merged)
+    count = sum(len(entries) for entries in added["hooks"].values())
+    click.echo(f"added {count} hooks to {path}" + (f" (backup: {backup})" if backup else ""))
+
+
+@hooks.command()
+@project_option
+@user_option
+@handle_errors
+def show(project: str | None, user: bool) -> None:
+    """Print the hooks that install would add (nothing if they are all there)."""
+    _, added = merge(read_settings(settings_path(project, user)), _wanted())
+    click.echo(json.dumps(added, indent=2, ensure_ascii=False))

@@ -1,0 +1,110 @@
+"""Manual locks: lock, unlock, locks.
+
+The holder is the calling agent (``TMUXORCH_AGENT``), else the tmux pane,
+else ``user``; so a lock taken inside an agent's pane is that agent's, and
+auto-lock treats it as re-entrant for the agent's own writes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option
+
+
+def _key(path: str | None) -> str:
+    from tmuxorch.locks import lock_key
+
+    if path is None:  # the whole workspace: the git top level, else here
+        return lock_key(".", os.getcwd(), "workspace")
+    return lock_key(path, os.getcwd())
+
+
+@click.command()
+@click.argument("path", required=False)
+@click.option("--reason", default="", metavar="TEXT", help="Why (shown to whoever is blocked).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="S",
+    help="Wait up to S seconds for another holder to let go (default: fail at once).",
+)
+@handle_errors
+def lock(path: str | None, reason: str, wait: float) -> None:
+    """Lock PATH (a file or directory; default: the whole workspace)."""
+    from tmuxorch.errors import LockError, TimeoutReached
+    from tmuxorch.locks import acquire, cli_holder
+
+    f = fleet()
+    key = _key(path)
+    outcome = acquire(
+        f.store, key, cli_holder(os.environ), wait=wait, lease=f.config.locks.lease, reason=reason
+    )
+    if not outcome.granted:
+        raise (TimeoutReached if wait > 0 and not outcome.deadlock else LockError)(outcome.reason)
+    click.echo(f"locked {key}")
+
+
+@click.command()
+@click.argument("path", required=False)
+@click.option("--force", is_flag=True, help="Free it even if someone else holds it.")
+@handle_errors
+def unlock(path: str | None, force: bool) -> None:
+    """Unlock PATH (default: the whole workspace)."""
+    from tmuxorch.errors import LockError
+    from tmuxorch.locks import cli_holder, describe, release
+
+    key = _key(path)
+    freed = release(fleet().store, key, cli_holder(os.environ).key, force=force)
+    if freed is None:
+        raise LockError(f"{key} is not locked")
+    mine = freed.holder == cli_holder(os.environ).key
+    click.echo(f"unlocked {key}" + ("" if mine else f" (was held by {describe(freed.holder)})"))
+
+
+@click.command("locks")
+@json_option
+@handle_errors
+def locks_(as_json: bool) -> None:
+    """Locks held, with holder, since, expiry, reason and waiters."""
+    from tmuxorch.locks import held
+    from tmuxorch.records import iso
+
+    rows: list[dict[str, Any]] = [
+        {
+            "path": lock.path,
+            "holder": lock.holder,
+            "since": iso(lock.since),
+            "expires": iso(lock.expires),
+            "reason": lock.reason,
+            "waiters": waiters,
+        }
+        for lock, waiters in held(fleet().store)
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no locks")
+        return
+    table = [("PATH", "HOLDER", "SINCE", "EXPIRES", "WAITERS", "REASON")]
+    for row in rows:
+        table.append(
+            (
+                row["path"],
+                row["holder"],
+                (row["since"] or "")[11:19],
+                (row["expires"] or "")[11:19],
+                ", ".join(row["waiters"]),
+                row["reason"],
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    for r in table:
+        click.echo(
+            "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+        )
