@@ -166,12 +166,19 @@ def claude_env(
     terminal_title: bool = True,
     bypass_accepted: bool = False,
     extra_claude_json: dict[str, Any] | None = None,
+    home: Path | None = None,
 ) -> dict[str, str]:
     """Prepare ``config_dir`` for an offline Claude Code run in ``cwd`` and return env vars to add.
 
     ``terminal_title=True`` keeps Claude's OSC title updates (tmux shows them as
     ``#{pane_title}``: "✳ Claude Code" when idle, a spinner glyph when busy),
     which is itself a useful state signal.
+
+    ``home``: if given, ``HOME`` is set to it (created if missing).  Claude's
+    Bash tool runs ``bash -c -l`` (a *login* shell), so the runner's
+    ~/.profile / ~/.bashrc run on every Bash tool call; a slow or blocking rc
+    file (e.g. ``pyenv rehash`` waiting on a stale lock) then stalls the tool
+    for up to a minute.  An empty home makes Bash tool calls fast and hermetic.
     """
     config_dir = Path(config_dir)
     write_claude_json(
@@ -199,6 +206,9 @@ def claude_env(
         "DISABLE_BUG_COMMAND": "1",
         "CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL": "1",
     }
+    if home is not None:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        env["HOME"] = str(home)
     if fullscreen is True:
         env["CLAUDE_CODE_NO_FLICKER"] = "1"
     elif fullscreen is False:
