@@ -379,9 +379,13 @@ def test_hook_import_path_stays_light(fleet_env: Env, config: bool) -> None:
         "{'click', 'libtmux', 'watchdog', 'yaml', 'rich'}))"
     )
     args = [sys.executable, "-c", code, write("f", fleet_env.tmp).decode()]
-    run = lambda: subprocess.run(  # noqa: E731
-        args, capture_output=True, text=True, env=fleet_env.environ, check=True
-    ).stdout.strip()
+
+    def run() -> str:
+        proc = subprocess.run(
+            args, capture_output=True, text=True, env=fleet_env.environ, check=True
+        )
+        return proc.stdout.strip()
+
     run()  # the first call may read config.yaml (and cache its lock settings)
     assert run() == "[]"
 
