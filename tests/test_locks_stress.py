@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tmuxorch.store import Store
 
@@ -35,7 +36,7 @@ def _worker(index: int, home: str, config: str, work: str, out: str) -> None:
     from tmuxorch.autolock import main
     from tmuxorch.locks import release_holder
 
-    result = {"granted": 0, "denied": [], "overlaps": 0, "max_wait": 0.0}
+    result: dict[str, Any] = {"granted": 0, "denied": [], "overlaps": 0, "max_wait": 0.0}
     for n in range(ROUNDS):
         target = f"{work}/file-{(index + n) % PATHS}.txt"
         payload = {"tool_name": "Write", "cwd": work, "tool_input": {"file_path": target}}
