@@ -1,0 +1,156 @@
+"""auto-lock figures: hook cost, hand-off latency, throughput under contention.
+
+    python bench/locks.py [--runs N]
+
+1. Hook latency, uncontended: ``tmuxorch auto-lock`` (the installed console
+   script, a re-entrant acquisition) against ``python -c pass`` in the same
+   run, interleaved; p50 wall time and p50 CPU time (user+sys, steadier on a
+   busy machine) and their ratio. Target: <= 2x. Bytecode is written on a
+   warm-up run, as an installed package has it.
+2. Hand-off: from ``release`` returning in one process to ``acquire``
+   returning in the waiting process. Target: p50 <= 20 ms.
+3. Acquisitions per second: 8 processes x ROUNDS acquire/release on 3 paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tmuxorch.locks import Holder, acquire, release_holder
+from tmuxorch.store import Store
+
+
+def _run(argv: list[str], stdin: bytes, env: dict[str, str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+    assert proc.stdin is not None
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, argv
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def hook_latency(tmp: Path, runs: int) -> None:
+    home = tmp / "home"
+    Store.open(home).close()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "TMUX")}
+    env.update(TMUXORCH_HOME=str(home), TMUXORCH_AGENT="bench", TMUX_PANE="")
+    env.pop("TMUXORCH_CONFIG", None)
+    payload = {"tool_name": "Write", "cwd": str(tmp), "tool_input": {"file_path": "f.txt"}}
+    stdin = json.dumps(payload).encode()
+    script = Path(sys.executable).with_name("tmuxorch")
+    hook = [str(script)] if script.exists() else [sys.executable, "-m", "tmuxorch"]
+    cases = {
+        "python -c pass": ([sys.executable, "-c", "pass"], b""),
+        "hook": ([*hook, "auto-lock"], stdin),
+    }
+    for argv, data in cases.values():
+        for _ in range(3):
+            _run(argv, data, env)  # warm-up: bytecode, page cache, the lock itself
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (argv, data) in cases.items():
+            samples[name].append(_run(argv, data, env))
+    wall = {n: statistics.median(s[0] for s in v) * 1000 for n, v in samples.items()}
+    cpu = {n: statistics.median(s[1] for s in v) * 1000 for n, v in samples.items()}
+    for name in cases:
+        print(f"  {name:<16} p50 wall {wall[name]:6.1f} ms   p50 cpu {cpu[name]:6.1f} ms")
+    ratio_wall = wall["hook"] / wall["python -c pass"]
+    ratio_cpu = cpu["hook"] / cpu["python -c pass"]
+    print(f"  hook / python -c pass: {ratio_wall:.2f}x wall, {ratio_cpu:.2f}x cpu (target <= 2x)")
+
+
+_WAITER = """
+import sys, time
+from pathlib import Path
+from tmuxorch.locks import Holder, acquire
+from tmuxorch.store import Store
+with Store.open(Path(sys.argv[1])) as store:
+    outcome = acquire(store, sys.argv[2], Holder("waiter"), wait=30)
+    print(time.time(), outcome.granted, flush=True)
+"""
+
+
+def handoff(tmp: Path, runs: int) -> None:
+    home = tmp / "handoff"
+    path = str(tmp / "contended.txt")
+    latencies = []
+    with Store.open(home) as store:
+        for _ in range(runs):
+            assert acquire(store, path, Holder("holder")).granted
+            waiter = subprocess.Popen(
+                [sys.executable, "-c", _WAITER, str(home), path], stdout=subprocess.PIPE, text=True
+            )
+            while not store.waiters():
+                time.sleep(0.005)
+            time.sleep(0.05)  # let the waiter settle into its wait
+            released = time.time()
+            release_holder(store, "holder")
+            out, _ = waiter.communicate(timeout=30)
+            stamp, granted = out.split()
+            assert granted == "True"
+            latencies.append(float(stamp) - released)
+            release_holder(store, "waiter")
+    p50 = statistics.median(latencies) * 1000
+    p90 = sorted(latencies)[int(len(latencies) * 0.9)] * 1000
+    print(f"  release -> waiter proceeds: p50 {p50:.2f} ms, p90 {p90:.2f} ms (target p50 <= 20 ms)")
+
+
+ROUNDS = 300
+
+
+def _contender(index: int, home: str, work: str) -> None:
+    holder = Holder(f"w{index}")
+    with Store.open(Path(home)) as store:
+        for n in range(ROUNDS):
+            outcome = acquire(store, f"{work}/file-{(index + n) % 3}", holder, wait=60)
+            assert outcome.granted
+            release_holder(store, holder.key)
+
+
+def throughput(tmp: Path, workers: int = 8) -> None:
+    home = tmp / "contention"
+    Store.open(home).close()
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_contender, args=(i, str(home), str(tmp))) for i in range(workers)]
+    started = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+        assert proc.exitcode == 0
+    elapsed = time.perf_counter() - started
+    total = workers * ROUNDS
+    print(f"  {workers} processes x {ROUNDS} on 3 paths: {total / elapsed:.0f} acquisitions/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tmuxorch-bench-"))
+    try:
+        print("hook latency, uncontended")
+        hook_latency(tmp, args.runs)
+        print("hand-off latency")
+        handoff(tmp, max(10, args.runs // 2))
+        print("throughput under contention")
+        throughput(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
