@@ -16,6 +16,8 @@ import pytest
 import yaml
 from libtmux.server import Server
 
+from tests.claude_env import CLAUDE_BIN, CLAUDE_ENV_UNSET, claude_env, require_claude
+from tests.fakeapi import FakeAnthropic
 from tests.helpers import retry_until
 from tmuxorch import monitor
 from tmuxorch.config import resolve
@@ -55,9 +57,15 @@ class Env:
     config_path: Path
     tmp: Path
 
+    unset: tuple[str, ...] = ()
+
     @property
     def environ(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUXORCH_", "TMUX"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TMUXORCH_", "TMUX")) and k not in self.unset
+        }
         env.update(
             TMUXORCH_HOME=str(self.home),
             TMUXORCH_SOCKET=self.socket,
@@ -102,6 +110,40 @@ class Env:
         if not path.exists():
             return []
         return [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
+
+
+@dataclass
+class ClaudeFleet:
+    """A fleet whose ``claude`` profile runs the real Claude Code against the fake API."""
+
+    env: Env
+    api: FakeAnthropic
+    project: Path
+
+    def spawn(self, name: str, *args: str) -> dict[str, Any]:
+        self.env.ok("spawn", name, "--agent", "claude", "--cwd", str(self.project), *args)
+        self.env.ok("wait", name, "--timeout", "90")
+        status: dict[str, Any] = self.env.json("status", name)
+        return status
+
+
+@pytest.fixture
+def claude_fleet(env: Env, tmp_path: Path) -> Iterator[ClaudeFleet]:
+    """Real Claude Code (pinned in CI) on the env's fleet, offline."""
+    if CLAUDE_BIN is None and os.environ.get("TMUXORCH_REQUIRE_CLAUDE") == "1":
+        pytest.fail("TMUXORCH_REQUIRE_CLAUDE=1 but no Claude Code was found")
+    claude = require_claude()
+    project = tmp_path / "project"
+    project.mkdir()
+    with FakeAnthropic() as api:
+        claude_vars = claude_env(
+            tmp_path / "claude-config", project, api.url, home=tmp_path / "claude-home"
+        )
+        config = base_config(tmp_path)
+        config["agents"]["claude"] = {"command": claude, "env": claude_vars}
+        env.write_config(config)
+        env.unset = CLAUDE_ENV_UNSET
+        yield ClaudeFleet(env=env, api=api, project=project)
 
 
 @pytest.fixture

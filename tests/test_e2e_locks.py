@@ -17,13 +17,8 @@ import pytest
 from tests.conftest import ClaudeFleet
 from tests.fakeapi import Response, text, tool_results, tool_use
 from tests.helpers import retry_until
-from tmuxorch import hooks
 
 # Locks are held until the holder's turn ends: the Stop hook must free them.
-needs_stop_release = pytest.mark.skipif(
-    "release_holder" not in Path(hooks.__file__).read_text(encoding="utf-8"),
-    reason="tmuxorch hook Stop does not call locks.release_holder yet",
-)
 
 
 class Router:
@@ -93,7 +88,6 @@ def a_then_b(fleet: ClaudeFleet, router: Router, a_after: Response) -> Path:
     return f
 
 
-@needs_stop_release
 def test_second_write_waits_for_the_first_turn_to_end(duo: tuple[ClaudeFleet, Router]) -> None:
     fleet, router = duo
     start(fleet, wait=60)
@@ -129,12 +123,11 @@ def test_killed_holder_frees_the_file(duo: tuple[ClaudeFleet, Router]) -> None:
     retry_until(lambda: f.read_text() == "B\n", timeout=30, message="b's write")
 
 
-@needs_stop_release
 def test_crossing_writes_are_denied_at_once(duo: tuple[ClaudeFleet, Router]) -> None:
     fleet, router = duo
     start(fleet, wait=60)
     one, two = fleet.project / "one.txt", fleet.project / "two.txt"
-    router.scripts["a"].extend([write(one, "A\n"), write(two, "A\n"), text("A done.")])
+    router.scripts["a"].extend([write(one, "A\n"), write(two, "A\n", delay=3), text("A done.")])
     router.scripts["b"].extend([write(two, "B\n"), write(one, "B\n", delay=3), text("B done.")])
     fleet.env.ok("send", "a", "write one then two")
     retry_until(lambda: one.exists(), timeout=60, message="a holds one")

@@ -23,6 +23,7 @@ HOOK_EVENTS = (
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
+    "PermissionRequest",
     "Notification",
     "Stop",
     "StopFailure",
@@ -52,7 +53,7 @@ def hook_settings(command: str, *, lock_timeout: float = 60.0) -> dict[str, Any]
         entry: dict[str, Any] = {
             "hooks": [{"type": "command", "command": f"{command} hook {event}"}]
         }
-        if event in ("PreToolUse", "PostToolUse"):
+        if event in ("PreToolUse", "PostToolUse", "PermissionRequest"):
             entry["matcher"] = "*"
         hooks[event] = [entry]
     hooks["PreToolUse"].insert(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, profiles
+from tmuxorch import claude, delivery, locks, profiles
 from tmuxorch.config import Settings
 from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
 from tmuxorch.profiles import Profile
@@ -111,22 +111,36 @@ class Fleet:
         return self.store.list_agents()
 
     def refresh(self) -> None:
-        """Mark agents whose pane died or vanished as exited (one tmux call)."""
-        live = [a for a in self.store.list_agents() if a.state not in ENDED and a.pane_id]
+        """Mark agents whose pane died or vanished as exited (one tmux call).
+
+        An agent already marked exited by its SessionEnd hook still gets its
+        exit status here once the pane is dead.
+        """
+        live = [
+            a
+            for a in self.store.list_agents()
+            if a.pane_id
+            and (a.state not in ENDED or (a.state == "exited" and a.exit_status is None))
+        ]
         if not live:
             return
         panes = self.tmux.panes()
         for agent in live:
             pane = panes.get(agent.pane_id or "")
             if pane is None:
-                self.store.set_state(agent.name, "exited", "window gone", event="exited")
+                if agent.state not in ENDED:
+                    self.store.set_state(agent.name, "exited", "window gone", event="exited")
+                    locks.release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
 
     def _mark_exited(self, agent: Agent, status: int | None) -> None:
         self._save_screen(agent)
         detail = f"exit status {status}" if status is not None else "process ended"
+        if agent.state == "exited" and agent.detail:
+            detail = f"{agent.detail}, {detail}"  # keep why (e.g. "session ended (other)")
         self.store.set_state(agent.name, "exited", detail, event="exited", exit_status=status)
+        locks.release_holder(self.store, agent.name)
 
     def _save_screen(self, agent: Agent) -> None:
         """Keep the last screen so ``output`` works after the window is gone."""
@@ -453,6 +467,7 @@ class Fleet:
         agent = self.agent(name)
         self._terminate(agent)
         self.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
+        locks.release_holder(self.store, name)
         return self.agent(name)
 
     def _terminate(self, agent: Agent) -> None:

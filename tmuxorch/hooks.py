@@ -19,11 +19,14 @@ EVENTS = (
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
+    "PermissionRequest",
     "Notification",
     "Stop",
     "StopFailure",
     "SessionEnd",
 )
+# Events after which the turn is over and its locks are free.
+_TURN_ENDS = ("Stop", "StopFailure", "SessionEnd")
 # Claude's notification types that mean "a person must answer".
 _WAITING_NOTIFICATIONS = ("permission_prompt", "elicitation_dialog")
 _DETAIL_MAX = 200
@@ -100,6 +103,10 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
     elif event in ("PreToolUse", "PostToolUse"):
         state = "busy"
         detail = tool_detail(payload) if event == "PreToolUse" else ""
+    elif event == "PermissionRequest":
+        # Fires as the dialog opens (Notification comes seconds later); the
+        # monitor replaces this detail with the dialog's own question.
+        state, detail = "waiting", tool_detail(payload)
     elif event == "Notification":
         message = _short(str(payload.get("message") or ""))
         data["message"] = message
@@ -110,9 +117,11 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
             state = "idle"
     elif event == "Stop":
         state = "idle"
+        data["last"] = str(payload.get("last_assistant_message") or "")[:8192]
     elif event == "StopFailure":
         state = "error"
-        reason = payload.get("error") or payload.get("reason") or payload.get("message")
+        # "error" is often just "unknown"; the last message holds the banner.
+        reason = payload.get("last_assistant_message") or payload.get("error")
         detail = _short(str(reason or "the turn failed"))
     elif event == "SessionEnd" and payload.get("reason") != "clear":
         state, detail = "exited", _short(f"session ended ({payload.get('reason') or 'exit'})")
@@ -131,17 +140,30 @@ def hook_main(args: list[str]) -> int:
         return 0
     name = os.environ.get("TMUXORCH_AGENT")
     home = home_from_env()
-    if not name or home is None or not (home / "state.db").exists():
-        return 0  # not one of ours: never get in Claude's way
+    if home is None or not (home / "state.db").exists():
+        return 0  # no fleet: never get in Claude's way
     from tmuxorch.errors import TmuxorchError
     from tmuxorch.store import Store
 
     try:
         with Store.open(home, create=False) as store:
-            apply(store, name, event, payload)
+            if name:
+                apply(store, name, event, payload)
+            if event in _TURN_ENDS:
+                _release_locks(store, payload)
     except TmuxorchError as exc:
         sys.stderr.write(f"tmuxorch hook {event}: {exc}\n")
     return 0
+
+
+def _release_locks(store: Any, payload: dict[str, Any]) -> None:
+    """A turn that ended holds no file locks: agents and hand-started sessions alike."""
+    from tmuxorch import locks
+
+    session_id = payload.get("session_id")
+    holder = locks.hook_holder(os.environ, session_id if isinstance(session_id, str) else None)
+    if holder is not None:
+        locks.release_holder(store, holder.key)
 
 
 def run(args: list[str]) -> int:

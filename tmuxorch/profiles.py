@@ -114,16 +114,28 @@ BUILTIN: dict[str, Profile] = {
         deny_keys=["Escape"],
         clear_command="/clear",
         quit_command="/exit",
-        ready=[r"^[│ ]*>\s", r"^❯\s"],
-        busy=[r"esc to interrupt"],
-        waiting=[r"Do you want to [^\n]*\?"],
-        error=[r"API Error: [^\n]*"],
+        # Patterns are backed by golden captures in tests/fixtures/claude/.
+        ready=[r"^❯(?:\s|$)"],  # Claude puts a no-break space after ❯
+        busy=[
+            r"^\W*(\w[^\n]*?[Rr]etrying in \d+s · attempt \d+/\d+)",
+            r"esc to interrupt",
+        ],
+        waiting=[r"^\s*(Do you want to [^\n]*\?)", r"^\s*(Would you like to [^\n]*\?)"],
+        error=[r"(API Error: [^\n]*)", r"(Invalid API key[^\n]*)"],
         quiet=1.0,
         hooks=True,
         install="npm install -g @anthropic-ai/claude-code",
         pending_input=[r"\[Pasted text #\d+[^\]]*\]"],
+        input_pattern=r"^❯\s?(.*)$",
         model_flag="--model",
         permission_flag="--permission-mode",
+        dialogs={
+            # Folder trust and the bypass-permissions warning: the choice was
+            # made by spawning here (and with that mode). Newer releases put
+            # "No, exit" first, older ones "Yes": move to Yes, then confirm.
+            r"❯ (?:\d\. )?No, exit\s*\n\s*(?:\d\. )?Yes, I (?:trust this folder|accept)": ["Down"],
+            r"❯ (?:\d\. )?Yes, I (?:trust this folder|accept)": ["Enter"],
+        },
     ),
     "codex": Profile(
         name="codex",

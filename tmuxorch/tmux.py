@@ -36,6 +36,7 @@ _PANE_FORMAT = "\t".join(
         "#{pane_pid}",
         "#{pane_dead}",
         "#{pane_dead_status}",
+        "#{pane_dead_signal}",
         "#{pane_in_mode}",
         "#{cursor_x}",
         "#{cursor_y}",
@@ -66,18 +67,20 @@ def _int(text: str) -> int | None:
 
 def _parse_pane(line: str) -> Pane:
     f = line.split("\t")
+    signal = _int(f[6])
     return Pane(
         pane_id=f[0],
         window_id=f[1],
         window_name=f[2],
         pid=_int(f[3]),
         dead=f[4] == "1",
-        dead_status=_int(f[5]),
-        in_mode=f[6] == "1",
-        cursor_x=_int(f[7]) or 0,
-        cursor_y=_int(f[8]) or 0,
-        height=_int(f[9]) or 0,
-        width=_int(f[10]) or 0,
+        # A process killed by a signal reports it as a shell would: 128 + N.
+        dead_status=_int(f[5]) if signal is None else 128 + signal,
+        in_mode=f[7] == "1",
+        cursor_x=_int(f[8]) or 0,
+        cursor_y=_int(f[9]) or 0,
+        height=_int(f[10]) or 0,
+        width=_int(f[11]) or 0,
     )
 
 

@@ -1,0 +1,145 @@
+"""The real Claude Code under tmuxorch, offline against the scripted fake API.
+
+Each test drives Claude through its hooks and screen and checks the states a
+script would see: idle, waiting (with the prompt's text), busy, error, exited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from tests.conftest import ClaudeFleet
+from tests.fakeapi import error, text, tool_use
+from tests.helpers import retry_until
+from tmuxorch import monitor
+
+
+def _status(fleet: ClaudeFleet, name: str) -> dict[str, object]:
+    result: dict[str, object] = fleet.env.json("status", name)
+    return result
+
+
+def test_spawn_reaches_idle_with_known_session(claude_fleet: ClaudeFleet) -> None:
+    status = claude_fleet.spawn("c1", "--permission-mode", "default")
+    assert status["state"] == "idle"
+    assert status["session_id"]
+    env = claude_fleet.env
+    settings = json.loads((env.home / "claude" / "c1.json").read_text())
+    assert "auto-lock" in settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    # The session id chosen at spawn is the one Claude reports through its hooks.
+    events = [json.loads(line) for line in env.ok("events", "--json", "--agent", "c1").splitlines()]
+    assert any(e["event"] == "hook:SessionStart" for e in events)
+    assert _status(claude_fleet, "c1")["session_id"] == status["session_id"]
+
+
+APPROVALS = [
+    ("write", "Write", {"file_path": "a.txt", "content": "hello\n"}, "Do you want to create a.txt?",
+     "a.txt"),
+    ("bash", "Bash", {"command": "echo hi > out.txt", "description": "Write hi"},
+     "Do you want to proceed?", "out.txt"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input", "question", "created"),
+    [a[1:] for a in APPROVALS],
+    ids=[a[0] for a in APPROVALS],
+)
+def test_permission_prompt_approve(
+    claude_fleet: ClaudeFleet, tool: str, tool_input: dict[str, str], question: str, created: str
+) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1", "--permission-mode", "default")
+    tool_input = {
+        k: str(fleet.project / v) if k == "file_path" else v for k, v in tool_input.items()
+    }
+    fleet.api.enqueue(tool_use(tool, tool_input), text("All done."))
+    env.ok("send", "c1", "please do it")
+    env.ok("wait", "c1", "--until", "waiting", "--timeout", "60")
+    retry_until(lambda: question in str(_status(fleet, "c1")["detail"]), message="prompt text")
+    env.ok("approve", "c1")
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
+    assert (fleet.project / created).exists()
+    assert _status(fleet, "c1")["turns"] == 1
+
+
+def test_permission_prompt_deny(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1", "--permission-mode", "default")
+    target = fleet.project / "denied.txt"
+    fleet.api.enqueue(tool_use("Write", {"file_path": str(target), "content": "no\n"}))
+    env.ok("send", "c1", "write it")
+    env.ok("wait", "c1", "--until", "waiting", "--timeout", "60")
+    env.ok("deny", "c1")
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
+    assert not target.exists()
+    assert env.cli("approve", "c1").returncode == 1  # nothing to answer any more
+
+
+def test_api_400_is_an_error(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1")
+    # Claude retries some 400s itself: every answer of this turn is the error.
+    fleet.api.default = error(400, "messages.0: scripted bad request")
+    env.ok("send", "c1", "trigger an error")
+    env.ok("wait", "c1", "--until", "done", "--timeout", "60")
+    status = _status(fleet, "c1")
+    assert status["state"] == "error"
+    assert "400" in str(status["detail"])
+
+
+def test_overloaded_529_is_busy_with_retry_detail(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1")
+    fleet.api.enqueue(*[error(529) for _ in range(4)], text("Recovered."))
+    env.ok("send", "c1", "trigger overload")
+    status = retry_until(
+        lambda: (
+            (s := _status(fleet, "c1"))["state"] == "busy"
+            and "etrying in" in str(s["detail"])
+            and s
+        ),
+        timeout=60,
+        message="busy with the retry line as detail",
+    )
+    assert "attempt" in str(status["detail"])
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "90")
+    assert _status(fleet, "c1")["detail"] == ""
+
+
+def test_process_exit_is_exited_with_status(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1")
+    pid = int(str(_status(fleet, "c1")["pid"]))
+    os.kill(pid, signal.SIGKILL)
+    env.ok("wait", "c1", "--until", "exited", "--timeout", "30")
+    status = _status(fleet, "c1")
+    assert status["state"] == "exited" and status["exit_status"] == 128 + signal.SIGKILL
+
+
+def test_monitor_killed_mid_turn_recovers(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1", "--permission-mode", "default")
+    target = fleet.project / "later.txt"
+    fleet.api.enqueue(tool_use("Write", {"file_path": str(target), "content": "x"}, delay=3))
+    env.ok("send", "c1", "slow turn")
+    lock = env.home / monitor.LOCK_FILE
+    old = int(lock.read_text().split()[0])
+    os.kill(old, signal.SIGKILL)
+    # The turn goes on without a monitor (hooks still write states); the next
+    # command starts a new monitor, which reads the screen afresh and puts the
+    # dialog's own question in the detail.
+    env.ok("wait", "c1", "--until", "waiting", "--timeout", "60")
+    assert monitor.is_running(env.home)
+    assert int(lock.read_text().split()[0]) != old
+    retry_until(
+        lambda: "Do you want to create later.txt?" in str(_status(fleet, "c1")["detail"]),
+        message="the new monitor read the prompt",
+    )
+    env.ok("approve", "c1")
+    env.ok("wait", "c1", "--timeout", "60")
+    assert target.read_text() == "x"
