@@ -1,0 +1,146 @@
+"""The monitor on agents without hooks (the fake agent TUI and a shell): states
+from the screen, answering prompts, waiting, and surviving its own death."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Env
+from tests.helpers import retry_until
+from tmuxorch import monitor
+
+
+def _state(env: Env, name: str) -> tuple[str, str]:
+    status = env.json("status", name)
+    return status["state"], status["detail"]
+
+
+def test_fake_agent_walks_through_states(env: Env) -> None:
+    env.ok("spawn", "f", "--agent", "fake")
+    env.ok("wait", "f", "--timeout", "30")
+    assert _state(env, "f") == ("idle", "")
+    env.ok("send", "f", "sleep 3")
+    retry_until(lambda: _state(env, "f")[0] == "busy", message="busy while it works")
+    env.ok("wait", "f", "--until", "idle", "--timeout", "30")
+    env.ok("send", "f", "ask create a.txt")
+    env.ok("wait", "f", "--until", "waiting", "--timeout", "30")
+    assert _state(env, "f") == ("waiting", "Do you want to create a.txt?")
+    env.ok("approve", "f")
+    env.ok("wait", "f", "--until", "idle", "--timeout", "30")
+    env.ok("send", "f", "error 529 Overloaded")
+    retry_until(lambda: _state(env, "f") == ("error", "API Error: 529 Overloaded"), message="error")
+    env.ok("send", "f", "exit 7")
+    env.ok("wait", "f", "--until", "exited", "--timeout", "30")
+    status = env.json("status", "f")
+    assert status["exit_status"] == 7
+    events = [json.loads(x) for x in env.ok("events", "--json", "--agent", "f").splitlines()]
+    states = [e["state"] for e in events if e["event"] == "state"]
+    assert states[0] == "idle" and {"busy", "waiting", "error", "exited"} <= set(states)
+    assert {"approved", "exited"} <= {e["event"] for e in events}
+
+
+def test_deny_and_interrupt(env: Env) -> None:
+    env.ok("spawn", "f", "--agent", "fake")
+    env.ok("wait", "f", "--timeout", "30")
+    env.ok("send", "f", "ask delete everything")
+    env.ok("wait", "f", "--until", "waiting", "--timeout", "30")
+    env.ok("deny", "f")
+    env.ok("wait", "f", "--until", "idle", "--timeout", "30")
+    assert "denied" in env.ok("output", "f")
+    env.ok("send", "f", "sleep 60")
+    retry_until(lambda: _state(env, "f")[0] == "busy", message="busy")
+    env.ok("interrupt", "f")
+    env.ok("wait", "f", "--until", "idle", "--timeout", "30")
+    assert "Interrupted" in env.ok("output", "f")
+
+
+def test_answering_an_agent_that_is_not_waiting_fails(env: Env) -> None:
+    env.ok("spawn", "f", "--agent", "fake")
+    env.ok("wait", "f", "--timeout", "30")
+    for command in ("approve", "deny"):
+        proc = env.cli(command, "f")
+        assert proc.returncode == 1 and "not waiting" in proc.stderr
+
+
+WAITS = [
+    ("timeout", ["wait", "f", "--until", "waiting", "--timeout", "0.5"], 124, "timed out"),
+    ("unknown", ["wait", "ghost"], 1, "no agent named 'ghost'"),
+    ("bad-until", ["wait", "f", "--until", "sleepy"], 2, "Invalid value"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"), [w[1:] for w in WAITS], ids=[w[0] for w in WAITS]
+)
+def test_wait_failures(env: Env, args: list[str], code: int, message: str) -> None:
+    env.ok("spawn", "f", "--agent", "fake")
+    proc = env.cli(*args)
+    assert proc.returncode == code and message in proc.stderr
+
+
+def test_wait_any_and_exited_agents(env: Env) -> None:
+    env.ok("spawn", "quick", "--agent", "fake")
+    env.ok("spawn", "slow", "--agent", "fake")
+    env.ok("wait", "quick", "slow", "--timeout", "30")
+    env.ok("send", "slow", "sleep 30")
+    out = env.ok("wait", "quick", "slow", "--any", "--timeout", "30")
+    assert "quick idle" in out
+    env.ok("kill", "quick")
+    proc = env.cli("wait", "quick", "--until", "idle", "--timeout", "5")
+    assert proc.returncode == 1 and "will not be idle" in proc.stderr
+
+
+def test_shell_prompt_states(env: Env) -> None:
+    env.ok("spawn", "sh")
+    env.ok("wait", "sh", "--timeout", "30")
+    env.ok("send", "sh", 'read -p "Overwrite file? [y/N] " answer')
+    env.ok("wait", "sh", "--until", "waiting", "--timeout", "30")
+    assert _state(env, "sh") == ("waiting", "Overwrite file? [y/N]")
+    env.ok("approve", "sh")
+    env.ok("wait", "sh", "--until", "idle", "--timeout", "30")
+
+
+def test_single_instance_and_restart_after_kill(env: Env) -> None:
+    env.ok("spawn", "f", "--agent", "fake")
+    env.ok("wait", "f", "--timeout", "30")
+    assert monitor.is_running(env.home)
+    second = subprocess.run(
+        [sys.executable, "-m", "tmuxorch", "monitor"], env=env.environ, capture_output=True,
+        text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert second.returncode == 1 and "already running" in second.stderr
+    lock = env.home / monitor.LOCK_FILE
+    first = int(lock.read_text().split()[0])
+    os.kill(first, signal.SIGKILL)
+    retry_until(lambda: not monitor.is_running(env.home), message="the lock dies with it")
+    env.ok("send", "f", "ask go on")  # messages still go through without a monitor
+    env.ok("wait", "f", "--until", "waiting", "--timeout", "30")  # restarts it
+    assert int(lock.read_text().split()[0]) != first
+    assert _state(env, "f")[1] == "Do you want to go on?"
+
+
+def test_events_follow_streams_new_events(env: Env) -> None:
+    env.ok("spawn", "f", "--agent", "fake")
+    env.ok("wait", "f", "--timeout", "30")
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "tmuxorch", "events", "--follow", "--json", "--agent", "f"],
+        env=env.environ, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        env.ok("send", "f", "ask stream this")
+        assert follower.stdout is not None
+        seen: list[dict[str, object]] = []
+        while not any(e.get("state") == "waiting" for e in seen):
+            line = follower.stdout.readline()
+            assert line, "events --follow ended early"
+            seen.append(json.loads(line))
+        assert {"ts", "agent", "event", "state", "detail"} <= set(seen[-1])
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
