@@ -40,8 +40,9 @@ def test_fake_agent_walks_through_states(env: Env) -> None:
     status = env.json("status", "f")
     assert status["exit_status"] == 7
     events = [json.loads(x) for x in env.ok("events", "--json", "--agent", "f").splitlines()]
-    states = [e["state"] for e in events if e["event"] == "state"]
-    assert states[0] == "idle" and {"busy", "waiting", "error", "exited"} <= set(states)
+    states = [e["state"] for e in events if e["state"]]
+    assert states[:2] == ["starting", "idle"]
+    assert {"busy", "waiting", "error", "exited"} <= set(states)
     assert {"approved", "exited"} <= {e["event"] for e in events}
 
 
