@@ -139,6 +139,8 @@ def hook_main(args: list[str]) -> int:
         sys.stderr.write(f"tmuxorch hook {event}: bad input: {exc}\n")
         return 0
     name = os.environ.get("TMUXORCH_AGENT")
+    if not name and event not in _TURN_ENDS:
+        return 0  # a session we don't manage: only turn ends (lock release) concern us
     home = home_from_env()
     if home is None or not (home / "state.db").exists():
         return 0  # no fleet: never get in Claude's way

@@ -1,0 +1,133 @@
+"""``tmuxorch hook EVENT``: the hot-path entry point every Claude hook runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Env
+from tmuxorch.hooks import apply, tool_detail
+from tmuxorch.records import Agent, now
+from tmuxorch.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures" / "claude" / "2.1.329" / "hooks"
+
+
+def run_hook(
+    env: Env, event: str, data: bytes, agent: str | None = "a"
+) -> subprocess.CompletedProcess[str]:
+    environ = env.environ
+    if agent:
+        environ["TMUXORCH_AGENT"] = agent
+    return subprocess.run(
+        [sys.executable, "-m", "tmuxorch", "hook", event], input=data.decode(errors="replace"),
+        env=environ, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def agent_store(env: Env) -> Store:
+    store = Store.open(env.home)
+    t = now()
+    store.insert_agent(Agent(name="a", profile="claude", state="idle", cwd="/", created=t, since=t))
+    return store
+
+
+# The real payloads Claude Code 2.1.329 sent, and the state each one means.
+REAL = [
+    ("UserPromptSubmit", "busy", ""),
+    ("PreToolUse", "busy", "Write new.txt"),
+    ("PermissionRequest", "waiting", "Write new.txt"),
+    ("Notification", "waiting", "Claude needs your permission"),
+    ("PostToolUse", "busy", ""),
+    ("Stop", "idle", ""),
+    ("StopFailure", "error", "API Error: 400"),
+    ("SessionEnd", "exited", "session ended (other)"),
+]
+
+
+@pytest.mark.parametrize(("event", "state", "detail"), REAL, ids=[r[0] for r in REAL])
+def test_real_payloads_move_state(
+    env: Env, agent_store: Store, event: str, state: str, detail: str
+) -> None:
+    payload = (FIXTURES / f"{event}.json").read_bytes()
+    proc = run_hook(env, event, payload)
+    assert proc.returncode == 0 and proc.stderr == ""
+    agent = agent_store.get_agent("a")
+    assert agent is not None and agent.state == state and detail in agent.detail
+    assert agent.session_id == json.loads(payload)["session_id"]
+
+
+BAD = [
+    ("empty", b""),
+    ("truncated", b'{"session_id": '),
+    ("not-an-object", b"[1, 2]"),
+    ("binary", b"\xff\xfe\x00"),
+]
+
+
+@pytest.mark.parametrize("data", [b[1] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_is_one_line_and_never_breaks_claude(
+    env: Env, agent_store: Store, data: bytes
+) -> None:
+    proc = run_hook(env, "Stop", data)
+    assert proc.returncode == 0
+    assert proc.stderr.count("\n") == 1 and "bad input" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    agent = agent_store.get_agent("a")
+    assert agent is not None and agent.state == "idle"  # nothing half-applied
+
+
+def test_unknown_event_and_no_fleet_exit_zero(env: Env) -> None:
+    proc = run_hook(env, "Bogus", b"{}")
+    assert proc.returncode == 0 and "expected one of" in proc.stderr
+    # No fleet at all (home without a database): silent.
+    proc = run_hook(env, "Stop", b"{}", agent=None)
+    assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_huge_prompt_is_bounded(env: Env, agent_store: Store) -> None:
+    prompt = "x" * 5_000_000
+    proc = run_hook(env, "UserPromptSubmit", json.dumps({"prompt": prompt}).encode())
+    assert proc.returncode == 0
+    agent = agent_store.get_agent("a")
+    assert agent is not None and agent.state == "busy" and len(agent.task or "") <= 500
+
+
+def test_hook_path_imports_nothing_heavy(env: Env) -> None:
+    code = (
+        "import sys, io; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{}'));"
+        "from tmuxorch.entry import main; main(['hook', 'Stop']);"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'click', 'libtmux', 'watchdog', 'yaml', 'rich'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**env.environ, "TMUXORCH_AGENT": "a"},
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert out.strip() == "[]"
+
+
+def test_removed_agent_is_ignored(env: Env) -> None:
+    with Store.open(env.home) as store:
+        apply(store, "ghost", "Stop", {})
+        assert store.events(agent="ghost") == []
+
+
+DETAILS = [
+    ("write", {"tool_name": "Write", "tool_input": {"file_path": "/x/y/a.txt"}}, "Write a.txt"),
+    ("bash", {"tool_name": "Bash", "tool_input": {"command": "ls  -la\n/tmp"}}, "Bash ls -la /tmp"),
+    ("no-input", {"tool_name": "Read"}, "Read"),
+    ("bad-input", {"tool_name": "Edit", "tool_input": "oops"}, "Edit"),
+]
+
+
+@pytest.mark.parametrize(
+    ("payload", "detail"), [d[1:] for d in DETAILS], ids=[d[0] for d in DETAILS]
+)
+def test_tool_detail(payload: dict[str, object], detail: str) -> None:
+    assert tool_detail(payload) == detail
