@@ -16,19 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tmuxorch.hooks import EVENTS as HOOK_EVENTS
+
 # Tools whose file writes auto-lock serialises.
 WRITE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
-HOOK_EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PermissionRequest",
-    "Notification",
-    "Stop",
-    "StopFailure",
-    "SessionEnd",
-)
 
 
 def executable() -> str:
