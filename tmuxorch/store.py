@@ -93,6 +93,21 @@ _MIGRATIONS: tuple[str, ...] = (
         wake TEXT NOT NULL
     );
     """,
+    # 3: messaging. A message is claimed ('delivering') by exactly one
+    # deliverer before it is typed; watches are `wait --notify` requests.
+    """
+    ALTER TABLE messages ADD COLUMN claimed_at REAL;
+    ALTER TABLE messages ADD COLUMN claimed_by INTEGER;
+    CREATE TABLE watches (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        watcher TEXT NOT NULL,
+        targets TEXT NOT NULL,
+        until TEXT NOT NULL,
+        any_of INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        deadline REAL
+    );
+    """,
 )
 
 _AGENT_COLUMNS = (
