@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tmuxorch.records import ENDED, Lock, Waiter, now
 from tmuxorch.store import Store
@@ -470,3 +471,70 @@ def held(store: Store) -> list[tuple[Lock, list[str]]]:
         to_wake = _waiters_of(store, freed) if freed else []
     _wake(store, to_wake)
     return [(lock, [w.holder for w in waiters if overlaps(w.path, lock.path)]) for lock in locks]
+
+
+# -- manual locks (the ``lock``/``unlock``/``locks`` commands and MCP tools) --------
+
+
+def manual_key(path: str | None, cwd: str) -> str:
+    """The lock key for a manual lock: ``path``, or with none the whole
+    workspace (the git top level containing ``cwd``, else ``cwd``)."""
+    return lock_key(".", cwd, "workspace") if path is None else lock_key(path, cwd)
+
+
+def take(
+    store: Store,
+    path: str | None,
+    *,
+    cwd: str,
+    environ: Mapping[str, str],
+    wait: float = 0.0,
+    lease: float = 1800.0,
+    reason: str = "",
+) -> str:
+    """Take a manual lock for the caller (see :func:`cli_holder`); returns its key.
+
+    Raises LockError when denied, TimeoutReached when a wait ran out.
+    """
+    from tmuxorch.errors import LockError, TimeoutReached
+
+    key = manual_key(path, cwd)
+    outcome = acquire(store, key, cli_holder(environ), wait=wait, lease=lease, reason=reason)
+    if not outcome.granted:
+        raise (TimeoutReached if wait > 0 and not outcome.deadlock else LockError)(outcome.reason)
+    return key
+
+
+def give_back(
+    store: Store,
+    path: str | None,
+    *,
+    cwd: str,
+    environ: Mapping[str, str],
+    force: bool = False,
+) -> Lock:
+    """Release the caller's manual lock (anyone's with ``force``); returns the freed lock."""
+    from tmuxorch.errors import LockError
+
+    key = manual_key(path, cwd)
+    freed = release(store, key, cli_holder(environ).key, force=force)
+    if freed is None:
+        raise LockError(f"{key} is not locked")
+    return freed
+
+
+def table(store: Store) -> list[dict[str, Any]]:
+    """``locks --json``: every live lock as ``{path, holder, since, expires, reason, waiters}``."""
+    from tmuxorch.records import iso
+
+    return [
+        {
+            "path": lock.path,
+            "holder": lock.holder,
+            "since": iso(lock.since),
+            "expires": iso(lock.expires),
+            "reason": lock.reason,
+            "waiters": waiters,
+        }
+        for lock, waiters in held(store)
+    ]

@@ -8,19 +8,10 @@ auto-lock treats it as re-entrant for the agent's own writes.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import click
 
 from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option
-
-
-def _key(path: str | None) -> str:
-    from tmuxorch.locks import lock_key
-
-    if path is None:  # the whole workspace: the git top level, else here
-        return lock_key(".", os.getcwd(), "workspace")
-    return lock_key(path, os.getcwd())
 
 
 @click.command()
@@ -36,16 +27,13 @@ def _key(path: str | None) -> str:
 @handle_errors
 def lock(path: str | None, reason: str, wait: float) -> None:
     """Lock PATH (a file or directory; default: the whole workspace)."""
-    from tmuxorch.errors import LockError, TimeoutReached
-    from tmuxorch.locks import acquire, cli_holder
+    from tmuxorch.locks import take
 
     f = fleet()
-    key = _key(path)
-    outcome = acquire(
-        f.store, key, cli_holder(os.environ), wait=wait, lease=f.config.locks.lease, reason=reason
-    )
-    if not outcome.granted:
-        raise (TimeoutReached if wait > 0 and not outcome.deadlock else LockError)(outcome.reason)
+    key = take(
+        f.store, path, cwd=os.getcwd(), environ=os.environ,
+        wait=wait, lease=f.config.locks.lease, reason=reason,
+    )  # fmt: skip
     click.echo(f"locked {key}")
 
 
@@ -55,15 +43,13 @@ def lock(path: str | None, reason: str, wait: float) -> None:
 @handle_errors
 def unlock(path: str | None, force: bool) -> None:
     """Unlock PATH (default: the whole workspace)."""
-    from tmuxorch.errors import LockError
-    from tmuxorch.locks import cli_holder, describe, release
+    from tmuxorch.locks import cli_holder, describe, give_back
 
-    key = _key(path)
-    freed = release(fleet().store, key, cli_holder(os.environ).key, force=force)
-    if freed is None:
-        raise LockError(f"{key} is not locked")
+    freed = give_back(fleet().store, path, cwd=os.getcwd(), environ=os.environ, force=force)
     mine = freed.holder == cli_holder(os.environ).key
-    click.echo(f"unlocked {key}" + ("" if mine else f" (was held by {describe(freed.holder)})"))
+    click.echo(
+        f"unlocked {freed.path}" + ("" if mine else f" (was held by {describe(freed.holder)})")
+    )
 
 
 @click.command("locks")
@@ -71,20 +57,9 @@ def unlock(path: str | None, force: bool) -> None:
 @handle_errors
 def locks_(as_json: bool) -> None:
     """Locks held, with holder, since, expiry, reason and waiters."""
-    from tmuxorch.locks import held
-    from tmuxorch.records import iso
+    from tmuxorch.locks import table
 
-    rows: list[dict[str, Any]] = [
-        {
-            "path": lock.path,
-            "holder": lock.holder,
-            "since": iso(lock.since),
-            "expires": iso(lock.expires),
-            "reason": lock.reason,
-            "waiters": waiters,
-        }
-        for lock, waiters in held(fleet().store)
-    ]
+    rows = table(fleet().store)
     if as_json:
         echo_json(rows)
         return
