@@ -57,9 +57,9 @@ def unlock(path: str | None, force: bool) -> None:
 @handle_errors
 def locks_(as_json: bool) -> None:
     """Locks held, with holder, since, expiry, reason and waiters."""
-    from tmuxorch.locks import table
+    from tmuxorch.locks import table as lock_rows
 
-    rows = table(fleet().store)
+    rows = lock_rows(fleet().store)
     if as_json:
         echo_json(rows)
         return
