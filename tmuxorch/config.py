@@ -46,6 +46,17 @@ class LockSettings:
 
 
 @dataclass(frozen=True)
+class Price:
+    """USD per million tokens. Cache prices left out follow Anthropic's ratios
+    to the input price: reads 0.1x, writes (5-minute cache) 1.25x."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float | None = None
+    cache_creation: float | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     socket: str = "tmuxorch"
     session: str = "tmuxorch"
@@ -56,6 +67,10 @@ class Config:
     locks: LockSettings = field(default_factory=LockSettings)
     # Profile overrides and additions, validated by tmuxorch.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Model-name prefix -> price, over the built-in table (tmuxorch.cost.DEFAULT_PRICING).
+    pricing: dict[str, Price] = field(default_factory=dict)
+    # Price of models no prefix matches; null: they cost 0 and are reported unpriced.
+    pricing_default: Price | None = None
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {"locks.scope": ("file", "workspace")}

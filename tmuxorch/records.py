@@ -113,3 +113,37 @@ class Waiter:
     pid: int
     since: float
     wake: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of a Claude conversation, read from its transcript: a prompt and
+    the reply up to the next prompt. ``duration`` is Claude's own measure when
+    it wrote one; ``response`` the reply's last text (``response_key`` the
+    message it came from)."""
+
+    agent: str
+    seq: int
+    prompt: str
+    started: float | None = None
+    ended: float | None = None
+    duration: float | None = None
+    session_id: str | None = None
+    response: str = ""
+    response_key: str = ""
+    tools: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MessageUsage:
+    """Tokens of one API response (``key``: message id + request id), counted
+    in turn ``turn`` of its agent."""
+
+    agent: str
+    key: str
+    turn: int
+    model: str
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_creation: int = 0

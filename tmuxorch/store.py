@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxorch.errors import AgentError, StoreError
-from tmuxorch.records import Agent, Event, Lock, Message, Waiter, now
+from tmuxorch.records import Agent, Event, Lock, Message, MessageUsage, Turn, Waiter, now
 
 DB_NAME = "state.db"
 
@@ -108,6 +108,40 @@ _MIGRATIONS: tuple[str, ...] = (
         deadline REAL
     );
     """,
+    # 4: cost and history: how far each transcript was read, the turns read
+    # from it, and the usage of each API response (message id + request id).
+    """
+    CREATE TABLE transcripts (
+        agent TEXT NOT NULL,
+        path TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (agent, path)
+    );
+    CREATE TABLE turns (
+        agent TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        prompt TEXT NOT NULL DEFAULT '',
+        started REAL,
+        ended REAL,
+        duration REAL,
+        session_id TEXT,
+        response TEXT NOT NULL DEFAULT '',
+        response_key TEXT NOT NULL DEFAULT '',
+        tools TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (agent, seq)
+    );
+    CREATE TABLE message_usage (
+        agent TEXT NOT NULL,
+        key TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        model TEXT NOT NULL DEFAULT '',
+        input INTEGER NOT NULL DEFAULT 0,
+        output INTEGER NOT NULL DEFAULT 0,
+        cache_read INTEGER NOT NULL DEFAULT 0,
+        cache_creation INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (agent, key)
+    );
+    """,
 )
 
 _AGENT_COLUMNS = (
@@ -141,6 +175,12 @@ def _agent(row: sqlite3.Row) -> Agent:
     values = dict(row)
     values["spec"] = json.loads(values["spec"] or "{}")
     return Agent(**values)
+
+
+def _turn(row: sqlite3.Row) -> Turn:
+    values = dict(row)
+    values["tools"] = json.loads(values["tools"] or "[]")
+    return Turn(**values)
 
 
 def _event(row: sqlite3.Row) -> Event:
@@ -259,6 +299,8 @@ class Store:
         with self.transaction() as conn:
             conn.execute("DELETE FROM agents WHERE name = ?", (name,))
             conn.execute("DELETE FROM locks WHERE agent = ?", (name,))
+            for table in ("transcripts", "turns", "message_usage"):
+                conn.execute(f"DELETE FROM {table} WHERE agent = ?", (name,))
             conn.execute(
                 "UPDATE messages SET status = 'failed', error = 'agent removed' "
                 "WHERE recipient = ? AND status = 'queued'",
@@ -486,3 +528,61 @@ class Store:
             "SELECT state, pid, task FROM agents WHERE name = ?", (name,)
         ).fetchone()
         return (row[0], row[1], row[2]) if row else None
+
+    # -- cost and history (the logic is tmuxorch.cost) ------------------------------
+
+    def transcript_positions(self, agent: str) -> dict[str, int]:
+        """How far each of the agent's transcripts was read, in the order first seen."""
+        rows = self.conn.execute(
+            "SELECT path, position FROM transcripts WHERE agent = ? ORDER BY rowid", (agent,)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def set_transcript_position(self, agent: str, path: str, position: int) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO transcripts (rowid, agent, path, position) VALUES ("
+            "(SELECT rowid FROM transcripts WHERE agent = ? AND path = ?), ?, ?, ?)",
+            (agent, path, agent, path, position),
+        )
+
+    def last_turn(self, agent: str) -> Turn | None:
+        row = self.conn.execute(
+            "SELECT * FROM turns WHERE agent = ? ORDER BY seq DESC LIMIT 1", (agent,)
+        ).fetchone()
+        return _turn(row) if row else None
+
+    def turns(self, agent: str) -> list[Turn]:
+        rows = self.conn.execute("SELECT * FROM turns WHERE agent = ? ORDER BY seq", (agent,))
+        return [_turn(r) for r in rows]
+
+    def put_turn(self, turn: Turn) -> None:
+        values = dataclasses.asdict(turn)
+        values["tools"] = json.dumps(turn.tools)
+        columns = ", ".join(values)
+        marks = ", ".join(f":{c}" for c in values)
+        self.conn.execute(f"INSERT OR REPLACE INTO turns ({columns}) VALUES ({marks})", values)
+
+    def message_usages(self, agent: str, keys: list[str] | None = None) -> dict[str, MessageUsage]:
+        """The agent's usage rows (only those of ``keys`` when given), by key."""
+        if keys is None:
+            rows = self.conn.execute(
+                "SELECT * FROM message_usage WHERE agent = ? ORDER BY rowid", (agent,)
+            ).fetchall()
+        else:
+            unique, rows = sorted(set(keys)), []
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows += self.conn.execute(
+                    f"SELECT * FROM message_usage WHERE agent = ? AND key IN ({marks})",
+                    (agent, *chunk),
+                ).fetchall()
+        return {r["key"]: MessageUsage(**dict(r)) for r in rows}
+
+    def put_message_usage(self, usage: MessageUsage) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO message_usage (agent, key, turn, model, input, output, "
+            "cache_read, cache_creation) VALUES (:agent, :key, :turn, :model, :input, :output, "
+            ":cache_read, :cache_creation)",
+            dataclasses.asdict(usage),
+        )
