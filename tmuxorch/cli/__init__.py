@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "deny": "control:deny",
     "interrupt": "control:interrupt",
     "clear": "control:clear",
+    "mcp": "mcp:mcp",
+    "setup": "setup:setup",
 }
 HIDDEN_ALIASES = {"ls"}
 
@@ -81,6 +83,8 @@ SUMMARIES: dict[str, str] = {
     "deny": "Answer no to a permission prompt.",
     "interrupt": "Interrupt an agent's turn.",
     "clear": "Reset an agent's conversation.",
+    "mcp": "Serve the fleet as MCP tools over stdio.",
+    "setup": "Register the MCP server with Claude Code (and the strategy guide).",
 }
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}

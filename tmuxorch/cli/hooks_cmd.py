@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +32,9 @@ def settings_path(project: str | None, user: bool) -> Path:
 
 
 def read_settings(path: Path) -> Settings:
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"cannot read Claude settings {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"Claude settings {path} is not a JSON object")
+    from tmuxorch.setup import read_json_object
+
+    data = read_json_object(path, "Claude settings")
     hooks = data.get("hooks", {})
     if not isinstance(hooks, dict) or not all(isinstance(v, list) for v in hooks.values()):
         raise ConfigError(f'Claude settings {path}: "hooks" is not a mapping of event to list')
@@ -79,21 +72,6 @@ def _wanted() -> Settings:
     return hook_settings(executable(), lock_timeout=fleet().config.locks.wait)
 
 
-def _write(path: Path, settings: Settings) -> Path | None:
-    """Write ``settings`` atomically; returns the backup of the old file, if any."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backup = None
-    if path.exists():
-        backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
-        shutil.copy2(path, backup)
-    tmp = path.with_name(f".{path.name}.tmuxorch.tmp")
-    tmp.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if backup is not None:
-        shutil.copymode(backup, tmp)
-    tmp.replace(path)
-    return backup
-
-
 @click.group()
 def hooks() -> None:
     """Claude Code hooks for sessions started by hand."""
@@ -119,7 +97,9 @@ def install(project: str | None, user: bool) -> None:
     if not added:
         click.echo(f"{path} already has tmuxorch's hooks")
         return
-    backup = _write(path, merged)
+    from tmuxorch.setup import write_json
+
+    backup = write_json(path, merged)
     count = sum(len(entries) for entries in added["hooks"].values())
     click.echo(f"added {count} hooks to {path}" + (f" (backup: {backup})" if backup else ""))
 
