@@ -34,6 +34,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch import screen
 from tmuxorch.config import Settings
+from tmuxorch.cost import TURN_ENDS, pricing, refresh_agent
 from tmuxorch.errors import TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.profiles import Profile
@@ -236,6 +237,8 @@ class Monitor:
     def _read_events(self) -> None:
         for event in self.store.events(after=self.last_event):
             self.last_event = event.id
+            if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
+                refresh_agent(self.store, event.agent, pricing(self.settings.config))
             if event.agent and event.event.startswith("hook:"):
                 # A hook moved the state: read the screen for what it did not say.
                 self._schedule(event.agent, time.monotonic())
