@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "deny": "control:deny",
     "interrupt": "control:interrupt",
     "clear": "control:clear",
+    "cost": "cost:cost_",
+    "history": "cost:history",
     "mcp": "mcp:mcp",
     "setup": "setup:setup",
 }
@@ -83,6 +85,8 @@ SUMMARIES: dict[str, str] = {
     "deny": "Answer no to a permission prompt.",
     "interrupt": "Interrupt an agent's turn.",
     "clear": "Reset an agent's conversation.",
+    "cost": "Tokens and cost per agent and for the fleet.",
+    "history": "An agent's turns: prompt, response, tools, tokens, cost, duration.",
     "mcp": "Serve the fleet as MCP tools over stdio.",
     "setup": "Register the MCP server with Claude Code (and the strategy guide).",
 }

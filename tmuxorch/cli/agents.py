@@ -111,7 +111,8 @@ def list_(as_json: bool) -> None:
     from tmuxorch.records import now
 
     table = Table(box=None, pad_edge=False)
-    for column in ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS"):
+    columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
+    for column in (*columns, "TURNS", "COST"):
         table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
     agents = {a.name: a for a in fleet().store.list_agents()}
     for info in infos:
@@ -125,6 +126,8 @@ def list_(as_json: bool) -> None:
             info["parent"] or "",
             str(info["queued"] or ""),
             str(len(info["locks"]) or ""),
+            str(info["turns"] or ""),
+            f"${info['cost_usd']:.2f}" if info["cost_usd"] else "",
         )
     Console(highlight=False).print(table)
 
@@ -140,6 +143,9 @@ def status(name: str | None, as_json: bool) -> None:
         raise click.UsageError("name an agent (or run this inside an agent's pane)")
     f = fleet()
     f.refresh()
+    from tmuxorch import cost
+
+    cost.refresh_agent(f.store, name, cost.pricing(f.config))  # tokens and cost up to now
     info: dict[str, Any] = f.info(f.agent(name))
     children = [a.name for a in f.store.list_agents() if a.parent == name]
     info["children"] = children
