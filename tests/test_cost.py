@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,10 @@ def called(tool: str) -> dict[str, Any]:
 def result(at: float = 2.0) -> dict[str, Any]:
     content = [{"type": "tool_result", "tool_use_id": "toolu_x", "content": "ok"}]
     return {"type": "user", "message": {"role": "user", "content": content}, "timestamp": _ts(at)}
+
+
+def duration(at: float) -> dict[str, Any]:
+    return {"type": "system", "subtype": "turn_duration", "durationMs": 500, "timestamp": _ts(at)}
 
 
 def lines(*records: dict[str, Any] | str) -> str:
@@ -362,6 +367,24 @@ def test_missing_transcript_and_removed_agent(store: Store, tmp_path: Path) -> N
     assert not cost.refresh_agent(store, name, PRICING)
     assert store.turns(name) == [] and store.message_usages(name) == {}
     assert store.transcript_positions(name) == {}
+
+
+def test_refresher_reads_again_until_the_turn_is_written(store: Store, tmp_path: Path) -> None:
+    """Claude buffers its transcript: the Stop hook can come before the last records."""
+    path = tmp_path / "t.jsonl"
+    path.write_text(lines(prompt("p", at=0), reply("m1", (1, 0, 0, 0), at=1), duration(1.5)))
+    name = make_agent(store, path)
+    refresher = cost.Refresher(tmp_path / "home", PRICING)
+    refresher.turn_ended(name, datetime.fromisoformat(_ts(5).replace("Z", "+00:00")).timestamp())
+
+    def input_tokens() -> int:
+        agent = store.get_agent(name)
+        return agent.tokens_input if agent else 0
+
+    retry_until(lambda: input_tokens() == 1, message="read at once")
+    with path.open("a") as stream:  # the rest of the turn lands after the hook
+        stream.write(lines(prompt("q", at=4), reply("m2", (2, 0, 0, 0), at=5.5), duration(6)))
+    retry_until(lambda: input_tokens() == 3, message="read again later")
 
 
 # -- CLI on a synthetic transcript --------------------------------------------------------

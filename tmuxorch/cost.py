@@ -20,8 +20,13 @@ the past too.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import re
+import sqlite3
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.config import Config, Price
+from tmuxorch.errors import TmuxorchError
 from tmuxorch.records import MessageUsage, Turn
 
 if TYPE_CHECKING:
@@ -66,6 +72,10 @@ _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 # User records that are not prompts: local command output, interruption markers.
 _NOT_PROMPTS = ("<local-command-", "[Request interrupted by user")
 _RETRIES = 5
+# After a turn ends, read again this long after it (seconds) until Claude's
+# end-of-turn record has been read: it buffers transcript writes, so the Stop
+# hook can run before the turn's last records reach the file.
+REREAD_DELAYS = (0.0, 0.2, 0.5, 1.0, 2.0, 5.0, 15.0)
 
 
 # -- prices -------------------------------------------------------------------
@@ -479,6 +489,66 @@ def refresh_agent(store: Store, name: str, table: Pricing) -> bool:
             )
         return True
     return False
+
+
+class Refresher:
+    """Keeps agents' tokens and cost current for the monitor, off its loop.
+
+    ``turn_ended(name, ts)`` reads the agent's transcript at once, then again
+    at :data:`REREAD_DELAYS` until a ``turn_duration`` record written after
+    ``ts`` (the hook's time) has been read. The thread has its own store
+    connection and starts on first use.
+    """
+
+    def __init__(self, home: Path, table: Pricing) -> None:
+        self.home = home
+        self.table = table
+        self.queue: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def turn_ended(self, name: str, ts: float) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="cost", daemon=True)
+            self.thread.start()
+        self.queue.put((name, ts))
+
+    def _run(self) -> None:
+        from tmuxorch.store import Store
+
+        # name -> (monotonic time of the turn end, next delay index, hook's time)
+        due: dict[str, tuple[float, int, float]] = {}
+        try:
+            store = Store.open(self.home, create=False)
+        except TmuxorchError:
+            return
+        with store:
+            while True:
+                wait = None
+                if due:
+                    wait = max(
+                        0.0,
+                        min(t + REREAD_DELAYS[i] for t, i, _ in due.values()) - time.monotonic(),
+                    )
+                with contextlib.suppress(queue.Empty):
+                    name, ts = self.queue.get(timeout=wait)
+                    due[name] = (time.monotonic(), 0, ts)
+                for name, (ended, index, ts) in list(due.items()):
+                    if ended + REREAD_DELAYS[index] > time.monotonic():
+                        continue
+                    del due[name]
+                    if not self._read(store, name, ts) and index + 1 < len(REREAD_DELAYS):
+                        due[name] = (ended, index + 1, ts)
+
+    def _read(self, store: Store, name: str, ts: float) -> bool:
+        """Read what is new; True once the turn that ended at ``ts`` is all read."""
+        try:
+            refresh_agent(store, name, self.table)
+            last = store.last_turn(name)
+        except (TmuxorchError, sqlite3.Error):
+            return False
+        if last is None or last.duration is None:
+            return False
+        return last.ended is not None and last.ended >= ts
 
 
 # -- reports -----------------------------------------------------------------------

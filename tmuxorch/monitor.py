@@ -34,7 +34,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch import screen
 from tmuxorch.config import Settings
-from tmuxorch.cost import TURN_ENDS, pricing, refresh_agent
+from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.profiles import Profile
@@ -154,6 +154,7 @@ class Monitor:
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
         self.last_event = 0
+        self.costs = Refresher(settings.home, pricing(settings.config))
 
     # -- the loop -------------------------------------------------------------
 
@@ -238,7 +239,7 @@ class Monitor:
         for event in self.store.events(after=self.last_event):
             self.last_event = event.id
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
-                refresh_agent(self.store, event.agent, pricing(self.settings.config))
+                self.costs.turn_ended(event.agent, event.ts)
             if event.agent and event.event.startswith("hook:"):
                 # A hook moved the state: read the screen for what it did not say.
                 self._schedule(event.agent, time.monotonic())
