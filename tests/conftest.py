@@ -37,6 +37,8 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
                 "command": f"{sys.executable} {FAKEAGENT}",
                 "args": ["--record", str(tmp_path / "record.jsonl")],
                 "ready": [r"^>( .*)?\Z"],
+                "input_pattern": r"^> (.*)$",
+                "clear_input_keys": ["C-u"],
                 "busy": [r"\(esc to interrupt\)"],
                 "waiting": [r"(Do you want to [^\n]*\?)"],
                 "error": [r"(API Error: [^\n]*)"],
@@ -101,6 +103,12 @@ class Env:
         assert proc.returncode == 0, f"tmuxorch {' '.join(args)} failed: {proc.stderr}"
         assert "Traceback" not in proc.stderr
         return proc.stdout
+
+    def spawn_ready(self, name: str, *args: str) -> None:
+        """Spawn and wait until the agent takes input (messages to a starting
+        agent are queued, not typed)."""
+        self.ok("spawn", name, *args)
+        self.ok("wait", name, "--timeout", "60")
 
     def json(self, *args: str) -> Any:
         return json.loads(self.ok(*args, "--json"))

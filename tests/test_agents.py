@@ -61,8 +61,9 @@ def test_exited_agent_keeps_status(env: Env) -> None:
     proc = env.cli("send", "quitter", "hello")
     assert proc.returncode == 1 and "exited" in proc.stderr
     with env.fleet() as fleet:
-        message = fleet.store.get_message(1)
+        message = fleet.store.get_message(2)  # 1 was the prompt "exit 3"
         assert message is not None and message.status == "failed"
+        assert message.error == "agent 'quitter' is exited"
 
 
 def test_odd_home_path_logs(server: Server, tmp_path: Path) -> None:

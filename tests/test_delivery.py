@@ -32,14 +32,14 @@ PAYLOADS = [
 
 @pytest.mark.parametrize("payload", [p[1] for p in PAYLOADS], ids=[p[0] for p in PAYLOADS])
 def test_payload_arrives_exactly(env: Env, payload: str) -> None:
-    env.ok("spawn", "rec", "--agent", "fake")
+    env.spawn_ready("rec", "--agent", "fake")
     out = env.ok("send", "rec", "-", "--json", input=payload.encode())
     assert '"status": "delivered"' in out
     assert retry_until(env.records, message="recorded") == [payload]
 
 
 def test_message_argument_and_stdin_agree(env: Env) -> None:
-    env.ok("spawn", "rec", "--agent", "fake")
+    env.spawn_ready("rec", "--agent", "fake")
     env.ok("send", "rec", "from argv ;")
     env.ok("send", "rec", "-", input="from stdin ;\n")
     retry_until(lambda: len(env.records()) == 2, message="two records")
@@ -50,13 +50,13 @@ def test_swallowed_enter_is_pressed_again(env: Env) -> None:
     config = base_config(env.tmp)
     config["agents"]["fake"]["args"].insert(0, "--drop-first-enter")
     env.write_config(config)
-    env.ok("spawn", "rec", "--agent", "fake")
+    env.spawn_ready("rec", "--agent", "fake")
     env.ok("send", "rec", "needs two enters")
     assert retry_until(env.records) == ["needs two enters"]
 
 
 def test_copy_mode_is_left_first(env: Env, server: Server) -> None:
-    env.ok("spawn", "rec", "--agent", "fake")
+    env.spawn_ready("rec", "--agent", "fake")
     pane_id = env.json("status", "rec")["pane_id"]
     fleet = env.fleet()
     fleet.tmux.cmd("copy-mode", "-t", pane_id)
@@ -69,15 +69,17 @@ def test_never_submitted_is_reported(env: Env) -> None:
     """A program that never takes Enter: the message is marked failed, not delivered."""
     config = base_config(env.tmp)
     config["delivery"] = {"verify_timeout": 0.5, "retries": 1}
+    # In raw mode Enter is just a byte for cat: the text stays on the line.
+    sink = "stty raw -icrnl; printf '> '; exec cat > /dev/null"
+    config["agents"]["sink"] = {"command": "/bin/sh", "args": ["-c", sink], "ready": [r"^>"]}
     env.write_config(config)
-    env.ok("spawn", "cat", "--agent", "shell")
-    env.ok("send", "cat", "stty raw -icrnl; cat > /dev/null")
+    env.spawn_ready("cat", "--agent", "sink")
     proc = env.cli("send", "cat", "stuck text")
-    # In raw mode Enter is just a byte for cat; the text stays on the line.
     assert proc.returncode == 1 and "never submitted" in proc.stderr
     with env.fleet() as fleet:
-        message = fleet.store.get_message(2)
+        message = fleet.store.get_message(1)
         assert message is not None and message.status == "failed"
+        assert message.error is not None and "never submitted" in message.error
 
 
 ARGS = [
@@ -114,7 +116,7 @@ def test_needs_paste() -> None:
 
 
 def test_paste_end_sequence_refused(env: Env) -> None:
-    env.ok("spawn", "rec", "--agent", "fake")
+    env.spawn_ready("rec", "--agent", "fake")
     proc = env.cli("send", "rec", "-", input="a\x1b[201~\nrm -rf /")
     assert proc.returncode == 1 and "ESC[201~" in proc.stderr
     assert env.records() == []

@@ -104,7 +104,7 @@ FUSION = [
     # (current state, screen reading, quiet?, expected new state or None)
     ("starting-to-idle", "starting", "idle", "", False, "idle"),
     ("prompt-shows", "busy", "waiting", "Do you want to proceed?", False, "waiting"),
-    ("answered", "waiting", "busy", "", False, "busy"),
+    ("spinner-before-dialog-keeps-waiting", "waiting", "busy", "", False, None),
     ("denied-then-quiet", "waiting", "idle", "", True, "idle"),
     ("denied-not-yet-quiet", "waiting", "idle", "", False, None),
     ("interrupted-quiet", "busy", "idle", "", True, "idle"),

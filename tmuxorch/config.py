@@ -36,6 +36,8 @@ class DeliverySettings:
     retries: int = 2
     # How long spawn waits for an agent to be ready for its first prompt.
     ready_timeout: float = 90.0
+    # Put before a message from another agent so the model knows who spoke.
+    header: str = "[message from {sender}] "
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Config:
     session: str = "tmuxorch"
     home: str | None = None
     default_agent: str = "claude"
+    # Message a parent when a child ends a turn (on_idle) or exits (on_exit).
+    notify_parent: str = "on_idle"
     tmux: TmuxSettings = field(default_factory=TmuxSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     locks: LockSettings = field(default_factory=LockSettings)
@@ -73,7 +77,10 @@ class Config:
     pricing_default: Price | None = None
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"locks.scope": ("file", "workspace")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "locks.scope": ("file", "workspace"),
+    "notify_parent": ("on_idle", "on_exit", "never"),
+}
 
 
 def _type_name(tp: Any) -> str:

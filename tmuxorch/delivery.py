@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from tmuxorch.config import DeliverySettings
 from tmuxorch.errors import DeliveryError
 from tmuxorch.profiles import Profile
-from tmuxorch.tmux import TmuxServer
+from tmuxorch.tmux import TmuxServer, arg
 
 # Longer single-line text is pasted: one paste is one event for the TUI.
 _LITERAL_MAX = 256
@@ -32,6 +32,11 @@ _TAIL = 16
 # How many trailing characters identify the message in the input area.
 _SUFFIX = 8
 PASTE_END = "\x1b[201~"
+# Escape sequences and control bytes a typed delivery drops (newline and tab
+# are handled before).
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]")
+# Characters per send-keys argument.
+_CHUNK = 1024
 
 
 def needs_paste(text: str) -> bool:
@@ -64,11 +69,13 @@ class _InputLine:
         return any(p.search(self.raw) for p in pending)
 
 
-def _input_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine | None:
+def _input_line(
+    tmux: TmuxServer, pane_id: str, profile: Profile, *, fallback: bool = True
+) -> _InputLine | None:
     """What the agent's input area shows; None once the pane's process has ended.
 
     The input area is the profile's ``input_pattern`` (last match, group 1)
-    when it has one — TUIs like Claude Code park the terminal cursor below
+    when it shows — TUIs like Claude Code park the terminal cursor below
     their composer — else the cursor's row.
     """
     pane = tmux.pane(pane_id)
@@ -77,7 +84,10 @@ def _input_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine 
     rows = tmux.cmd("capture-pane", "-p", "-t", pane_id)  # physical rows: cursor_y lines up
     if profile.input_pattern:
         matches = list(re.finditer(profile.input_pattern, "\n".join(rows), re.MULTILINE))
-        return _InputLine(matches[-1].group(1).rstrip() if matches else "")
+        if matches or not fallback:
+            return _InputLine(matches[-1].group(1).rstrip() if matches else "")
+        # The input area's first row scrolled away (a long message): the
+        # cursor sits at its end.
     row = pane.cursor_y
     return _InputLine(rows[row].rstrip() if row < len(rows) else "")
 
@@ -101,21 +111,83 @@ def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
         interval = min(interval * 1.5, 0.1)
 
 
+def typeable(text: str) -> str:
+    """What a typed (not pasted) delivery carries: newlines, tabs as four
+    spaces (as Claude Code's own paste does), and no control bytes: typed,
+    they would be keys."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return _CONTROL.sub("", text)
+
+
+def _type_lines(tmux: TmuxServer, pane_id: str, text: str, newline_key: str) -> None:
+    """Type ``text`` literally, pressing ``newline_key`` between lines, in a few
+    tmux calls (each ``send-keys`` argument stays well under tmux's limit)."""
+    commands: list[list[str]] = []
+    for index, line in enumerate(text.split("\n")):
+        if index:
+            commands.append(["send-keys", "-t", pane_id, newline_key])
+        for start in range(0, len(line), _CHUNK):
+            chunk = arg(line[start : start + _CHUNK])
+            commands.append(["send-keys", "-t", pane_id, "-l", "--", chunk])
+    tmux.run_batch(commands)
+
+
+def input_text(tmux: TmuxServer, pane_id: str, profile: Profile) -> str:
+    """What someone has typed into the agent's input area ("" when empty, a
+    placeholder, or when the profile cannot tell)."""
+    if not profile.input_pattern:
+        return ""
+    line = _input_line(tmux, pane_id, profile, fallback=False)
+    text = "" if line is None else line.raw.strip()
+    if any(re.search(p, text, re.MULTILINE) for p in profile.input_placeholders):
+        return ""
+    return text
+
+
+def _take_input(tmux: TmuxServer, pane_id: str, profile: Profile) -> str:
+    """Save and empty half-typed input, so a delivery never mixes with it."""
+    saved = input_text(tmux, pane_id, profile)
+    if not saved:
+        return ""
+    for _ in range(3):
+        tmux.send_keys(pane_id, *profile.clear_input_keys)
+        if _poll(lambda: not input_text(tmux, pane_id, profile), 1.0):
+            return saved
+    raise DeliveryError("could not clear the half-typed input to deliver the message")
+
+
+def _restore_input(tmux: TmuxServer, pane_id: str, saved: str, profile: Profile) -> None:
+    # Continuation rows of a multi-line composer are indented on screen.
+    lines = [line.strip() for line in saved.split("\n")]
+    if profile.newline_key:
+        _type_lines(tmux, pane_id, "\n".join(lines), profile.newline_key)
+    else:
+        tmux.send_literal(pane_id, " ".join(lines))
+
+
 def type_message(
     tmux: TmuxServer, pane_id: str, text: str, profile: Profile, settings: DeliverySettings
 ) -> None:
-    """Type ``text`` into the pane and submit it; raise DeliveryError if it never was."""
+    """Type ``text`` into the pane and submit it; raise DeliveryError if it never was.
+
+    Input someone had half-typed there is saved first and put back after.
+    """
     if not text.strip():
         raise DeliveryError("refusing to send an empty message")
     if PASTE_END in text:
         # tmux does not filter it: it would end the bracketed paste early and
         # the rest would arrive as keys (each newline an Enter).
         raise DeliveryError("the message contains ESC[201~ (end of bracketed paste)")
+    if profile.newline_key:
+        text = typeable(text)
     pending = [re.compile(p) for p in profile.pending_input]
     tail = visible_tail(text)
     tmux.leave_mode(pane_id)
+    saved = _take_input(tmux, pane_id, profile)
     before = _alive_line(tmux, pane_id, profile)
-    if needs_paste(text):
+    if profile.newline_key:
+        _type_lines(tmux, pane_id, text, profile.newline_key)
+    elif needs_paste(text):
         tmux.paste(pane_id, text)
     else:
         tmux.send_literal(pane_id, text)
@@ -139,6 +211,8 @@ def type_message(
     for _ in range(settings.retries + 1):
         tmux.send_keys(pane_id, profile.submit_key)
         if _poll(submitted, settings.verify_timeout):
+            if saved:
+                _restore_input(tmux, pane_id, saved, profile)
             return
     raise DeliveryError(
         f"the message was typed but never submitted (still in the input line after "

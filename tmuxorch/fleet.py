@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, locks, profiles
+from tmuxorch import claude, delivery, locks, profiles, screen
 from tmuxorch.config import Settings
 from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
 from tmuxorch.profiles import Profile
-from tmuxorch.records import ENDED, Agent, Message, iso, now
+from tmuxorch.records import ENDED, Agent, iso, now
 from tmuxorch.store import Store, ensure_home
 from tmuxorch.tmux import TmuxServer, binary, check_version
 
@@ -213,11 +213,10 @@ class Fleet:
             raise
         self.store.update_agent(name, pane_id=pane.pane_id, window_id=pane.window_id, pid=pane.pid)
         self.store.add_event(name, "spawned", "starting", profile.name, {"argv": argv})
-        self.ensure_monitor()
         if req.prompt is not None:
-            self.wait_for([name], "idle", timeout=self.config.delivery.ready_timeout)
-            self.type_into(self.agent(name), req.prompt)
-            self.store.update_agent(name, task=req.prompt)
+            # Queued like any message: the monitor types it once the agent is ready.
+            self.store.add_message(None, name, "sequential", req.prompt)
+        self.ensure_monitor()
         return self.agent(name)
 
     def _model_args(self, profile: Profile, req: SpawnRequest) -> list[str]:
@@ -340,9 +339,18 @@ class Fleet:
             self.type_into(self.agent(name), reason)
 
     def _waiting(self, name: str) -> Agent:
+        """The agent, once its prompt is on screen: a hook can report the prompt
+        before the TUI draws it, and keys sent then would go nowhere."""
         agent = self.agent(name)
         if agent.state != "waiting":
             raise AgentError(f"agent {name!r} is {agent.state}, not waiting for an answer")
+        profile = self.profile(agent.profile)
+        deadline = time.monotonic() + self.config.delivery.verify_timeout
+        while profile.waiting and agent.pane_id and time.monotonic() < deadline:
+            reading = screen.classify(profile, self.tmux.capture(agent.pane_id))
+            if reading.state == "waiting":
+                break
+            time.sleep(0.05)
         return agent
 
     def interrupt(self, name: str) -> None:
@@ -359,28 +367,6 @@ class Fleet:
         self.type_into(agent, command, confirm=False)
         self.store.add_event(name, "cleared", None, "")
         self.wait_for([name], "idle", timeout=self.config.delivery.ready_timeout)
-
-    def send(
-        self, name: str, text: str, *, mode: str = "sequential", sender: str | None = None
-    ) -> Message:
-        """Record the message, then deliver it; its row says how that went."""
-        if mode not in MODES:
-            raise AgentError(f"unknown mode {mode!r}")
-        if not text.strip():
-            raise DeliveryError("refusing to send an empty message")
-        agent = self.agent(name)
-        message_id = self.store.add_message(sender, name, mode, text)
-        try:
-            self.refresh()
-            self.type_into(self.agent(name), text)
-        except DeliveryError as exc:
-            self.store.set_message_status(message_id, "failed", str(exc))
-            raise DeliveryError(f"message {message_id} to {name!r} failed: {exc}") from None
-        self.store.set_message_status(message_id, "delivered")
-        self.store.add_event(agent.name, "message", None, f"#{message_id} from {sender or 'user'}")
-        message = self.store.get_message(message_id)
-        assert message is not None
-        return message
 
     # -- reading --------------------------------------------------------------------
 

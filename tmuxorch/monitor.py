@@ -18,6 +18,7 @@ first-run dialogs, and the whole state of agents that have no hooks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import queue
@@ -32,7 +33,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import screen
+from tmuxorch import messaging, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
@@ -48,6 +49,8 @@ LOG_FILE = "monitor.log"
 _DEBOUNCE = 0.03
 # Look at a busy agent's screen at most this often (spinners redraw constantly).
 _MIN_INTERVAL = {True: 0.25, False: 0.1}
+# A timer key (not an agent name: those never start with a dot) for re-reading the store.
+_REREAD = ".reread"
 # A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
 _HEARTBEAT = 10.0
 
@@ -155,6 +158,12 @@ class Monitor:
         self.stopping = threading.Event()
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config))
+        # Message delivery: one worker thread per agent at a time.
+        self.workers: dict[str, threading.Thread] = {}
+        # The urgent message each agent was interrupted for (interrupt once).
+        self.interrupted: dict[str, int] = {}
+        # The last state seen per agent, to tell when a turn ended.
+        self.states: dict[str, str] = {}
 
     # -- the loop -------------------------------------------------------------
 
@@ -176,15 +185,21 @@ class Monitor:
 
     def _loop(self) -> None:
         self.last_event = self.store.last_event_id()
-        # A restarted monitor trusts nothing it did not see: look at everyone.
+        # A restarted monitor trusts nothing it did not see: look at everyone,
+        # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
+        messaging.recover_claims(self.fleet, alive=_alive)
         for agent in self.store.list_agents():
+            self.states[agent.name] = agent.state
             if agent.state not in ENDED:
                 self.due[agent.name] = 0.0
         heartbeat = time.monotonic() + _HEARTBEAT
+        watch_at: float | None = None
         while not self.stopping.is_set():
             now = time.monotonic()
             wake = min([heartbeat, *self.due.values()])
+            if watch_at is not None:
+                wake = min(wake, now + max(0.0, watch_at - time.time()))
             try:
                 batch = [self.events.get(timeout=max(0.0, wake - now))]
             except queue.Empty:
@@ -202,6 +217,9 @@ class Monitor:
                     self._schedule(name, now + _DEBOUNCE)
             if "db" in kinds:
                 self._read_events()
+                # inotify fires on the WAL write, which can come before the
+                # commit is visible: look once more a moment later.
+                self.due.setdefault(_REREAD, now + 0.05)
             if "tmux" in kinds or now >= heartbeat:
                 heartbeat = now + _HEARTBEAT
                 if not self._refresh():
@@ -209,7 +227,11 @@ class Monitor:
             for name, when in list(self.due.items()):
                 if when <= now:
                     del self.due[name]
-                    self._look(name)
+                    if name != _REREAD:
+                        self._look(name)
+            self._read_events()
+            self._pump()
+            watch_at = messaging.check_watches(self.fleet)
 
     def _schedule(self, name: str, when: float) -> None:
         agent = self.store.get_agent(name)
@@ -238,6 +260,8 @@ class Monitor:
     def _read_events(self) -> None:
         for event in self.store.events(after=self.last_event):
             self.last_event = event.id
+            if event.agent and event.state:
+                self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
                 self.costs.turn_ended(event.agent, event.ts)
             if event.agent and event.event.startswith("hook:"):
@@ -245,6 +269,49 @@ class Monitor:
                 self._schedule(event.agent, time.monotonic())
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
+
+    def _state_seen(self, name: str, state: str, detail: str) -> None:
+        previous = self.states.get(name)
+        self.states[name] = state
+        agent = self.store.get_agent(name)
+        if agent is not None and previous != state:
+            seen = dataclasses.replace(agent, state=state, detail=detail)
+            messaging.notify_parent(self.fleet, seen, previous)
+
+    def _pump(self) -> None:
+        """Start delivering to every agent that has mail and can take it."""
+        for name in self.store.recipients_with_queued():
+            worker = self.workers.get(name)
+            if worker is not None and worker.is_alive():
+                continue
+            agent = self.store.get_agent(name)
+            if agent is None:
+                continue
+            if agent.state in ENDED:
+                self.store.fail_queued(name, f"agent {name!r} is {agent.state}")
+            elif agent.state in messaging.DELIVERABLE:
+                worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
+                self.workers[name] = worker
+                worker.start()
+            elif agent.state in ("busy", "waiting"):
+                top = self.store.next_queued(name)
+                if (
+                    top is not None
+                    and top.mode == "urgent"
+                    and self.interrupted.get(name) != top.id
+                ):
+                    self.interrupted[name] = top.id
+                    self.fleet.interrupt(name)
+
+    def _deliver(self, name: str) -> None:
+        # Its own Fleet: SQLite connections belong to one thread.
+        try:
+            with Fleet(self.settings) as fleet:
+                messaging.deliver_next(fleet, name)
+        except TmuxorchError as exc:
+            print(f"tmuxorch monitor: delivering to {name}: {exc}", file=sys.stderr, flush=True)
+        finally:
+            self.events.put(("db", ""))
 
     def _refresh(self) -> bool:
         """Mark dead panes exited; False when the server is gone and nobody is left."""
@@ -308,8 +375,10 @@ def decide(
     if seen == "busy":
         if reading.detail:  # e.g. "Retrying in 12s · attempt 7/10"
             return ("busy", reading.detail) if current != "starting" else (None, "")
-        if current == "waiting" or (current == "idle" and not profile.hooks):
+        if not profile.hooks and current in ("waiting", "idle"):
             return "busy", ""
+        # With hooks, a spinner does not end "waiting": PermissionRequest fires
+        # before the dialog is drawn, and an answered prompt sends PostToolUse.
         if current == "busy" and agent.detail and _is_retry(agent.detail):
             return "busy", ""  # the retry line is gone: plain work again
         return None, ""
@@ -330,6 +399,18 @@ def decide(
 
 def _is_retry(detail: str) -> bool:
     return bool(re.search(r"(?i)retrying|attempt \d+", detail))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # claims of this process are from before a restart of it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_foreground(settings: Settings) -> None:

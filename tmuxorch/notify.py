@@ -31,14 +31,20 @@ class StoreWaker:
 
     def __init__(self, home: Path) -> None:
         self._flag = threading.Event()
+        self._recent = False
         self._observer = Observer()
         self._observer.schedule(_Handler(self._flag), str(home), recursive=False)
         self._observer.daemon = True
         self._observer.start()
 
     def wait(self, timeout: float | None) -> bool:
+        # inotify fires on the WAL write, which can come before the commit is
+        # visible to readers: after a wake-up, the next wait is a short one.
+        if self._recent:
+            timeout = 0.05 if timeout is None else min(timeout, 0.05)
         changed = self._flag.wait(timeout)
         self._flag.clear()
+        self._recent = changed
         return changed
 
     def close(self) -> None:

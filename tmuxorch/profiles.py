@@ -52,8 +52,16 @@ class Profile:
     # First-run dialogs answered by the monitor: pattern -> keys to press.
     dialogs: dict[str, list[str]] = field(default_factory=dict)
     # Where typed input shows (group 1 of the last match), when it is not the
-    # cursor's row.
+    # cursor's row. Profiles with one get half-typed input saved and restored
+    # around a delivery.
     input_pattern: str | None = None
+    # Text the input area shows that nobody typed (dim placeholders).
+    input_placeholders: list[str] = field(default_factory=list)
+    # Keys that empty the input area.
+    clear_input_keys: list[str] = field(default_factory=lambda: ["C-e", "C-u"])
+    # Type multi-line text line by line with this key between lines instead of
+    # pasting it (a TUI that rewrites pastes, as Claude Code does).
+    newline_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,9 @@ class ProfileOverride:
     permission_flag: str | None = None
     dialogs: dict[str, list[str]] | None = None
     input_pattern: str | None = None
+    input_placeholders: list[str] | None = None
+    clear_input_keys: list[str] | None = None
+    newline_key: str | None = None
 
 
 # A shell prompt at the end of the screen: "$ ", "# ", "% ", "> ".
@@ -126,7 +137,16 @@ BUILTIN: dict[str, Profile] = {
         hooks=True,
         install="npm install -g @anthropic-ai/claude-code",
         pending_input=[r"\[Pasted text #\d+[^\]]*\]"],
-        input_pattern=r"^❯\s?(.*)$",
+        # The composer: the ❯ row and its continuation rows up to the rule.
+        input_pattern=r"^❯\s?(.*(?:\n(?!─{3}).*)*)",
+        input_placeholders=[
+            r"^Resend your message to try again$",
+            r"^Once fixed, resend your message$",
+        ],
+        clear_input_keys=["C-u"],
+        # Claude wraps pasted text in <pasted_content> and turns its tabs into
+        # spaces; typed text (C-j for newlines) reaches the model as written.
+        newline_key="C-j",
         model_flag="--model",
         permission_flag="--permission-mode",
         dialogs={

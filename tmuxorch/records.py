@@ -86,6 +86,21 @@ class Message:
     status: str
     delivered_at: float | None = None
     error: str | None = None
+    claimed_at: float | None = None
+    claimed_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A ``wait --notify``: message ``watcher`` when ``targets`` reach ``until``."""
+
+    id: int
+    watcher: str
+    targets: list[str]
+    until: str
+    any_of: bool
+    created: float
+    deadline: float | None
 
 
 @dataclass(frozen=True)

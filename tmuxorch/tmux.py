@@ -294,6 +294,15 @@ class TmuxServer:
     def send_literal(self, pane_id: str, text: str) -> None:
         self.cmd("send-keys", "-t", pane_id, "-l", "--", arg(text))
 
+    def run_batch(self, commands: list[list[str]], per_call: int = 64) -> None:
+        """Run many commands in few tmux processes, ``;``-separated."""
+        for start in range(0, len(commands), per_call):
+            argv: list[str] = []
+            for command in commands[start : start + per_call]:
+                argv += [*([";"] if argv else []), *command]
+            if argv:
+                self.cmd(*argv)
+
     def send_keys(self, pane_id: str, *keys: str) -> None:
         self.cmd("send-keys", "-t", pane_id, *keys)
 

@@ -21,6 +21,8 @@ from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option, re
 @click.option("--permission-mode", metavar="MODE", help="Claude Code permission mode.")
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Extra environment (repeatable).")
 @click.option("--parent", metavar="NAME", help="Parent agent (default: the calling agent).")
+@click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
 @json_option
 @handle_errors
 def spawn(
@@ -32,6 +34,8 @@ def spawn(
     permission_mode: str | None,
     env: tuple[str, ...],
     parent: str | None,
+    wait_turn: bool,
+    timeout: float | None,
     as_json: bool,
 ) -> None:
     """Start agent NAME in a new window; send PROMPT once it is ready."""
@@ -45,6 +49,11 @@ def spawn(
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
+    if wait_turn and request.prompt is not None:
+        from tmuxorch import messaging
+
+        first = f.store.messages(agent.name)[0]
+        agent = messaging.wait_turn(f, first.id, timeout=timeout)
     if as_json:
         echo_json(f.info(agent))
     else:
@@ -59,15 +68,28 @@ def spawn(
     type=click.Choice(["sequential", "important", "urgent"]),
     default="sequential",
     show_default=True,
-    help="When to deliver.",
+    help="sequential: when idle, in order; important: ahead of those; urgent: interrupt now.",
 )
+@click.option("--wait", "wait_turn", is_flag=True, help="Return when the agent's turn on it ends.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
 @json_option
 @handle_errors
-def send(name: str, message: str, mode: str, as_json: bool) -> None:
-    """Deliver MESSAGE (or stdin with -) to agent NAME; prints the message id."""
+def send(
+    name: str, message: str, mode: str, wait_turn: bool, timeout: float | None, as_json: bool
+) -> None:
+    """Deliver MESSAGE (or stdin with -) to agent NAME; prints the message id.
+
+    From inside an agent's pane the message names that agent as its sender.
+    """
+    from tmuxorch import messaging
+
     text = read_text_arg(message)
     sender = os.environ.get("TMUXORCH_AGENT") or None
-    msg = fleet().send(name, text, mode=mode, sender=sender)
+    f = fleet()
+    msg = messaging.send(f, name, text, mode=mode, sender=sender)
+    if wait_turn:
+        messaging.wait_turn(f, msg.id, timeout=timeout)
+        msg = f.store.get_message(msg.id)
     if as_json:
         echo_json({"id": msg.id, "to": msg.recipient, "mode": msg.mode, "status": msg.status})
     else:

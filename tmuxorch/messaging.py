@@ -1,0 +1,329 @@
+"""Messages between people and agents: a durable queue, delivered exactly once.
+
+Every message is a row before anything is typed. The monitor is the one
+deliverer: it claims the next message of an agent that can take it (idle or
+error; urgent ones interrupt a busy agent first) and types it in a worker
+thread. A message counts as delivered only once the agent verifiably took it
+(Claude: its UserPromptSubmit hook; others: the text left the input line).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tmuxorch.delivery import PASTE_END
+from tmuxorch.errors import AgentError, DeliveryError, TimeoutReached
+from tmuxorch.fleet import MODES, UNTIL, Fleet
+from tmuxorch.records import ENDED, Agent, Message, Watch, now
+
+# States in which an agent takes a new message.
+DELIVERABLE = ("idle", "error")
+_EXCERPT = 300
+
+
+def _short(text: str, limit: int = _EXCERPT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, what: str) -> Any:
+    """Sleep on store changes until ``check()`` is truthy; TimeoutReached after ``timeout``."""
+    from tmuxorch.notify import StoreWaker
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with StoreWaker(fleet.home) as waker:
+        while True:
+            result = check()
+            if result:
+                return result
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutReached(f"timed out waiting for {what}")
+            waker.wait(5.0 if left is None else min(left, 5.0))
+
+
+def send(
+    fleet: Fleet,
+    name: str,
+    text: str,
+    *,
+    mode: str = "sequential",
+    sender: str | None = None,
+    timeout: float | None = None,
+) -> Message:
+    """Queue a message; when the agent can take it now, wait until it did.
+
+    Returns the message row: ``delivered``, ``queued`` (the agent is busy) or
+    raises DeliveryError for ``failed`` (the row keeps the reason).
+    """
+    if mode not in MODES:
+        raise AgentError(f"unknown mode {mode!r}")
+    if not text.strip():
+        raise DeliveryError("refusing to send an empty message")
+    if PASTE_END in text:
+        raise DeliveryError("the message contains ESC[201~ (end of bracketed paste)")
+    fleet.refresh()
+    agent = fleet.agent(name)
+    body = attributed(fleet, text, sender)
+    message_id = fleet.store.add_message(sender, name, mode, body)
+    if agent.state in ENDED:
+        reason = f"agent {name!r} is {agent.state}"
+        fleet.store.set_message_status(message_id, "failed", reason)
+        raise DeliveryError(f"message {message_id} to {name!r} failed: {reason}")
+    fleet.ensure_monitor()
+    if agent.state not in DELIVERABLE and mode != "urgent":
+        return _message(fleet, message_id)
+    limit = timeout if timeout is not None else _delivery_timeout(fleet)
+    message = wait_until(
+        fleet,
+        lambda: (m := _message(fleet, message_id)).status in ("delivered", "failed") and m,
+        limit,
+        f"message {message_id} to be delivered",
+    )
+    if message.status == "failed":
+        raise DeliveryError(f"message {message_id} to {name!r} failed: {message.error}")
+    assert isinstance(message, Message)
+    return message
+
+
+def _delivery_timeout(fleet: Fleet) -> float:
+    delivery = fleet.config.delivery
+    # Typing, up to retries+1 submit checks, and the agent's confirmation.
+    return delivery.verify_timeout * (delivery.retries + 3) + 30
+
+
+def _message(fleet: Fleet, message_id: int) -> Message:
+    message = fleet.store.get_message(message_id)
+    assert message is not None
+    return message
+
+
+def attributed(fleet: Fleet, text: str, sender: str | None) -> str:
+    """Put the configured header before a message from another agent."""
+    if not sender:
+        return text
+    return fleet.config.delivery.header.format(sender=sender) + text
+
+
+def wait_turn(fleet: Fleet, message_id: int, timeout: float | None = None) -> Agent:
+    """``send --wait``: block until the message is delivered and the agent's turn on it ends."""
+    message = wait_until(
+        fleet,
+        lambda: (
+            (m := _message(fleet, message_id)).status != "queued" and m.status != "delivering" and m
+        ),
+        timeout,
+        f"message {message_id} to be delivered",
+    )
+    if message.status == "failed":
+        raise DeliveryError(f"message {message_id} failed: {message.error}")
+    name = message.recipient
+    fleet.wait_for([name], "done", timeout=timeout)
+    return fleet.agent(name)
+
+
+def deliver_next(fleet: Fleet, name: str) -> Message | None:
+    """Claim and type the next queued message of ``name`` (the monitor's worker)."""
+    message = fleet.store.claim_next(name, os.getpid())
+    if message is None:
+        return None
+    agent = fleet.agent(name)
+    try:
+        if agent.state in ENDED:
+            raise DeliveryError(f"agent {name!r} is {agent.state}")
+        fleet.type_into(agent, message.body)
+    except DeliveryError as exc:
+        fleet.store.set_message_status(message.id, "failed", str(exc))
+        fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {exc}")
+        return _message(fleet, message.id)
+    fleet.store.set_message_status(message.id, "delivered")
+    fleet.store.add_event(
+        name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
+    )
+    if not fleet.profile(agent.profile).hooks:
+        # No hook will say the agent started work: it did, it was just given some.
+        fleet.store.set_state(
+            name, "busy", "", data={"source": "delivery"}, task=_short(message.body)
+        )
+    return _message(fleet, message.id)
+
+
+def recover_claims(fleet: Fleet, alive: Callable[[int], bool]) -> None:
+    """After a deliverer died mid-delivery: a claimed message the agent took
+    (its UserPromptSubmit carries the text) is delivered, any other is queued again."""
+    for message in fleet.store.claimed_messages():
+        if message.claimed_by is not None and alive(message.claimed_by):
+            continue
+        if _taken(fleet, message):
+            fleet.store.set_message_status(message.id, "delivered")
+        else:
+            fleet.store.requeue_message(message.id)
+
+
+def _taken(fleet: Fleet, message: Message) -> bool:
+    for event in fleet.store.events(agent=message.recipient, kind="hook:UserPromptSubmit"):
+        if event.ts >= (message.claimed_at or 0) and message.body.strip() in str(
+            event.data.get("prompt", "")
+        ):
+            return True
+    return False
+
+
+# -- coordination ------------------------------------------------------------------
+
+
+def last_response(fleet: Fleet, name: str) -> str:
+    stops = fleet.store.events(agent=name, kind="hook:Stop", limit=1)
+    return str(stops[0].data.get("last", "")) if stops else ""
+
+
+def notify(fleet: Fleet, to: str, text: str) -> None:
+    """Queue a note from tmuxorch itself to agent ``to`` (important: it lands as
+    soon as the agent's current turn ends)."""
+    recipient = fleet.store.get_agent(to)
+    if recipient is None or recipient.state in ENDED:
+        return
+    fleet.store.add_message(None, to, "important", f"[tmuxorch] {text}")
+
+
+def turn_summary(fleet: Fleet, agent: Agent) -> str:
+    last = _short(last_response(fleet, agent.name), 200)
+    state = agent.state + (f" ({_short(agent.detail, 120)})" if agent.detail else "")
+    return f"{agent.name} is {state}" + (f". Last response: {last}" if last else "")
+
+
+def add_watch(
+    fleet: Fleet, watcher: str, names: list[str], until: str, any_of: bool, timeout: float | None
+) -> int:
+    """``wait --notify``: the monitor messages ``watcher`` when it happens or times out."""
+    if until not in UNTIL:
+        raise AgentError(f"unknown state {until!r}")
+    if fleet.store.get_agent(watcher) is None:
+        raise AgentError("--notify needs a caller agent: run it inside an agent's pane")
+    for name in names:
+        fleet.agent(name)
+    deadline = None if timeout is None else now() + timeout
+    watch_id = fleet.store.add_watch(watcher, names, until, any_of, deadline)
+    fleet.ensure_monitor()
+    return watch_id
+
+
+def check_watches(fleet: Fleet) -> float | None:
+    """Fire the watches that are satisfied or out of time; the next deadline."""
+    upcoming: list[float] = []
+    for watch in fleet.store.watches():
+        fired = _fire(fleet, watch)
+        if not fired and watch.deadline is not None:
+            upcoming.append(watch.deadline)
+    return min(upcoming) if upcoming else None
+
+
+def _fire(fleet: Fleet, watch: Watch) -> bool:
+    agents = [fleet.store.get_agent(n) for n in watch.targets]
+    present = [a for a in agents if a is not None]
+    reached = [a for a in present if a.state in UNTIL[watch.until]]
+    done = len(reached) == len(watch.targets) or (watch.any_of and reached)
+    if done:
+        text = "; ".join(turn_summary(fleet, a) for a in reached)
+        note = f"wait for {', '.join(watch.targets)} ({watch.until}) is over: {text}"
+    elif len(present) < len(watch.targets):
+        gone = set(watch.targets) - {a.name for a in present}
+        note = f"wait for {', '.join(watch.targets)} ended: {', '.join(sorted(gone))} removed"
+    elif watch.deadline is not None and now() >= watch.deadline:
+        states = ", ".join(f"{a.name} is {a.state}" for a in present)
+        note = f"wait for {', '.join(watch.targets)} ({watch.until}) timed out: {states}"
+    else:
+        return False
+    if fleet.store.delete_watch(watch.id):  # fire once, even with two monitors racing
+        notify(fleet, watch.watcher, note)
+    return True
+
+
+def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
+    """Config ``notify_parent``: tell the parent a child ended a turn or exited."""
+    policy = fleet.config.notify_parent
+    if policy == "never" or not agent.parent or previous is None:
+        return
+    turn_ended = agent.state in ("idle", "error") and previous in ("busy", "waiting")
+    exited = agent.state in ENDED and previous not in ENDED
+    if (policy == "on_idle" and (turn_ended or exited)) or (policy == "on_exit" and exited):
+        notify(fleet, agent.parent, f"child {turn_summary(fleet, agent)}")
+
+
+def broadcast(
+    fleet: Fleet, text: str, names: list[str], *, mode: str, sender: str | None
+) -> list[Message]:
+    """Queue one message per agent; delivery goes on in the monitor."""
+    results = []
+    for name in names:
+        message_id = fleet.store.add_message(sender, name, mode, attributed(fleet, text, sender))
+        results.append(_message(fleet, message_id))
+    fleet.ensure_monitor()
+    return results
+
+
+def workspace(path: str) -> str:
+    """The git top level above ``path``, else the path itself."""
+    current = Path(path)
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return str(candidate)
+    return str(current)
+
+
+def others(fleet: Fleet, me: str) -> list[Agent]:
+    """Live agents other than ``me`` that share its workspace."""
+    mine = workspace(fleet.agent(me).cwd)
+    return [
+        a
+        for a in fleet.agents()
+        if a.name != me and a.state not in ENDED and workspace(a.cwd) == mine
+    ]
+
+
+@dataclass(frozen=True)
+class Doing:
+    """``what NAME``: what an agent is doing now."""
+
+    name: str
+    state: str
+    detail: str
+    task: str
+    tools: list[str]
+    last_response: str
+    screen: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "detail": self.detail,
+            "task": self.task,
+            "tools": self.tools,
+            "last_response": self.last_response,
+            "screen": self.screen,
+        }
+
+
+def what(fleet: Fleet, name: str, *, tools: int = 5, lines: int = 5) -> Doing:
+    fleet.refresh()
+    agent = fleet.agent(name)
+    calls = fleet.store.events(agent=name, kind="hook:PreToolUse", limit=tools)
+    try:
+        screen = [line for line in fleet.output(name).split("\n") if line.strip()][-lines:]
+    except AgentError:
+        screen = []
+    return Doing(
+        name=name,
+        state=agent.state,
+        detail=agent.detail,
+        task=agent.task or "",
+        tools=[e.detail for e in calls],
+        last_response=_short(last_response(fleet, name), 1000),
+        screen=screen,
+    )
