@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from tmuxorch.errors import AgentError, StoreError
-from tmuxorch.records import Agent, Event, Lock, Message, MessageUsage, Turn, Waiter, now
+from tmuxorch.records import (
+    Agent,
+    Event,
+    Lock,
+    Message,
+    MessageUsage,
+    Turn,
+    Waiter,
+    Watch,
+    now,
+)
 
 DB_NAME = "state.db"
 
@@ -143,6 +153,9 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+# Delivery order: urgent interrupts, important goes ahead of sequential.
+_MODE_ORDER = "CASE mode WHEN 'urgent' THEN 0 WHEN 'important' THEN 1 ELSE 2 END"
 
 _AGENT_COLUMNS = (
     "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
@@ -448,6 +461,91 @@ class Store:
                 "UPDATE messages SET status = ?, error = ?, delivered_at = ? WHERE id = ?",
                 (status, error, delivered, message_id),
             )
+
+    def claim_next(self, recipient: str, claimer: int) -> Message | None:
+        """Take the next queued message for ``recipient`` (urgent, then important,
+        then sequential; oldest first) so that no other deliverer types it."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT id FROM messages WHERE recipient = ? AND status = 'queued' "
+                f"ORDER BY {_MODE_ORDER}, id LIMIT 1",
+                (recipient,),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE messages SET status = 'delivering', claimed_at = ?, claimed_by = ? "
+                "WHERE id = ?",
+                (now(), claimer, row[0]),
+            )
+        return self.get_message(int(row[0]))
+
+    def next_queued(self, recipient: str) -> Message | None:
+        row = self.conn.execute(
+            "SELECT * FROM messages WHERE recipient = ? AND status = 'queued' "
+            f"ORDER BY {_MODE_ORDER}, id LIMIT 1",
+            (recipient,),
+        ).fetchone()
+        return Message(**dict(row)) if row else None
+
+    def recipients_with_queued(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT recipient FROM messages WHERE status = 'queued'"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def claimed_messages(self) -> list[Message]:
+        rows = self.conn.execute(
+            "SELECT * FROM messages WHERE status = 'delivering' ORDER BY id"
+        ).fetchall()
+        return [Message(**dict(r)) for r in rows]
+
+    def requeue_message(self, message_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET status = 'queued', claimed_at = NULL, claimed_by = NULL "
+                "WHERE id = ? AND status = 'delivering'",
+                (message_id,),
+            )
+
+    def fail_queued(self, recipient: str, reason: str) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET status = 'failed', error = ? "
+                "WHERE recipient = ? AND status = 'queued'",
+                (reason, recipient),
+            )
+            return cur.rowcount
+
+    def messages(self, recipient: str | None = None) -> list[Message]:
+        sql, args = "SELECT * FROM messages", []
+        if recipient is not None:
+            sql, args = sql + " WHERE recipient = ?", [recipient]
+        return [Message(**dict(r)) for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    # -- watches (wait --notify) ---------------------------------------------------
+
+    def add_watch(
+        self, watcher: str, targets: list[str], until: str, any_of: bool, deadline: float | None
+    ) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO watches (watcher, targets, until, any_of, created, deadline) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (watcher, json.dumps(targets), until, int(any_of), now(), deadline),
+            )
+            return int(cur.lastrowid or 0)
+
+    def watches(self) -> list[Watch]:
+        rows = self.conn.execute("SELECT * FROM watches ORDER BY id").fetchall()
+        return [
+            Watch(**{**dict(r), "targets": json.loads(r["targets"]), "any_of": bool(r["any_of"])})
+            for r in rows
+        ]
+
+    def delete_watch(self, watch_id: int) -> bool:
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM watches WHERE id = ?", (watch_id,)).rowcount == 1
 
     def queued_count(self, recipient: str) -> int:
         row = self.conn.execute(
