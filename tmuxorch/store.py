@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -227,9 +228,8 @@ class Store:
         store = cls(conn, path)
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
+            store._use_wal()
             store._migrate()
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             conn.close()
@@ -244,6 +244,21 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _use_wal(self) -> None:
+        """Switch a new database to WAL (persistent, so once per file). The
+        switch does not wait on the busy timeout: when connections race on a
+        fresh file, the losers retry until they see WAL."""
+        for attempt in range(300):
+            try:
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(min(0.005 * (attempt + 1), 0.1))
+        raise StoreError(f"cannot switch {self.path} to WAL: the database stays locked")
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
