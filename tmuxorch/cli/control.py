@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option
@@ -30,12 +32,36 @@ def monitor() -> None:
 )
 @click.option("--any", "any_", is_flag=True, help="Return when any one agent gets there.")
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="Give up (exit 124).")
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Return at once; the monitor messages the calling agent when it happens.",
+)
 @json_option
 @handle_errors
 def wait(
-    names: tuple[str, ...], until: str, any_: bool, timeout: float | None, as_json: bool
+    names: tuple[str, ...],
+    until: str,
+    any_: bool,
+    timeout: float | None,
+    notify: bool,
+    as_json: bool,
 ) -> None:
-    """Block until the agents reach a state: exit 0 reached, 124 timed out."""
+    """Block until the agents reach a state: exit 0 reached, 124 timed out.
+
+    With --notify, return at once: the caller (TMUXORCH_AGENT) gets a message
+    when it happens or the timeout passes, so a manager can go idle meanwhile.
+    """
+    if notify:
+        from tmuxorch import messaging
+
+        watcher = os.environ.get("TMUXORCH_AGENT") or ""
+        watch = messaging.add_watch(fleet(), watcher, list(names), until, any_, timeout)
+        if as_json:
+            echo_json({"watch": watch, "watcher": watcher, "names": list(names), "until": until})
+        else:
+            click.echo(f"will notify {watcher} (watch {watch})")
+        return
     states = fleet().wait_for(list(names), until, any_=any_, timeout=timeout)
     if as_json:
         echo_json(states)
