@@ -1,0 +1,198 @@
+"""The message queue on the fake agent: order, modes, exactly once, attribution,
+half-typed input, notifications and coordination commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from tests.conftest import Env
+from tests.helpers import retry_until
+from tmuxorch import monitor
+
+
+def _send(
+    env: Env, name: str, text: str, *args: str, sender: str | None = None
+) -> dict[str, object]:
+    extra = {"TMUXORCH_AGENT": sender} if sender else None
+    result: dict[str, object] = json.loads(env.ok("send", name, text, "--json", *args, env=extra))
+    return result
+
+
+def test_queued_while_busy_then_delivered_in_order(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    assert _send(env, "f", "sleep 2")["status"] == "delivered"
+    retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
+    statuses = [_send(env, "f", f"message {i}")["status"] for i in range(3)]
+    assert statuses == ["queued"] * 3
+    assert env.json("status", "f")["queued"] == 3
+    retry_until(lambda: len(env.records()) == 4, timeout=30, message="all delivered")
+    assert env.records() == ["sleep 2", "message 0", "message 1", "message 2"]
+
+
+def test_important_overtakes_sequential(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    _send(env, "f", "sleep 2")
+    retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
+    _send(env, "f", "first sequential")
+    _send(env, "f", "second sequential")
+    _send(env, "f", "the important one", "--mode", "important")
+    retry_until(lambda: len(env.records()) == 4, timeout=30, message="all delivered")
+    assert env.records()[1:] == ["the important one", "first sequential", "second sequential"]
+
+
+def test_urgent_interrupts(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    _send(env, "f", "sleep 600")
+    retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
+    result = _send(env, "f", "stop that now", "--mode", "urgent")
+    assert result["status"] == "delivered"
+    assert env.records() == ["sleep 600", "stop that now"]
+    assert "Interrupted" in env.ok("output", "f", "--full")
+
+
+def test_send_wait_returns_after_the_turn(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    out = env.ok("send", "f", "sleep 1", "--wait", "--json")
+    assert json.loads(out)["status"] == "delivered"
+    assert env.json("status", "f")["state"] == "idle"
+
+
+def test_sender_header_from_inside_a_pane(env: Env) -> None:
+    env.spawn_ready("boss", "--agent", "fake")
+    env.spawn_ready("f", "--agent", "fake")
+    _send(env, "f", "hello worker", sender="boss")
+    assert retry_until(lambda: "[message from boss] hello worker" in env.records())
+
+
+def test_half_typed_input_survives(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    pane = str(env.json("status", "f")["pane_id"])
+    fleet = env.fleet()
+    fleet.tmux.send_literal(pane, "half typed by a person")
+    retry_until(lambda: "half typed by a person" in env.ok("output", "f"), message="typed")
+    _send(env, "f", "from the fleet")
+    assert env.records() == ["from the fleet"]
+    retry_until(
+        lambda: env.ok("output", "f").rstrip().endswith("> half typed by a person"),
+        message="the person's text is back in the composer",
+    )
+    fleet.tmux.send_keys(pane, "Enter")
+    retry_until(lambda: env.records()[-1:] == ["half typed by a person"], message="still theirs")
+
+
+def test_exited_agent_fails_queued_messages(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    _send(env, "f", "sleep 3")
+    retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
+    queued = _send(env, "f", "never arrives")
+    env.ok("kill", "f")
+    with env.fleet() as fleet:
+        message = retry_until(
+            lambda: (
+                (m := fleet.store.get_message(int(str(queued["id"]))))
+                and m.status == "failed"
+                and m
+            )
+        )
+        assert message.error is not None and "exited" in message.error
+
+
+def test_monitor_killed_with_queued_messages_delivers_each_once(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    _send(env, "f", "sleep 2")
+    retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
+    for i in range(3):
+        _send(env, "f", f"queued {i}")
+    pid = int((env.home / monitor.LOCK_FILE).read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    retry_until(lambda: not monitor.is_running(env.home), message="monitor gone")
+    env.ok("wait", "f", "--timeout", "30")  # starts a new monitor
+    retry_until(lambda: len(env.records()) == 4, timeout=30, message="delivered after restart")
+    env.ok("wait", "f", "--timeout", "30")
+    assert env.records() == ["sleep 2", "queued 0", "queued 1", "queued 2"]
+
+
+def test_wait_notify_wakes_the_caller(env: Env) -> None:
+    env.spawn_ready("boss", "--agent", "fake")
+    env.spawn_ready("worker", "--agent", "fake")
+    _send(env, "worker", "sleep 2")
+    out = env.ok("wait", "worker", "--notify", env={"TMUXORCH_AGENT": "boss"})
+    assert "will notify boss" in out
+    note = retry_until(
+        lambda: [r for r in env.records() if r.startswith("[tmuxorch] wait for worker")],
+        timeout=30,
+        message="boss woken",
+    )
+    assert "worker is idle" in note[0]
+
+
+def test_wait_notify_timeout(env: Env) -> None:
+    env.spawn_ready("boss", "--agent", "fake")
+    env.spawn_ready("worker", "--agent", "fake")
+    _send(env, "worker", "sleep 30")
+    env.ok("wait", "worker", "--notify", "--timeout", "1", env={"TMUXORCH_AGENT": "boss"})
+    note = retry_until(
+        lambda: [r for r in env.records() if "timed out" in r], timeout=30, message="timeout note"
+    )
+    assert "worker is busy" in note[0]
+
+
+def test_wait_notify_needs_a_caller(env: Env) -> None:
+    env.spawn_ready("worker", "--agent", "fake")
+    proc = env.cli("wait", "worker", "--notify")
+    assert proc.returncode == 1 and "inside an agent's pane" in proc.stderr
+
+
+def test_notify_parent_on_idle(env: Env) -> None:
+    env.spawn_ready("boss", "--agent", "fake")
+    env.ok("spawn", "kid", "--agent", "fake", env={"TMUXORCH_AGENT": "boss"})
+    env.ok("wait", "kid", "--timeout", "30")
+    _send(env, "kid", "ask may I")
+    env.ok("wait", "kid", "--until", "waiting", "--timeout", "30")
+    env.ok("approve", "kid")
+    note = retry_until(
+        lambda: [r for r in env.records() if r.startswith("[tmuxorch] child kid")],
+        timeout=30,
+        message="parent told",
+    )
+    assert "kid is idle" in note[0]
+
+
+def test_coordination_commands(env: Env) -> None:
+    env.spawn_ready("boss", "--agent", "fake")
+    me = {"TMUXORCH_AGENT": "boss"}
+    env.ok("spawn", "w1", "--agent", "fake", env=me)
+    env.ok("spawn", "w2", "--agent", "fake", env=me)
+    env.ok("spawn", "other", "--agent", "fake", "--cwd", "/")
+    assert env.ok("whoami", env=me).strip() == "boss"
+    assert env.ok("children", env=me).split() == ["w1", "w2"]
+    assert sorted(json.loads(env.ok("others", "--json", env=me))) == ["w1", "w2"]
+    assert env.cli("alone", env=me).returncode == 1
+    assert env.cli("alone", env={"TMUXORCH_AGENT": "other"}).returncode == 0
+    env.ok("wait", "w1", "w2", "--timeout", "30")
+    sent = json.loads(env.ok("broadcast", "to my team", "--json", env=me))
+    assert sorted(m["to"] for m in sent) == ["w1", "w2"]
+    retry_until(lambda: env.records().count("[message from boss] to my team") == 2)
+    proc = env.cli("whoami")
+    assert proc.returncode == 1 and "not inside an agent's pane" in proc.stderr
+
+
+def test_what(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    _send(env, "f", "sleep 30")
+    retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
+    doing = env.json("what", "f")
+    assert doing["state"] == "busy" and doing["task"] == "sleep 30"
+    assert any("Working" in line for line in doing["screen"])
+    assert "f is busy" in env.ok("what", "f")
+
+
+@pytest.mark.parametrize("mode", ["sequential", "important", "urgent"])
+def test_send_json_keys(env: Env, mode: str) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    result = _send(env, "f", f"hi {mode}", "--mode", mode)
+    assert set(result) == {"id", "to", "mode", "status"} and result["mode"] == mode
