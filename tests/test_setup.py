@@ -64,6 +64,22 @@ def test_project_merges_is_idempotent_and_uninstalls(
     assert not (tmp_path / "CLAUDE.md").exists()  # no --guide, no guide
     run(tmp_path, monkeypatch, "--uninstall")
     assert read(path) == after
+    assert not (tmp_path / ".claude" / "settings.local.json").exists()
+
+
+def test_project_server_approved_in_local_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else Claude Code holds every new session on an approval dialog."""
+    local = tmp_path / ".claude" / "settings.local.json"
+    local.parent.mkdir()
+    theirs = {"enabledMcpjsonServers": ["github"], "permissions": {"allow": ["Bash(ls:*)"]}}
+    local.write_text(json.dumps(theirs))
+    run(tmp_path, monkeypatch, "--project")
+    run(tmp_path, monkeypatch, "--project")
+    assert read(local) == {**theirs, "enabledMcpjsonServers": ["github", "tmuxorch"]}
+    run(tmp_path, monkeypatch, "--uninstall")
+    assert read(local) == theirs
 
 
 def test_entry_runs_this_tmuxorch_mcp() -> None:
@@ -123,23 +139,31 @@ def test_user_scope_merges_into_claude_json(
 
 
 TARGETS = [
-    ("project", "project", {}, ".mcp.json", "CLAUDE.md"),
-    ("user, config dir", "user", {"CLAUDE_CONFIG_DIR": "cfg"}, "cfg/.claude.json", "cfg/CLAUDE.md"),
-    ("user, home", "user", {"HOME": "home"}, "home/.claude.json", "home/.claude/CLAUDE.md"),
-]
+    ("project", "project", {}, ".mcp.json", "CLAUDE.md", ".claude/settings.local.json"),
+    ("user, config dir", "user", {"CLAUDE_CONFIG_DIR": "cfg"}, "cfg/.claude.json",
+     "cfg/CLAUDE.md", None),
+    ("user, home", "user", {"HOME": "home"}, "home/.claude.json", "home/.claude/CLAUDE.md",
+     None),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("scope", "environ", "mcp_json", "claude_md"),
+    ("scope", "environ", "mcp_json", "claude_md", "approval"),
     [t[1:] for t in TARGETS],
     ids=[t[0] for t in TARGETS],
 )
 def test_targets(
-    tmp_path: Path, scope: setup.Scope, environ: dict[str, str], mcp_json: str, claude_md: str
+    tmp_path: Path,
+    scope: setup.Scope,
+    environ: dict[str, str],
+    mcp_json: str,
+    claude_md: str,
+    approval: str | None,
 ) -> None:
     environ = {k: str(tmp_path / v) for k, v in environ.items()}
     where = setup.target(scope, tmp_path, environ)
     assert (where.mcp_json, where.claude_md) == (tmp_path / mcp_json, tmp_path / claude_md)
+    assert where.approval == (tmp_path / approval if approval else None)
 
 
 def test_interactive_asks_scope_and_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

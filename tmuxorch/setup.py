@@ -1,8 +1,12 @@
 """``tmuxorch setup``: register the MCP server with Claude Code, add the strategy guide.
 
 Project scope writes ``.mcp.json`` and ``CLAUDE.md`` in the project
-directory; user scope writes the top-level ``mcpServers`` of Claude Code's
-global ``.claude.json`` (``$CLAUDE_CONFIG_DIR/.claude.json``, else
+directory, and approves the server in the project's personal
+``.claude/settings.local.json`` (``enabledMcpjsonServers``): Claude Code
+otherwise holds a new session on a dialog until someone approves the
+project's server, and an agent tmuxorch spawns there would never start.
+User scope writes the top-level ``mcpServers`` of Claude Code's global
+``.claude.json`` (``$CLAUDE_CONFIG_DIR/.claude.json``, else
 ``~/.claude.json``) and ``CLAUDE.md`` in its config directory
 (``$CLAUDE_CONFIG_DIR``, else ``~/.claude``).
 
@@ -45,6 +49,7 @@ class Target:
     scope: Scope
     mcp_json: Path
     claude_md: Path
+    approval: Path | None = None  # project scope: where the server is approved
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class Change:
 
 def target(scope: Scope, project: Path, environ: Mapping[str, str] = os.environ) -> Target:
     if scope == "project":
-        return Target(scope, project / ".mcp.json", project / "CLAUDE.md")
+        approval = project / ".claude" / "settings.local.json"
+        return Target(scope, project / ".mcp.json", project / "CLAUDE.md", approval)
     config_dir = environ.get("CLAUDE_CONFIG_DIR")
     if config_dir:
         base = Path(config_dir).expanduser()
@@ -159,6 +165,36 @@ def uninstall_server(path: Path, *, remove_empty: bool) -> Change:
     return Change(path, "removed", write_json(path, data))
 
 
+def _enabled(data: dict[str, Any], path: Path) -> list[Any]:
+    enabled = data.setdefault("enabledMcpjsonServers", [])
+    if not isinstance(enabled, list):
+        raise ConfigError(f'{path}: "enabledMcpjsonServers" is not a list')
+    return enabled
+
+
+def approve_server(path: Path) -> Change:
+    data = read_json_object(path, "Claude settings")
+    enabled = _enabled(data, path)
+    if SERVER in enabled:
+        return Change(path, "unchanged")
+    enabled.append(SERVER)
+    return Change(path, "added", write_json(path, data))
+
+
+def unapprove_server(path: Path) -> Change:
+    data = read_json_object(path, "Claude settings")
+    enabled = _enabled(data, path)
+    if SERVER not in enabled:
+        return Change(path, "absent")
+    enabled.remove(SERVER)
+    if not enabled:
+        del data["enabledMcpjsonServers"]
+    if not data:
+        _remove(path)
+        return Change(path, "removed")
+    return Change(path, "removed", write_json(path, data))
+
+
 # -- the strategy guide in CLAUDE.md ---------------------------------------------------------
 
 
@@ -215,6 +251,8 @@ def uninstall_guide(path: Path) -> Change:
 
 def install(where: Target, *, guide: bool) -> list[Change]:
     changes = [install_server(where.mcp_json)]
+    if where.approval is not None:
+        changes.append(approve_server(where.approval))
     if guide:
         changes.append(install_guide(where.claude_md, guide_text()))
     return changes
@@ -222,7 +260,7 @@ def install(where: Target, *, guide: bool) -> list[Change]:
 
 def uninstall(where: Target) -> list[Change]:
     # Claude Code's own .claude.json is never removed, even if it ends up empty.
-    return [
-        uninstall_server(where.mcp_json, remove_empty=where.scope == "project"),
-        uninstall_guide(where.claude_md),
-    ]
+    changes = [uninstall_server(where.mcp_json, remove_empty=where.scope == "project")]
+    if where.approval is not None:
+        changes.append(unapprove_server(where.approval))
+    return [*changes, uninstall_guide(where.claude_md)]

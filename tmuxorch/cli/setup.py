@@ -11,9 +11,9 @@ import click
 from tmuxorch.cli.common import handle_errors
 
 NEXT_STEPS = {
-    "project": "Start `claude` in {dir}: it asks once to approve the project's MCP server "
-    "(tmuxorch). To let it use the tools without asking each time, add "
-    '"mcp__tmuxorch" to permissions.allow in .claude/settings.json.',
+    "project": "Claude Code started in {dir} now has the tmuxorch tools. To let it use them "
+    'without asking each time, add "mcp__tmuxorch" to permissions.allow in '
+    ".claude/settings.json.",
     "user": "Restart Claude Code to load the tmuxorch MCP server (tools mcp__tmuxorch__*).",
 }
 
@@ -46,7 +46,11 @@ def setup(scope: str | None, guide: bool, uninstall: bool) -> None:
     project = Path.cwd()
     where = domain.target("user" if scope == "user" else "project", project)
     changes = domain.uninstall(where) if uninstall else domain.install(where, guide=guide)
-    what = {where.mcp_json: "the tmuxorch MCP server", where.claude_md: "the strategy guide"}
+    what = {
+        where.mcp_json: "the tmuxorch MCP server",
+        where.claude_md: "the strategy guide",
+        where.approval: "the approval of the tmuxorch MCP server",
+    }
     for change in changes:
         backup = f" (backup: {change.backup})" if change.backup else ""
         thing = what[change.path]
