@@ -132,6 +132,17 @@ def _remove(path: Path) -> None:
 # -- the MCP server entry ------------------------------------------------------------------
 
 
+def _taken_out(path: Path, data: dict[str, Any], key: str, *, remove_empty: bool) -> Change:
+    """Save ``data`` once tmuxorch's item left ``data[key]``: a ``key`` left empty
+    goes, and with ``remove_empty`` so does a file left empty."""
+    if not data[key]:
+        del data[key]
+    if remove_empty and not data:
+        _remove(path)
+        return Change(path, "removed")
+    return Change(path, "removed", write_json(path, data))
+
+
 def _servers(data: dict[str, Any], path: Path) -> dict[str, Any]:
     servers = data.setdefault("mcpServers", {})
     if not isinstance(servers, dict):
@@ -157,12 +168,7 @@ def uninstall_server(path: Path, *, remove_empty: bool) -> Change:
     if SERVER not in servers:
         return Change(path, "absent")
     del servers[SERVER]
-    if not servers:
-        del data["mcpServers"]
-    if remove_empty and not data:
-        _remove(path)
-        return Change(path, "removed")
-    return Change(path, "removed", write_json(path, data))
+    return _taken_out(path, data, "mcpServers", remove_empty=remove_empty)
 
 
 def _enabled(data: dict[str, Any], path: Path) -> list[Any]:
@@ -187,12 +193,7 @@ def unapprove_server(path: Path) -> Change:
     if SERVER not in enabled:
         return Change(path, "absent")
     enabled.remove(SERVER)
-    if not enabled:
-        del data["enabledMcpjsonServers"]
-    if not data:
-        _remove(path)
-        return Change(path, "removed")
-    return Change(path, "removed", write_json(path, data))
+    return _taken_out(path, data, "enabledMcpjsonServers", remove_empty=True)
 
 
 # -- the strategy guide in CLAUDE.md ---------------------------------------------------------
