@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from libtmux.server import Server
 
 from tests.claude_env import CLAUDE_BIN, CLAUDE_ENV_UNSET, claude_env, require_claude
-from tests.fakeapi import FakeAnthropic
+from tests.fakeapi import FakeAnthropic, Response, ScriptEntry, text
 from tests.helpers import retry_until
 from tmuxorch import monitor
 from tmuxorch.config import resolve
@@ -118,6 +119,31 @@ class Env:
         if not path.exists():
             return []
         return [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
+
+
+class Router:
+    """A fake-API script per agent (told apart by the system prompt tmuxorch
+    gives each); anything else (titles, ...) gets "Done."."""
+
+    def __init__(self, *names: str) -> None:
+        self.scripts: dict[str, deque[ScriptEntry]] = {name: deque() for name in names}
+
+    def __call__(self, body: dict[str, Any]) -> Response:
+        system = json.dumps(body.get("system", ""))
+        for name, script in self.scripts.items():
+            if f"You are agent '{name}'" in system and body.get("tools") and script:
+                entry = script.popleft()
+                return entry(body) if callable(entry) else entry
+        return text("Done.")
+
+
+def agent_requests(api: FakeAnthropic, name: str) -> list[dict[str, Any]]:
+    """The turn requests agent ``name`` sent."""
+    return [
+        r.body
+        for r in api.turn_requests()
+        if f"You are agent '{name}'" in json.dumps(r.body.get("system", ""))
+    ]
 
 
 @dataclass

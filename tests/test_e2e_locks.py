@@ -8,31 +8,16 @@ conversations can interleave freely.
 from __future__ import annotations
 
 import json
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ClaudeFleet
+from tests.conftest import ClaudeFleet, Router
 from tests.fakeapi import Response, text, tool_results, tool_use
 from tests.helpers import retry_until
 
 # Locks are held until the holder's turn ends: the Stop hook must free them.
-
-
-class Router:
-    """A fake-API script per agent; anything else (titles, ...) gets "Done."."""
-
-    def __init__(self, *names: str) -> None:
-        self.scripts: dict[str, deque[Response]] = {name: deque() for name in names}
-
-    def __call__(self, body: dict[str, Any]) -> Response:
-        system = json.dumps(body.get("system", ""))
-        for name, script in self.scripts.items():
-            if f"You are agent '{name}'" in system and body.get("tools") and script:
-                return script.popleft()
-        return text("Done.")
 
 
 @pytest.fixture

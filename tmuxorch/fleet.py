@@ -270,7 +270,6 @@ class Fleet:
         """
         from tmuxorch.notify import StoreWaker
 
-        targets = UNTIL[until]
         for name in names:
             self.agent(name)
         self.ensure_monitor()
@@ -278,8 +277,9 @@ class Fleet:
         with StoreWaker(self.home) as waker:
             while True:
                 self.refresh()
-                states = {name: self.agent(name).state for name in names}
-                reached = [n for n in names if states[n] in targets]
+                agents = {name: self.agent(name) for name in names}
+                states = {name: agent.state for name, agent in agents.items()}
+                reached = [n for n in names if self.reached(agents[n], until)]
                 if reached and (any_ or len(reached) == len(names)):
                     return states
                 lost = [n for n in names if states[n] in ENDED and n not in reached]
@@ -292,6 +292,13 @@ class Fleet:
                     waiting_on = ", ".join(f"{n} is {states[n]}" for n in names if n not in reached)
                     raise TimeoutReached(f"timed out waiting for {until}: {waiting_on}")
                 waker.wait(5.0 if left is None else min(left, 5.0))
+
+    def reached(self, agent: Agent, until: str) -> bool:
+        """Is ``agent`` in an ``until`` state? An idle agent with messages still
+        to deliver is not: its next turn is already queued."""
+        if agent.state not in UNTIL[until]:
+            return False
+        return agent.state != "idle" or self.store.pending_count(agent.name) == 0
 
     # -- input --------------------------------------------------------------------
 

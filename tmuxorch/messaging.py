@@ -226,7 +226,7 @@ def check_watches(fleet: Fleet) -> float | None:
 def _fire(fleet: Fleet, watch: Watch) -> bool:
     agents = [fleet.store.get_agent(n) for n in watch.targets]
     present = [a for a in agents if a is not None]
-    reached = [a for a in present if a.state in UNTIL[watch.until]]
+    reached = [a for a in present if fleet.reached(a, watch.until)]
     done = len(reached) == len(watch.targets) or (watch.any_of and reached)
     if done:
         text = "; ".join(turn_summary(fleet, a) for a in reached)

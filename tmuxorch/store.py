@@ -568,6 +568,15 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def pending_count(self, recipient: str) -> int:
+        """Messages not yet taken by ``recipient``: queued or being typed."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM messages WHERE recipient = ? "
+            "AND status IN ('queued', 'delivering')",
+            (recipient,),
+        ).fetchone()
+        return int(row[0])
+
     def queued_counts(self) -> dict[str, int]:
         rows = self.conn.execute(
             "SELECT recipient, count(*) FROM messages WHERE status = 'queued' GROUP BY recipient"
