@@ -149,7 +149,7 @@ def test_manager_spawns_waits_and_routes(claude_fleet: ClaudeFleet) -> None:
         timeout=90,
         message="w2 got the routed result",
     )
-    w2_note = [p for p in prompts(fleet, "w2") if "w1 says" in p][0]
+    w2_note = next(p for p in prompts(fleet, "w2") if "w1 says" in p)
     assert w2_note.startswith("[message from manager] ")
     assert env.json("status", "w1")["parent"] == "manager"
     assert sorted(env.ok("children", env={"TMUXORCH_AGENT": "manager"}).split()) == ["w1", "w2"]
