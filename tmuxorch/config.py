@@ -48,6 +48,45 @@ class LockSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Per-agent caps (null: none), overridden per agent by spawn flags."""
+
+    max_cost: float | None = None
+    max_turns: int | None = None
+    max_duration: float | None = None
+    on_breach: str = "interrupt"
+
+
+# Files no agent writes without ``spawn --allow-protected`` (tmuxorch.protect
+# matches them; "!" re-allows what an earlier pattern protected).
+DEFAULT_PROTECTED: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "!.env.example",
+    "!.env.sample",
+    "!.env.template",
+    ".git/",
+    ".git-credentials",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".ssh/",
+    ".aws/credentials",
+    ".docker/config.json",
+    ".kube/config",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    "secrets.*",
+)
+
+
+@dataclass(frozen=True)
 class Price:
     """USD per million tokens. Cache prices left out follow Anthropic's ratios
     to the input price: reads 0.1x, writes (5-minute cache) 1.25x."""
@@ -69,6 +108,8 @@ class Config:
     tmux: TmuxSettings = field(default_factory=TmuxSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     locks: LockSettings = field(default_factory=LockSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Model-name prefix -> price, over the built-in table (tmuxorch.cost.DEFAULT_PRICING).
@@ -79,6 +120,7 @@ class Config:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "locks.scope": ("file", "workspace"),
+    "limits.on_breach": ("interrupt", "kill"),
     "notify_parent": ("on_idle", "on_exit", "never"),
 }
 
