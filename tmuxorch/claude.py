@@ -89,13 +89,25 @@ def write_settings(path: Path, settings: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def start_args(*, settings_path: Path, session_id: str, name: str, parent: str | None) -> list[str]:
-    """Arguments that make a Claude agent ours: hooks, a known session id, its role."""
+def start_args(
+    *,
+    settings_path: Path,
+    name: str,
+    parent: str | None,
+    session_id: str | None = None,
+    resume: str | None = None,
+    fork: bool = False,
+) -> list[str]:
+    """Arguments that make a Claude agent ours: hooks, its conversation (a new
+    one with a known id, or ``--resume``/``--fork-session`` of one), its role."""
+    if resume:
+        session = ["--resume", resume, *(["--fork-session"] if fork else [])]
+    else:
+        session = ["--session-id", session_id or ""]
     return [
         "--settings",
         str(settings_path),
-        "--session-id",
-        session_id,
+        *session,
         "--append-system-prompt",
         system_prompt(name, parent),
     ]

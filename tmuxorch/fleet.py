@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, locks, profiles, screen
+from tmuxorch import claude, delivery, locks, profiles, screen, worktrees
 from tmuxorch.config import Settings
 from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
 from tmuxorch.profiles import Profile
@@ -63,6 +63,8 @@ class SpawnRequest:
     permission_mode: str | None = None
     env: dict[str, str] | None = None
     parent: str | None = None
+    # None: no worktree; "": a new branch tmuxorch/NAME; else that branch.
+    worktree: str | None = None
 
 
 class Fleet:
@@ -119,8 +121,7 @@ class Fleet:
         live = [
             a
             for a in self.store.list_agents()
-            if a.pane_id
-            and (a.state not in ENDED or (a.state == "exited" and a.exit_status is None))
+            if a.pane_id and (a.state not in ENDED or a.exit_status is None)
         ]
         if not live:
             return
@@ -129,7 +130,10 @@ class Fleet:
             pane = panes.get(agent.pane_id or "")
             if pane is None:
                 if agent.state not in ENDED:
-                    self.store.set_state(agent.name, "exited", "window gone", event="exited")
+                    # Lost with its window or the whole server: ``up`` brings it back.
+                    self.store.set_state(
+                        agent.name, "exited", "window gone", event="exited", ended_by="lost"
+                    )
                     locks.release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
@@ -137,9 +141,10 @@ class Fleet:
     def _mark_exited(self, agent: Agent, status: int | None) -> None:
         self._save_screen(agent)
         detail = f"exit status {status}" if status is not None else "process ended"
-        if agent.state == "exited" and agent.detail:
+        if agent.state in ENDED and agent.detail:
             detail = f"{agent.detail}, {detail}"  # keep why (e.g. "session ended (other)")
-        self.store.set_state(agent.name, "exited", detail, event="exited", exit_status=status)
+        state = "stopped" if agent.ended_by == "stop" else "exited"
+        self.store.set_state(agent.name, state, detail, event=state, exit_status=status)
         locks.release_holder(self.store, agent.name)
 
     def _save_screen(self, agent: Agent) -> None:
@@ -163,68 +168,100 @@ class Fleet:
         if not cwd.is_dir():
             raise AgentError(f"--cwd {cwd} is not a directory")
         cwd = cwd.resolve()
-        argv = profiles.command_argv(profile)
-        if shutil.which(argv[0]) is None:
-            hint = f": install it with `{profile.install}`" if profile.install else ""
-            raise ProfileError(f"{argv[0]!r} (profile {profile.name}) is not installed{hint}")
-        argv += self._model_args(profile, req)
+        self._check_installed(profile)
+        spec: dict[str, Any] = {
+            "env": req.env or {},
+            "model": req.model,
+            "permission_mode": req.permission_mode,
+        }
+        self._model_args(profile, spec)  # refuse flags the profile cannot take, early
         check_version()
         parent = req.parent or os.environ.get("TMUXORCH_AGENT") or None
         if parent is not None and self.store.get_agent(parent) is None:
             if req.parent:
                 raise AgentError(f"--parent: no agent named {parent!r}")
             parent = None  # a pane of another fleet: not our parent
-        session_id = None
-        if profile.hooks:
-            session_id = str(uuid.uuid4())
-            claude.write_settings(
-                self.settings_path(name),
-                claude.hook_settings(claude.executable(), lock_timeout=self.config.locks.wait),
-            )
-            argv += claude.start_args(
-                settings_path=self.settings_path(name),
-                session_id=session_id,
-                name=name,
-                parent=parent,
-            )
-        env = {
-            **profile.env,
-            **(req.env or {}),
-            "TMUXORCH_AGENT": name,
-            "TMUXORCH_HOME": str(self.home),
-            "TMUXORCH_SOCKET": self.settings.socket,
-        }
+        if self.store.get_agent(name) is not None:
+            raise AgentError(f"an agent named {name!r} already exists")
+        tree = None
+        if req.worktree is not None:
+            tree, cwd = worktrees.create(cwd, self.home / "worktrees" / name, req.worktree, name)
+            spec["worktree"] = tree.to_json()
+        session_id = str(uuid.uuid4()) if profile.hooks else None
         stamp = now()
-        spec: dict[str, Any] = {
-            "argv": argv,
-            "env": req.env or {},
-            "model": req.model,
-            "permission_mode": req.permission_mode,
-        }
         agent = Agent(
             name=name, profile=profile.name, state="starting", cwd=str(cwd),
             created=stamp, since=stamp, parent=parent, spec=spec, session_id=session_id,
         )  # fmt: skip
-        self.store.insert_agent(agent)
         try:
-            pane = self._start_window(name, argv, str(cwd), env)
+            self.store.insert_agent(agent)
+        except AgentError:
+            if tree is not None:
+                worktrees.remove(tree)
+            raise
+        try:
+            self._launch(agent, profile)
         except BaseException:
             self.store.delete_agent(name, record_event=False)
+            if tree is not None:
+                worktrees.remove(tree)
             raise
-        self.store.update_agent(name, pane_id=pane.pane_id, window_id=pane.window_id, pid=pane.pid)
-        self.store.add_event(name, "spawned", "starting", profile.name, {"argv": argv})
         if req.prompt is not None:
             # Queued like any message: the monitor types it once the agent is ready.
             self.store.add_message(None, name, "sequential", req.prompt)
         self.ensure_monitor()
         return self.agent(name)
 
-    def _model_args(self, profile: Profile, req: SpawnRequest) -> list[str]:
+    def _check_installed(self, profile: Profile) -> None:
+        command = profiles.command_argv(profile)[0]
+        if shutil.which(command) is None:
+            hint = f": install it with `{profile.install}`" if profile.install else ""
+            raise ProfileError(f"{command!r} (profile {profile.name}) is not installed{hint}")
+
+    def _launch(
+        self, agent: Agent, profile: Profile, *, resume: str | None = None, fork: bool = False
+    ) -> None:
+        """Start the agent's program in its window (a new one, or its own dead
+        pane brought back) and record where it runs."""
+        argv = profiles.command_argv(profile) + self._model_args(profile, agent.spec)
+        if profile.hooks:
+            claude.write_settings(
+                self.settings_path(agent.name),
+                claude.hook_settings(claude.executable(), lock_timeout=self.config.locks.wait),
+            )
+            argv += claude.start_args(
+                settings_path=self.settings_path(agent.name),
+                name=agent.name,
+                parent=agent.parent,
+                session_id=agent.session_id,
+                resume=resume,
+                fork=fork,
+            )
+        env = {
+            **profile.env,
+            **agent.spec.get("env", {}),
+            "TMUXORCH_AGENT": agent.name,
+            "TMUXORCH_HOME": str(self.home),
+            "TMUXORCH_SOCKET": self.settings.socket,
+        }
+        old = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        if old is not None:  # its dead pane from before: the new window replaces it
+            self.tmux.kill_window(old.window_id)
+        pane = self._start_window(agent.name, argv, agent.cwd, env)
+        self.store.update_agent(
+            agent.name, state="starting", detail="", since=now(), pane_id=pane.pane_id,
+            window_id=pane.window_id, pid=pane.pid, ended_by=None, exit_status=None,
+        )  # fmt: skip
+        event = "spawned" if resume is None else ("forked" if fork else "resumed")
+        self.store.add_event(agent.name, event, "starting", profile.name, {"argv": argv})
+
+    def _model_args(self, profile: Profile, spec: dict[str, Any]) -> list[str]:
         args: list[str] = []
-        for value, flag, option in (
-            (req.model, profile.model_flag, "--model"),
-            (req.permission_mode, profile.permission_flag, "--permission-mode"),
+        for key, flag, option in (
+            ("model", profile.model_flag, "--model"),
+            ("permission_mode", profile.permission_flag, "--permission-mode"),
         ):
+            value = spec.get(key)
             if value is None:
                 continue
             if flag is None:
@@ -474,10 +511,119 @@ class Fleet:
                 os.killpg(pane.pid, signal.SIGKILL)
         self.tmux.kill_window(pane.window_id)
 
-    def remove(self, name: str) -> None:
-        """Kill if running, then drop the record, logs and generated files."""
+    def remove(self, name: str) -> list[str]:
+        """Kill if running, then drop the record, logs and generated files;
+        its worktree too when it is clean. Returns notes for the user."""
         agent = self.agent(name)
         self._terminate(agent)
+        notes = []
+        if "worktree" in agent.spec:
+            notes.append(worktrees.remove(worktrees.Worktree(**agent.spec["worktree"])))
         for path in (self.log_path(name), self.screen_path(name), self.settings_path(name)):
             path.unlink(missing_ok=True)
         self.store.delete_agent(name)
+        return notes
+
+    def stop(self, name: str, *, timeout: float = 15.0) -> Agent:
+        """End the agent gracefully (the profile's quit command), keeping its
+        record and conversation for ``resume``."""
+        agent = self.agent(name)
+        if agent.state in ENDED:
+            raise AgentError(f"agent {name!r} is already {agent.state}")
+        self.store.update_agent(name, ended_by="stop")
+        quit_command = self.profile(agent.profile).quit_command
+        pane = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        if quit_command and pane is not None and not pane.dead:
+            with contextlib.suppress(DeliveryError):
+                self.type_into(agent, quit_command, confirm=False)
+        deadline = time.monotonic() + timeout
+        while pane is not None and not pane.dead and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pane = self.tmux.pane(pane.pane_id)
+        status = pane.dead_status if pane is not None and pane.dead else None
+        self._terminate(self.agent(name))
+        self.store.set_state(
+            name, "stopped", "stopped", event="stopped", exit_status=status, ended_by="stop"
+        )
+        locks.release_holder(self.store, name)
+        return self.agent(name)
+
+    def resume(self, name: str, message: str | None = None) -> Agent:
+        """Start a stopped or exited agent again, in its conversation."""
+        agent = self.agent(name)
+        if agent.state not in ENDED:
+            raise AgentError(f"agent {name!r} is {agent.state}: only an ended agent resumes")
+        profile = self.profile(agent.profile)
+        self._check_installed(profile)
+        check_version()
+        self._launch(agent, profile, resume=self._conversation(agent, profile))
+        if message:
+            self.store.add_message(None, name, "sequential", message)
+        self.ensure_monitor()
+        return self.agent(name)
+
+    def _conversation(self, agent: Agent, profile: Profile) -> str | None:
+        """The Claude conversation to resume, when there is one on disk."""
+        if not profile.hooks or not agent.session_id:
+            return None
+        if agent.transcript_path and not Path(agent.transcript_path).exists():
+            return None  # never got a turn: nothing to resume, start afresh
+        return agent.session_id if agent.transcript_path else None
+
+    def fork(self, name: str, new: str, message: str | None = None) -> Agent:
+        """A new agent from the same conversation (``--fork-session``): same
+        profile, cwd, settings and parent; its own session id (from its hooks)."""
+        source = self.agent(name)
+        check_name(new)
+        profile = self.profile(source.profile)
+        if profile.hooks and not source.session_id:
+            raise AgentError(f"agent {name!r} has no conversation to fork")
+        self._check_installed(profile)
+        check_version()
+        spec = {k: v for k, v in source.spec.items() if k != "worktree"}
+        stamp = now()
+        agent = Agent(
+            name=new, profile=source.profile, state="starting", cwd=source.cwd,
+            created=stamp, since=stamp, parent=source.parent, spec=spec,
+        )  # fmt: skip
+        self.store.insert_agent(agent)
+        try:
+            self._launch(agent, profile, resume=self._conversation(source, profile), fork=True)
+        except BaseException:
+            self.store.delete_agent(new, record_event=False)
+            raise
+        if message:
+            self.store.add_message(None, new, "sequential", message)
+        self.ensure_monitor()
+        return self.agent(new)
+
+    def up(self) -> list[str]:
+        """After a reboot or a lost tmux server: bring back every agent that was
+        not stopped, killed or removed, resuming Claude conversations.
+        Idempotent; returns the names brought back."""
+        check_version()
+        panes = self.tmux.panes()
+        restored = []
+        for agent in self.store.list_agents():
+            pane = panes.get(agent.pane_id or "")
+            if agent.ended_by in ("stop", "kill") or (pane is not None and not pane.dead):
+                continue
+            if pane is not None:  # its process died while nobody looked
+                if agent.state not in ENDED or agent.exit_status is None:
+                    self._mark_exited(agent, pane.dead_status)
+                continue
+            if agent.state in ENDED and agent.ended_by != "lost":
+                continue  # it had ended on its own before the server went
+            profile = self.profile(agent.profile)
+            self._launch(agent, profile, resume=self._conversation(agent, profile))
+            restored.append(agent.name)
+        self.ensure_monitor()
+        return restored
+
+    def cleanup(self, days: float) -> list[str]:
+        """Remove agents that ended more than ``days`` days ago."""
+        cutoff = now() - days * 86400
+        names = [a.name for a in self.store.list_agents() if a.state in ENDED and a.since < cutoff]
+        for name in names:
+            self.remove(name)
+        return names

@@ -22,6 +22,12 @@ COMMANDS: dict[str, str] = {
     "attach": "agents:attach",
     "kill": "agents:kill",
     "rm": "agents:rm",
+    "stop": "lifecycle:stop",
+    "resume": "lifecycle:resume",
+    "fork": "lifecycle:fork",
+    "up": "lifecycle:up",
+    "restore": "lifecycle:up",
+    "cleanup": "lifecycle:cleanup",
     "events": "events:events",
     "lock": "locks:lock",
     "unlock": "locks:unlock",
@@ -44,7 +50,7 @@ COMMANDS: dict[str, str] = {
     "mcp": "mcp:mcp",
     "setup": "setup:setup",
 }
-HIDDEN_ALIASES = {"ls"}
+HIDDEN_ALIASES = {"ls", "restore"}
 
 
 class LazyGroup(click.Group):
@@ -80,6 +86,11 @@ SUMMARIES: dict[str, str] = {
     "attach": "Attach to the fleet session at an agent's window.",
     "kill": "Force an agent down (its record is kept).",
     "rm": "Remove an agent: window, record, logs.",
+    "stop": "Stop an agent gracefully (resumable).",
+    "resume": "Start a stopped agent again in its conversation.",
+    "fork": "A new agent from another's conversation.",
+    "up": "Bring the fleet back after a reboot (alias: restore).",
+    "cleanup": "Remove agents that ended long ago.",
     "events": "The event log.",
     "lock": "Lock a file or directory (default: the workspace).",
     "unlock": "Release a lock.",

@@ -21,6 +21,14 @@ from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option, re
 @click.option("--permission-mode", metavar="MODE", help="Claude Code permission mode.")
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Extra environment (repeatable).")
 @click.option("--parent", metavar="NAME", help="Parent agent (default: the calling agent).")
+@click.option(
+    "--worktree",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[BRANCH]",
+    help="Run in its own git worktree: a new branch tmuxorch/NAME, or BRANCH.",
+)
 @click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
 @json_option
@@ -34,6 +42,7 @@ def spawn(
     permission_mode: str | None,
     env: tuple[str, ...],
     parent: str | None,
+    worktree: str | None,
     wait_turn: bool,
     timeout: float | None,
     as_json: bool,
@@ -45,7 +54,7 @@ def spawn(
     request = SpawnRequest(
         name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
         profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,
-        env=parse_env(env), parent=parent,
+        env=parse_env(env), parent=parent, worktree=worktree,
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
@@ -242,6 +251,8 @@ def kill(name: str) -> None:
 @click.argument("name")
 @handle_errors
 def rm(name: str) -> None:
-    """Remove agent NAME: window, record, logs and generated files."""
-    fleet().remove(name)
+    """Remove agent NAME: window, record, logs and generated files (and its
+    worktree, when clean)."""
+    for note in fleet().remove(name):
+        click.echo(note)
     click.echo(f"removed {name}")
