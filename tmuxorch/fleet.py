@@ -67,6 +67,20 @@ class SpawnRequest:
     worktree: str | None = None
 
 
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
+
+
+def _plain(text: str) -> str:
+    """Terminal output without escape sequences and carriage returns."""
+    return _ANSI.sub("", text)
+
+
+def _tail(path: Path, size: int) -> str:
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - size))
+        return handle.read().decode("utf-8", errors="replace")
+
+
 class Fleet:
     """One home: its store, its tmux server and its agents."""
 
@@ -422,11 +436,13 @@ class Fleet:
         if pane is not None:
             start: int | str | None = "-" if full else (-lines if lines else None)
             text = self.tmux.capture(pane.pane_id, start=start, escapes=raw)
+        elif self.screen_path(name).exists():
+            text = self.screen_path(name).read_text(encoding="utf-8").rstrip("\n")
+        elif self.log_path(name).exists():
+            # Lost with its server (no last screen): the end of its pane log.
+            text = _plain(_tail(self.log_path(name), 64 * 1024)).rstrip("\n")
         else:
-            saved = self.screen_path(name)
-            if not saved.exists():
-                raise AgentError(f"agent {name!r} has no window and no saved screen")
-            text = saved.read_text(encoding="utf-8").rstrip("\n")
+            raise AgentError(f"agent {name!r} has no window, saved screen or log")
         if lines:
             text = "\n".join(text.split("\n")[-lines:])
         return text

@@ -386,9 +386,13 @@ class Store:
         Returns False when the agent is unknown (a hook from a removed agent).
         """
         with self.transaction() as conn:
-            row = conn.execute("SELECT state FROM agents WHERE name = ?", (name,)).fetchone()
+            row = conn.execute(
+                "SELECT state, ended_by FROM agents WHERE name = ?", (name,)
+            ).fetchone()
             if row is None:
                 return False
+            if state == "exited" and row["ended_by"] == "stop":
+                state = "stopped"  # the session ended because `stop` asked it to
             if event == "hook:UserPromptSubmit":
                 fields = {**fields, "turns": None}
             sets = dict(fields)
