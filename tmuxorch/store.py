@@ -337,6 +337,11 @@ class Store:
             if record_event:
                 self._add_event(name, "removed", None, "", {})
 
+    def state_counts(self) -> dict[str, int]:
+        """How many agents are in each state (the status line's one query)."""
+        rows = self.conn.execute("SELECT state, count(*) FROM agents GROUP BY state").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
     def set_state(
         self,
         name: str,
