@@ -10,9 +10,14 @@ as a non-blocking error); a managed agent (``TMUXORCH_AGENT`` set) whose lock
 cannot be decided is denied, failing closed; a session with no fleet to talk
 to is allowed silently.
 
+Before the lock, protected paths (config ``protected_paths``, see
+tmuxorch.protect) are denied unless the agent was spawned with
+``--allow-protected``; sessions started by hand get the protection too.
+
 The import path stays on the stdlib and the store: no click, libtmux,
-watchdog or yaml (the lock settings of config.yaml are cached as JSON in the
-home, keyed by the file's mtime and size, so yaml loads only when it changed).
+watchdog or yaml (the lock settings and protected paths of config.yaml are
+cached as JSON in the home, keyed by the file's mtime and size, so yaml
+loads only when it changed).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tmuxorch import protect
 from tmuxorch.errors import TmuxorchError
 
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -82,10 +88,11 @@ def deny(reason: str) -> None:
     sys.stdout.write(json.dumps({"hookSpecificOutput": decision}) + "\n")
 
 
-def lock_settings(home: Path) -> dict[str, Any]:
-    """``locks`` of config.yaml (wait, lease, scope), from a JSON cache in the
-    home while the file's path, mtime and size are unchanged: tmuxorch.config
-    (dataclasses, typing, yaml) costs more than the whole rest of the hook."""
+def cached_settings(home: Path) -> dict[str, Any]:
+    """``locks`` (wait, lease, scope) and ``protected`` (protected_paths) of
+    config.yaml, from a JSON cache in the home while the file's path, mtime
+    and size are unchanged: tmuxorch.config (dataclasses, typing, yaml) costs
+    more than the whole rest of the hook."""
     env = os.environ.get("TMUXORCH_CONFIG")
     if env:
         path = Path(env).expanduser()
@@ -100,20 +107,28 @@ def lock_settings(home: Path) -> dict[str, Any]:
     cache = home / SETTINGS_CACHE
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if data["stamp"] == stamp and isinstance(data["locks"], dict):
-            return dict(data["locks"])
+        if (
+            data["stamp"] == stamp
+            and isinstance(data["locks"], dict)
+            and isinstance(data["protected"], list)
+        ):
+            return {"locks": data["locks"], "protected": data["protected"]}
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    from tmuxorch.config import LockSettings, load_config
+    from tmuxorch.config import Config, load_config
 
-    locks = vars(load_config(path)[0].locks if stamp[1] is not None else LockSettings())
+    settings = _settings_of(load_config(path)[0] if stamp[1] is not None else Config())
     tmp = cache.with_name(f".{SETTINGS_CACHE}.{os.getpid()}")
     try:
-        tmp.write_text(json.dumps({"stamp": stamp, "locks": locks}), encoding="utf-8")
+        tmp.write_text(json.dumps({"stamp": stamp, **settings}), encoding="utf-8")
         tmp.replace(cache)
     except OSError:
         tmp.unlink(missing_ok=True)  # only a cache
-    return dict(locks)
+    return settings
+
+
+def _settings_of(config: Any) -> dict[str, Any]:
+    return {"locks": dict(vars(config.locks)), "protected": list(config.protected_paths)}
 
 
 def _home() -> tuple[Path, dict[str, Any] | None]:
@@ -123,19 +138,23 @@ def _home() -> tuple[Path, dict[str, Any] | None]:
     from tmuxorch.config import resolve
 
     settings = resolve()
-    return settings.home, vars(settings.config.locks)
+    return settings.home, _settings_of(settings.config)
 
 
 def decide(payload: dict[str, Any], managed: bool) -> str | None:
-    """Take the lock for this tool call; the deny reason, or None to allow."""
+    """Check the path is not protected, then take the lock for this tool call;
+    the deny reason, or None to allow."""
     file_path, cwd = target(payload)
     home, settings = _home()
+    if settings is None:
+        settings = cached_settings(home)
+    refused = _protected(home, file_path, cwd, settings["protected"])
+    if refused is not None:
+        return refused
     if not (home / "state.db").exists():
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
-    if settings is None:
-        settings = lock_settings(home)
     from tmuxorch.locks import acquire, hook_holder, lock_key
     from tmuxorch.store import Store
 
@@ -143,14 +162,38 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
     holder = hook_holder(os.environ, session if isinstance(session, str) else None)
     if holder is None:
         raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
-    key = lock_key(file_path, cwd, str(settings["scope"]))
-    wait, lease = float(settings["wait"]), float(settings["lease"])
+    locks = settings["locks"]
+    key = lock_key(file_path, cwd, str(locks["scope"]))
+    wait, lease = float(locks["wait"]), float(locks["lease"])
     with Store.open(home, create=False) as store:
         outcome = acquire(store, key, holder, wait=wait, lease=lease)
     if outcome.granted:
         return None
     advice = "end your turn to free your locks" if outcome.deadlock else "do other work"
     return f"{outcome.reason}. Write denied: {advice} and retry this write later."
+
+
+def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str | None:
+    """The deny reason when ``file_path`` is protected and this agent was not
+    spawned allowed to write it (``spec["allow_protected"]``); hand-started
+    sessions have no allowance."""
+    pattern = protect.protected(file_path, cwd, patterns)
+    if pattern is None:
+        return None
+    name = os.environ.get("TMUXORCH_AGENT")
+    if name and (home / "state.db").exists():
+        from tmuxorch.store import Store
+
+        with Store.open(home, create=False) as store:
+            agent = store.get_agent(name)
+            allow = agent.spec.get("allow_protected") if agent is not None else None
+            if isinstance(allow, list) and allow:
+                allowed = protect.protected(file_path, cwd, patterns, map(str, allow)) is None
+                if allowed:
+                    return None
+            if agent is not None:
+                store.add_event(name, "protected", None, f"write to {file_path} denied ({pattern})")
+    return protect.reason(file_path, pattern)
 
 
 def main(args: list[str]) -> int:
