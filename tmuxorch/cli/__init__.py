@@ -49,6 +49,9 @@ COMMANDS: dict[str, str] = {
     "history": "cost:history",
     "mcp": "mcp:mcp",
     "setup": "setup:setup",
+    "dashboard": "dashboard:dashboard",
+    "top": "dashboard:dashboard",
+    "status-line": "dashboard:status_line",
 }
 HIDDEN_ALIASES = {"ls", "restore"}
 
@@ -112,6 +115,9 @@ SUMMARIES: dict[str, str] = {
     "history": "An agent's turns: prompt, response, tools, tokens, cost, duration.",
     "mcp": "Serve the fleet as MCP tools over stdio.",
     "setup": "Register the MCP server with Claude Code (and the strategy guide).",
+    "dashboard": "A live view of the fleet; keys to attach, approve, deny, interrupt.",
+    "top": "The live dashboard (alias of dashboard).",
+    "status-line": "Busy / waiting / error counts for tmux's status-right.",
 }
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
