@@ -27,7 +27,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -500,13 +500,25 @@ class Refresher:
     connection and starts on first use.
     """
 
-    def __init__(self, home: Path, table: Pricing) -> None:
+    def __init__(
+        self, home: Path, table: Pricing, on_read: Callable[[str], None] | None = None
+    ) -> None:
         self.home = home
         self.table = table
-        self.queue: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
+        # Called (on the refresher's thread) with the name of an agent whose
+        # counters were just updated.
+        self.on_read = on_read
+        self.queue: queue.SimpleQueue[tuple[str, float | None]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
 
     def turn_ended(self, name: str, ts: float) -> None:
+        self._put(name, ts)
+
+    def read_now(self, name: str) -> None:
+        """Read what is new once, in the middle of a turn (a cost cap watches it)."""
+        self._put(name, None)
+
+    def _put(self, name: str, ts: float | None) -> None:
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, name="cost", daemon=True)
             self.thread.start()
@@ -530,8 +542,11 @@ class Refresher:
                         min(t + REREAD_DELAYS[i] for t, i, _ in due.values()) - time.monotonic(),
                     )
                 with contextlib.suppress(queue.Empty):
-                    name, ts = self.queue.get(timeout=wait)
-                    due[name] = (time.monotonic(), 0, ts)
+                    name, when = self.queue.get(timeout=wait)
+                    if when is None:
+                        self._read(store, name, None)
+                    else:
+                        due[name] = (time.monotonic(), 0, when)
                 for name, (ended, index, ts) in list(due.items()):
                     if ended + REREAD_DELAYS[index] > time.monotonic():
                         continue
@@ -539,14 +554,16 @@ class Refresher:
                     if not self._read(store, name, ts) and index + 1 < len(REREAD_DELAYS):
                         due[name] = (ended, index + 1, ts)
 
-    def _read(self, store: Store, name: str, ts: float) -> bool:
+    def _read(self, store: Store, name: str, ts: float | None) -> bool:
         """Read what is new; True once the turn that ended at ``ts`` is all read."""
         try:
-            refresh_agent(store, name, self.table)
+            read = refresh_agent(store, name, self.table)
             last = store.last_turn(name)
         except (TmuxorchError, sqlite3.Error):
             return False
-        if last is None or last.duration is None:
+        if read and self.on_read is not None:
+            self.on_read(name)
+        if ts is None or last is None or last.duration is None:
             return False
         return last.ended is not None and last.ended >= ts
 
