@@ -19,9 +19,6 @@ COUNTED: tuple[tuple[str, str], ...] = (
     ("waiting", "fg=magenta,bold"),
     ("error", "fg=red,bold"),
 )
-# The tmux user option holding the command; status-right runs it as
-# ``#(#{@tmuxorch-status})`` so paths in it never meet tmux's format parser.
-OPTION = "@tmuxorch-status"
 
 
 def segment(counts: Mapping[str, int], *, styles: bool = True) -> str:

@@ -27,6 +27,10 @@ MIN_VERSION = (3, 2)
 # the monitor blocks on it with ``wait-for`` instead of polling panes.
 WAKE_CHANNEL = "tmuxorch-changed"
 INSTALL_HINT = "install it with your package manager, e.g. apt-get install tmux"
+# The status line's command (``tmuxorch status-line``) lives in this user
+# option; tmux runs it every STATUS_INTERVAL seconds while a client is attached.
+STATUS_OPTION = "@tmuxorch-status"
+STATUS_INTERVAL = 5
 
 _PANE_FORMAT = "\t".join(
     (
@@ -126,7 +130,30 @@ def check_version() -> None:
         raise TmuxError(f"tmux {have} is too old: tmuxorch needs tmux {need} or newer")
 
 
-def config_text(history_limit: int, width: int, height: int) -> str:
+def config_quote(text: str) -> str:
+    """``text`` as one double-quoted word of a tmux config file."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+def status_lines(status_command: str | None) -> tuple[str, ...]:
+    """The status line runs ``status_command`` (a shell command) every few
+    seconds. It is kept in a user option and run as ``#(#{@option})``: tmux
+    expands the option inside ``#()`` without reading formats, strftime
+    escapes or parentheses in it, so any path survives."""
+    if status_command is None:
+        return ()
+    return (
+        f"set -g {STATUS_OPTION} {config_quote(status_command)}",
+        f'set -g status-right "#(#{{{STATUS_OPTION}}}) "',
+        "set -g status-right-length 60",
+        f"set -g status-interval {STATUS_INTERVAL}",
+    )
+
+
+def config_text(
+    history_limit: int, width: int, height: int, status_command: str | None = None
+) -> str:
     """tmuxorch's own server config: small, and never the user's ~/.tmux.conf."""
     return "\n".join(
         (
@@ -148,6 +175,7 @@ def config_text(history_limit: int, width: int, height: int) -> str:
             f"set-hook -g pane-died 'wait-for -S {WAKE_CHANNEL}'",
             f"set-hook -g window-unlinked 'wait-for -S {WAKE_CHANNEL}'",
             "set -g status-left-length 20",
+            *status_lines(status_command),
             "",
         )
     )
@@ -191,8 +219,10 @@ class TmuxServer:
         # A dead server answers with an error and no lines: no session.
         return self.session in self.cmd("list-sessions", "-F", "#{session_name}", check=False)
 
-    def write_config(self, history_limit: int, width: int, height: int) -> None:
-        text = config_text(history_limit, width, height)
+    def write_config(
+        self, history_limit: int, width: int, height: int, status_command: str | None = None
+    ) -> None:
+        text = config_text(history_limit, width, height, status_command)
         with contextlib.suppress(FileNotFoundError):
             if self.conf_path.read_text() == text:
                 return
