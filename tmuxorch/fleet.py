@@ -286,7 +286,10 @@ class Fleet:
     def _start_window(self, name: str, argv: list[str], cwd: str, env: dict[str, str]) -> Any:
         ensure_home(self.home)
         tmux_cfg = self.config.tmux
-        self.tmux.write_config(tmux_cfg.history_limit, tmux_cfg.width, tmux_cfg.height)
+        from tmuxorch.statusline import command as status_command
+
+        status = status_command(claude.executable(), self.home, self.settings.socket)
+        self.tmux.write_config(tmux_cfg.history_limit, tmux_cfg.width, tmux_cfg.height, status)
         log = self.log_path(name)
         log.parent.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
