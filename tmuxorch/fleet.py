@@ -19,7 +19,7 @@ from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReac
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent, iso, now
 from tmuxorch.store import Store, ensure_home
-from tmuxorch.tmux import TmuxServer, binary, check_version
+from tmuxorch.tmux import Pane, TmuxServer, binary, check_version
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -122,6 +122,16 @@ class Fleet:
             raise AgentError(f"no agent named {name!r}")
         return agent
 
+    def pane(self, agent: Agent) -> Pane | None:
+        """The agent's pane, if it is still there."""
+        return self._own(agent, self.tmux.pane(agent.pane_id) if agent.pane_id else None)
+
+    @staticmethod
+    def _own(agent: Agent, pane: Pane | None) -> Pane | None:
+        # Pane ids restart with each tmux server: after a server died, an old
+        # id can name another agent's pane. Windows carry the agent's name.
+        return pane if pane is not None and pane.window_name == agent.name else None
+
     def agents(self) -> list[Agent]:
         self.refresh()
         return self.store.list_agents()
@@ -141,13 +151,10 @@ class Fleet:
             return
         panes = self.tmux.panes()
         for agent in live:
-            pane = panes.get(agent.pane_id or "")
+            pane = self._own(agent, panes.get(agent.pane_id or ""))
             if pane is None:
-                if agent.state not in ENDED:
-                    # Lost with its window or the whole server: ``up`` brings it back.
-                    self.store.set_state(
-                        agent.name, "exited", "window gone", event="exited", ended_by="lost"
-                    )
+                # Lost with its window or the whole server: ``up`` brings it back.
+                if self.store.mark_lost(agent.name):
                     locks.release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
@@ -258,7 +265,7 @@ class Fleet:
             "TMUXORCH_HOME": str(self.home),
             "TMUXORCH_SOCKET": self.settings.socket,
         }
-        old = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        old = self.pane(agent)
         if old is not None:  # its dead pane from before: the new window replaces it
             self.tmux.kill_window(old.window_id)
         pane = self._start_window(agent.name, argv, agent.cwd, env)
@@ -435,7 +442,7 @@ class Fleet:
         self, name: str, *, lines: int | None = None, full: bool = False, raw: bool = False
     ) -> str:
         agent = self.agent(name)
-        pane = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        pane = self.pane(agent)
         if pane is not None:
             start: int | str | None = "-" if full else (-lines if lines else None)
             text = self.tmux.capture(pane.pane_id, start=start, escapes=raw)
@@ -484,6 +491,7 @@ class Fleet:
             "queued": queued.get(agent.name, 0),
             "exit_status": agent.exit_status,
             "task": agent.task,
+            "worktree": agent.spec.get("worktree"),
         }
 
     def infos(self) -> list[dict[str, Any]]:
@@ -514,13 +522,14 @@ class Fleet:
     def kill(self, name: str) -> Agent:
         """Force the agent's process down and close its window; keep the record."""
         agent = self.agent(name)
+        self.store.update_agent(name, ended_by="kill")  # before the window goes: not "lost"
         self._terminate(agent)
         self.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
         locks.release_holder(self.store, name)
         return self.agent(name)
 
     def _terminate(self, agent: Agent) -> None:
-        pane = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        pane = self.pane(agent)
         if pane is None:
             return
         self._save_screen(agent)
@@ -551,7 +560,7 @@ class Fleet:
             raise AgentError(f"agent {name!r} is already {agent.state}")
         self.store.update_agent(name, ended_by="stop")
         quit_command = self.profile(agent.profile).quit_command
-        pane = self.tmux.pane(agent.pane_id) if agent.pane_id else None
+        pane = self.pane(agent)
         if quit_command and pane is not None and not pane.dead:
             with contextlib.suppress(DeliveryError):
                 self.type_into(agent, quit_command, confirm=False)
@@ -624,7 +633,7 @@ class Fleet:
         panes = self.tmux.panes()
         restored = []
         for agent in self.store.list_agents():
-            pane = panes.get(agent.pane_id or "")
+            pane = self._own(agent, panes.get(agent.pane_id or ""))
             if agent.ended_by in ("stop", "kill") or (pane is not None and not pane.dead):
                 continue
             if pane is not None:  # its process died while nobody looked

@@ -33,7 +33,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import messaging, screen
+from tmuxorch import messaging, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
@@ -157,7 +157,9 @@ class Monitor:
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
         self.last_event = 0
-        self.costs = Refresher(settings.home, pricing(settings.config))
+        self.costs = Refresher(settings.home, pricing(settings.config), on_read=self._counted)
+        # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
+        self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
         # Message delivery: one worker thread per agent at a time.
         self.workers: dict[str, threading.Thread] = {}
         # The urgent message each agent was interrupted for (interrupt once).
@@ -193,13 +195,15 @@ class Monitor:
             self.states[agent.name] = agent.state
             if agent.state not in ENDED:
                 self.due[agent.name] = 0.0
+        self.guard.start(self.last_event)
         heartbeat = time.monotonic() + _HEARTBEAT
         watch_at: float | None = None
         while not self.stopping.is_set():
             now = time.monotonic()
             wake = min([heartbeat, *self.due.values()])
-            if watch_at is not None:
-                wake = min(wake, now + max(0.0, watch_at - time.time()))
+            for wall in (watch_at, self.guard.deadline()):
+                if wall is not None:
+                    wake = min(wake, now + max(0.0, wall - time.time()))
             try:
                 batch = [self.events.get(timeout=max(0.0, wake - now))]
             except queue.Empty:
@@ -215,6 +219,8 @@ class Monitor:
                 if kind == "log":
                     self.changed_at[name] = now
                     self._schedule(name, now + _DEBOUNCE)
+                elif kind == "cost":
+                    self.guard.check(name)
             if "db" in kinds:
                 self._read_events()
                 # inotify fires on the WAL write, which can come before the
@@ -230,6 +236,7 @@ class Monitor:
                     if name != _REREAD:
                         self._look(name)
             self._read_events()
+            self.guard.tick()
             self._pump()
             watch_at = messaging.check_watches(self.fleet)
 
@@ -260,6 +267,7 @@ class Monitor:
     def _read_events(self) -> None:
         for event in self.store.events(after=self.last_event):
             self.last_event = event.id
+            self.guard.event(event)
             if event.agent and event.state:
                 self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
@@ -277,6 +285,10 @@ class Monitor:
         if agent is not None and previous != state:
             seen = dataclasses.replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
+
+    def _counted(self, name: str) -> None:
+        """The cost thread updated ``name``'s counters: check its limits (on our thread)."""
+        self.events.put(("cost", name))
 
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""
@@ -326,7 +338,7 @@ class Monitor:
         agent = self.store.get_agent(name)
         if agent is None or agent.state in ENDED or not agent.pane_id:
             return
-        pane = self.tmux.pane(agent.pane_id)
+        pane = self.fleet.pane(agent)
         if pane is None or pane.dead:
             self.fleet.refresh()
             return

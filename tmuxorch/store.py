@@ -377,6 +377,20 @@ class Store:
                 self._add_event(name, event, state, detail, data or {})
             return changed
 
+    def mark_lost(self, name: str) -> bool:
+        """An agent whose window vanished, unless tmuxorch itself ended it
+        (``ended_by`` is set before it kills anything): ``up`` brings it back."""
+        with self.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE agents SET state = 'exited', detail = 'window gone', ended_by = 'lost', "
+                "since = ? WHERE name = ? AND ended_by IS NULL "
+                "AND state NOT IN ('exited', 'stopped')",
+                (now(), name),
+            ).rowcount
+            if changed:
+                self._add_event(name, "exited", "exited", "window gone", {})
+            return bool(changed)
+
     def hook_event(
         self,
         name: str,

@@ -200,6 +200,8 @@ def status(name: str | None, as_json: bool) -> None:
         ("tokens", " ".join(f"{k}={v}" for k, v in tokens.items())),
         ("cost", f"${info['cost_usd']:.4f}"),
     ]
+    if info["worktree"]:
+        rows.append(("worktree", f"{info['worktree']['path']} ({info['worktree']['branch']})"))
     if info["exit_status"] is not None:
         rows.append(("exit status", str(info["exit_status"])))
     width = max(len(k) for k, _ in rows)
@@ -231,7 +233,7 @@ def attach(name: str | None, read_only: bool) -> None:
         raise AgentError("the fleet has no tmux session: spawn an agent first")
     if name:
         agent = f.agent(name)
-        if agent.window_id is None or f.tmux.pane(agent.pane_id or "") is None:
+        if agent.window_id is None or f.pane(agent) is None:
             raise AgentError(f"agent {name!r} has no window (state {agent.state})")
         f.tmux.select_window(agent.window_id)
     argv, env = f.attach_command(read_only=read_only)

@@ -1,0 +1,128 @@
+"""stop, resume, up/restore, cleanup and worktrees on agents without hooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from libtmux.server import Server
+
+from tests.conftest import Env
+from tests.helpers import retry_until
+from tmuxorch import monitor
+
+
+def _state(env: Env, name: str) -> str:
+    return str(env.json("status", name)["state"])
+
+
+def test_stop_then_resume(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    env.ok("send", "f", "remember me")
+    assert "stopped f" in env.ok("stop", "f")
+    status = env.json("status", "f")
+    assert status["state"] == "stopped" and status["pane_id"]
+    assert "remember me" in env.ok("output", "f")  # its last screen is kept
+    assert env.cli("stop", "f").returncode == 1  # already stopped
+    env.ok("resume", "f", "welcome back")
+    env.ok("wait", "f", "--timeout", "30")
+    retry_until(lambda: env.records()[-1:] == ["welcome back"], message="resume message")
+    env.ok("wait", "f", "--timeout", "30")
+    proc = env.cli("resume", "f")
+    assert proc.returncode == 1 and "only an ended agent resumes" in proc.stderr
+
+
+def test_up_after_the_server_died(env: Env, server: Server) -> None:
+    env.spawn_ready("a", "--agent", "fake")
+    env.spawn_ready("b", "--agent", "fake")
+    env.spawn_ready("gone", "--agent", "fake")
+    env.spawn_ready("halted", "--agent", "fake")
+    env.ok("kill", "gone")
+    env.ok("stop", "halted")
+    server.kill()  # the machine "rebooted": every window is gone
+    retry_until(lambda: not monitor.is_running(env.home), message="monitor follows tmux")
+    restored = json.loads(env.ok("up", "--json"))["restored"]
+    assert sorted(restored) == ["a", "b"]
+    env.ok("wait", "a", "b", "--timeout", "30")
+    assert monitor.is_running(env.home)
+    assert {w.name for w in server.windows} == {"a", "b"}
+    assert json.loads(env.ok("restore", "--json"))["restored"] == []  # idempotent
+    assert {w.name for w in server.windows} == {"a", "b"}
+    assert _state(env, "gone") == "exited" and _state(env, "halted") == "stopped"
+    env.ok("send", "a", "still here")
+    retry_until(lambda: "still here" in env.records(), message="restored agent works")
+
+
+def test_up_marks_agents_that_died_unseen(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    lock = env.home / monitor.LOCK_FILE
+    os.kill(int(lock.read_text().split()[0]), signal.SIGKILL)  # nobody is looking
+    pane = str(env.json("status", "f")["pane_id"])
+    env.fleet().tmux.send_literal(pane, "crash")
+    env.fleet().tmux.send_keys(pane, "Enter")
+    assert json.loads(env.ok("up", "--json"))["restored"] == []
+    status = env.json("status", "f")
+    assert status["state"] == "exited" and status["exit_status"] == 1
+    assert "simulated crash" in env.ok("output", "f")
+
+
+def test_cleanup(env: Env) -> None:
+    env.spawn_ready("old", "--agent", "fake")
+    env.spawn_ready("live", "--agent", "fake")
+    env.ok("kill", "old")
+    assert json.loads(env.ok("cleanup", "--days", "0", "--json"))["removed"] == ["old"]
+    assert [a["name"] for a in env.json("list")] == ["live"]
+    assert "nothing to clean up" in env.ok("cleanup")
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    (path / "sub").mkdir(parents=True)
+    _git("init", "-q", "-b", "main", cwd=path)
+    (path / "sub" / "f.txt").write_text("x\n")
+    _git("add", ".", cwd=path)
+    _git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init", cwd=path)
+    return path
+
+
+WORKTREES = [
+    ("new-branch", [], "tmuxorch/w", True),
+    ("named-branch", ["feature-x"], "feature-x", True),
+    ("dirty-kept", [], "tmuxorch/w", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "branch", "clean"), [w[1:] for w in WORKTREES], ids=[w[0] for w in WORKTREES]
+)
+def test_worktree(env: Env, repo: Path, extra: list[str], branch: str, clean: bool) -> None:
+    flag = ["--worktree", *extra] if extra else ["--worktree"]
+    env.spawn_ready("w", *flag, "--cwd", str(repo / "sub"))
+    status = env.json("status", "w")
+    tree = Path(status["worktree"]["path"])
+    assert status["worktree"]["branch"] == branch
+    assert status["cwd"] == str(tree / "sub") and (tree / "sub" / "f.txt").exists()
+    assert _git("rev-parse", "--abbrev-ref", "HEAD", cwd=tree) == branch
+    if not clean:
+        (tree / "sub" / "new.txt").write_text("work in progress\n")
+    out = env.ok("rm", "w")
+    assert tree.exists() != clean
+    assert ("kept: it has uncommitted changes" in out) != clean
+    assert ("removed (branch" in out) == clean
+
+
+def test_worktree_outside_git_fails_cleanly(env: Env, tmp_path: Path) -> None:
+    proc = env.cli("spawn", "w", "--worktree", "--cwd", str(tmp_path))
+    assert proc.returncode == 1 and "needs a git repository" in proc.stderr
+    assert env.json("list") == []
