@@ -192,12 +192,13 @@ def render(
     height: int | None = None,
     message: str = "",
     title: str = "tmuxorch",
-    keys: bool = True,
+    live: bool = True,
 ) -> RenderableType:
     """The whole dashboard frame for ``rows`` at time ``now``.
 
     ``height`` (terminal lines) limits the table to what fits, scrolled so the
-    selected row stays visible; ``keys`` adds the key help line.
+    selected row stays visible. ``live`` frames have one line per agent and the
+    key help; otherwise (a frame printed once) long details and tasks wrap.
     """
     counts: dict[str, int] = {}
     for row in rows:
@@ -215,8 +216,8 @@ def render(
     table.add_column("NAME", no_wrap=True)
     table.add_column("STATE", no_wrap=True)
     table.add_column("FOR", no_wrap=True, justify="right")
-    table.add_column("DETAIL", no_wrap=True, overflow="ellipsis", ratio=3)
-    table.add_column("TASK", no_wrap=True, overflow="ellipsis", ratio=2)
+    table.add_column("DETAIL", no_wrap=live, overflow="ellipsis" if live else "fold", ratio=3)
+    table.add_column("TASK", no_wrap=live, overflow="ellipsis" if live else "fold", ratio=2)
     table.add_column("COST", no_wrap=True, justify="right")
     table.add_column("LOCKS", no_wrap=True, overflow="ellipsis", max_width=24)
     table.add_column("QUEUED", no_wrap=True, justify="right")
@@ -261,7 +262,7 @@ def render(
         if chosen.state in ENDED:
             line.append(" (ended)", style="dim")
         parts.append(line)
-    if keys:
+    if live:
         parts.append(Text(KEY_HELP, style="dim"))
     if message:
         parts.append(Text(message, style="bold"))

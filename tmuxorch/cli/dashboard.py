@@ -64,7 +64,7 @@ def dashboard(once: bool) -> None:
     with contextlib.suppress(Exception):  # mark agents whose pane died (one tmux call)
         f.refresh()
     if once:
-        Console(highlight=False).print(render(read_rows(f.store), now=now(), keys=False))
+        Console(highlight=False).print(render(read_rows(f.store), now=now(), live=False))
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("dashboard needs a terminal (use --once to print one frame)")
