@@ -620,8 +620,10 @@ class Fleet:
         except BaseException:
             self.store.delete_agent(new, record_event=False)
             raise
-        if message:
-            self.store.add_message(None, new, "sequential", message)
+        # A resumed conversation keeps its first system prompt, which names the
+        # source agent: tell the fork who it is now.
+        note = f"[tmuxorch] You are now agent {new!r}, forked from {name!r}."
+        self.store.add_message(None, new, "sequential", f"{note}\n\n{message}" if message else note)
         self.ensure_monitor()
         return self.agent(new)
 

@@ -1,0 +1,76 @@
+"""Stop, resume, fork and up on the real Claude Code: conversations survive."""
+
+from __future__ import annotations
+
+import json
+
+from libtmux.server import Server
+
+from tests.conftest import ClaudeFleet, agent_requests
+from tests.helpers import retry_until
+from tmuxorch import monitor
+
+
+def _history(fleet: ClaudeFleet, name: str) -> str:
+    """Everything agent ``name`` sent the model in its latest turn request."""
+    return json.dumps(agent_requests(fleet.api, name)[-1]["messages"])
+
+
+def _turns(fleet: ClaudeFleet, name: str) -> int:
+    return len(agent_requests(fleet.api, name))
+
+
+def test_stop_then_resume_keeps_the_conversation(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    first = fleet.spawn("c1")
+    env.ok("send", "c1", "remember the word pineapple", "--wait")
+    env.ok("stop", "c1")
+    stopped = env.json("status", "c1")
+    assert stopped["state"] == "stopped" and stopped["session_id"] == first["session_id"]
+    env.ok("resume", "c1", "what was the word?")
+    env.ok("wait", "c1", "--timeout", "90")
+    retry_until(lambda: "what was the word?" in _history(fleet, "c1"), message="resumed turn")
+    assert "remember the word pineapple" in _history(fleet, "c1")
+    assert env.json("status", "c1")["session_id"] == first["session_id"]
+
+
+def test_fork_gets_a_new_id_and_the_old_history(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    first = fleet.spawn("c1")
+    env.ok("send", "c1", "remember the word mango", "--wait")
+    env.ok("fork", "c1", "c2", "and now in the fork?")
+    env.ok("wait", "c2", "--timeout", "90")
+    # The fork keeps c1's system prompt (Claude stores it with the session);
+    # its first message tells it its new name.
+    forks = retry_until(
+        lambda: [
+            r.body
+            for r in fleet.api.turn_requests()
+            if "You are now agent 'c2'" in json.dumps(r.body)
+        ],
+        timeout=60,
+        message="the fork's turn",
+    )
+    assert "remember the word mango" in json.dumps(forks[-1]["messages"])
+    assert "and now in the fork?" in json.dumps(forks[-1]["messages"])
+    forked = retry_until(
+        lambda: (
+            (s := env.json("status", "c2"))["session_id"] not in (None, first["session_id"]) and s
+        ),
+        message="the fork reports its own session id",
+    )
+    assert forked["profile"] == "claude" and forked["cwd"] == first["cwd"]
+
+
+def test_up_after_the_server_died_resumes(claude_fleet: ClaudeFleet, server: Server) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    first = fleet.spawn("c1")
+    env.ok("send", "c1", "remember the word kiwi", "--wait")
+    server.kill()
+    retry_until(lambda: not monitor.is_running(env.home), message="monitor follows tmux")
+    assert json.loads(env.ok("up", "--json"))["restored"] == ["c1"]
+    env.ok("wait", "c1", "--timeout", "90")
+    assert json.loads(env.ok("up", "--json"))["restored"] == []
+    env.ok("send", "c1", "which fruit?", "--wait")
+    assert "remember the word kiwi" in _history(fleet, "c1")
+    assert env.json("status", "c1")["session_id"] == first["session_id"]
