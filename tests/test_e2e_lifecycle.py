@@ -16,10 +16,6 @@ def _history(fleet: ClaudeFleet, name: str) -> str:
     return json.dumps(agent_requests(fleet.api, name)[-1]["messages"])
 
 
-def _turns(fleet: ClaudeFleet, name: str) -> int:
-    return len(agent_requests(fleet.api, name))
-
-
 def test_stop_then_resume_keeps_the_conversation(claude_fleet: ClaudeFleet) -> None:
     fleet, env = claude_fleet, claude_fleet.env
     first = fleet.spawn("c1")
