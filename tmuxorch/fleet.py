@@ -65,6 +65,8 @@ class SpawnRequest:
     parent: str | None = None
     # None: no worktree; "": a new branch tmuxorch/NAME; else that branch.
     worktree: str | None = None
+    # Extra arguments for the agent's program (delegate presets use them).
+    args: tuple[str, ...] = ()
 
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
@@ -194,6 +196,7 @@ class Fleet:
             "env": req.env or {},
             "model": req.model,
             "permission_mode": req.permission_mode,
+            "args": list(req.args),
         }
         self._model_args(profile, spec)  # refuse flags the profile cannot take, early
         check_version()
@@ -245,6 +248,7 @@ class Fleet:
         """Start the agent's program in its window (a new one, or its own dead
         pane brought back) and record where it runs."""
         argv = profiles.command_argv(profile) + self._model_args(profile, agent.spec)
+        argv += agent.spec.get("args", [])
         if profile.hooks:
             claude.write_settings(
                 self.settings_path(agent.name),
