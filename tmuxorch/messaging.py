@@ -146,9 +146,15 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
     )
     if not fleet.profile(agent.profile).hooks:
-        # No hook will say the agent started work: it did, it was just given some.
+        # No hook will say the agent started work: it did, it was just given
+        # some, and each message it takes is a turn (max_turns counts them).
         fleet.store.set_state(
-            name, "busy", "", data={"source": "delivery"}, task=_short(message.body)
+            name,
+            "busy",
+            "",
+            data={"source": "delivery"},
+            task=_short(message.body),
+            turns=agent.turns + 1,
         )
     return _message(fleet, message.id)
 
