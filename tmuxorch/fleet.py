@@ -67,6 +67,10 @@ class SpawnRequest:
     worktree: str | None = None
     # Extra arguments for the agent's program (delegate presets use them).
     args: tuple[str, ...] = ()
+    # Safety net (tmuxorch.safety, tmuxorch.protect): caps over config's
+    # (max_cost, max_turns, max_duration) and protected paths it may write.
+    limits: dict[str, float] | None = None
+    allow_protected: tuple[str, ...] = ()
 
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
@@ -197,6 +201,8 @@ class Fleet:
             "model": req.model,
             "permission_mode": req.permission_mode,
             "args": list(req.args),
+            "limits": {k: v for k, v in (req.limits or {}).items() if v is not None},
+            "allow_protected": list(req.allow_protected),
         }
         self._model_args(profile, spec)  # refuse flags the profile cannot take, early
         check_version()
