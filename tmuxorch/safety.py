@@ -266,3 +266,14 @@ def enforce(fleet: Fleet, agent: Agent, limits: Limits, new: list[Breach]) -> No
         )
     if action == "kill":
         fleet.kill(name)
+
+
+def summary(store: Store, config: Config, agent: Agent) -> dict[str, Any]:
+    """The agent's safety net for ``status --json``: effective limits,
+    violations so far, and the protected-path patterns it may write anyway."""
+    allow = agent.spec.get("allow_protected")
+    return {
+        "limits": Limits.of(config, agent.spec).to_json(),
+        "violations": violations(store, agent),
+        "allow_protected": list(allow) if isinstance(allow, list) else [],
+    }

@@ -29,6 +29,17 @@ from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option, re
     metavar="[BRANCH]",
     help="Run in its own git worktree: a new branch tmuxorch/NAME, or BRANCH.",
 )
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Cost cap.")
+@click.option("--max-turns", type=click.IntRange(min=0), metavar="N", help="Turn cap.")
+@click.option(
+    "--max-duration", type=click.FloatRange(min=0), metavar="S", help="Cap on seconds of work."
+)
+@click.option(
+    "--allow-protected",
+    multiple=True,
+    metavar="PATTERN",
+    help="May write protected paths matching PATTERN (repeatable).",
+)
 @click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
 @json_option
@@ -43,18 +54,30 @@ def spawn(
     env: tuple[str, ...],
     parent: str | None,
     worktree: str | None,
+    max_cost: float | None,
+    max_turns: int | None,
+    max_duration: float | None,
+    allow_protected: tuple[str, ...],
     wait_turn: bool,
     timeout: float | None,
     as_json: bool,
 ) -> None:
-    """Start agent NAME in a new window; send PROMPT once it is ready."""
+    """Start agent NAME in a new window; send PROMPT once it is ready.
+
+    --max-cost/--max-turns/--max-duration override config's limits for this
+    agent: on a breach it is interrupted (or killed, per config) and its
+    parent told.
+    """
     from tmuxorch.fleet import SpawnRequest, check_name, parse_env
 
     check_name(name)
+    limits = {"max_cost": max_cost, "max_turns": max_turns, "max_duration": max_duration}
+    caps: dict[str, float] = {k: v for k, v in limits.items() if v is not None}
     request = SpawnRequest(
         name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
         profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,
         env=parse_env(env), parent=parent, worktree=worktree,
+        limits=caps, allow_protected=allow_protected,
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
@@ -177,9 +200,13 @@ def status(name: str | None, as_json: bool) -> None:
     from tmuxorch import cost
 
     cost.refresh_agent(f.store, name, cost.pricing(f.config))  # tokens and cost up to now
-    info: dict[str, Any] = f.info(f.agent(name))
+    from tmuxorch import safety
+
+    agent = f.agent(name)
+    info: dict[str, Any] = f.info(agent)
     children = [a.name for a in f.store.list_agents() if a.parent == name]
     info["children"] = children
+    info.update(safety.summary(f.store, f.config, agent))
     if as_json:
         echo_json(info)
         return
@@ -204,6 +231,11 @@ def status(name: str | None, as_json: bool) -> None:
         rows.append(("worktree", f"{info['worktree']['path']} ({info['worktree']['branch']})"))
     if info["exit_status"] is not None:
         rows.append(("exit status", str(info["exit_status"])))
+    caps = {k: v for k, v in info["limits"].items() if v is not None and k != "on_breach"}
+    if caps:
+        rows.append(("limits", " ".join(f"{k}={v}" for k, v in caps.items())))
+    for violation in info["violations"]:
+        rows.append(("violation", f"{violation['detail']} ({violation['action']})"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value}")
