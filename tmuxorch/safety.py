@@ -20,6 +20,7 @@ again): turns someone starts after that are their deliberate choice.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -258,7 +259,8 @@ def enforce(fleet: Fleet, agent: Agent, limits: Limits, new: list[Breach]) -> No
     details = "; ".join(b.detail for b in new)
     fleet.store.fail_queued(name, f"stopped by the safety net ({details})")
     if agent.state in _INTERRUPTIBLE:
-        fleet.interrupt(name)
+        with contextlib.suppress(TmuxorchError):  # its window is gone: nothing to stop
+            fleet.interrupt(name)
     if agent.parent:
         done = "killed" if action == "kill" else "interrupted"
         messaging.notify(
