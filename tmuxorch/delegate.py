@@ -1,0 +1,196 @@
+"""delegate / continue / finish: spawn, send and wait, with a safety net, and one
+structured result a manager (or a script) can act on."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tmuxorch import cost, messaging
+from tmuxorch.errors import AgentError, TimeoutReached
+from tmuxorch.fleet import Fleet, SpawnRequest
+from tmuxorch.records import ENDED
+
+STATUSES = ("completed", "needs_input", "failed", "cost_exceeded", "turns_exceeded", "timeout")
+# Claude Code's read and search tools: allowed without asking under read-only.
+_READ_TOOLS = "Read,Grep,Glob,LS,NotebookRead,WebFetch,WebSearch,TodoWrite"
+
+
+@dataclass(frozen=True)
+class Preset:
+    permission_mode: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+
+PRESETS: dict[str, Preset] = {
+    # Only reading and search run unasked; anything else stops at a prompt
+    # (the result says needs_input) instead of touching the workspace.
+    "read-only": Preset("default", ("--allowedTools", _READ_TOOLS)),
+    "review": Preset("default", ("--allowedTools", _READ_TOOLS)),
+    "edit": Preset("acceptEdits"),
+    # Claude refuses bypassPermissions as root outside a sandbox marker.
+    "full": Preset("bypassPermissions", env=(("IS_SANDBOX", "1"),)),
+    "plan": Preset("plan"),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_cost: float | None = None
+    max_turns: int | None = None
+    timeout: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_cost": self.max_cost, "max_turns": self.max_turns, "timeout": self.timeout}
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str
+    name: str
+    response: str = ""
+    cost_usd: float = 0.0
+    turns: int = 0
+    duration_s: float = 0.0
+    session_id: str | None = None
+    can_continue: bool = False
+    tools_used: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "response": self.response,
+            "cost_usd": self.cost_usd,
+            "turns": self.turns,
+            "duration_s": round(self.duration_s, 3),
+            "session_id": self.session_id,
+            "name": self.name,
+            "can_continue": self.can_continue,
+            "tools_used": self.tools_used,
+            "safety": {"violations": self.violations, "limits": self.limits.to_json()},
+            "error": self.error,
+        }
+
+
+def delegate(
+    fleet: Fleet,
+    name: str,
+    task: str,
+    *,
+    preset: str = "edit",
+    limits: Limits = Limits(),
+    context: str | None = None,
+    cwd: str | None = None,
+    profile: str | None = None,
+) -> Result:
+    """Spawn ``name`` with ``preset``, give it ``task``, and wait for the outcome."""
+    if preset not in PRESETS:
+        raise AgentError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+    chosen = PRESETS[preset]
+    fleet.spawn(
+        SpawnRequest(
+            name=name,
+            profile=profile,
+            cwd=cwd,
+            permission_mode=chosen.permission_mode,
+            args=chosen.args,
+            env=dict(chosen.env),
+        )
+    )
+    text = f"Context:\n{context}\n\nTask:\n{task}" if context else task
+    return _run(fleet, name, text, limits)
+
+
+def continue_(fleet: Fleet, name: str, message: str, *, limits: Limits = Limits()) -> Result:
+    """Send a correction to a delegated agent and wait for the outcome again."""
+    agent = fleet.agent(name)
+    if agent.state in ENDED:
+        raise AgentError(f"agent {name!r} is {agent.state}: resume it first")
+    return _run(fleet, name, message, limits)
+
+
+def finish(fleet: Fleet, name: str) -> None:
+    """Stop a delegated agent cleanly (its record and conversation stay)."""
+    if fleet.agent(name).state not in ENDED:
+        fleet.stop(name)
+
+
+def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
+    started = time.monotonic()
+    mark = fleet.store.last_event_id()
+    table = cost.pricing(fleet.config)
+    cost.refresh_agent(fleet.store, name, table)
+    cost_before = fleet.agent(name).cost_usd
+    message = messaging.send(fleet, name, text)
+    deadline = None if limits.timeout is None else started + limits.timeout
+    status = ""
+    violations: list[str] = []
+
+    def settled() -> str:
+        nonlocal violations
+        agent = fleet.agent(name)
+        steps = _steps(fleet, name, mark)
+        spent = agent.cost_usd - cost_before
+        if limits.max_turns is not None and steps > limits.max_turns:
+            violations = [f"max_turns {limits.max_turns} exceeded: {steps} turns"]
+            return "turns_exceeded"
+        if limits.max_cost is not None and spent > limits.max_cost:
+            violations = [f"max_cost ${limits.max_cost:g} exceeded: ${spent:.4f}"]
+            return "cost_exceeded"
+        delivered = fleet.store.get_message(message.id)
+        if delivered is not None and delivered.status == "failed":
+            return "failed"
+        if not fleet.reached(agent, "done") or (delivered and delivered.status != "delivered"):
+            return ""
+        if agent.state == "idle":
+            return "completed"
+        return "needs_input" if agent.state == "waiting" else "failed"
+
+    try:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        status = messaging.wait_until(fleet, settled, left, f"{name} to finish")
+    except TimeoutReached:
+        status = "timeout"
+        violations = [f"timeout {limits.timeout:g}s reached"]
+    if status in ("turns_exceeded", "cost_exceeded", "timeout"):
+        fleet.interrupt(name)
+    cost.refresh_agent(fleet.store, name, table)
+    agent = fleet.agent(name)
+    error = None
+    if status == "failed":
+        error = agent.detail or f"agent is {agent.state}"
+    return Result(
+        status=status,
+        name=name,
+        response=messaging.last_response(fleet, name) if status == "completed" else "",
+        cost_usd=round(agent.cost_usd - cost_before, 6),
+        turns=_steps(fleet, name, mark),
+        duration_s=time.monotonic() - started,
+        session_id=agent.session_id,
+        can_continue=agent.state not in ENDED,
+        tools_used=_tools(fleet, name, mark),
+        violations=violations,
+        limits=limits,
+        error=error,
+    )
+
+
+def _steps(fleet: Fleet, name: str, mark: int) -> int:
+    """Model turns since ``mark``: each tool call, and the final answer."""
+    calls = len(fleet.store.events(agent=name, after=mark, kind="hook:PreToolUse"))
+    answers = len(fleet.store.events(agent=name, after=mark, kind="hook:Stop"))
+    return calls + answers
+
+
+def _tools(fleet: Fleet, name: str, mark: int) -> list[str]:
+    seen: list[str] = []
+    for event in fleet.store.events(agent=name, after=mark, kind="hook:PreToolUse"):
+        tool = str(event.data.get("tool_name") or event.detail.split(" ")[0])
+        if tool and tool not in seen:
+            seen.append(tool)
+    return seen
