@@ -141,13 +141,10 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         fleet.store.set_message_status(message.id, "failed", str(exc))
         fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {exc}")
         return _message(fleet, message.id)
-    fleet.store.set_message_status(message.id, "delivered")
-    fleet.store.add_event(
-        name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
-    )
     if not fleet.profile(agent.profile).hooks:
         # No hook will say the agent started work: it did, it was just given
         # some, and each message it takes is a turn (max_turns counts them).
+        # Busy before delivered: "delivered" and still "idle" reads as done.
         fleet.store.set_state(
             name,
             "busy",
@@ -156,6 +153,10 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
             task=_short(message.body),
             turns=agent.turns + 1,
         )
+    fleet.store.set_message_status(message.id, "delivered")
+    fleet.store.add_event(
+        name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
+    )
     return _message(fleet, message.id)
 
 
