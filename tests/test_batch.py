@@ -1,0 +1,194 @@
+"""batch on fake agents (fast) and on the real Claude Code; delegate on Claude."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ClaudeFleet, Env, Router
+from tests.fakeapi import Usage, text, tool_use
+
+
+def _write(tmp: Path, tasks: Any, suffix: str = ".yaml") -> Path:
+    path = tmp / f"tasks{suffix}"
+    path.write_text(json.dumps(tasks) if suffix == ".json" else yaml.safe_dump(tasks))
+    return path
+
+
+def _summary(env: Env, path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    proc = env.cli("batch", str(path), "--json", *args, timeout=300)
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _overlap(env: Env, names: list[str]) -> int:
+    """Most tasks running at once, from the event log (spawned .. turn ended)."""
+    marks: list[tuple[float, int]] = []
+    for name in names:
+        events = [json.loads(x) for x in env.ok("events", "--json", "--agent", name).splitlines()]
+        start = next(e["ts"] for e in events if e["event"] == "spawned")
+        end = events[-1]["ts"]
+        marks += [(start, 1), (end, -1)]
+    running = peak = 0
+    for _, step in sorted(marks):
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def test_batch_of_fake_agents(env: Env) -> None:
+    tasks = [
+        {"name": "a", "prompt": "sleep 2", "agent": "fake"},
+        {"name": "b", "prompt": "sleep 2", "agent": "fake"},
+        {"name": "c", "prompt": "after a", "agent": "fake", "depends_on": "a"},
+        {"name": "d", "prompt": "sleep 1", "agent": "fake"},
+    ]
+    code, summary = _summary(env, _write(env.tmp, tasks), "--max-parallel", "2")
+    assert code == 0 and summary["ok"]
+    assert [t["status"] for t in summary["tasks"]] == ["completed"] * 4
+    assert set(summary["tasks"][0]) == {
+        "name",
+        "status",
+        "response",
+        "cost_usd",
+        "duration_s",
+        "error",
+    }
+    records = env.records()
+    assert records.index("after a") > records.index("sleep 2")
+    assert _overlap(env, ["a", "b", "c", "d"]) == 2
+
+
+def test_batch_timeout_and_skip(env: Env) -> None:
+    tasks = [
+        {"name": "slow", "prompt": "sleep 600", "agent": "fake", "timeout": 1},
+        {"name": "next", "prompt": "never", "agent": "fake", "depends_on": ["slow"]},
+        {"name": "fine", "prompt": "quick", "agent": "fake"},
+    ]
+    code, summary = _summary(env, _write(env.tmp, tasks, ".json"))
+    assert code == 1 and not summary["ok"]
+    status = {t["name"]: t["status"] for t in summary["tasks"]}
+    assert status == {"slow": "timeout", "next": "skipped", "fine": "completed"}
+    assert "never" not in env.records()
+
+
+INVALID = [
+    ("not-a-list", {"a": 1}, "expected a list of tasks"),
+    ("missing-prompt", [{"name": "a"}], "task 'a': missing key 'prompt'"),
+    ("unknown-key", [{"name": "a", "prompt": "p", "colour": 1}], "task 'a': unknown key 'colour'"),
+    ("bad-type", [{"name": "a", "prompt": "p", "timeout": "soon"}], "task 'a': key 'timeout'"),
+    ("bad-name", [{"name": "a b", "prompt": "p"}], "key 'name' is not a valid agent name"),
+    ("duplicate", [{"name": "a", "prompt": "p"}, {"name": "a", "prompt": "q"}], "used twice"),
+    ("unknown-dep", [{"name": "a", "prompt": "p", "depends_on": "z"}], "unknown task 'z'"),
+    ("cycle", [{"name": "a", "prompt": "p", "depends_on": "b"},
+               {"name": "b", "prompt": "p", "depends_on": "a"}], "makes a cycle"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"), [i[1:] for i in INVALID], ids=[i[0] for i in INVALID]
+)
+def test_invalid_file(env: Env, tasks: Any, message: str) -> None:
+    proc = env.cli("batch", str(_write(env.tmp, tasks)))
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert env.json("list") == []  # validated before anything started
+
+
+def test_batch_on_claude(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("a", "b", "c", "d")
+    fleet.api.default = router
+    for name in ("a", "b"):
+        router.scripts[name].append(text(f"{name} done", delay=3))
+    router.scripts["c"].append(text("c done"))
+    router.scripts["d"].append(text("d done"))
+    cwd = str(fleet.project)
+    tasks = [
+        {"name": "a", "prompt": "task a", "agent": "claude", "cwd": cwd},
+        {"name": "b", "prompt": "task b", "agent": "claude", "cwd": cwd},
+        {"name": "c", "prompt": "task c", "agent": "claude", "cwd": cwd, "depends_on": "a"},
+        {"name": "d", "prompt": "task d", "agent": "claude", "cwd": cwd},
+    ]
+    code, summary = _summary(env, _write(env.tmp, tasks), "--max-parallel", "2")
+    assert code == 0, summary
+    assert {t["name"]: t["response"] for t in summary["tasks"]} == {n: f"{n} done" for n in "abcd"}
+    first = {n: _first_time(fleet, n) for n in "abcd"}
+    # c asked the model only after a's (3 s) answer; at most two ran at once.
+    assert first["c"] >= first["a"] + 3
+    times = sorted(first.values())
+    assert times[2] >= times[0] + 3
+    assert _overlap(env, list("abcd")) == 2
+
+
+def _first_time(fleet: ClaudeFleet, name: str) -> float:
+    return min(
+        r.time
+        for r in fleet.api.turn_requests()
+        if f"You are agent '{name}'" in json.dumps(r.body.get("system", ""))
+    )
+
+
+def _delegate(env: Env, *args: str) -> tuple[int, dict[str, Any]]:
+    proc = env.cli("delegate", *args, "--agent", "claude", "--json", timeout=300)
+    assert "Traceback" not in proc.stderr and proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+DELEGATE_KEYS = {"status", "response", "cost_usd", "turns", "duration_s", "session_id", "name",
+                 "can_continue", "tools_used", "safety", "error"}  # fmt: skip
+
+
+def test_delegate_completed_then_continue(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("d1")
+    fleet.api.default = router
+    router.scripts["d1"].extend(
+        [
+            tool_use("Read", {"file_path": str(fleet.project / "README")}),
+            text("Summary: nothing there.", usage=Usage(input_tokens=1000, output_tokens=100)),
+            text("Corrected."),
+        ]
+    )
+    (fleet.project / "README").write_text("hello\n")
+    code, result = _delegate(
+        env, "d1", "summarise README", "--preset", "read-only", "--cwd", str(fleet.project)
+    )
+    assert code == 0 and set(result) == DELEGATE_KEYS
+    assert result["status"] == "completed" and result["response"] == "Summary: nothing there."
+    assert result["tools_used"] == ["Read"] and result["turns"] == 2 and result["can_continue"]
+    assert result["session_id"] and result["cost_usd"] > 0
+    proc = env.cli("continue", "d1", "fix it", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["response"] == "Corrected."
+    env.ok("finish", "d1")
+    assert env.json("status", "d1")["state"] == "stopped"
+
+
+def test_delegate_needs_input_under_read_only(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("d1")
+    fleet.api.default = router
+    target = fleet.project / "x.txt"
+    router.scripts["d1"].append(tool_use("Write", {"file_path": str(target), "content": "x"}))
+    code, result = _delegate(
+        env, "d1", "write x", "--preset", "read-only", "--cwd", str(fleet.project)
+    )
+    assert code == 3 and result["status"] == "needs_input"
+    assert not target.exists() and result["can_continue"]
+
+
+def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("d1")
+    fleet.api.default = router
+    for i in range(4):
+        router.scripts["d1"].append(tool_use("Read", {"file_path": str(fleet.project / f"f{i}")}))
+    code, result = _delegate(
+        env, "d1", "read a lot", "--preset", "edit", "--max-turns", "2", "--cwd", str(fleet.project)
+    )
+    assert code == 1 and result["status"] == "turns_exceeded"
+    assert result["safety"]["limits"]["max_turns"] == 2
+    assert "max_turns 2 exceeded" in result["safety"]["violations"][0]
