@@ -262,6 +262,19 @@ def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
         notify(fleet, agent.parent, f"child {turn_summary(fleet, agent)}")
 
 
+def broadcast_targets(fleet: Fleet, me: str | None, scope: str | None) -> list[str]:
+    """Who a broadcast reaches: ``children`` of ``me``, or ``all`` live agents
+    but ``me`` (default: children inside a pane, else all)."""
+    scope = scope or ("children" if me else "all")
+    if scope == "children" and not me:
+        raise AgentError("--children needs a calling agent: run it inside an agent's pane")
+    live = [a for a in fleet.agents() if a.state not in ENDED and a.name != me]
+    targets = [a.name for a in live if scope == "all" or a.parent == me]
+    if not targets:
+        raise AgentError(f"no agents to send to ({scope})")
+    return targets
+
+
 def broadcast(
     fleet: Fleet, text: str, names: list[str], *, mode: str, sender: str | None
 ) -> list[Message]:

@@ -41,17 +41,10 @@ def _names(names: list[str], as_json: bool) -> None:
 def broadcast(message: str, scope: str | None, mode: str, as_json: bool) -> None:
     """Send MESSAGE to many agents (default: my children inside a pane, else all)."""
     from tmuxorch import messaging
-    from tmuxorch.records import ENDED
 
     f = fleet()
     me = _me(required=False)
-    scope = scope or ("children" if me else "all")
-    live = [a for a in f.agents() if a.state not in ENDED and a.name != me]
-    targets = [a.name for a in live if scope == "all" or a.parent == me]
-    if scope == "children" and not me:
-        raise AgentError("--children needs a calling agent: run it inside an agent's pane")
-    if not targets:
-        raise AgentError(f"no agents to send to ({scope})")
+    targets = messaging.broadcast_targets(f, me or None, scope)
     sent = messaging.broadcast(f, read_text_arg(message), targets, mode=mode, sender=me or None)
     if as_json:
         echo_json(

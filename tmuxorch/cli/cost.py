@@ -43,28 +43,11 @@ def cost_(name: str | None, as_json: bool) -> None:
 
     f = fleet()
     agents = [f.agent(name)] if name else f.store.list_agents()
-    table = _refreshed([a.name for a in agents])
-    rows: list[dict[str, Any]] = []
-    total = cost.Cost()
-    turns = 0
-    for agent in agents:
-        spent = cost.agent_cost(f.store, agent.name, table)
-        turns += agent.turns
-        total = cost.Cost(
-            total.tokens + spent.tokens,
-            total.cost_usd + spent.cost_usd,
-            unpriced=tuple(sorted({*total.unpriced, *spent.unpriced})),
-        )
-        rows.append({"name": agent.name, "turns": agent.turns, **spent.to_json()})
-    _warn_unpriced(set(total.unpriced))
+    report = cost.report(f.store, [a.name for a in agents], cost.pricing(f.config))
+    rows, fleet_total = report["agents"], report["total"]
+    _warn_unpriced(set(fleet_total["unpriced_models"]))
     if as_json:
-        fleet_total = {
-            "turns": turns,
-            "tokens": total.tokens.to_json(),
-            "cost_usd": total.cost_usd,
-            "unpriced_models": list(total.unpriced),
-        }
-        echo_json(rows[0] if name else {"agents": rows, "total": fleet_total})
+        echo_json(rows[0] if name else report)
         return
     from rich.console import Console
     from rich.table import Table
@@ -80,7 +63,7 @@ def cost_(name: str | None, as_json: bool) -> None:
     for row in rows:
         add(row["name"], row["turns"], row["tokens"], row["cost_usd"])
     if not name:
-        add("TOTAL", turns, total.tokens.to_json(), total.cost_usd)
+        add("TOTAL", fleet_total["turns"], fleet_total["tokens"], fleet_total["cost_usd"])
     Console(highlight=False).print(out)
 
 
