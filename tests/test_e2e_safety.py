@@ -1,0 +1,104 @@
+"""The safety net on the real Claude Code, offline: limits stop the agent and
+tell its parent (a fake agent, whose record file lists what it was sent);
+a write to a protected path is denied with a reason the model reads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from tests.conftest import ClaudeFleet, Router, agent_requests
+from tests.fakeapi import Usage, text, tool_results, tool_use
+from tests.helpers import retry_until
+
+MODEL = "claude-sonnet-4-5-20250929"
+
+
+def _router(fleet: ClaudeFleet, *names: str) -> Router:
+    router = Router(*names)
+    fleet.api.default = router
+    return router
+
+
+def _boss(fleet: ClaudeFleet) -> None:
+    """The parent: a fake agent (its record file is ``env.records()``)."""
+    fleet.env.spawn_ready("boss", "--agent", "fake")
+
+
+def _safety_notes(fleet: ClaudeFleet) -> list[str]:
+    return [r for r in fleet.env.records() if "safety net" in r]
+
+
+def _violations(fleet: ClaudeFleet, name: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = fleet.env.json("status", name)["violations"]
+    return result
+
+
+def test_max_turns_stops_the_turn_over_the_cap_and_tells_the_parent(
+    claude_fleet: ClaudeFleet,
+) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    router = _router(fleet, "c1")
+    router.scripts["c1"].extend([text("First answer."), text("Never finished.", delay=60)])
+    _boss(fleet)
+    fleet.spawn("c1", "--parent", "boss", "--max-turns", "1")
+    env.ok("send", "c1", "first task", "--wait", "--timeout", "60")
+    env.ok("send", "c1", "second task")
+    (violation,) = retry_until(lambda: _violations(fleet, "c1"), timeout=30, message="violation")
+    assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 2, 1)
+    assert violation["action"] == "interrupt"
+    # Esc while the UserPromptSubmit hook runs takes the prompt back (it is left
+    # in the input box); a moment later it ends the request: idle either way,
+    # long before the 60 s reply.
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "30")
+    notes = retry_until(lambda: _safety_notes(fleet), timeout=30, message="the parent's note")
+    assert "child c1 was interrupted by the safety net: max_turns: turn 2" in notes[0]
+    stops = [json.loads(line) for line in env.ok("events", "--json", "--agent", "c1").splitlines()]
+    last = [e["detail"] for e in stops if e["event"] == "hook:Stop"]
+    assert len(last) == 1  # the second turn never ended on its own
+
+
+def test_a_write_to_env_is_denied_with_a_reason_the_model_reads(
+    claude_fleet: ClaudeFleet,
+) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    router = _router(fleet, "c1", "c2")
+    secret = fleet.project / ".env"
+    for name in ("c1", "c2"):
+        write = {"file_path": str(secret), "content": f"TOKEN={name}\n"}
+        router.scripts[name].extend([tool_use("Write", write), text("Done.")])
+    fleet.spawn("c1", "--permission-mode", "acceptEdits")
+    env.ok("send", "c1", "write the .env file", "--wait", "--timeout", "60")
+    (result,) = [r for body in agent_requests(fleet.api, "c1") for r in tool_results(body)]
+    assert "protected path" in result.text and str(secret) in result.text
+    assert "--allow-protected '.env'" in result.text
+    assert not secret.exists()
+    fleet.spawn("c2", "--permission-mode", "acceptEdits", "--allow-protected", ".env")
+    env.ok("send", "c2", "write the .env file", "--wait", "--timeout", "60")
+    assert secret.read_text() == "TOKEN=c2\n"
+    assert env.json("status", "c2")["allow_protected"] == [".env"]
+
+
+def test_max_cost_breached_by_a_turn(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    config = yaml.safe_load(env.config_path.read_text())
+    config["pricing"] = {MODEL: {"input": 10.0, "output": 10.0}}
+    env.write_config(config)
+    router = _router(fleet, "c1")
+    # 1,000 tokens at $10 per million: $0.01 a response, against a $0.015 cap.
+    usage = Usage(input_tokens=500, output_tokens=500, cache_read_input_tokens=0,
+                  cache_creation_input_tokens=0)  # fmt: skip
+    router.scripts["c1"].extend([text("Cheap.", usage=usage), text("Dear.", usage=usage)])
+    _boss(fleet)
+    fleet.spawn("c1", "--model", MODEL, "--parent", "boss", "--max-cost", "0.015")
+    env.ok("send", "c1", "one", "--wait", "--timeout", "60")
+    retry_until(lambda: env.json("status", "c1")["cost_usd"] > 0, message="cost read")
+    assert _violations(fleet, "c1") == []
+    env.ok("send", "c1", "two", "--wait", "--timeout", "60")
+    (violation,) = retry_until(lambda: _violations(fleet, "c1"), timeout=30, message="violation")
+    assert violation["limit"] == "max_cost" and violation["cap"] == 0.015
+    assert abs(violation["value"] - 0.02) < 1e-9
+    notes = retry_until(lambda: _safety_notes(fleet), timeout=30, message="the parent's note")
+    assert "child c1 was interrupted by the safety net: max_cost: spent $0.0200" in notes[0]
