@@ -64,7 +64,8 @@ def dashboard(once: bool) -> None:
     with contextlib.suppress(Exception):  # mark agents whose pane died (one tmux call)
         f.refresh()
     if once:
-        Console(highlight=False).print(render(read_rows(f.store), now=now(), live=False))
+        console = Console(highlight=False)
+        console.print(render(read_rows(f.store), now=now(), width=console.width, live=False))
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("dashboard needs a terminal (use --once to print one frame)")
@@ -148,6 +149,7 @@ class LiveDashboard:
         self.live: Any = None
         self.terminal = Terminal(sys.stdin.fileno())
         self._drawn: object = None
+        self.clock = 0.0  # the time ages are shown at (the last tick)
 
     def run(self) -> None:
         from rich.live import Live
@@ -206,8 +208,11 @@ class LiveDashboard:
                     reread_at, force = 0.0, True
             clock = time.monotonic()
             if clock >= tick_at:
-                # Next turn of the wall-clock second: ages tick over together.
-                tick_at = clock + 1.0 - math.fmod(time.time(), 1.0)
+                # Ages are taken at the turn of each wall-clock second only, so
+                # that the frames drawn between two ticks (store wakes, keys)
+                # do not each move some agent's age label: one redraw a second.
+                self.clock = time.time()
+                tick_at = clock + 1.0 - math.fmod(self.clock, 1.0)
                 reread_at = 0.0
             if clock >= reread_at:
                 self._read()
@@ -223,17 +228,17 @@ class LiveDashboard:
 
     def _draw(self, force: bool = False) -> None:
         from tmuxorch.dashboard import render, signature
-        from tmuxorch.records import now
 
-        stamp = now()
+        stamp = self.clock
         size = self.console.size
         drawn = (signature(self.rows, stamp), self.selected, self.message, size)
         if drawn == self._drawn and not force:
             return
         self._drawn = drawn
         frame = render(
-            self.rows, now=stamp, selected=self.selected, height=size.height, message=self.message
-        )
+            self.rows, now=stamp, width=size.width, height=size.height,
+            selected=self.selected, message=self.message,
+        )  # fmt: skip
         self.live.update(frame, refresh=True)
 
     def _key(self, key: str) -> None:
