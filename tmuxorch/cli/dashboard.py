@@ -28,8 +28,10 @@ import click
 
 from tmuxorch.cli.common import Obj, fleet, handle_errors
 
-# Coalesce bursts of store writes (a turn is several events) into one frame.
+# Coalesce bursts of store writes (a turn is several events) into one read:
+# read 50 ms after a change, and at most ten times a second.
 _SETTLE = 0.05
+_READ_GAP = 0.1
 
 
 @click.command("status-line")
@@ -185,8 +187,7 @@ class LiveDashboard:
         from tmuxorch.dashboard import parse_keys
 
         stdin = self.terminal.fd
-        reread_at = 0.0
-        tick_at = 0.0
+        read_at = reread_at = tick_at = 0.0
         while True:
             timeout = max(0.0, min(reread_at, tick_at) - time.monotonic())
             readable = select.select([stdin, wake_fd], [], [], timeout)[0]
@@ -195,7 +196,8 @@ class LiveDashboard:
                 with contextlib.suppress(BlockingIOError):
                     data = os.read(wake_fd, 4096)
                     if b"s" in data:
-                        reread_at = min(reread_at, time.monotonic() + _SETTLE)
+                        soon = max(time.monotonic() + _SETTLE, read_at + _READ_GAP)
+                        reread_at = min(reread_at, soon)
                     force = b"w" in data
             if stdin in readable:
                 data = os.read(stdin, 1024)
@@ -216,7 +218,7 @@ class LiveDashboard:
                 reread_at = 0.0
             if clock >= reread_at:
                 self._read()
-                reread_at = math.inf
+                read_at, reread_at = clock, math.inf
             self._draw(force)
 
     def _read(self) -> None:
