@@ -192,3 +192,34 @@ def test_remove_frees_the_name(env: Env) -> None:
 
     serve(env, body)
     assert json.loads(env.ok("list", "--json"))[0]["name"] == "w1"
+
+
+def test_lifecycle_broadcast_cost_and_batch_tools(env: Env) -> None:
+    async def body(client: Client) -> None:
+        await spawn_idle(client, "w1")
+        stopped = await client.ok("stop_agent", name="w1")
+        assert stopped["state"] == "stopped"
+        resumed = await client.ok("resume_agent", name="w1")
+        assert resumed["state"] == "starting"
+        await client.ok("wait_for", names=["w1"], until="idle", timeout_s=30)
+        forked = await client.ok("fork_agent", name="w1", new="w2")
+        assert forked["name"] == "w2" and forked["cwd"] == resumed["cwd"]
+        await client.ok("wait_for", names=["w2"], until="idle", timeout_s=30)
+        sent = await client.ok("broadcast", message="echo to-all", scope="all")
+        assert sorted(m["to"] for m in sent["messages"]) == ["w1", "w2"]
+        spent = await client.ok("get_cost")
+        assert [a["name"] for a in spent["agents"]] == ["w1", "w2"]
+        assert spent["total"]["cost_usd"] == 0
+        batch = await client.ok(
+            "batch_run",
+            tasks=[
+                {"name": "b1", "prompt": "echo one", "agent": "shell"},
+                {"name": "b2", "prompt": "echo two", "agent": "shell", "depends_on": "b1"},
+            ],
+            max_parallel=1,
+        )
+        assert batch["ok"] and [t["status"] for t in batch["tasks"]] == ["completed"] * 2
+        error = await client.error("batch_run", tasks=[{"name": "x"}])
+        assert "missing key 'prompt'" in error
+
+    serve(env, body)

@@ -104,6 +104,13 @@ def load(path: Path) -> list[Task]:
         data = data["tasks"]
     if not isinstance(data, list) or not data:
         raise BatchError(f"{path}: expected a list of tasks (or a mapping with `tasks:`)")
+    return parse(data)
+
+
+def parse(data: list[Any]) -> list[Task]:
+    """Validate task mappings (from a file or an MCP call) into tasks."""
+    if not data:
+        raise BatchError("no tasks")
     tasks: list[Task] = []
     for index, raw in enumerate(data):
         label = f"task {index + 1}"

@@ -13,11 +13,7 @@ Inside an agent's pane (``TMUXORCH_AGENT`` set, as for a manager Claude that
 tmuxorch spawned) the tools act as that agent, exactly like the CLI there:
 parent of what it spawns, sender of what it sends, holder of its locks.
 
-Adding a tool is one function here plus one :data:`TOOLS` entry. Waiting on
-their domain functions (other issues): stop_agent, resume_agent, fork_agent,
-delegate_task, continue_task, finish_task, batch_run; get_cost and broadcast
-wait for the fleet total and the choice of recipients to move from their
-commands (cli/cost.py, cli/coord.py) into the domain.
+Adding a tool is one function here plus one :data:`TOOLS` entry.
 """
 
 from __future__ import annotations
@@ -248,6 +244,143 @@ def remove_agent(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     return {"name": name, "removed": True}
 
 
+def stop_agent(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+    """Stop an agent gracefully (/exit for Claude). Its record and conversation stay:
+    resume_agent brings it back where it was."""
+    return fleet.info(fleet.stop(name))
+
+
+def resume_agent(
+    fleet: Fleet,
+    name: AgentName,
+    message: Annotated[str | None, Field(description="Sent once it is ready.")] = None,
+) -> dict[str, Any]:
+    """Start a stopped or exited agent again in its own conversation (Claude --resume)."""
+    return fleet.info(fleet.resume(name, message))
+
+
+def fork_agent(
+    fleet: Fleet,
+    name: AgentName,
+    new: Annotated[str, Field(description="The fork's name: new and unique.")],
+    message: Annotated[str | None, Field(description="Sent once it is ready.")] = None,
+) -> dict[str, Any]:
+    """Start a new agent from another's conversation (Claude --fork-session): it knows
+    everything the source knew, and goes its own way from here."""
+    return fleet.info(fleet.fork(name, new, message))
+
+
+def broadcast(
+    fleet: Fleet,
+    message: Annotated[str, Field(description="The text every recipient gets.")],
+    scope: Annotated[
+        Literal["children", "all"] | None,
+        Field(description="children: my workers; all: every live agent but me."),
+    ] = None,
+    mode: Annotated[
+        Mode, Field(description="sequential, important (next), or urgent (interrupts).")
+    ] = "sequential",
+) -> dict[str, Any]:
+    """Send one message to many agents. Returns one {id, to, mode, status} per recipient."""
+    me = os.environ.get("TMUXORCH_AGENT") or None
+    targets = messaging.broadcast_targets(fleet, me, scope)
+    sent = messaging.broadcast(fleet, message, targets, mode=mode, sender=me)
+    return {
+        "messages": [
+            {"id": m.id, "to": m.recipient, "mode": m.mode, "status": m.status} for m in sent
+        ]
+    }
+
+
+def get_cost(
+    fleet: Fleet,
+    name: Annotated[str | None, Field(description="One agent; omit for the fleet.")] = None,
+) -> dict[str, Any]:
+    """Tokens and cost (USD) per agent and for the fleet, from Claude transcripts."""
+    names = [fleet.agent(name).name] if name else [a.name for a in fleet.store.list_agents()]
+    return cost.report(fleet.store, names, cost.pricing(fleet.config))
+
+
+Preset = Literal["read-only", "review", "edit", "full", "plan"]
+MaxCost = Annotated[float | None, Field(description="Stop when the task has cost this (USD).")]
+MaxTurns = Annotated[int | None, Field(description="Stop after this many model steps.")]
+TimeoutS = Annotated[float | None, Field(description="Stop after this many seconds.")]
+
+
+def delegate_task(
+    fleet: Fleet,
+    name: Annotated[str, Field(description="A new, unique name for the worker.")],
+    task: Annotated[str, Field(description="What to do: self-contained, with the goal.")],
+    preset: Annotated[
+        Preset,
+        Field(
+            description="read-only/review: only reading tools run unasked; edit: file edits "
+            "allowed; full: everything allowed; plan: plan mode."
+        ),
+    ] = "edit",
+    max_cost: MaxCost = None,
+    max_turns: MaxTurns = None,
+    timeout_s: TimeoutS = None,
+    context: Annotated[str | None, Field(description="Background put before the task.")] = None,
+    cwd: Annotated[str | None, Field(description="Working directory.")] = None,
+) -> dict[str, Any]:
+    """Spawn a worker, give it a task and wait for the outcome: {status, response, cost_usd,
+    turns, duration_s, session_id, name, can_continue, tools_used, safety, error}. status is
+    completed, needs_input (a prompt waits: approve/deny or continue_task), failed,
+    cost_exceeded, turns_exceeded or timeout."""
+    from tmuxorch import delegate
+
+    limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)
+    return delegate.delegate(
+        fleet, name, task, preset=preset, limits=limits, context=context, cwd=cwd
+    ).to_json()
+
+
+def continue_task(
+    fleet: Fleet,
+    name: AgentName,
+    message: Annotated[str, Field(description="The correction or next step.")],
+    max_cost: MaxCost = None,
+    max_turns: MaxTurns = None,
+    timeout_s: TimeoutS = None,
+) -> dict[str, Any]:
+    """Send a delegated worker a correction and wait again; the same result as
+    delegate_task."""
+    from tmuxorch import delegate
+
+    limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)
+    return delegate.continue_(fleet, name, message, limits=limits).to_json()
+
+
+def finish_task(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+    """Stop a delegated worker cleanly once its result is in."""
+    from tmuxorch import delegate
+
+    delegate.finish(fleet, name)
+    return fleet.info(fleet.agent(name))
+
+
+def batch_run(
+    fleet: Fleet,
+    tasks: Annotated[
+        list[dict[str, Any]],
+        Field(
+            description="Tasks: {name, prompt} and optionally agent, cwd, model, "
+            "permission_mode, depends_on (names), timeout (seconds)."
+        ),
+    ],
+    max_parallel: Annotated[int, Field(description="How many run at once.", ge=1)] = 4,
+    timeout_s: TimeoutS = None,
+) -> dict[str, Any]:
+    """Run many tasks, in dependency order, a few at a time, and wait for all of them:
+    {ok, tasks: [{name, status, response, cost_usd, duration_s, error}]}."""
+    from tmuxorch import batch
+
+    runner = batch.Batch(fleet, batch.parse(tasks), max_parallel, timeout_s)
+    runner.run(lambda _: None)
+    return {"ok": runner.ok(), "tasks": [r.to_json() for r in runner.runs.values()]}
+
+
 def lock(
     fleet: Fleet,
     path: Annotated[
@@ -319,6 +452,15 @@ TOOLS: tuple[Tool, ...] = (
     Tool(clear_agent, destructive=True),
     Tool(kill_agent, destructive=True),
     Tool(remove_agent, destructive=True),
+    Tool(stop_agent, destructive=True),
+    Tool(resume_agent),
+    Tool(fork_agent),
+    Tool(broadcast),
+    Tool(get_cost, read_only=True),
+    Tool(delegate_task),
+    Tool(continue_task),
+    Tool(finish_task, destructive=True),
+    Tool(batch_run),
     Tool(lock),
     Tool(unlock),
     Tool(list_locks, read_only=True),
