@@ -5,7 +5,9 @@ tmux (approve with ``y``, quit with ``q``)."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -243,6 +245,18 @@ def test_status_command_survives_tmux_and_shell_quoting(tmp_path: Path) -> None:
     assert out.stdout.strip().startswith("#[fg=yellow]7 busy#[default]")
 
 
+def _exit_status(server: Server, pane: str) -> int:
+    """The pane's exit status once its process ended (``run-shell true`` makes
+    tmux collect a status it may not have seen yet: TmuxServer.reap)."""
+
+    def status() -> str:
+        server.cmd("run-shell", "true")
+        dead = server.cmd("display", "-p", "-t", pane, "#{pane_dead}:#{pane_dead_status}").stdout
+        return dead[0][2:] if dead and dead[0].startswith("1:") else ""
+
+    return int(retry_until(status, message="the dashboard exits"))
+
+
 def _capture(server: Server, target: str) -> str:
     return "\n".join(server.cmd("capture-pane", "-p", "-t", target).stdout)
 
@@ -264,7 +278,7 @@ def test_live_dashboard_in_tmux(env: Env, server: Server) -> None:
     def table() -> list[str]:
         return _table_lines(_capture(server, pane))
 
-    lines = retry_until(lambda: len(table()) == 2 and table(), message="the table is drawn")
+    lines = retry_until(lambda: t if len(t := table()) == 2 else [], message="the table")
     assert lines[0].split()[:2] == ["asker", "waiting"]
     assert "Do you want to create x?" in lines[0]
     assert lines[1].split()[:2] == ["calm", "idle"]
@@ -278,13 +292,40 @@ def test_live_dashboard_in_tmux(env: Env, server: Server) -> None:
     )
 
     server.cmd("send-keys", "-t", pane, "q")
-    status = retry_until(
-        lambda: (
-            server.cmd("display", "-p", "-t", pane, "#{pane_dead}:#{pane_dead_status}").stdout
-            != ["0:"]
-            and server.cmd("display", "-p", "-t", pane, "#{pane_dead}:#{pane_dead_status}").stdout
-        ),
-        message="the dashboard exits",
-    )
-    assert status == ["1:0"]
+    assert _exit_status(server, pane) == 0
     assert "Traceback" not in _capture(server, pane)
+
+
+EXITS = [
+    # (id, how, exit status)
+    ("q", "q", 0),
+    ("ctrl-c", "C-c", 0),
+    ("sigterm", signal.SIGTERM, 128 + signal.SIGTERM),
+    ("sighup", signal.SIGHUP, 128 + signal.SIGHUP),
+]
+
+
+@pytest.mark.parametrize(("how", "status"), [e[1:] for e in EXITS], ids=[e[0] for e in EXITS])
+def test_dashboard_restores_the_terminal(
+    env: Env, server: Server, tmp_path: Path, how: str | int, status: int
+) -> None:
+    _fleet_store(env.home).close()
+    ours = {k: v for k, v in env.environ.items() if k.startswith("TMUXORCH_")}
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in ours.items())
+    out = tmp_path / "after"
+    script = (
+        f"env {exports} {shlex.quote(sys.executable)} -m tmuxorch dashboard; "
+        f"echo $? > {shlex.quote(str(out))}.status; stty -a > {shlex.quote(str(out))}.stty"
+    )
+    server.cmd("new-session", "-d", "-s", "dash", "-x", "150", "-y", "30", "sh", "-c", script)
+    pane_pid = int(server.cmd("display", "-p", "-t", "=dash:", "#{pane_pid}").stdout[0])
+    retry_until(lambda: "NAME" in _capture(server, "=dash:"), message="the table is drawn")
+    if isinstance(how, str):
+        server.cmd("send-keys", "-t", "=dash:", how)
+    else:
+        children = Path(f"/proc/{pane_pid}/task/{pane_pid}/children").read_text().split()
+        os.kill(int(children[0]), how)
+    stty = Path(f"{out}.stty")
+    modes = retry_until(lambda: stty.read_text().split() if stty.exists() else [], message="exits")
+    assert int(Path(f"{out}.status").read_text()) == status
+    assert {"echo", "icanon", "isig"} <= set(modes)  # not -echo, -icanon, -isig
