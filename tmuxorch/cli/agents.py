@@ -128,25 +128,6 @@ def send(
         click.echo(str(msg.id))
 
 
-def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-STATE_STYLE = {
-    "idle": "green",
-    "busy": "yellow",
-    "waiting": "bold magenta",
-    "error": "bold red",
-    "starting": "cyan",
-    "exited": "dim",
-    "stopped": "dim",
-}
-
-
 @click.command("list")
 @json_option
 @handle_errors
@@ -162,6 +143,7 @@ def list_(as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from tmuxorch.dashboard import STATE_STYLE, age
     from tmuxorch.records import now
 
     table = Table(box=None, pad_edge=False)
@@ -175,7 +157,7 @@ def list_(as_json: bool) -> None:
             info["name"],
             info["profile"],
             f"[{STATE_STYLE.get(info['state'], '')}]{info['state']}[/]",
-            _age(now() - since),
+            age(now() - since),
             info["detail"],
             info["parent"] or "",
             str(info["queued"] or ""),
