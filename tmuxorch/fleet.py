@@ -472,11 +472,15 @@ class Fleet:
         agent: Agent,
         locks: dict[str, list[str]] | None = None,
         queued: dict[str, int] | None = None,
+        violations: dict[str, list[Any]] | None = None,
     ) -> dict[str, Any]:
-        """The agent object of the JSON contract (``locks``/``queued`` may be prefetched)."""
+        """The agent object of the JSON contract (``locks``/``queued``/``violations``
+        may be prefetched)."""
+        from tmuxorch import safety  # here: safety imports this module
+
         locks = self.store.locks_by_agent() if locks is None else locks
         queued = self.store.queued_counts() if queued is None else queued
-        return {
+        info = {
             "name": agent.name,
             "profile": agent.profile,
             "state": agent.state,
@@ -503,12 +507,18 @@ class Fleet:
             "task": agent.task,
             "worktree": agent.spec.get("worktree"),
         }
+        # limits, violations, allow_protected
+        info.update(safety.summary(self.store, self.config, agent, violations))
+        return info
 
     def infos(self) -> list[dict[str, Any]]:
+        from tmuxorch import safety
+
         agents = self.agents()
         locks = self.store.locks_by_agent()
         queued = self.store.queued_counts()
-        return [self.info(agent, locks, queued) for agent in agents]
+        violations = safety.violation_events(self.store)
+        return [self.info(agent, locks, queued, violations) for agent in agents]
 
     def attach_command(self, *, read_only: bool = False) -> tuple[list[str], dict[str, str]]:
         """argv and environment that put the caller's terminal on the fleet session.

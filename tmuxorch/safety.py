@@ -123,8 +123,20 @@ def clock_of(events: list[Event]) -> Clock:
     return clock
 
 
-def violations(store: Store, agent: Agent) -> list[dict[str, Any]]:
-    """The agent's violation events (of this incarnation of the name), oldest first."""
+def violation_events(store: Store, name: str | None = None) -> dict[str, list[Event]]:
+    """Violation events by agent (one query for the fleet, or one agent's)."""
+    found: dict[str, list[Event]] = {}
+    for event in store.events(agent=name, kind=VIOLATION):
+        found.setdefault(event.agent or "", []).append(event)
+    return found
+
+
+def violations(
+    store: Store, agent: Agent, events: dict[str, list[Event]] | None = None
+) -> list[dict[str, Any]]:
+    """The agent's violations (of this incarnation of the name), oldest first;
+    ``events`` may be prefetched with :func:`violation_events`."""
+    events = violation_events(store, agent.name) if events is None else events
     return [
         {
             "ts": _iso(event.ts),
@@ -134,7 +146,7 @@ def violations(store: Store, agent: Agent) -> list[dict[str, Any]]:
             "action": event.data.get("action"),
             "detail": event.detail,
         }
-        for event in store.events(agent=agent.name, kind=VIOLATION)
+        for event in events.get(agent.name, [])
         if event.ts >= agent.created
     ]
 
@@ -270,12 +282,14 @@ def enforce(fleet: Fleet, agent: Agent, limits: Limits, new: list[Breach]) -> No
         fleet.kill(name)
 
 
-def summary(store: Store, config: Config, agent: Agent) -> dict[str, Any]:
-    """The agent's safety net for ``status --json``: effective limits,
+def summary(
+    store: Store, config: Config, agent: Agent, events: dict[str, list[Event]] | None = None
+) -> dict[str, Any]:
+    """The agent's safety net for its JSON object: effective limits,
     violations so far, and the protected-path patterns it may write anyway."""
     allow = agent.spec.get("allow_protected")
     return {
         "limits": Limits.of(config, agent.spec).to_json(),
-        "violations": violations(store, agent),
+        "violations": violations(store, agent, events),
         "allow_protected": list(allow) if isinstance(allow, list) else [],
     }

@@ -182,13 +182,9 @@ def status(name: str | None, as_json: bool) -> None:
     from tmuxorch import cost
 
     cost.refresh_agent(f.store, name, cost.pricing(f.config))  # tokens and cost up to now
-    from tmuxorch import safety
-
-    agent = f.agent(name)
-    info: dict[str, Any] = f.info(agent)
+    info: dict[str, Any] = f.info(f.agent(name))
     children = [a.name for a in f.store.list_agents() if a.parent == name]
     info["children"] = children
-    info.update(safety.summary(f.store, f.config, agent))
     if as_json:
         echo_json(info)
         return
