@@ -344,11 +344,13 @@ def test_attach_and_come_back(env: Env, server: Server) -> None:
         outer.cmd("set", "-g", "remain-on-exit", "on")
         retry_until(lambda: "marker" in _capture(outer, "=o:"), message="the table is drawn")
         outer.cmd("send-keys", "-t", "=o:", "a")
-        screen = retry_until(
-            lambda: s if "0 waiting" in (s := _capture(outer, "=o:")) else "",
-            message="the agent's window and the fleet's status line",
-        )
-        assert "MARK-42" in screen and "NAME" not in screen
+
+        def attached() -> str:
+            screen = _capture(outer, "=o:")
+            return screen if "MARK-42" in screen and "0 waiting" in screen else ""
+
+        screen = retry_until(attached, message="the agent's window and the fleet's status line")
+        assert "NAME" not in screen
         outer.cmd("send-keys", "-t", "=o:", "C-b", "d")
         retry_until(lambda: "attached marker" in _capture(outer, "=o:"), message="back")
         outer.cmd("send-keys", "-t", "=o:", "q")
