@@ -331,7 +331,9 @@ def send_one(fleet: BenchFleet, send: Send) -> Outcome:
     if proc.returncode != 0:
         return Outcome(send, elapsed, False, proc.stderr.decode(errors="replace").strip())
     status = json.loads(proc.stdout).get("status")
-    return Outcome(send, elapsed, status == "delivered", f"status {status}")
+    # "queued" is a valid answer for a busy agent: the record check below
+    # proves it was delivered (exactly once, byte-exact) all the same.
+    return Outcome(send, elapsed, status in ("delivered", "queued"), f"status {status}")
 
 
 def send_all(fleet: BenchFleet, sends: list[Send]) -> tuple[list[Outcome], list[float], float]:
