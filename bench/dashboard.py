@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import shlex
 import statistics
@@ -42,17 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.cli import (  # noqa: E402  (the repo root goes on sys.path first)
-    BenchFleet,
-    Case,
-    bench_fleet,
-    measure,
-    spawn_agents,
-    tmuxorch_argv,
-)
+import _fleet
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -84,12 +73,12 @@ def wait_until(predicate: Any, timeout: float, what: str) -> Any:
 class DashPane:
     """``tmuxorch dashboard`` in a pane of its own private tmux server."""
 
-    def __init__(self, fleet: BenchFleet) -> None:
+    def __init__(self, fleet: _fleet.BenchFleet) -> None:
         self.socket = f"{fleet.socket}-dash"
         env = " ".join(
             f"{k}={shlex.quote(v)}" for k, v in fleet.environ.items() if k.startswith("TMUXORCH_")
         )
-        self.run = f"exec env {env} {shlex.join(tmuxorch_argv())} dashboard"
+        self.run = f"exec env {env} {shlex.join(_fleet.tmuxorch_argv())} dashboard"
         self.pid = self.server_pid = 0
 
     def start(self) -> None:
@@ -171,13 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
-    def log(message: str) -> None:
-        if not args.json:
-            print(message, flush=True)
-
+    log = _fleet.logger(args.json)
     figures: dict[str, Any] = {"agents": args.agents, "seconds": args.seconds}
-    with bench_fleet("bench-dash") as fleet:
-        names = spawn_agents(fleet, args.agents)
+    with _fleet.bench_fleet("bench-dash") as fleet:
+        names = _fleet.spawn_sleepers(fleet, args.agents)
         log(f"{len(names)} agents up")
         dash = DashPane(fleet)
         try:
@@ -209,15 +195,15 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             dash.close()
         figures.update(frame_costs(fleet.home, len(names)))
-        status = [*tmuxorch_argv(), "--home", str(fleet.home), "--socket", fleet.socket]
+        status = [*_fleet.tmuxorch_argv(), "--home", str(fleet.home), "--socket", fleet.socket]
         cases = [
-            Case("python -c pass", [sys.executable, "-c", "pass"], fleet.environ),
-            Case("tmuxorch status-line", [*status, "status-line"], fleet.environ),
+            _fleet.Case("python -c pass", [sys.executable, "-c", "pass"], fleet.environ),
+            _fleet.Case("tmuxorch status-line", [*status, "status-line"], fleet.environ),
         ]
-        figures["status_line"] = measure(cases, args.runs)
+        figures["status_line"] = _fleet.measure(cases, args.runs)
 
     if args.json:
-        print(json.dumps(figures, indent=2))
+        _fleet.print_json(figures)
         return 0 if figures["exit_status"] == 0 else 1
     line = figures["status_line"]["tmuxorch status-line"]
     base = figures["status_line"]["python -c pass"]
@@ -240,8 +226,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted (fleet cleaned up)", file=sys.stderr)
-        sys.exit(130)
+    _fleet.run_main(main)

@@ -18,29 +18,19 @@ load (a thread running it alongside the senders), as the baseline ratio.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
-import os
 import random
-import shutil
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import _fleet
 
-REPO = Path(__file__).resolve().parent.parent
-FAKEAGENT = REPO / "tests" / "fakeagent.py"
 MODES = ("sequential", "important", "urgent")
 
 # --------------------------------------------------------------------------
@@ -158,118 +148,8 @@ def plan(
 
 
 # --------------------------------------------------------------------------
-# A throw-away fleet: private socket, tmp home, cleaned up whatever happens
-# --------------------------------------------------------------------------
-
-
-def tmuxorch_argv() -> list[str]:
-    script = Path(sys.executable).with_name("tmuxorch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tmuxorch"]
-
-
-@dataclass
-class BenchFleet:
-    tmp: Path
-    socket: str
-    home: Path = field(init=False)
-    config_path: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.home = self.tmp / "home"
-        self.config_path = self.tmp / "config.yaml"
-
-    @property
-    def environ(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUXORCH_", "TMUX"))}
-        env.update(
-            TMUXORCH_HOME=str(self.home),
-            TMUXORCH_SOCKET=self.socket,
-            TMUXORCH_CONFIG=str(self.config_path),
-        )
-        return env
-
-    def write_config(self, agents: dict[str, dict[str, Any]]) -> None:
-        config = {"default_agent": "shell", "agents": agents}
-        self.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-
-    def run(
-        self, *args: str, stdin: bytes | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [*tmuxorch_argv(), *args], input=stdin, capture_output=True,
-            env=self.environ, timeout=timeout, check=False,
-        )  # fmt: skip
-
-    def ok(self, *args: str, stdin: bytes | None = None, timeout: float = 120) -> bytes:
-        proc = self.run(*args, stdin=stdin, timeout=timeout)
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip()
-            raise RuntimeError(f"tmuxorch {' '.join(args)} failed ({proc.returncode}): {err}")
-        return proc.stdout
-
-    def shutdown(self) -> None:
-        """Kill the private tmux server, then make sure the monitor is gone."""
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
-        lock = self.home / "monitor.lock"
-        deadline = time.monotonic() + 10
-        while _locked(lock) and time.monotonic() < deadline:
-            time.sleep(0.1)  # the monitor exits on its own once tmux is gone
-        if _locked(lock):
-            with contextlib.suppress(ValueError, IndexError, ProcessLookupError, OSError):
-                os.kill(int(lock.read_text().split()[0]), signal.SIGKILL)
-
-
-def _locked(path: Path) -> bool:
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-@contextlib.contextmanager
-def bench_fleet(prefix: str) -> Iterator[BenchFleet]:
-    tmp = Path(tempfile.mkdtemp(prefix=f"tmuxorch-{prefix}-"))
-    fleet = BenchFleet(tmp=tmp, socket=f"bench-{os.getpid()}")
-    # kill(1) and a closed terminal clean up like Ctrl-C does.
-    previous = {
-        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield fleet
-    finally:
-        try:
-            fleet.shutdown()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-# --------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 @dataclass
@@ -280,17 +160,10 @@ class Outcome:
     error: str = ""
 
 
-def spawn_agents(fleet: BenchFleet, names: list[str]) -> None:
+def spawn_agents(fleet: _fleet.BenchFleet, names: list[str]) -> None:
     fleet.write_config(
         {
-            "fake": {
-                "command": f"{sys.executable} {FAKEAGENT}",
-                "ready": [r"^>( .*)?\Z"],
-                "busy": [r"\(esc to interrupt\)"],
-                "waiting": [r"(Do you want to [^\n]*\?)"],
-                "error": [r"(API Error: [^\n]*)"],
-                "quiet": 0.3,
-            },
+            "fake": _fleet.FAKE_PROFILE,
             **{
                 f"bench-{name}": {
                     "extends": "fake",
@@ -300,20 +173,15 @@ def spawn_agents(fleet: BenchFleet, names: list[str]) -> None:
             },
         }
     )
-    cwd = str(fleet.tmp)
-    with ThreadPoolExecutor(max_workers=min(len(names), 8)) as pool:
-        for _ in pool.map(
-            lambda n: fleet.ok("spawn", n, "--agent", f"bench-{n}", "--cwd", cwd), names
-        ):
-            pass
+    fleet.spawn(names, lambda n: f"bench-{n}", workers=min(len(names), 8))
     fleet.ok("wait", *names, "--timeout", "60", timeout=90)
 
 
-def record_path(fleet: BenchFleet, name: str) -> Path:
+def record_path(fleet: _fleet.BenchFleet, name: str) -> Path:
     return fleet.tmp / f"record-{name}.jsonl"
 
 
-def records(fleet: BenchFleet, name: str) -> list[str]:
+def records(fleet: _fleet.BenchFleet, name: str) -> list[str]:
     path = record_path(fleet, name)
     if not path.exists():
         return []
@@ -321,7 +189,7 @@ def records(fleet: BenchFleet, name: str) -> list[str]:
     return [str(json.loads(line)["text"]) for line in lines if line]
 
 
-def send_one(fleet: BenchFleet, send: Send) -> Outcome:
+def send_one(fleet: _fleet.BenchFleet, send: Send) -> Outcome:
     args = ["send", send.agent, "-", "--json"]
     if send.mode != "sequential":
         args += ["--mode", send.mode]
@@ -336,7 +204,9 @@ def send_one(fleet: BenchFleet, send: Send) -> Outcome:
     return Outcome(send, elapsed, status in ("delivered", "queued"), f"status {status}")
 
 
-def send_all(fleet: BenchFleet, sends: list[Send]) -> tuple[list[Outcome], list[float], float]:
+def send_all(
+    fleet: _fleet.BenchFleet, sends: list[Send]
+) -> tuple[list[Outcome], list[float], float]:
     """One thread per agent (its messages in order) plus a baseline thread
     timing ``tmuxorch --version`` while the senders run."""
     by_agent: dict[str, list[Send]] = {}
@@ -373,7 +243,7 @@ def send_all(fleet: BenchFleet, sends: list[Send]) -> tuple[list[Outcome], list[
     return outcomes, baseline, elapsed
 
 
-def check(fleet: BenchFleet, sends: list[Send]) -> tuple[int, list[str]]:
+def check(fleet: _fleet.BenchFleet, sends: list[Send]) -> tuple[int, list[str]]:
     """Messages recorded byte-exact, in order, per agent; and what went wrong."""
     problems: list[str] = []
     exact = 0
@@ -411,11 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     names = [f"a{i}" for i in range(args.agents)]
     sends = plan(names, args.messages, args.seed, modes)
 
-    def log(message: str) -> None:
-        if not args.json:
-            print(message, flush=True)
-
-    with bench_fleet("bench-delivery") as fleet:
+    log = _fleet.logger(args.json)
+    with _fleet.bench_fleet("bench-delivery") as fleet:
         started = time.perf_counter()
         spawn_agents(fleet, names)
         log(f"spawned {len(names)} fake agents in {time.perf_counter() - started:.1f} s")
@@ -435,8 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             kinds[kind] = {
                 "count": len(of_kind),
                 "bytes_avg": round(statistics.mean(len(o.send.text.encode()) for o in of_kind)),
-                "p50_ms": round(percentile(ms, 50), 1),
-                "p95_ms": round(percentile(ms, 95), 1),
+                "p50_ms": round(_fleet.percentile(ms, 50), 1),
+                "p95_ms": round(_fleet.percentile(ms, 95), 1),
             }
     figures: dict[str, Any] = {
         "agents": len(names),
@@ -446,13 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         "byte_exact": exact,
         "byte_exact_share": exact / len(sends),
         "send_failures": len(failed),
-        "send_p50_ms": round(percentile(latency, 50), 1),
-        "send_p95_ms": round(percentile(latency, 95), 1),
+        "send_p50_ms": round(_fleet.percentile(latency, 50), 1),
+        "send_p95_ms": round(_fleet.percentile(latency, 95), 1),
         "send_max_ms": round(max(latency), 1),
         "baseline_version_p50_ms": round(base_p50, 1),
         "baseline_runs": len(baseline),
-        "send_p50_ratio": round(percentile(latency, 50) / base_p50, 2),
-        "send_p95_ratio": round(percentile(latency, 95) / base_p50, 2),
+        "send_p50_ratio": round(_fleet.percentile(latency, 50) / base_p50, 2),
+        "send_p95_ratio": round(_fleet.percentile(latency, 95) / base_p50, 2),
         "elapsed_s": round(elapsed, 1),
         "messages_per_s": round(len(sends) / elapsed, 2),
         "kinds": kinds,
@@ -460,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     passed = exact == len(sends) and not problems
     if args.json:
-        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        _fleet.print_json(figures, ensure_ascii=False)
     else:
         report(figures)
     return 0 if passed else 1
@@ -495,8 +362,4 @@ def report(f: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted (fleet cleaned up)", file=sys.stderr)
-        sys.exit(130)
+    _fleet.run_main(main)

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _fleet import tmuxorch_argv
+
 from tmuxorch.locks import Holder, acquire, release_holder
 from tmuxorch.store import Store
 
@@ -50,8 +52,7 @@ def hook_latency(tmp: Path, runs: int) -> None:
     env.pop("TMUXORCH_CONFIG", None)
     payload = {"tool_name": "Write", "cwd": str(tmp), "tool_input": {"file_path": "f.txt"}}
     stdin = json.dumps(payload).encode()
-    script = Path(sys.executable).with_name("tmuxorch")
-    hook = [str(script)] if script.exists() else [sys.executable, "-m", "tmuxorch"]
+    hook = tmuxorch_argv()
     cases = {
         "python -c pass": ([sys.executable, "-c", "pass"], b""),
         "hook": ([*hook, "auto-lock"], stdin),

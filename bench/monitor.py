@@ -33,139 +33,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import queue
-import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
+import _fleet
 
-REPO = Path(__file__).resolve().parent.parent
-SHELL_PROFILE: dict[str, Any] = {"command": "/bin/bash --norc --noprofile", "env": {"PS1": "$ "}}
 SHELL_QUIET = 0.5  # the built-in shell profile's quiet period (tmuxorch/profiles.py)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROMPT_CMD = 'read -p "Continue? [y/N] " x'
-
-# --------------------------------------------------------------------------
-# A throw-away fleet: private socket, tmp home, cleaned up whatever happens
-# --------------------------------------------------------------------------
-
-
-def tmuxorch_argv() -> list[str]:
-    script = Path(sys.executable).with_name("tmuxorch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tmuxorch"]
-
-
-@dataclass
-class BenchFleet:
-    tmp: Path
-    socket: str
-    unset: tuple[str, ...] = ()
-    home: Path = field(init=False)
-    config_path: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.home = self.tmp / "home"
-        self.config_path = self.tmp / "config.yaml"
-
-    @property
-    def environ(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TMUXORCH_", "TMUX")) and k not in self.unset
-        }
-        env.update(
-            TMUXORCH_HOME=str(self.home),
-            TMUXORCH_SOCKET=self.socket,
-            TMUXORCH_CONFIG=str(self.config_path),
-            PYTHONUNBUFFERED="1",
-        )
-        return env
-
-    def write_config(self, agents: dict[str, dict[str, Any]]) -> None:
-        config = {"default_agent": "shell", "agents": agents}
-        self.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-
-    def ok(self, *args: str, timeout: float = 120) -> bytes:
-        proc = subprocess.run(
-            [*tmuxorch_argv(), *args], capture_output=True,
-            env=self.environ, timeout=timeout, check=False,
-        )  # fmt: skip
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip()
-            raise RuntimeError(f"tmuxorch {' '.join(args)} failed ({proc.returncode}): {err}")
-        return proc.stdout
-
-    def tmux(self, *args: str) -> str:
-        proc = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, check=True, timeout=10
-        )
-        return proc.stdout.decode().strip()
-
-    def monitor_pid(self) -> int:
-        return int((self.home / "monitor.lock").read_text().split()[0])
-
-    def shutdown(self) -> None:
-        """Kill the private tmux server, then make sure the monitor is gone."""
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
-        lock = self.home / "monitor.lock"
-        deadline = time.monotonic() + 10
-        while _locked(lock) and time.monotonic() < deadline:
-            time.sleep(0.1)  # the monitor exits on its own once tmux is gone
-        if _locked(lock):
-            with contextlib.suppress(ValueError, IndexError, ProcessLookupError, OSError):
-                os.kill(int(lock.read_text().split()[0]), signal.SIGKILL)
-
-
-def _locked(path: Path) -> bool:
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-@contextlib.contextmanager
-def bench_fleet(prefix: str) -> Iterator[BenchFleet]:
-    tmp = Path(tempfile.mkdtemp(prefix=f"tmuxorch-{prefix}-"))
-    fleet = BenchFleet(tmp=tmp, socket=f"bench-monitor-{os.getpid()}")
-    previous = {
-        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield fleet
-    finally:
-        try:
-            fleet.shutdown()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
 
 # --------------------------------------------------------------------------
 # Measuring: /proc CPU times, the event stream, percentiles
@@ -195,24 +80,13 @@ def cpu_of(pid: int) -> Cpu:
     return Cpu((utime + stime) / CLK_TCK, (cutime + cstime) / CLK_TCK, switches)
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def summary(ms: Sequence[float]) -> dict[str, float]:
     if not ms:
         return {"n": 0}
     return {
         "n": len(ms),
-        "p50_ms": round(percentile(ms, 50), 1),
-        "p95_ms": round(percentile(ms, 95), 1),
+        "p50_ms": round(_fleet.percentile(ms, 50), 1),
+        "p95_ms": round(_fleet.percentile(ms, 95), 1),
         "min_ms": round(min(ms), 1),
         "max_ms": round(max(ms), 1),
     }
@@ -227,10 +101,10 @@ class Seen:
 class EventStream:
     """``tmuxorch events --follow --json`` in a subprocess, lines into a queue."""
 
-    def __init__(self, fleet: BenchFleet) -> None:
+    def __init__(self, fleet: _fleet.BenchFleet) -> None:
         self.db = fleet.home / "state.db"
         self.queue: queue.SimpleQueue[Seen] = queue.SimpleQueue()
-        argv = [*tmuxorch_argv(), "events", "--follow", "--json", "--limit", "1"]
+        argv = [*_fleet.tmuxorch_argv(), "events", "--follow", "--json", "--limit", "1"]
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=fleet.environ
         )
@@ -290,15 +164,12 @@ class EventStream:
 # --------------------------------------------------------------------------
 
 
-def spawn_shells(fleet: BenchFleet, names: list[str]) -> None:
-    cwd = str(fleet.tmp)
-    with ThreadPoolExecutor(max_workers=min(len(names), 8)) as pool:
-        for _ in pool.map(lambda n: fleet.ok("spawn", n, "--agent", "shell", "--cwd", cwd), names):
-            pass
+def spawn_shells(fleet: _fleet.BenchFleet, names: list[str]) -> None:
+    fleet.spawn(names, lambda _: "shell", workers=min(len(names), 8))
     fleet.ok("wait", *names, "--until", "idle", "--timeout", "90", timeout=120)
 
 
-def idle_cost(fleet: BenchFleet, seconds: float) -> dict[str, Any]:
+def idle_cost(fleet: _fleet.BenchFleet, seconds: float) -> dict[str, Any]:
     monitor_pid = fleet.monitor_pid()
     tmux_pid = int(fleet.tmux("display", "-p", "#{pid}"))
     time.sleep(1.0)  # let the last idle transitions' looks finish
@@ -338,7 +209,7 @@ def idle_cost(fleet: BenchFleet, seconds: float) -> dict[str, Any]:
 
 
 def shell_latency(
-    fleet: BenchFleet, stream: EventStream, name: str, rounds: int, pause: float
+    fleet: _fleet.BenchFleet, stream: EventStream, name: str, rounds: int, pause: float
 ) -> dict[str, Any]:
     pane = str(json.loads(fleet.ok("status", name, "--json"))["pane_id"])
     waiting: list[float] = []
@@ -371,8 +242,8 @@ def shell_latency(
         "idle_seen": summary(idle),
         "idle_stored": summary(idle_stored),
         "quiet_s": SHELL_QUIET,
-        "idle_p50_over_quiet_ms": round(percentile(idle, 50) - SHELL_QUIET * 1000, 1),
-        "waiting_p50_vs_quiet": round(percentile(waiting, 50) / (SHELL_QUIET * 1000), 3),
+        "idle_p50_over_quiet_ms": round(_fleet.percentile(idle, 50) - SHELL_QUIET * 1000, 1),
+        "waiting_p50_vs_quiet": round(_fleet.percentile(waiting, 50) / (SHELL_QUIET * 1000), 3),
     }
 
 
@@ -391,7 +262,7 @@ def timed(response: Any, answered: list[tuple[float, float]]) -> Callable[[dict[
     return entry
 
 
-def hook_process_ms(fleet: BenchFleet, runs: int = 7) -> list[float]:
+def hook_process_ms(fleet: _fleet.BenchFleet, runs: int = 7) -> list[float]:
     """Wall time of one ``tmuxorch hook Stop`` process outside any fleet: the
     floor every hook-driven state change pays (interpreter start + imports)."""
     env = {k: v for k, v in fleet.environ.items() if not k.startswith("TMUXORCH_")}
@@ -400,14 +271,14 @@ def hook_process_ms(fleet: BenchFleet, runs: int = 7) -> list[float]:
     for _ in range(runs):
         started = time.monotonic()
         subprocess.run(
-            [*tmuxorch_argv(), "hook", "Stop"], input=b"{}", capture_output=True,
+            [*_fleet.tmuxorch_argv(), "hook", "Stop"], input=b"{}", capture_output=True,
             env=env, timeout=30, check=False,
         )  # fmt: skip
         times.append((time.monotonic() - started) * 1000)
     return times
 
 
-def approve(fleet: BenchFleet, name: str) -> int:
+def approve(fleet: _fleet.BenchFleet, name: str) -> int:
     """``tmuxorch approve``; if the state flapped away from waiting, wait for it
     to come back and try again. Returns the number of retries."""
     deadline = time.monotonic() + 15
@@ -430,7 +301,7 @@ def approve(fleet: BenchFleet, name: str) -> int:
 
 
 def claude_latency(
-    fleet: BenchFleet, stream: EventStream, api: Any, project: Path, rounds: int
+    fleet: _fleet.BenchFleet, stream: EventStream, api: Any, project: Path, rounds: int
 ) -> dict[str, Any]:
     from tests.fakeapi import text, tool_use
 
@@ -494,17 +365,17 @@ def claude_latency(
         "waiting_event_sources": sources,
         # Median ms after the tool_use at which each kind of event was stored.
         "timeline_p50_ms": {
-            kind: round(percentile(ms, 50), 1)
-            for kind, ms in sorted(timeline.items(), key=lambda kv: percentile(kv[1], 50))
+            kind: round(_fleet.percentile(ms, 50), 1)
+            for kind, ms in sorted(timeline.items(), key=lambda kv: _fleet.percentile(kv[1], 50))
         },
         "waiting_to_busy_flaps": len(flaps),
         "flaps": [{"event": e, "at_ms": round(ms, 1)} for e, ms in flaps],
         "approve_retries": approve_retries,
         "raw_seen_ms": [round(x, 1) for x in latencies],
         "raw_stored_ms": [round(x, 1) for x in stored],
-        "hook_process_p50_ms": round(percentile(hook_process_ms(fleet), 50), 1),
+        "hook_process_p50_ms": round(_fleet.percentile(hook_process_ms(fleet), 50), 1),
         "target_p95_ms": 300.0,
-        "p95_vs_target": round(percentile(latencies, 95) / 300.0, 2),
+        "p95_vs_target": round(_fleet.percentile(latencies, 95) / 300.0, 2),
     }
 
 
@@ -529,22 +400,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.agents < 1 or args.seconds <= 0 or args.rounds < 1 or args.claude_rounds < 1:
         parser.error("need --agents >= 1, --seconds > 0, --rounds >= 1, --claude-rounds >= 1")
 
-    def log(message: str) -> None:
-        if not args.json:
-            print(message, flush=True)
-
-    sys.path.insert(0, str(REPO))
+    log = _fleet.logger(args.json)
+    sys.path.insert(0, str(_fleet.REPO))
     from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, find_claude
     from tests.fakeapi import FakeAnthropic
 
     claude = None if args.no_claude else find_claude()
     figures: dict[str, Any] = {"agents": args.agents}
     with contextlib.ExitStack() as stack:
-        fleet = stack.enter_context(bench_fleet("bench-monitor"))
+        fleet = stack.enter_context(_fleet.bench_fleet("bench-monitor"))
+        fleet.extra_env["PYTHONUNBUFFERED"] = "1"
         api = stack.enter_context(FakeAnthropic())
         project = fleet.tmp / "project"
         project.mkdir()
-        agents: dict[str, dict[str, Any]] = {"shell": SHELL_PROFILE}
+        agents: dict[str, dict[str, Any]] = {"shell": _fleet.SHELL_PROFILE}
         if claude:
             claude_vars = claude_env(
                 fleet.tmp / "claude-config", project, api.url, home=fleet.tmp / "claude-home"
@@ -576,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             log("Claude part skipped (--no-claude, or no claude binary found)")
 
     if args.json:
-        print(json.dumps(figures, indent=2))
+        _fleet.print_json(figures)
     if args.save:
         Path(args.save).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     idle_ok = figures["idle"]["total_pct"] < 1.0
@@ -654,8 +523,4 @@ def report_claude(f: dict[str, Any], log: Callable[[str], None]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted (fleet cleaned up)", file=sys.stderr)
-        sys.exit(130)
+    _fleet.run_main(main)
