@@ -1,8 +1,8 @@
 """Protected paths: files no agent writes unless it was spawned allowed to.
 
 The auto-lock hook asks :func:`protected` before it takes a lock, so this
-module stays on the stdlib (no yaml, no config import: the patterns come from
-the hook's JSON settings cache).
+module stays on the hook's import path (stdlib and tmuxorch.locks; no yaml,
+no config: the patterns come from the hook's JSON settings cache).
 
 Patterns are globs in the manner of .gitignore, tried against the path's
 components (``*`` never crosses ``/``):
@@ -25,6 +25,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from tmuxorch.locks import workspace_of
 
 # (components, relative to the workspace?)
 _Candidate = tuple[tuple[str, ...], bool]
@@ -72,24 +74,12 @@ def rules(patterns: Iterable[str]) -> list[Rule]:
     return [rule for rule in map(Rule.of, patterns) if rule is not None]
 
 
-def workspace(cwd: str) -> str:
-    """The git top level above ``cwd`` (a ``.git`` directory or worktree file), else ``cwd``."""
-    current = cwd
-    while True:
-        if os.path.lexists(os.path.join(current, ".git")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return cwd
-        current = parent
-
-
 def candidates(file_path: str, cwd: str) -> list[_Candidate]:
     """The path's components as written and with symlinks followed, each
     relative to its workspace when inside it."""
     cwd = os.path.normpath(os.path.abspath(cwd))
     lexical = os.path.normpath(os.path.join(cwd, file_path))
-    root = workspace(cwd)
+    root = workspace_of(cwd)
     found = [_split(lexical, root)]
     real = os.path.realpath(lexical)
     if real != lexical:
