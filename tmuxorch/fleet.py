@@ -545,6 +545,7 @@ class Fleet:
         self.store.update_agent(name, ended_by="kill")  # before the window goes: not "lost"
         self._terminate(agent)
         self.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
+        self.store.fail_queued(name, f"agent {name!r} is exited")
         locks.release_holder(self.store, name)
         return self.agent(name)
 
@@ -593,6 +594,7 @@ class Fleet:
         self.store.set_state(
             name, "stopped", "stopped", event="stopped", exit_status=status, ended_by="stop"
         )
+        self.store.fail_queued(name, f"agent {name!r} is stopped")
         locks.release_holder(self.store, name)
         return self.agent(name)
 

@@ -229,6 +229,8 @@ class Monitor:
             if "tmux" in kinds or now >= heartbeat:
                 heartbeat = now + _HEARTBEAT
                 if not self._refresh():
+                    self._read_events()
+                    self._pump()  # fail what was queued for the agents that went with it
                     return  # tmux server gone and nothing left to watch
             for name, when in list(self.due.items()):
                 if when <= now:
