@@ -1,8 +1,13 @@
-"""The fleet's private tmux server, through libtmux.
+"""The fleet's private tmux server.
 
 One server per fleet on its own socket, started with tmuxorch's own minimal
 config (never ``~/.tmux.conf``), one session, one window per agent. Panes are
 always targeted by their ``%id``: names are for people, ids never move.
+
+Commands run as plain tmux processes; libtmux's object model (``server``:
+sessions, windows, panes) is there for the few callers that walk it, and is
+imported only by them: importing libtmux costs about 50 ms, which every
+`list`, `send` and `wait` would otherwise pay.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import libtmux
-from libtmux.common import tmux_cmd
+from typing import TYPE_CHECKING
 
 from tmuxorch.errors import TmuxError
+
+if TYPE_CHECKING:
+    import libtmux
 
 MIN_VERSION = (3, 2)
 # Signalled by the server's own hooks when a pane dies or a window closes;
@@ -188,32 +194,52 @@ class TmuxServer:
         self.socket = socket
         self.session = session
         self.conf_path = conf_path
-        self.server = libtmux.Server(socket_name=socket, config_file=str(conf_path))
+
+    @functools.cached_property
+    def server(self) -> libtmux.Server:
+        """libtmux's view of the fleet's server (imported on first use)."""
+        import libtmux
+
+        return libtmux.Server(socket_name=self.socket, config_file=str(self.conf_path))
 
     # -- running commands -------------------------------------------------------
+
+    def _argv(self, args: Iterable[str]) -> list[str]:
+        return [binary(), "-L", self.socket, "-f", str(self.conf_path), *args]
 
     def cmd(self, *args: str, check: bool = True) -> list[str]:
         """Run one tmux command on the fleet's server; stdout lines."""
         try:
-            proc = tmux_cmd(f"-L{self.socket}", f"-f{self.conf_path}", *args, tmux_bin=binary())
-        except libtmux.exc.TmuxCommandNotFound:
+            proc = subprocess.run(
+                self._argv(args), capture_output=True, text=True, encoding="utf-8",
+                errors="backslashreplace", check=False,
+            )  # fmt: skip
+        except FileNotFoundError:
             raise TmuxError(f"tmux is not installed: {INSTALL_HINT}") from None
         if check and proc.returncode != 0:
-            message = " ".join(proc.stderr).strip() or f"exit status {proc.returncode}"
+            message = " ".join(proc.stderr.split("\n")).strip() or f"exit {proc.returncode}"
             raise TmuxError(f"tmux {args[0]}: {message}")
-        return list(proc.stdout)
+        lines = proc.stdout.split("\n")
+        while lines and lines[-1] == "":
+            lines.pop()
+        return lines
 
     def _run_stdin(self, args: Iterable[str], data: bytes) -> None:
-        # libtmux has no way to feed stdin, which load-buffer needs.
-        argv = [binary(), "-L", self.socket, "-f", str(self.conf_path), *args]
-        proc = subprocess.run(argv, input=data, capture_output=True, timeout=30, check=False)
+        proc = subprocess.run(
+            self._argv(args), input=data, capture_output=True, timeout=30, check=False
+        )
         if proc.returncode != 0:
             raise TmuxError(
                 f"tmux {next(iter(args))}: {proc.stderr.decode(errors='replace').strip()}"
             )
 
     def is_alive(self) -> bool:
-        return bool(self.server.is_alive())
+        try:
+            return (
+                subprocess.run(self._argv(["list-sessions"]), capture_output=True).returncode == 0
+            )
+        except FileNotFoundError:
+            return False
 
     def has_session(self) -> bool:
         # A dead server answers with an error and no lines: no session.
@@ -354,7 +380,11 @@ class TmuxServer:
         self.cmd("kill-window", "-t", window_id, check=False)
 
     def select_window(self, window_id: str) -> None:
-        self.cmd("select-window", "-t", window_id)
+        """Make the agent's window the session's current one (for attach)."""
+        window = self.server.windows.get(window_id=window_id, default=None)
+        if window is None:
+            raise TmuxError(f"tmux window {window_id} is gone")
+        window.select()
 
     def kill_server(self) -> None:
         if self.is_alive():
