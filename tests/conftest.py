@@ -197,7 +197,9 @@ def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     if server.is_alive():
         server.kill()
     try:
-        retry_until(lambda: not monitor.is_running(home), message="monitor exits with tmux")
+        retry_until(
+            lambda: not monitor.is_running(home), timeout=30, message="monitor exits with tmux"
+        )
     finally:
         pid_file = home / monitor.LOCK_FILE
         if monitor.is_running(home) and pid_file.exists():
