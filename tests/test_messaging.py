@@ -196,3 +196,31 @@ def test_send_json_keys(env: Env, mode: str) -> None:
     env.spawn_ready("f", "--agent", "fake")
     result = _send(env, "f", f"hi {mode}", "--mode", mode)
     assert set(result) == {"id", "to", "mode", "status"} and result["mode"] == mode
+
+
+def test_delivery_failing_in_tmux_does_not_leave_the_claim(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tmux command failing mid-delivery (the pane went away) fails the
+    message instead of leaving it 'delivering', pending for ever."""
+    from tmuxorch import messaging
+    from tmuxorch.errors import TmuxError
+    from tmuxorch.fleet import Fleet
+    from tmuxorch.records import Agent, now
+
+    def gone(self: Fleet, agent: Agent, text: str, *, confirm: bool = True) -> None:
+        raise TmuxError("tmux send-keys: can't find pane: %999")
+
+    monkeypatch.setattr(Fleet, "type_into", gone)
+    with env.fleet() as fleet:
+        stamp = now()
+        fleet.store.insert_agent(
+            Agent(name="f", profile="shell", state="idle", cwd="/", created=stamp, since=stamp,
+                  pane_id="%999")
+        )  # fmt: skip
+        message_id = fleet.store.add_message(None, "f", "sequential", "hello")
+        message = messaging.deliver_next(fleet, "f")
+        assert message is not None and message.status == "failed"
+        assert message.error is not None and "can't find pane" in message.error
+        assert fleet.store.pending_count("f") == 0
+        assert fleet.store.get_message(message_id) == message

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxorch.delivery import PASTE_END
-from tmuxorch.errors import AgentError, DeliveryError, TimeoutReached
+from tmuxorch.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
 from tmuxorch.fleet import MODES, UNTIL, Fleet
 from tmuxorch.records import ENDED, Agent, Message, Watch, now
 
@@ -132,12 +132,15 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
     message = fleet.store.claim_next(name, os.getpid())
     if message is None:
         return None
-    agent = fleet.agent(name)
     try:
+        agent = fleet.agent(name)
         if agent.state in ENDED:
             raise DeliveryError(f"agent {name!r} is {agent.state}")
         fleet.type_into(agent, message.body)
-    except DeliveryError as exc:
+    except TmuxorchError as exc:
+        # Any failure (a tmux command on a pane that went away, the agent
+        # removed): never leave the claim behind, or it stays "delivering"
+        # (pending) until the monitor restarts.
         fleet.store.set_message_status(message.id, "failed", str(exc))
         fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {exc}")
         return _message(fleet, message.id)
