@@ -145,3 +145,29 @@ def test_events_follow_streams_new_events(env: Env) -> None:
     finally:
         follower.terminate()
         follower.wait(timeout=10)
+
+
+def test_watching_falls_back_to_polling_without_inotify(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inotify's per-user instance limit is easily reached (Claude Code watches
+    files too): waiters and the monitor then poll instead of crashing."""
+    import watchdog.observers
+
+    from tmuxorch.notify import StoreWaker
+
+    class NoInotify:
+        def __init__(self) -> None:
+            raise OSError(24, "inotify instance limit reached")
+
+    monkeypatch.setattr(watchdog.observers, "Observer", NoInotify)
+    with env.fleet() as fleet:
+        with StoreWaker(fleet.home) as waker:
+            fleet.store.add_event(None, "poke", None, "")
+            assert waker.wait(10.0)
+        watcher = monitor._observer(fleet.home, monitor._Watch(monitor.queue.SimpleQueue()))
+        try:
+            assert watcher.is_alive()
+        finally:
+            watcher.stop()
+            watcher.join()

@@ -38,6 +38,7 @@ from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
 from tmuxorch.fleet import Fleet
+from tmuxorch.notify import start_observer
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
 from tmuxorch.store import DB_NAME
@@ -127,22 +128,12 @@ class _Watch(FileSystemEventHandler):
 
 
 def _observer(home: Path, handler: _Watch) -> Any:
-    from watchdog.observers import Observer
-    from watchdog.observers.polling import PollingObserver
-
     logs = home / "logs"
     logs.mkdir(mode=0o700, exist_ok=True)
-    for cls in (Observer, PollingObserver):
-        observer = cls()
-        try:
-            observer.schedule(handler, str(home), recursive=False)
-            observer.schedule(handler, str(logs), recursive=False)
-            observer.daemon = True
-            observer.start()
-        except OSError:  # inotify unavailable (limits, odd filesystems)
-            continue
-        return observer
-    raise TmuxorchError(f"cannot watch {home}")
+    try:
+        return start_observer(handler, home, logs)
+    except OSError as exc:
+        raise TmuxorchError(f"cannot watch {home}: {exc}") from None
 
 
 class Monitor:

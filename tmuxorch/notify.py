@@ -10,11 +10,37 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
 
 from tmuxorch.store import DB_NAME
+
+
+def start_observer(handler: FileSystemEventHandler, *paths: Path) -> Any:
+    """A started watchdog observer on ``paths`` (not recursive): inotify, else
+    polling when inotify is unavailable (instance or watch limits reached,
+    odd filesystems). A failed attempt is stopped, so it leaks no fd or thread."""
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    error: OSError | None = None
+    for cls in (Observer, PollingObserver):
+        observer = None
+        try:
+            observer = cls()  # inotify's instance is made here, or at start
+            for path in paths:
+                observer.schedule(handler, str(path), recursive=False)
+            observer.daemon = True
+            observer.start()
+        except OSError as exc:
+            error = exc
+            if observer is not None:
+                observer.stop()
+            continue
+        return observer
+    assert error is not None
+    raise error
 
 
 class _Handler(FileSystemEventHandler):
@@ -32,10 +58,7 @@ class StoreWaker:
     def __init__(self, home: Path) -> None:
         self._flag = threading.Event()
         self._recent = False
-        self._observer = Observer()
-        self._observer.schedule(_Handler(self._flag), str(home), recursive=False)
-        self._observer.daemon = True
-        self._observer.start()
+        self._observer = start_observer(_Handler(self._flag), home)
 
     def wait(self, timeout: float | None) -> bool:
         # inotify fires on the WAL write, which can come before the commit is
