@@ -171,3 +171,24 @@ def test_watching_falls_back_to_polling_without_inotify(
         finally:
             watcher.stop()
             watcher.join()
+
+
+def test_urgent_interrupt_of_a_vanished_pane_does_not_kill_the_monitor(env: Env) -> None:
+    """The agent's pane went between the store read and the interrupt: the
+    monitor logs it and goes on (the pane's death is noticed on its own)."""
+    from tmuxorch.config import resolve
+    from tmuxorch.records import Agent, now
+
+    watcher = monitor.Monitor(resolve(str(env.home), env.socket, str(env.config_path)))
+    try:
+        stamp = now()
+        watcher.store.insert_agent(
+            Agent(name="f", profile="shell", state="busy", cwd="/", created=stamp, since=stamp,
+                  pane_id="%999")
+        )  # fmt: skip
+        message_id = watcher.store.add_message(None, "f", "urgent", "stop")
+        watcher._pump()  # tmux: can't find pane %999
+        assert watcher.interrupted == {"f": message_id}
+        assert watcher.store.get_message(message_id).status == "queued"  # type: ignore[union-attr]
+    finally:
+        watcher.fleet.close()

@@ -306,7 +306,10 @@ class Monitor:
                     and self.interrupted.get(name) != top.id
                 ):
                     self.interrupted[name] = top.id
-                    self.fleet.interrupt(name)
+                    try:
+                        self.fleet.interrupt(name)
+                    except TmuxorchError as exc:  # it ended, or its pane went, meanwhile
+                        _log(f"interrupting {name} for message {top.id}: {exc}")
 
     def _deliver(self, name: str) -> None:
         # Its own Fleet: SQLite connections belong to one thread.
@@ -356,7 +359,11 @@ class Monitor:
         """First-run dialogs (folder trust and the like), answered per config."""
         for pattern, keys in profile.dialogs.items():
             if re.search(pattern, text, re.MULTILINE):
-                self.tmux.send_keys(pane.pane_id, *keys)
+                try:
+                    self.tmux.send_keys(pane.pane_id, *keys)
+                except TmuxorchError as exc:  # the pane went since the capture
+                    _log(f"answering a dialog of {agent.name}: {exc}")
+                    return True
                 self.store.add_event(agent.name, "dialog", agent.state, pattern)
                 self._schedule(agent.name, time.monotonic() + 0.5)
                 return True
@@ -400,6 +407,10 @@ def decide(
     if not profile.hooks and not quiet and current == "idle":
         return "busy", ""  # output is flowing and no prompt shows
     return None, ""
+
+
+def _log(text: str) -> None:
+    print(f"tmuxorch monitor: {text}", file=sys.stderr, flush=True)
 
 
 def _is_retry(detail: str) -> bool:
