@@ -192,3 +192,17 @@ def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
     assert code == 1 and result["status"] == "turns_exceeded"
     assert result["safety"]["limits"]["max_turns"] == 2
     assert "max_turns 2 exceeded" in result["safety"]["violations"][0]
+
+
+def test_delegate_to_a_fake_agent_and_one_that_dies(env: Env) -> None:
+    proc = env.cli("delegate", "d1", "sleep 1", "--agent", "fake", "--json", timeout=120)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 0 and result["status"] == "completed" and result["can_continue"]
+    config = yaml.safe_load(env.config_path.read_text())
+    dies = {"command": "/bin/sh", "args": ["-c", "sleep 0.5; exit 3"], "ready": ["^>"]}
+    config["agents"]["dies"] = dies
+    env.write_config(config)
+    proc = env.cli("delegate", "d2", "anything", "--agent", "dies", "--json", timeout=120)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1 and result["status"] == "failed" and not result["can_continue"]
+    assert result["error"]

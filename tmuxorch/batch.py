@@ -8,6 +8,7 @@ is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -285,7 +286,8 @@ class Batch:
             else:
                 run.status, run.error = "failed", agent.detail or agent.state
         elif limit is not None and now - (run.started or now) >= limit:
-            self.fleet.interrupt(name)
+            with contextlib.suppress(TmuxorchError):  # it may have ended meanwhile
+                self.fleet.interrupt(name)
             run.interrupted_at = now
 
     def cancel(self) -> None:
@@ -294,8 +296,11 @@ class Batch:
             if run.status == "running":
                 agent = self.fleet.store.get_agent(run.task.name)
                 if agent is not None and agent.state not in ENDED:
-                    self.fleet.interrupt(run.task.name)
-                    self.fleet.kill(run.task.name)
+                    # Each task is stopped whatever happened to the one before.
+                    with contextlib.suppress(TmuxorchError):
+                        self.fleet.interrupt(run.task.name)
+                    with contextlib.suppress(TmuxorchError):
+                        self.fleet.kill(run.task.name)
                 run.status, run.ended, run.error = "cancelled", time.monotonic(), "interrupted"
             elif run.status == "pending":
                 run.status, run.error = "cancelled", "the batch was interrupted"

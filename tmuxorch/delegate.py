@@ -3,12 +3,13 @@ structured result a manager (or a script) can act on."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tmuxorch import cost, messaging
-from tmuxorch.errors import AgentError, TimeoutReached
+from tmuxorch.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
 from tmuxorch.fleet import Fleet, SpawnRequest
 from tmuxorch.records import ENDED
 
@@ -92,14 +93,17 @@ def delegate(
     if preset not in PRESETS:
         raise AgentError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
     chosen = PRESETS[preset]
+    # Presets are Claude Code's permission modes and tools: a profile without
+    # a permission flag runs as it is.
+    claude_like = fleet.profile(profile or fleet.config.default_agent).permission_flag
     fleet.spawn(
         SpawnRequest(
             name=name,
             profile=profile,
             cwd=cwd,
-            permission_mode=chosen.permission_mode,
-            args=chosen.args,
-            env=dict(chosen.env),
+            permission_mode=chosen.permission_mode if claude_like else None,
+            args=chosen.args if claude_like else (),
+            env=dict(chosen.env) if claude_like else None,
         )
     )
     text = f"Context:\n{context}\n\nTask:\n{task}" if context else task
@@ -126,7 +130,15 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
     table = cost.pricing(fleet.config)
     cost.refresh_agent(fleet.store, name, table)
     cost_before = fleet.agent(name).cost_usd
-    message = messaging.send(fleet, name, text)
+    try:
+        message = messaging.send(fleet, name, text)
+    except (DeliveryError, TimeoutReached) as exc:
+        agent = fleet.agent(name)
+        return Result(
+            status="failed", name=name, duration_s=time.monotonic() - started,
+            session_id=agent.session_id, can_continue=agent.state not in ENDED,
+            limits=limits, error=str(exc),
+        )  # fmt: skip
     deadline = None if limits.timeout is None else started + limits.timeout
     status = ""
     violations: list[str] = []
@@ -158,7 +170,9 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
         status = "timeout"
         violations = [f"timeout {limits.timeout:g}s reached"]
     if status in ("turns_exceeded", "cost_exceeded", "timeout"):
-        fleet.interrupt(name)
+        # It may have ended meanwhile: the result still goes back to the caller.
+        with contextlib.suppress(TmuxorchError):
+            fleet.interrupt(name)
     cost.refresh_agent(fleet.store, name, table)
     agent = fleet.agent(name)
     error = None

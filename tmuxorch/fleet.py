@@ -583,7 +583,7 @@ class Fleet:
         quit_command = self.profile(agent.profile).quit_command
         pane = self.pane(agent)
         if quit_command and pane is not None and not pane.dead:
-            with contextlib.suppress(DeliveryError):
+            with contextlib.suppress(DeliveryError, TmuxError):
                 self.type_into(agent, quit_command, confirm=False)
         deadline = time.monotonic() + timeout
         while pane is not None and not pane.dead and time.monotonic() < deadline:
