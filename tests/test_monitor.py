@@ -192,3 +192,26 @@ def test_urgent_interrupt_of_a_vanished_pane_does_not_kill_the_monitor(env: Env)
         assert watcher.store.get_message(message_id).status == "queued"  # type: ignore[union-attr]
     finally:
         watcher.fleet.close()
+
+
+def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
+    """A monitor stopped while its server lives takes its `wait-for` client along."""
+    import threading
+
+    env.spawn_ready("f", "--agent", "fake")
+    pid = int((env.home / monitor.LOCK_FILE).read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)  # the background one: this test runs its own
+    retry_until(lambda: not monitor.is_running(env.home), message="lock free")
+    made: list[monitor.Monitor] = []
+
+    def run() -> None:  # the store's connection belongs to the thread that opens it
+        made.append(monitor.Monitor(env.fleet().settings))
+        made[0].run()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    client = retry_until(lambda: made and made[0].waiting, message="blocked in wait-for")
+    made[0].stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert client.wait(timeout=10) is not None

@@ -147,6 +147,8 @@ class Monitor:
         self.looked_at: dict[str, float] = {}
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
+        # The `tmux wait-for` client the waiter thread blocks in.
+        self.waiting: subprocess.Popen[bytes] | None = None
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config), on_read=self._counted)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
@@ -170,6 +172,8 @@ class Monitor:
             finally:
                 observer.stop()
                 self.stopping.set()
+                if self.waiting is not None and self.waiting.poll() is None:
+                    self.waiting.terminate()  # a blocked `tmux wait-for` client
                 self.fleet.close()
 
     def stop(self) -> None:
@@ -248,9 +252,12 @@ class Monitor:
         argv = [binary(), "-L", self.settings.socket, "wait-for", WAKE_CHANNEL]
         while not self.stopping.is_set():
             try:
-                subprocess.run(argv, capture_output=True, check=False)
+                self.waiting = subprocess.Popen(
+                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
             except OSError:
                 return
+            self.waiting.wait()
             self.events.put(("tmux", ""))
             if not self.tmux.is_alive():
                 return
