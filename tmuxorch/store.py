@@ -585,12 +585,6 @@ class Store:
         with self.transaction() as conn:
             return conn.execute("DELETE FROM watches WHERE id = ?", (watch_id,)).rowcount == 1
 
-    def queued_count(self, recipient: str) -> int:
-        row = self.conn.execute(
-            "SELECT count(*) FROM messages WHERE recipient = ? AND status = 'queued'", (recipient,)
-        ).fetchone()
-        return int(row[0])
-
     def pending_count(self, recipient: str) -> int:
         """Messages not yet taken by ``recipient``: queued or being typed."""
         row = self.conn.execute(

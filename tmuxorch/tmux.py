@@ -385,7 +385,3 @@ class TmuxServer:
         if window is None:
             raise TmuxError(f"tmux window {window_id} is gone")
         window.select()
-
-    def kill_server(self) -> None:
-        if self.is_alive():
-            self.cmd("kill-server", check=False)
