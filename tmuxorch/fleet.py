@@ -339,30 +339,32 @@ class Fleet:
         Sleeps on store changes (inotify), never on a timer loop; raises
         TimeoutReached, or AgentError when an agent can no longer get there.
         """
-        from tmuxorch.notify import StoreWaker
+        from tmuxorch.notify import wait_until
 
         for name in names:
             self.agent(name)
         self.ensure_monitor()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with StoreWaker(self.home) as waker:
-            while True:
-                self.refresh()
-                agents = {name: self.agent(name) for name in names}
-                states = {name: agent.state for name, agent in agents.items()}
-                reached = [n for n in names if self.reached(agents[n], until)]
-                if reached and (any_ or len(reached) == len(names)):
-                    return states
-                lost = [n for n in names if states[n] in ENDED and n not in reached]
-                if lost and (not any_ or len(lost) == len(names)):
-                    raise AgentError(
-                        f"agent {lost[0]!r} is {states[lost[0]]}: it will not be {until}"
-                    )
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    waiting_on = ", ".join(f"{n} is {states[n]}" for n in names if n not in reached)
-                    raise TimeoutReached(f"timed out waiting for {until}: {waiting_on}")
-                waker.wait(5.0 if left is None else min(left, 5.0))
+        seen: dict[str, list[str]] = {"missing": list(names)}
+
+        def check() -> dict[str, str] | None:
+            self.refresh()
+            agents = {name: self.agent(name) for name in names}
+            states = {name: agent.state for name, agent in agents.items()}
+            reached = [n for n in names if self.reached(agents[n], until)]
+            if reached and (any_ or len(reached) == len(names)):
+                return states
+            lost = [n for n in names if states[n] in ENDED and n not in reached]
+            if lost and (not any_ or len(lost) == len(names)):
+                raise AgentError(f"agent {lost[0]!r} is {states[lost[0]]}: it will not be {until}")
+            seen["missing"] = [f"{n} is {states[n]}" for n in names if n not in reached]
+            return None
+
+        return wait_until(
+            self.home,
+            check,
+            timeout,
+            lambda: f"timed out waiting for {until}: {', '.join(seen['missing'])}",
+        )
 
     def reached(self, agent: Agent, until: str) -> bool:
         """Is ``agent`` in an ``until`` state? An idle agent with messages still
@@ -382,17 +384,21 @@ class Fleet:
         if not (confirm and profile.hooks):
             delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
             return
-        from tmuxorch.notify import StoreWaker
+        from tmuxorch.notify import wait_until
 
-        with StoreWaker(self.home) as waker:
-            mark = self.store.last_event_id()
-            delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
-            deadline = time.monotonic() + self.config.delivery.verify_timeout
-            while not self.store.events(agent=agent.name, after=mark, kind="hook:UserPromptSubmit"):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise DeliveryError("the agent never reported the prompt (UserPromptSubmit)")
-                waker.wait(left)
+        mark = self.store.last_event_id()
+        delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
+        try:
+            wait_until(
+                self.home,
+                lambda: self.store.events(
+                    agent=agent.name, after=mark, kind="hook:UserPromptSubmit"
+                ),
+                self.config.delivery.verify_timeout,
+                lambda: "",
+            )
+        except TimeoutReached:
+            raise DeliveryError("the agent never reported the prompt (UserPromptSubmit)") from None
 
     def press(self, name: str, keys: list[str]) -> None:
         """Send key names (Escape, Enter, 1, ...) to the agent's pane."""

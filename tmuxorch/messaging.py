@@ -10,14 +10,13 @@ thread. A message counts as delivered only once the agent verifiably took it
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tmuxorch.delivery import PASTE_END
-from tmuxorch.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
+from tmuxorch.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.fleet import MODES, UNTIL, Fleet
 from tmuxorch.records import ENDED, Agent, Message, Watch, now
 
@@ -33,18 +32,9 @@ def _short(text: str, limit: int = _EXCERPT) -> str:
 
 def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, what: str) -> Any:
     """Sleep on store changes until ``check()`` is truthy; TimeoutReached after ``timeout``."""
-    from tmuxorch.notify import StoreWaker
+    from tmuxorch.notify import wait_until
 
-    deadline = None if timeout is None else time.monotonic() + timeout
-    with StoreWaker(fleet.home) as waker:
-        while True:
-            result = check()
-            if result:
-                return result
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise TimeoutReached(f"timed out waiting for {what}")
-            waker.wait(5.0 if left is None else min(left, 5.0))
+    return wait_until(fleet.home, check, timeout, lambda: f"timed out waiting for {what}")
 
 
 def send(

@@ -8,13 +8,18 @@ process: a hook, the monitor or another CLI call. Waiters sleep on it.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
+from tmuxorch.errors import TimeoutReached
 from tmuxorch.store import DB_NAME
+
+T = TypeVar("T")
 
 
 def start_observer(handler: FileSystemEventHandler, *paths: Path) -> Any:
@@ -80,3 +85,23 @@ class StoreWaker:
         self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def wait_until(
+    home: Path, check: Callable[[], T | None], timeout: float | None, timed_out: Callable[[], str]
+) -> T:
+    """Sleep on store changes until ``check()`` returns something truthy.
+
+    ``check`` runs once the watch is up, so no change can fall between the two;
+    after ``timeout`` seconds, TimeoutReached with the message ``timed_out()``.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with StoreWaker(home) as waker:
+        while True:
+            result = check()
+            if result:
+                return result
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutReached(timed_out())
+            waker.wait(5.0 if left is None else min(left, 5.0))
