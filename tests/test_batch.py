@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ClaudeFleet, Env, Router
+from tests.conftest import ClaudeFleet, Env, Router, base_config
 from tests.fakeapi import Usage, text, tool_use
 
 
@@ -74,6 +74,24 @@ def test_batch_timeout_and_skip(env: Env) -> None:
     status = {t["name"]: t["status"] for t in summary["tasks"]}
     assert status == {"slow": "timeout", "next": "skipped", "fine": "completed"}
     assert "never" not in env.records()
+
+
+def test_prompt_never_delivered_is_a_failure(env: Env) -> None:
+    """An agent that never takes its prompt stays idle: that is no completion."""
+    config = base_config(env.tmp)
+    config["delivery"] = {"verify_timeout": 0.5, "retries": 1}
+    sink = "stty raw -icrnl; printf '> '; exec cat > /dev/null"  # Enter is just a byte
+    config["agents"]["sink"] = {"command": "/bin/sh", "args": ["-c", sink], "ready": [r"^>"]}
+    env.write_config(config)
+    tasks = [
+        {"name": "deaf", "prompt": "hello", "agent": "sink"},
+        {"name": "after", "prompt": "never", "agent": "fake", "depends_on": "deaf"},
+    ]
+    code, summary = _summary(env, _write(env.tmp, tasks))
+    assert code == 1 and not summary["ok"]
+    deaf, after = summary["tasks"]
+    assert deaf["status"] == "failed" and "never submitted" in deaf["error"]
+    assert after["status"] == "skipped"
 
 
 INVALID = [

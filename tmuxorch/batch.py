@@ -66,6 +66,7 @@ class Run:
     cost_usd: float = 0.0
     error: str | None = None
     interrupted_at: float | None = field(default=None, repr=False)
+    prompt_id: int | None = field(default=None, repr=False)
 
     @property
     def duration(self) -> float:
@@ -249,10 +250,13 @@ class Batch:
         try:
             self.fleet.spawn(
                 SpawnRequest(
-                    name=task.name, prompt=task.prompt, profile=task.agent, cwd=task.cwd,
+                    name=task.name, profile=task.agent, cwd=task.cwd,
                     model=task.model, permission_mode=task.permission_mode,
                 )
             )  # fmt: skip
+            # Sent, not spawned with: the message row says whether the prompt
+            # ever reached the agent (an idle agent that never got it is not done).
+            run.prompt_id = messaging.send(self.fleet, task.name, task.prompt).id
         except TmuxorchError as exc:
             run.status, run.error, run.ended = "failed", str(exc), time.monotonic()
 
@@ -276,7 +280,11 @@ class Batch:
                 run.status, run.ended = "timeout", now
                 run.error = f"timed out after {limit:g}s (interrupted)"
             return
-        if self.fleet.reached(agent, "done"):
+        prompt = self.fleet.store.get_message(run.prompt_id) if run.prompt_id else None
+        if prompt is not None and prompt.status == "failed":
+            run.status, run.ended = "failed", now
+            run.error = f"the prompt was not delivered: {prompt.error}"
+        elif self.fleet.reached(agent, "done"):
             run.ended = now
             if agent.state == "idle":
                 run.status = "completed"
