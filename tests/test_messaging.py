@@ -198,20 +198,31 @@ def test_send_json_keys(env: Env, mode: str) -> None:
     assert set(result) == {"id", "to", "mode", "status"} and result["mode"] == mode
 
 
-def test_delivery_failing_in_tmux_does_not_leave_the_claim(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+FAILURES = [
+    ("tmux", "TmuxError", "tmux send-keys: can't find pane: %999", False),
+    ("unforeseen", "OSError", "[Errno 11] Resource temporarily unavailable", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "text", "raised"), [f[1:] for f in FAILURES], ids=[f[0] for f in FAILURES]
+)
+def test_delivery_failing_does_not_leave_the_claim(
+    env: Env, monkeypatch: pytest.MonkeyPatch, error: str, text: str, raised: bool
 ) -> None:
-    """A tmux command failing mid-delivery (the pane went away) fails the
-    message instead of leaving it 'delivering', pending for ever."""
-    from tmuxorch import messaging
-    from tmuxorch.errors import TmuxError
+    """A failure mid-delivery (a tmux command on a pane that went away, or an
+    error nobody foresaw) fails the message instead of leaving it
+    'delivering', pending for ever; the unforeseen one still propagates."""
+    from tmuxorch import errors, messaging
     from tmuxorch.fleet import Fleet
     from tmuxorch.records import Agent, now
 
-    def gone(self: Fleet, agent: Agent, text: str, *, confirm: bool = True) -> None:
-        raise TmuxError("tmux send-keys: can't find pane: %999")
+    kind = getattr(errors, error, None) or OSError
 
-    monkeypatch.setattr(Fleet, "type_into", gone)
+    def broken(self: Fleet, agent: Agent, text_: str, *, confirm: bool = True) -> None:
+        raise kind(text)
+
+    monkeypatch.setattr(Fleet, "type_into", broken)
     with env.fleet() as fleet:
         stamp = now()
         fleet.store.insert_agent(
@@ -219,8 +230,12 @@ def test_delivery_failing_in_tmux_does_not_leave_the_claim(
                   pane_id="%999")
         )  # fmt: skip
         message_id = fleet.store.add_message(None, "f", "sequential", "hello")
-        message = messaging.deliver_next(fleet, "f")
+        if raised:
+            with pytest.raises(OSError):
+                messaging.deliver_next(fleet, "f")
+        else:
+            messaging.deliver_next(fleet, "f")
+        message = fleet.store.get_message(message_id)
         assert message is not None and message.status == "failed"
-        assert message.error is not None and "can't find pane" in message.error
+        assert message.error == text
         assert fleet.store.pending_count("f") == 0
-        assert fleet.store.get_message(message_id) == message

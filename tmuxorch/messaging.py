@@ -127,12 +127,15 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         if agent.state in ENDED:
             raise DeliveryError(f"agent {name!r} is {agent.state}")
         fleet.type_into(agent, message.body)
-    except TmuxorchError as exc:
+    except Exception as exc:
         # Any failure (a tmux command on a pane that went away, the agent
-        # removed): never leave the claim behind, or it stays "delivering"
-        # (pending) until the monitor restarts.
-        fleet.store.set_message_status(message.id, "failed", str(exc))
-        fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {exc}")
+        # removed, even an OSError nobody foresaw): never leave the claim
+        # behind, or it stays "delivering" (pending) until the monitor restarts.
+        reason = str(exc) or type(exc).__name__
+        fleet.store.set_message_status(message.id, "failed", reason)
+        fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {reason}")
+        if not isinstance(exc, TmuxorchError):
+            raise  # a bug or a broken machine: the monitor's log shows it
         return _message(fleet, message.id)
     if not fleet.profile(agent.profile).hooks:
         # No hook will say the agent started work: it did, it was just given
