@@ -24,7 +24,9 @@ the picture never depends on scrolling and survives SIGWINCH):
     - starting: ``starting…``.
 
 Submitted text drives scripted behaviour:
-``sleep N`` (busy N s), ``ask Q`` (confirmation prompt), ``exit N``,
+``sleep N`` (busy N s), ``hold PATH`` (busy until PATH exists: a test
+decides when the turn ends, whatever the machine's load), ``ask Q``
+(confirmation prompt), ``exit N``,
 ``crash`` (exit 1), ``error TEXT`` (``API Error: TEXT``); anything else gets
 ``agent: ok``.
 
@@ -45,6 +47,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
 import select
@@ -369,6 +372,7 @@ class App:
     startup_input: bytearray = field(default_factory=bytearray)
     start_deadline: float = 0.0
     busy_deadline: float = 0.0
+    hold: str = ""
     spinner_index: int = 0
     next_spin: float = 0.0
     question: str = ""
@@ -455,7 +459,7 @@ class App:
     # ---- state changes --------------------------------------------------
 
     def become_idle(self) -> None:
-        self.mode = "idle"
+        self.mode, self.hold = "idle", ""
         self.dirty = True
 
     def start(self) -> None:
@@ -487,6 +491,12 @@ class App:
             self.mode = "busy"
             now = time.monotonic()
             self.busy_deadline = now + float(m.group(1))
+            self.next_spin = now + SPINNER_INTERVAL
+            self.spinner_index = 0
+        elif m := re.fullmatch(r"hold\s+(\S+)", cmd):
+            self.mode, self.hold = "busy", m.group(1)
+            now = time.monotonic()
+            self.busy_deadline = math.inf  # checked on each spinner tick
             self.next_spin = now + SPINNER_INTERVAL
             self.spinner_index = 0
         elif m := re.fullmatch(r"ask\s+(.+)", cmd, re.S):
@@ -644,7 +654,7 @@ class App:
         if self.mode == "starting" and now >= self.start_deadline:
             self.start()
         if self.mode == "busy":
-            if now >= self.busy_deadline:
+            if now >= self.busy_deadline or (self.hold and os.path.exists(self.hold)):
                 self.say("agent: ok")
                 self.become_idle()
             elif now >= self.next_spin:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import yaml
 
 from tests.conftest import ClaudeFleet, Env, Router, base_config
 from tests.fakeapi import Usage, text, tool_use
+from tests.helpers import retry_until
 
 
 def _write(tmp: Path, tasks: Any, suffix: str = ".yaml") -> Path:
@@ -41,14 +44,29 @@ def _overlap(env: Env, names: list[str]) -> int:
 
 
 def test_batch_of_fake_agents(env: Env) -> None:
+    gate = env.tmp / "go"
     tasks = [
-        {"name": "a", "prompt": "sleep 2", "agent": "fake"},
-        {"name": "b", "prompt": "sleep 2", "agent": "fake"},
+        {"name": "a", "prompt": f"hold {gate}", "agent": "fake"},
+        {"name": "b", "prompt": f"hold {gate}", "agent": "fake"},
         {"name": "c", "prompt": "after a", "agent": "fake", "depends_on": "a"},
-        {"name": "d", "prompt": "sleep 1", "agent": "fake"},
+        {"name": "d", "prompt": "quick", "agent": "fake"},
     ]
-    code, summary = _summary(env, _write(env.tmp, tasks), "--max-parallel", "2")
-    assert code == 0 and summary["ok"]
+    argv = [sys.executable, "-m", "tmuxorch", "batch", str(_write(env.tmp, tasks)), "--json"]
+    with subprocess.Popen(
+        [*argv, "--max-parallel", "2"], env=env.environ, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        retry_until(
+            lambda: (
+                sorted(a["name"] for a in env.json("list") if a["state"] == "busy") == ["a", "b"]
+            ),
+            timeout=60,
+            message="a and b at work",
+        )
+        assert sorted(a["name"] for a in env.json("list")) == ["a", "b"]  # two at most
+        gate.touch()
+        out, _ = proc.communicate(timeout=300)
+    summary = json.loads(out)
+    assert proc.returncode == 0 and summary["ok"]
     assert [t["status"] for t in summary["tasks"]] == ["completed"] * 4
     assert set(summary["tasks"][0]) == {
         "name",
@@ -59,7 +77,7 @@ def test_batch_of_fake_agents(env: Env) -> None:
         "error",
     }
     records = env.records()
-    assert records.index("after a") > records.index("sleep 2")
+    assert records.index("after a") > records.index(f"hold {gate}")
     assert _overlap(env, ["a", "b", "c", "d"]) == 2
 
 

@@ -25,8 +25,10 @@ def test_fake_agent_walks_through_states(env: Env) -> None:
     env.ok("spawn", "f", "--agent", "fake")
     env.ok("wait", "f", "--timeout", "30")
     assert _state(env, "f") == ("idle", "")
-    env.ok("send", "f", "sleep 3")
+    gate = env.tmp / "go"
+    env.ok("send", "f", f"hold {gate}")
     retry_until(lambda: _state(env, "f")[0] == "busy", message="busy while it works")
+    gate.touch()
     env.ok("wait", "f", "--until", "idle", "--timeout", "30")
     env.ok("send", "f", "ask create a.txt")
     env.ok("wait", "f", "--until", "waiting", "--timeout", "30")
