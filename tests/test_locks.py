@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import locks
+from tmuxorch import locks, procs
 from tmuxorch.errors import LockError
 from tmuxorch.locks import Holder, Outcome, acquire, release, release_holder
 from tmuxorch.records import Agent, now
@@ -132,7 +132,7 @@ def test_an_expired_lease_frees_the_lock(store: Store) -> None:
 
 def _dead_pid() -> tuple[int, int | None]:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    start = locks._proc_stat(proc.pid)
+    start = procs.stat(proc.pid)
     proc.wait()
     return proc.pid, start[2] if start else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 
 import pytest
 
@@ -24,22 +25,26 @@ def _send(
 
 def test_queued_while_busy_then_delivered_in_order(env: Env) -> None:
     env.spawn_ready("f", "--agent", "fake")
-    assert _send(env, "f", "sleep 2")["status"] == "delivered"
+    gate = env.tmp / "go"
+    assert _send(env, "f", f"hold {gate}")["status"] == "delivered"
     retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
     statuses = [_send(env, "f", f"message {i}")["status"] for i in range(3)]
     assert statuses == ["queued"] * 3
     assert env.json("status", "f")["queued"] == 3
+    gate.touch()
     retry_until(lambda: len(env.records()) == 4, timeout=30, message="all delivered")
-    assert env.records() == ["sleep 2", "message 0", "message 1", "message 2"]
+    assert env.records() == [f"hold {gate}", "message 0", "message 1", "message 2"]
 
 
 def test_important_overtakes_sequential(env: Env) -> None:
     env.spawn_ready("f", "--agent", "fake")
-    _send(env, "f", "sleep 2")
+    gate = env.tmp / "go"
+    _send(env, "f", f"hold {gate}")
     retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
     _send(env, "f", "first sequential")
     _send(env, "f", "second sequential")
     _send(env, "f", "the important one", "--mode", "important")
+    gate.touch()
     retry_until(lambda: len(env.records()) == 4, timeout=30, message="all delivered")
     assert env.records()[1:] == ["the important one", "first sequential", "second sequential"]
 
@@ -103,17 +108,19 @@ def test_exited_agent_fails_queued_messages(env: Env) -> None:
 
 def test_monitor_killed_with_queued_messages_delivers_each_once(env: Env) -> None:
     env.spawn_ready("f", "--agent", "fake")
-    _send(env, "f", "sleep 2")
+    gate = env.tmp / "go"
+    _send(env, "f", f"hold {gate}")
     retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
     for i in range(3):
         _send(env, "f", f"queued {i}")
     pid = int((env.home / monitor.LOCK_FILE).read_text().split()[0])
     os.kill(pid, signal.SIGKILL)
     retry_until(lambda: not monitor.is_running(env.home), message="monitor gone")
+    gate.touch()  # the turn ends while no monitor runs
     env.ok("wait", "f", "--timeout", "30")  # starts a new monitor
     retry_until(lambda: len(env.records()) == 4, timeout=30, message="delivered after restart")
     env.ok("wait", "f", "--timeout", "30")
-    assert env.records() == ["sleep 2", "queued 0", "queued 1", "queued 2"]
+    assert env.records() == [f"hold {gate}", "queued 0", "queued 1", "queued 2"]
 
 
 def test_wait_notify_wakes_the_caller(env: Env) -> None:
@@ -239,3 +246,34 @@ def test_delivery_failing_does_not_leave_the_claim(
         assert message is not None and message.status == "failed"
         assert message.error == text
         assert fleet.store.pending_count("f") == 0
+
+
+CLAIMERS = [
+    ("live", 0, "delivering"),
+    ("pid-reused", 1, "queued"),  # the pid runs, but it is another process now
+]
+
+
+@pytest.mark.parametrize(("skew", "after"), [c[1:] for c in CLAIMERS], ids=[c[0] for c in CLAIMERS])
+def test_recover_claims_knows_a_reused_pid(env: Env, skew: int, after: str) -> None:
+    """A claim is its deliverer's pid and start time: the pid alone could be
+    another process by now, and the message would stay claimed for ever."""
+    from tmuxorch import messaging, procs
+    from tmuxorch.records import Agent, now
+
+    with subprocess.Popen(["sleep", "60"]) as other, env.fleet() as fleet:
+        try:
+            started = procs.start_time(other.pid)
+            assert started is not None
+            stamp = now()
+            fleet.store.insert_agent(
+                Agent(name="f", profile="shell", state="idle", cwd="/", created=stamp,
+                      since=stamp)
+            )  # fmt: skip
+            message_id = fleet.store.add_message(None, "f", "sequential", "hello")
+            fleet.store.claim_next("f", other.pid, started + skew)
+            messaging.recover_claims(fleet, procs.alive)
+            message = fleet.store.get_message(message_id)
+            assert message is not None and message.status == after
+        finally:
+            other.kill()

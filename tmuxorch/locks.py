@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tmuxorch import procs
 from tmuxorch.records import ENDED, Lock, Waiter, now
 from tmuxorch.store import Store
 
@@ -65,28 +66,13 @@ class Outcome:
 # -- identities ------------------------------------------------------------------
 
 
-def _proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """``(comm, ppid, start time)`` from /proc, or None if unreadable."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    comm, _, rest = data.rpartition(")")
-    fields = rest.split()
-    try:
-        return comm.partition("(")[2], int(fields[1]), int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
 def owner_process(start: int | None = None) -> tuple[int, int | None]:
     """The long-lived process that ran us: walk up past shells and Python
     wrappers (Claude runs hooks as ``sh -c CMD``) to the first other program,
     i.e. the Claude Code (node) process. Returns ``(pid, start time)``."""
     pid = os.getppid() if start is None else start
     for _ in range(32):
-        stat = _proc_stat(pid)
+        stat = procs.stat(pid)
         if stat is None:
             break
         comm, ppid, started = stat
@@ -96,8 +82,7 @@ def owner_process(start: int | None = None) -> tuple[int, int | None]:
             break
         pid = ppid
     parent = os.getppid()
-    stat = _proc_stat(parent)
-    return parent, stat[2] if stat else None
+    return parent, procs.start_time(parent)
 
 
 def _pane_key(environ: Mapping[str, str]) -> str | None:
@@ -169,20 +154,6 @@ def overlaps(a: str, b: str) -> bool:
 # -- liveness --------------------------------------------------------------------
 
 
-def pid_alive(pid: int, started: int | None = None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    if started is not None:
-        stat = _proc_stat(pid)
-        if stat is not None and stat[2] != started:
-            return False  # the pid was reused by another process
-    return True
-
-
 def _holder_gone(store: Store, lock: Lock) -> bool:
     if lock.agent:
         live = store.agent_liveness(lock.agent)
@@ -190,8 +161,8 @@ def _holder_gone(store: Store, lock: Lock) -> bool:
             state, pane_pid, _ = live
             if state in ENDED:
                 return True
-            return pane_pid is not None and not pid_alive(pane_pid)
-    return lock.pid is not None and not pid_alive(lock.pid, lock.pid_start)
+            return pane_pid is not None and not procs.alive(pane_pid)
+    return lock.pid is not None and not procs.alive(lock.pid, lock.pid_start)
 
 
 def _task(store: Store, lock: Lock) -> str | None:
@@ -294,7 +265,7 @@ def _attempt(
                 break
             if waiter.holder == me.key:
                 continue
-            if not pid_alive(waiter.pid):
+            if not procs.alive(waiter.pid):
                 store.delete_waiter(waiter.id)
                 continue
             return (waiter.holder, None), freed
@@ -322,7 +293,7 @@ def _cycle(store: Store, me: str, path: str) -> list[tuple[str, str, str]] | Non
     locks = store.locks()
     waiting: dict[str, list[str]] = {}
     for waiter in store.waiters():
-        if waiter.holder != me and pid_alive(waiter.pid):
+        if waiter.holder != me and procs.alive(waiter.pid):
             waiting.setdefault(waiter.holder, []).append(waiter.path)
 
     def blockers(who: str, wanted: str) -> list[tuple[str, str, str]]:
@@ -467,7 +438,7 @@ def held(store: Store) -> list[tuple[Lock, list[str]]]:
                 store.delete_lock(lock.path)
                 freed.append(lock.path)
         locks = store.locks()
-        waiters = [w for w in store.waiters() if pid_alive(w.pid)]
+        waiters = [w for w in store.waiters() if procs.alive(w.pid)]
         to_wake = _waiters_of(store, freed) if freed else []
     _wake(store, to_wake)
     return [(lock, [w.holder for w in waiters if overlaps(w.path, lock.path)]) for lock in locks]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tmuxorch import procs
 from tmuxorch.delivery import PASTE_END
 from tmuxorch.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.fleet import MODES, UNTIL, Fleet
@@ -119,7 +120,8 @@ def wait_turn(fleet: Fleet, message_id: int, timeout: float | None = None) -> Ag
 
 def deliver_next(fleet: Fleet, name: str) -> Message | None:
     """Claim and type the next queued message of ``name`` (the monitor's worker)."""
-    message = fleet.store.claim_next(name, os.getpid())
+    me = os.getpid()
+    message = fleet.store.claim_next(name, me, procs.start_time(me))
     if message is None:
         return None
     try:
@@ -156,11 +158,11 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
     return _message(fleet, message.id)
 
 
-def recover_claims(fleet: Fleet, alive: Callable[[int], bool]) -> None:
+def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> None:
     """After a deliverer died mid-delivery: a claimed message the agent took
     (its UserPromptSubmit carries the text) is delivered, any other is queued again."""
     for message in fleet.store.claimed_messages():
-        if message.claimed_by is not None and alive(message.claimed_by):
+        if message.claimed_by is not None and alive(message.claimed_by, message.claimed_start):
             continue
         if _taken(fleet, message):
             fleet.store.set_message_status(message.id, "delivered")

@@ -33,7 +33,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import messaging, safety, screen
+from tmuxorch import messaging, procs, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
@@ -424,16 +424,11 @@ def _is_retry(detail: str) -> bool:
     return bool(re.search(r"(?i)retrying|attempt \d+", detail))
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, started: int | None) -> bool:
+    """Is the deliverer that claimed a message still at work?"""
     if pid == os.getpid():
         return False  # claims of this process are from before a restart of it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return procs.alive(pid, started)
 
 
 def run_foreground(settings: Settings) -> None:

@@ -88,6 +88,7 @@ class Message:
     error: str | None = None
     claimed_at: float | None = None
     claimed_by: int | None = None
+    claimed_start: int | None = None
 
 
 @dataclass(frozen=True)

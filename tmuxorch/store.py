@@ -153,6 +153,10 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (agent, key)
     );
     """,
+    # 5: a deliverer is its pid and its start time (pids are reused).
+    """
+    ALTER TABLE messages ADD COLUMN claimed_start INTEGER;
+    """,
 )
 
 # Delivery order: urgent interrupts, important goes ahead of sequential.
@@ -500,7 +504,9 @@ class Store:
                 (status, error, delivered, message_id),
             )
 
-    def claim_next(self, recipient: str, claimer: int) -> Message | None:
+    def claim_next(
+        self, recipient: str, claimer: int, claimer_start: int | None = None
+    ) -> Message | None:
         """Take the next queued message for ``recipient`` (urgent, then important,
         then sequential; oldest first) so that no other deliverer types it."""
         with self.transaction() as conn:
@@ -512,9 +518,9 @@ class Store:
             if row is None:
                 return None
             conn.execute(
-                "UPDATE messages SET status = 'delivering', claimed_at = ?, claimed_by = ? "
-                "WHERE id = ?",
-                (now(), claimer, row[0]),
+                "UPDATE messages SET status = 'delivering', claimed_at = ?, claimed_by = ?, "
+                "claimed_start = ? WHERE id = ?",
+                (now(), claimer, claimer_start, row[0]),
             )
         return self.get_message(int(row[0]))
 
@@ -541,8 +547,8 @@ class Store:
     def requeue_message(self, message_id: int) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE messages SET status = 'queued', claimed_at = NULL, claimed_by = NULL "
-                "WHERE id = ? AND status = 'delivering'",
+                "UPDATE messages SET status = 'queued', claimed_at = NULL, claimed_by = NULL, "
+                "claimed_start = NULL WHERE id = ? AND status = 'delivering'",
                 (message_id,),
             )
 
