@@ -81,6 +81,22 @@ def test_a_write_to_env_is_denied_with_a_reason_the_model_reads(
     assert env.json("status", "c2")["allow_protected"] == [".env"]
 
 
+def test_a_bash_write_to_env_is_denied_before_any_prompt(claude_fleet: ClaudeFleet) -> None:
+    """The Bash tool goes through auto-lock too: a command that writes a
+    protected file is denied by the hook, before Claude asks for permission."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = _router(fleet, "c1")
+    secret = fleet.project / ".env"
+    command = {"command": f"echo TOKEN=1 > {secret}", "description": "Write the token"}
+    router.scripts["c1"].extend([tool_use("Bash", command), text("Done.")])
+    fleet.spawn("c1")
+    env.ok("send", "c1", "put the token in .env", "--wait", "--timeout", "60")
+    (result,) = [r for body in agent_requests(fleet.api, "c1") for r in tool_results(body)]
+    assert "protected path" in result.text and str(secret) in result.text
+    assert not secret.exists()
+    assert env.json("status", "c1")["state"] == "idle"  # never waited on a prompt
+
+
 def test_max_cost_breached_by_a_turn(claude_fleet: ClaudeFleet) -> None:
     fleet, env = claude_fleet, claude_fleet.env
     config = yaml.safe_load(env.config_path.read_text())

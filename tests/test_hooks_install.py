@@ -59,6 +59,21 @@ def test_install_merges_keeps_everything_and_is_idempotent(
     assert (env.home / "state.db").exists()  # hand-started sessions now have a fleet to use
 
 
+def test_install_widens_an_older_auto_lock_matcher(env: Env, tmp_path: Path) -> None:
+    """Settings from a tmuxorch whose auto-lock skipped Bash are brought up to date."""
+    path = tmp_path / ".claude" / "settings.json"
+    path.parent.mkdir(parents=True)
+    older = json.loads(json.dumps(WANTED))
+    (lock_entry,) = [
+        e for e in older["hooks"]["PreToolUse"] if e.get("matcher", "").endswith("|Bash")
+    ]
+    lock_entry["matcher"] = "Write|Edit|MultiEdit|NotebookEdit"
+    path.write_text(json.dumps(older))
+    assert "added 1 hooks" in env.ok("hooks", "install", "--project", str(tmp_path))
+    assert json.loads(path.read_text()) == WANTED
+    assert "already has tmuxorch's hooks" in env.ok("hooks", "install", "--project", str(tmp_path))
+
+
 def test_show_prints_only_what_is_missing(env: Env, tmp_path: Path) -> None:
     assert json.loads(env.ok("hooks", "show", "--project", str(tmp_path))) == WANTED
     env.ok("hooks", "install", "--project", str(tmp_path))

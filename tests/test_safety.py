@@ -133,10 +133,20 @@ def test_example_config_shows_the_defaults() -> None:
 
 
 def hook(env: Env, path: str, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    edit = {"file_path": path, "old_string": "a", "new_string": "b"}
+    return call(env, "Edit", edit, cwd, **environ)
+
+
+def bash(env: Env, command: str, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    return call(env, "Bash", {"command": command}, cwd, **environ)
+
+
+def call(
+    env: Env, tool: str, tool_input: dict[str, Any], cwd: Path, **environ: str
+) -> subprocess.CompletedProcess[str]:
     payload = {
         "session_id": "sess", "cwd": str(cwd), "hook_event_name": "PreToolUse",
-        "tool_name": "Edit",
-        "tool_input": {"file_path": path, "old_string": "a", "new_string": "b"},
+        "tool_name": tool, "tool_input": tool_input,
     }  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "tmuxorch", "auto-lock"],
@@ -194,6 +204,36 @@ def test_hand_started_sessions_are_protected_too(env: Env, repo: Path) -> None:
     Store.open(env.home).close()
     assert ".git/" in denied(hook(env, ".git/config", repo, TMUXORCH_PANE="%9"))
     assert hook(env, "src/a.py", repo).stdout == ""
+
+
+def test_bash_writes_are_checked_and_locked(fleet_env: Env, repo: Path) -> None:
+    """Bash is read by its words: what it names as written is protected and
+    locked like a Write; a command that names nothing passes untouched."""
+    env = fleet_env
+    add_agent(env, "a")
+    reason = denied(bash(env, "echo TOKEN=1 > .env", repo, TMUXORCH_AGENT="a"))
+    assert str(repo / ".env") in reason and "'.env'" in reason
+    assert ".git/" in denied(bash(env, "cd .git && sed -i s/a/b/ config", repo, TMUXORCH_AGENT="a"))
+    assert bash(env, "cat .env | grep TOKEN; ls -la", repo, TMUXORCH_AGENT="a").stdout == ""
+    proc = bash(env, "echo hi > notes.txt && cp notes.txt src/", repo, TMUXORCH_AGENT="a")
+    assert proc.returncode == 0 and proc.stdout == ""
+    with Store.open(env.home) as store:
+        locked = sorted(lk.path for lk in store.locks())
+        assert locked == [str(repo / p) for p in ("notes.txt", "src", "src/notes.txt")]
+        assert [e.detail for e in store.events(kind="protected")] == [
+            f"write to {repo / '.env'} denied (.env)",
+            f"write to {repo / '.git/config'} denied (.git/)",
+        ]
+    assert not (repo / ".env").exists()
+
+
+def test_bash_that_writes_nothing_needs_no_fleet(env: Env, repo: Path) -> None:
+    """A managed agent whose fleet is unreachable fails closed on writes, but
+    a read-only command is not a write: it is not held up."""
+    assert not env.home.exists()
+    assert bash(env, "git status && ls", repo, TMUXORCH_AGENT="a").stdout == ""
+    assert "no fleet state" in denied(bash(env, "echo x > out.txt", repo, TMUXORCH_AGENT="a"))
+    assert "no fleet state" in denied(hook(env, "out.txt", repo, TMUXORCH_AGENT="a"))
 
 
 def test_config_list_replaces_the_defaults(fleet_env: Env, repo: Path) -> None:

@@ -1,7 +1,8 @@
 """``tmuxorch auto-lock``: Claude Code's PreToolUse hook for file writes.
 
-Claude runs it before every Write, Edit, MultiEdit and NotebookEdit with the
-tool call as JSON on stdin. Allowed: print nothing, exit 0 — printing an
+Claude runs it before every Write, Edit, MultiEdit, NotebookEdit and Bash
+with the tool call as JSON on stdin (for Bash, the files the command names
+as written: tmuxorch.shellwrites). Allowed: print nothing, exit 0 — printing an
 "allow" decision would skip Claude's own permission prompt. Denied: Claude's
 hook JSON with ``permissionDecision: "deny"`` and a reason the model reads.
 
@@ -62,19 +63,29 @@ def parse(raw: bytes) -> dict[str, Any]:
     return payload
 
 
-def target(payload: dict[str, Any]) -> tuple[str, str]:
-    """``(file path, cwd)`` of the tool call."""
+def target(payload: dict[str, Any]) -> tuple[list[str], str]:
+    """``(file paths, cwd)`` of the tool call: a file tool's one path, or what
+    a Bash command names as written (maybe none)."""
     tool = payload.get("tool_name")
     tool_input = payload.get("tool_input")
     if not isinstance(tool_input, dict):
         raise BadInput(f"no tool_input object in the {tool or 'hook'} call")
+    cwd = payload.get("cwd")
+    cwd = cwd if isinstance(cwd, str) and cwd else os.getcwd()
+    if tool == "Bash":
+        command = tool_input.get("command")
+        if not isinstance(command, str):
+            raise BadInput("Bash has no tool_input.command string")
+        from tmuxorch.shellwrites import targets
+
+        found = targets(command, cwd)
+        return [os.path.join(cwd, os.path.expanduser(t)) for t in found if "\0" not in t], cwd
     for key in ("file_path", "notebook_path"):
         value = tool_input.get(key)
         if isinstance(value, str) and value:
             if "\0" in value:
                 raise BadInput(f"tool_input.{key} contains a NUL byte")
-            cwd = payload.get("cwd")
-            return value, cwd if isinstance(cwd, str) and cwd else os.getcwd()
+            return [value], cwd
     error = BadInput if tool in FILE_TOOLS else NothingToLock
     raise error(f"{tool or 'the tool'} has no tool_input.file_path or notebook_path to lock")
 
@@ -142,15 +153,18 @@ def _home() -> tuple[Path, dict[str, Any] | None]:
 
 
 def decide(payload: dict[str, Any], managed: bool) -> str | None:
-    """Check the path is not protected, then take the lock for this tool call;
+    """Check no path is protected, then take the locks for this tool call;
     the deny reason, or None to allow."""
-    file_path, cwd = target(payload)
+    paths, cwd = target(payload)
+    if not paths:
+        return None  # a Bash command that names no file it writes
     home, settings = _home()
     if settings is None:
         settings = cached_settings(home)
-    refused = _protected(home, file_path, cwd, settings["protected"])
-    if refused is not None:
-        return refused
+    for path in paths:
+        refused = _protected(home, path, cwd, settings["protected"])
+        if refused is not None:
+            return refused
     if not (home / "state.db").exists():
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
@@ -163,14 +177,15 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
     if holder is None:
         raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
     locks = settings["locks"]
-    key = lock_key(file_path, cwd, str(locks["scope"]))
     wait, lease = float(locks["wait"]), float(locks["lease"])
     with Store.open(home, create=False) as store:
-        outcome = acquire(store, key, holder, wait=wait, lease=lease)
-    if outcome.granted:
-        return None
-    advice = "end your turn to free your locks" if outcome.deadlock else "do other work"
-    return f"{outcome.reason}. Write denied: {advice} and retry this write later."
+        for path in paths:
+            key = lock_key(path, cwd, str(locks["scope"]))
+            outcome = acquire(store, key, holder, wait=wait, lease=lease)
+            if not outcome.granted:
+                advice = "end your turn to free your locks" if outcome.deadlock else "do other work"
+                return f"{outcome.reason}. Write denied: {advice} and retry this write later."
+    return None
 
 
 def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str | None:

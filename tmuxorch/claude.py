@@ -18,8 +18,8 @@ from typing import Any
 
 from tmuxorch.hooks import EVENTS as HOOK_EVENTS
 
-# Tools whose file writes auto-lock serialises.
-WRITE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
+# Tools whose file writes auto-lock serialises (Bash: the files its command names).
+WRITE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit|Bash"
 
 
 def executable() -> str:

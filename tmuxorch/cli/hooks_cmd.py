@@ -53,16 +53,27 @@ def _commands(entries: list[Any]) -> set[Any]:
 
 def merge(current: Settings, wanted: Settings) -> tuple[Settings, Settings]:
     """``current`` plus every hook entry of ``wanted`` whose command it lacks
-    for that event; returns ``(merged, what was added)``."""
+    for that event; returns ``(merged, what was added)``. An entry of ours
+    whose matcher has since grown (auto-lock now also reads Bash) is updated."""
     merged = json.loads(json.dumps(current))  # a deep copy; current stays as read
     hooks = merged.setdefault("hooks", {})
     added: dict[str, list[Any]] = {}
     for event, entries in wanted["hooks"].items():
         have = hooks.setdefault(event, [])
         for entry in entries:
-            if not {h["command"] for h in entry["hooks"]} <= _commands(have):
+            ours = {h["command"] for h in entry["hooks"]}
+            if not ours <= _commands(have):
                 have.append(entry)
                 added.setdefault(event, []).append(entry)
+                continue
+            for old in have:
+                if (
+                    isinstance(old, dict)
+                    and _commands([old]) & ours
+                    and old.get("matcher") != entry.get("matcher")
+                ):
+                    old["matcher"] = entry.get("matcher")
+                    added.setdefault(event, []).append(entry)
     return merged, {"hooks": added} if added else {}
 
 
