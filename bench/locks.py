@@ -3,7 +3,8 @@
     python bench/locks.py [--runs N]
 
 1. Hook latency, uncontended: ``tmuxorch auto-lock`` (the installed console
-   script, a re-entrant acquisition) against ``python -c pass`` in the same
+   script, a re-entrant acquisition; and on Bash calls, one that writes
+   nothing and one that writes a file) against ``python -c pass`` in the same
    run, interleaved; p50 wall time and p50 CPU time (user+sys, steadier on a
    busy machine) and their ratio. Target: <= 2x. Bytecode is written on a
    warm-up run, as an installed package has it.
@@ -50,12 +51,18 @@ def hook_latency(tmp: Path, runs: int) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "TMUX")}
     env.update(TMUXORCH_HOME=str(home), TMUXORCH_AGENT="bench", TMUX_PANE="")
     env.pop("TMUXORCH_CONFIG", None)
-    payload = {"tool_name": "Write", "cwd": str(tmp), "tool_input": {"file_path": "f.txt"}}
-    stdin = json.dumps(payload).encode()
-    hook = tmuxorch_argv()
+
+    def call(tool: str, tool_input: dict[str, str]) -> bytes:
+        payload = {"tool_name": tool, "cwd": str(tmp), "tool_input": tool_input}
+        return json.dumps(payload).encode()
+
+    hook = [*tmuxorch_argv(), "auto-lock"]
     cases = {
         "python -c pass": ([sys.executable, "-c", "pass"], b""),
-        "hook": ([*hook, "auto-lock"], stdin),
+        "hook": (hook, call("Write", {"file_path": "f.txt"})),
+        # Bash: a command that writes nothing (no database), and one that does.
+        "hook Bash read": (hook, call("Bash", {"command": "git status && ls -la | head"})),
+        "hook Bash write": (hook, call("Bash", {"command": "make > build.log 2>&1"})),
     }
     for argv, data in cases.values():
         for _ in range(3):
@@ -68,9 +75,13 @@ def hook_latency(tmp: Path, runs: int) -> None:
     cpu = {n: statistics.median(s[1] for s in v) * 1000 for n, v in samples.items()}
     for name in cases:
         print(f"  {name:<16} p50 wall {wall[name]:6.1f} ms   p50 cpu {cpu[name]:6.1f} ms")
-    ratio_wall = wall["hook"] / wall["python -c pass"]
-    ratio_cpu = cpu["hook"] / cpu["python -c pass"]
-    print(f"  hook / python -c pass: {ratio_wall:.2f}x wall, {ratio_cpu:.2f}x cpu (target <= 2x)")
+    for name in [n for n in cases if n.startswith("hook")]:
+        ratio_wall = wall[name] / wall["python -c pass"]
+        ratio_cpu = cpu[name] / cpu["python -c pass"]
+        print(
+            f"  {name} / python -c pass: {ratio_wall:.2f}x wall, {ratio_cpu:.2f}x cpu"
+            " (target <= 2x)"
+        )
 
 
 _WAITER = """

@@ -103,7 +103,7 @@ def test_hook_path_imports_nothing_heavy(env: Env) -> None:
         "import sys, io; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{}'));"
         "from tmuxorch.entry import main; main(['hook', 'Stop']);"
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'click', 'libtmux', 'watchdog', 'yaml', 'rich'}))"
+        "{'click', 'libtmux', 'watchdog', 'yaml', 'rich', 'typing'}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env={**env.environ, "TMUXORCH_AGENT": "a"},

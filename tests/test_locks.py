@@ -300,9 +300,15 @@ def test_bad_input_is_one_line_and_managed_agents_fail_closed(
 
 
 def test_a_tool_without_a_path_is_never_denied(fleet_env: Env) -> None:
-    stdin = json.dumps({"tool_name": "Bash", "tool_input": {"command": "ls"}}).encode()
+    """A too-wide matcher: a tool that writes no file is let through."""
+    stdin = json.dumps({"tool_name": "Grep", "tool_input": {"pattern": "x"}}).encode()
     proc = hook(fleet_env, stdin, agent="a")
-    assert (proc.returncode, proc.stdout) == (1, "") and "Bash has no" in proc.stderr
+    assert (proc.returncode, proc.stdout) == (1, "") and "Grep has no" in proc.stderr
+
+
+def test_a_bash_call_without_a_command_is_bad_input(fleet_env: Env) -> None:
+    stdin = json.dumps({"tool_name": "Bash", "tool_input": {"command": 7}}).encode()
+    assert "Bash has no tool_input.command" in denied(hook(fleet_env, stdin, agent="a"))
 
 
 def test_ten_megabytes_of_json(fleet_env: Env) -> None:
@@ -368,17 +374,39 @@ def test_hand_started_sessions_hold_by_session_id(fleet_env: Env) -> None:
     assert held_paths(fleet_env)[0][1] == "session:s1"
 
 
-@pytest.mark.parametrize("config", [True, False], ids=["config file", "no config file"])
-def test_hook_import_path_stays_light(fleet_env: Env, config: bool) -> None:
+# (id, config file?, tool call, modules it must not load)
+LIGHT = [
+    ("write", True, ("Write", {"file_path": "f"}), {"typing"}),
+    ("write-no-config", False, ("Write", {"file_path": "f"}), {"typing"}),
+    # A Bash command that writes nothing needs no store (nor its records).
+    ("bash-read", True, ("Bash", {"command": "git status && ls"}),
+     {"typing", "sqlite3", "dataclasses"}),
+    ("bash-write", True, ("Bash", {"command": "make > out.log"}), {"typing"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("config", "call", "banned"), [c[1:] for c in LIGHT], ids=[c[0] for c in LIGHT]
+)
+def test_hook_import_path_stays_light(
+    fleet_env: Env, config: bool, call: tuple[str, dict[str, str]], banned: set[str]
+) -> None:
     if not config:
         fleet_env.config_path.unlink()
+    heavy = {"click", "libtmux", "watchdog", "yaml", "rich"} | banned
     code = (
         "import io, sys; sys.stdin = io.TextIOWrapper(io.BytesIO(sys.argv[1].encode()));"
         "from tmuxorch.entry import main; main(['auto-lock']);"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'click', 'libtmux', 'watchdog', 'yaml', 'rich'}))"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy!r}))"
     )
-    args = [sys.executable, "-c", code, write("f", fleet_env.tmp).decode()]
+    tool, tool_input = call
+    payload = {
+        "session_id": "s",
+        "cwd": str(fleet_env.tmp),
+        "tool_name": tool,
+        "tool_input": tool_input,
+    }
+    args = [sys.executable, "-c", code, json.dumps(payload)]
 
     def run() -> str:
         proc = subprocess.run(

@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
-from pathlib import Path
-from typing import Any
 
-from tmuxorch import protect
 from tmuxorch.errors import TmuxorchError
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # Imported where used: a Bash command that writes nothing (most of them)
+    # is decided from json, os and shlex alone.
+    from pathlib import Path
+    from typing import Any
 
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 SETTINGS_CACHE = "lock-settings.json"
@@ -104,6 +108,8 @@ def cached_settings(home: Path) -> dict[str, Any]:
     config.yaml, from a JSON cache in the home while the file's path, mtime
     and size are unchanged: tmuxorch.config (dataclasses, typing, yaml) costs
     more than the whole rest of the hook."""
+    from pathlib import Path
+
     env = os.environ.get("TMUXORCH_CONFIG")
     if env:
         path = Path(env).expanduser()
@@ -143,6 +149,8 @@ def _settings_of(config: Any) -> dict[str, Any]:
 
 
 def _home() -> tuple[Path, dict[str, Any] | None]:
+    from pathlib import Path
+
     home = os.environ.get("TMUXORCH_HOME")
     if home:
         return Path(home).expanduser(), None
@@ -192,6 +200,8 @@ def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str
     """The deny reason when ``file_path`` is protected and this agent was not
     spawned allowed to write it (``spec["allow_protected"]``); hand-started
     sessions have no allowance."""
+    from tmuxorch import protect
+
     pattern = protect.protected(file_path, cwd, patterns)
     if pattern is None:
         return None
@@ -222,11 +232,20 @@ def main(args: list[str]) -> int:
         return _undecided(f"bad input: {exc}", managed=False)
     except BadInput as exc:
         return _undecided(f"bad input: {exc}", managed)
-    except (TmuxorchError, sqlite3.Error, OSError) as exc:
+    except Exception as exc:
+        if not _expected(exc):
+            raise
         return _undecided(f"cannot decide the lock: {exc}", managed)
     if reason is not None:
         deny(reason)
     return 0
+
+
+def _expected(exc: Exception) -> bool:
+    """A failure to decide (the fleet, its database or a file), not a bug."""
+    import sqlite3
+
+    return isinstance(exc, (TmuxorchError, sqlite3.Error, OSError))
 
 
 def _undecided(message: str, managed: bool) -> int:

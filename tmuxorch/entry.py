@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import sys
 
-HOT_COMMANDS = ("auto-lock", "hook")
-
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in HOT_COMMANDS:
-        from tmuxorch.hooks import run
+    if args and args[0] == "auto-lock":
+        from tmuxorch.autolock import main as auto_lock
 
-        return run(args)
+        return int(auto_lock(args[1:]))
+    if args and args[0] == "hook":
+        from tmuxorch.hooks import hook_main
+
+        return hook_main(args[1:])
     from tmuxorch.cli import cli
 
     return int(cli.main(args=args, prog_name="tmuxorch", standalone_mode=True) or 0)

@@ -12,7 +12,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EVENTS = (
     "SessionStart",
@@ -166,12 +170,3 @@ def _release_locks(store: Any, payload: dict[str, Any]) -> None:
     holder = locks.hook_holder(os.environ, session_id if isinstance(session_id, str) else None)
     if holder is not None:
         locks.release_holder(store, holder.key)
-
-
-def run(args: list[str]) -> int:
-    """Dispatch ``args`` (``["hook", EVENT]`` or ``["auto-lock"]``)."""
-    if args[0] == "auto-lock":
-        from tmuxorch.autolock import main
-
-        return int(main(args[1:]))
-    return hook_main(args[1:])

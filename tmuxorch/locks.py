@@ -27,7 +27,6 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tmuxorch import procs
 from tmuxorch.records import ENDED, Lock, Waiter, now
@@ -40,6 +39,11 @@ LIVENESS_CHECK = 0.25
 _WRAPPERS = frozenset(
     {"sh", "bash", "dash", "zsh", "fish", "ksh", "env", "timeout", "nice", "nohup", "tmuxorch"}
 )
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATES = ("starting", "idle", "busy", "waiting", "error", "exited", "stopped")
 # States in which the agent's process is gone.

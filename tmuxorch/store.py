@@ -16,7 +16,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from tmuxorch.errors import AgentError, StoreError
 from tmuxorch.records import (
@@ -30,6 +29,11 @@ from tmuxorch.records import (
     Watch,
     now,
 )
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DB_NAME = "state.db"
 
