@@ -277,3 +277,26 @@ def test_recover_claims_knows_a_reused_pid(env: Env, skew: int, after: str) -> N
             assert message is not None and message.status == after
         finally:
             other.kill()
+
+
+def test_a_turn_started_since_the_agent_was_read_is_not_done(env: Env) -> None:
+    """``reached`` on an idle snapshot whose queued message was delivered in
+    the meantime (busy, then delivered: the deliverer's order) is not done:
+    this race made a batch call a task completed before its prompt ran."""
+    from tmuxorch.records import Agent, now
+
+    with env.fleet() as fleet:
+        stamp = now()
+        fleet.store.insert_agent(
+            Agent(name="f", profile="fake", state="idle", cwd="/", created=stamp, since=stamp)
+        )
+        message_id = fleet.store.add_message(None, "f", "sequential", "work")
+        snapshot = fleet.store.get_agent("f")
+        assert snapshot is not None and not fleet.reached(snapshot, "done")
+        fleet.store.set_state("f", "busy", "", data={"source": "delivery"})
+        fleet.store.set_message_status(message_id, "delivered")
+        assert not fleet.reached(snapshot, "done")
+        assert not fleet.reached(snapshot, "idle")
+        fleet.store.set_state("f", "idle", "")
+        fresh = fleet.store.get_agent("f")
+        assert fresh is not None and fleet.reached(fresh, "done")

@@ -371,7 +371,14 @@ class Fleet:
         to deliver is not: its next turn is already queued."""
         if agent.state not in UNTIL[until]:
             return False
-        return agent.state != "idle" or self.store.pending_count(agent.name) == 0
+        if agent.state != "idle":
+            return True
+        if self.store.pending_count(agent.name):
+            return False
+        # ``agent`` may be older than that count: a message delivered in
+        # between (busy is set before delivered) would read as idle and done.
+        fresh = self.store.get_agent(agent.name)
+        return fresh is not None and fresh.state in UNTIL[until]
 
     # -- input --------------------------------------------------------------------
 
