@@ -50,6 +50,18 @@ def test_set_state_records_only_changes(tmp_path: Path) -> None:
         assert events == [("idle", ""), ("busy", "working")]
 
 
+def test_set_state_expecting_a_state_that_moved_on_changes_nothing(tmp_path: Path) -> None:
+    """The monitor's screen verdict on an older reading never undoes a newer one."""
+    with Store.open(tmp_path) as store:
+        store.insert_agent(_agent("a"))
+        store.set_state("a", "idle")
+        store.set_state("a", "busy", data={"source": "delivery"})
+        assert not store.set_state("a", "idle", expect="idle")  # read as idle, now busy
+        agent = store.get_agent("a")
+        assert agent is not None and agent.state == "busy"
+        assert store.set_state("a", "idle", expect="busy")
+
+
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     """Fresh database, 20 threads each with its own connection, racing from creation."""
     errors: list[BaseException] = []

@@ -360,7 +360,9 @@ class Monitor:
                 self._schedule(name, time.monotonic() + profile.quiet - quiet_for)
             return
         if (state, detail) != (agent.state, agent.detail):
-            self.store.set_state(name, state, detail, data={"source": "screen"})
+            # Decided on ``agent`` as read before the capture: if a hook or a
+            # delivery moved it since, that newer word stands.
+            self.store.set_state(name, state, detail, data={"source": "screen"}, expect=agent.state)
 
     def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
         """First-run dialogs (folder trust and the like), answered per config."""

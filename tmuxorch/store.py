@@ -358,17 +358,20 @@ class Store:
         *,
         event: str = "state",
         data: dict[str, Any] | None = None,
+        expect: str | None = None,
         **fields: Any,
     ) -> bool:
         """Move an agent to ``state``; record an event only when something changed.
 
-        Returns whether the state or detail changed.
+        With ``expect``, only if the agent is still in that state: a decision
+        made on an older reading must not undo what a hook or a delivery did
+        since. Returns whether the state or detail changed.
         """
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT state, detail FROM agents WHERE name = ?", (name,)
             ).fetchone()
-            if row is None:
+            if row is None or (expect is not None and row["state"] != expect):
                 return False
             changed = (row["state"], row["detail"]) != (state, detail)
             sets = dict(fields)
