@@ -46,12 +46,10 @@ _UNKNOWABLE = re.compile(r"[$`]")
 # Options whose value is the next word, per writing program.
 _VALUED: dict[str, frozenset[str]] = {
     "truncate": frozenset({"-s", "-r", "--size", "--reference"}),
-    "touch": frozenset({"-d", "-r", "-t", "--date", "--reference"}),
     "install": frozenset({"-m", "-o", "-g", "--mode", "--owner", "--group"}),
     "cp": frozenset({"-S", "--suffix"}),
     "mv": frozenset({"-S", "--suffix"}),
     "ln": frozenset({"-S", "--suffix"}),
-    "mkdir": frozenset({"-m", "--mode"}),
 }
 _IN_PLACE = re.compile(r"^(-[A-Za-z]*i|--in-place(=|$))")
 
@@ -148,7 +146,9 @@ def _program_writes(words: list[str], cwd: str) -> list[str]:
     operands = _operands(args, _VALUED.get(program, frozenset()))
     if program == "tee":
         return operands
-    if program in ("rm", "rmdir", "truncate", "touch", "shred", "unlink", "mkdir"):
+    # Not mkdir, rmdir or touch: they clobber nothing, and a lock on a new
+    # directory would hold up every other agent writing below it.
+    if program in ("rm", "truncate", "shred", "unlink"):
         return operands
     if program in ("cp", "mv", "install", "ln", "rsync"):
         return _copy_writes(program, args, operands, cwd)
