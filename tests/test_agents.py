@@ -114,21 +114,20 @@ def test_parent_from_calling_pane(env: Env) -> None:
     assert env.json("status", "orphan")["parent"] is None
 
 
-def test_attach_from_inside_another_tmux(env: Env, server: Server, tmp_path: Path) -> None:
+def test_attach_from_inside_another_tmux(
+    env: Env, server: Server, TestServer: type[Server]
+) -> None:
     """A client inside an unrelated tmux (libtmux's session) attaches to the fleet."""
     env.ok("spawn", "target")
-    outer = Server(socket_name=f"{server.socket_name}-outer")
-    try:
-        session = outer.new_session("outer", window_command="/bin/sh")
-        pane = session.active_window.active_pane
-        assert pane is not None
-        exports = " ".join(f"{k}='{v}'" for k, v in env.environ.items() if k.startswith("TMUXORCH"))
-        pane.send_keys(f"{exports} {sys.executable} -m tmuxorch attach target -r", enter=True)
-        fleet = env.fleet()
-        clients = retry_until(
-            lambda: fleet.tmux.cmd("list-clients", "-F", "#{client_readonly} #{window_name}"),
-            message="a client attached",
-        )
-        assert clients == ["1 target"]
-    finally:
-        outer.kill()
+    outer = TestServer()  # killed and its socket removed after the test
+    session = outer.new_session("outer", window_command="/bin/sh")
+    pane = session.active_window.active_pane
+    assert pane is not None
+    exports = " ".join(f"{k}='{v}'" for k, v in env.environ.items() if k.startswith("TMUXORCH"))
+    pane.send_keys(f"{exports} {sys.executable} -m tmuxorch attach target -r", enter=True)
+    fleet = env.fleet()
+    clients = retry_until(
+        lambda: fleet.tmux.cmd("list-clients", "-F", "#{client_readonly} #{window_name}"),
+        message="a client attached",
+    )
+    assert clients == ["1 target"]

@@ -225,21 +225,17 @@ def test_fleet_status_line_runs_status_line(env: Env, server: Server) -> None:
     assert server.cmd("show", "-gv", "status-interval").stdout == [str(tmux.STATUS_INTERVAL)]
 
 
-def test_status_command_survives_tmux_and_shell_quoting(tmp_path: Path) -> None:
+def test_status_command_survives_tmux_and_shell_quoting(
+    tmp_path: Path, TestServer: type[Server]
+) -> None:
     home = tmp_path / "a home #1 %d) $HOME \"q' `x`"
     _fleet_store(home).close()
     shell_command = command(shlex.quote(sys.executable) + " -m tmuxorch", home, "sock")
     conf = tmp_path / "tmux.conf"
     conf.write_text(tmux.config_text(1000, 80, 24, shell_command))
-    socket = f"tmuxorch-test-quote-{tmp_path.name}"
-    base = ["tmux", "-L", socket, "-f", str(conf)]
-    try:
-        subprocess.run([*base, "new-session", "-d", "-s", "q"], check=True)
-        shown = subprocess.run(
-            [*base, "show", "-gv", tmux.STATUS_OPTION], capture_output=True, text=True, check=True
-        ).stdout.rstrip("\n")
-    finally:
-        subprocess.run([*base, "kill-server"], check=False, capture_output=True)
+    quoted = TestServer(config_file=str(conf))  # killed and its socket removed after the test
+    quoted.cmd("new-session", "-d", "-s", "q")
+    (shown,) = quoted.cmd("show", "-gv", tmux.STATUS_OPTION).stdout
     assert shown == shell_command
     out = subprocess.run(["sh", "-c", shown], capture_output=True, text=True, check=True)
     assert out.stdout.strip().startswith("#[fg=yellow]7 busy#[default]")
