@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,6 +108,22 @@ def test_hook_path_imports_nothing_heavy(env: Env) -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env={**env.environ, "TMUXORCH_AGENT": "a"},
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert out.strip() == "[]"
+
+
+def test_hand_started_session_with_no_config_file_reads_no_config(tmp_path: Path) -> None:
+    """Outside a fleet's panes (no TMUXORCH_HOME), with no config.yaml, the
+    default home is used without loading the config machinery."""
+    code = (
+        "import sys, io; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{}'));"
+        "from tmuxorch.entry import main; main(['hook', 'Stop']);"
+        "print(sorted(m for m in sys.modules if m in ('tmuxorch.config', 'typing', 'yaml')))"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TMUXORCH_", "XDG_"))}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**environ, "HOME": str(tmp_path)},
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout  # fmt: skip
     assert out.strip() == "[]"

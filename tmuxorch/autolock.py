@@ -108,14 +108,9 @@ def cached_settings(home: Path) -> dict[str, Any]:
     config.yaml, from a JSON cache in the home while the file's path, mtime
     and size are unchanged: tmuxorch.config (dataclasses, typing, yaml) costs
     more than the whole rest of the hook."""
-    from pathlib import Path
+    from tmuxorch.paths import config_path
 
-    env = os.environ.get("TMUXORCH_CONFIG")
-    if env:
-        path = Path(env).expanduser()
-    else:  # tmuxorch.config.default_config_path, without importing it
-        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        path = Path(base) / "tmuxorch" / "config.yaml"
+    path = config_path()
     try:
         st = path.stat()
         stamp: list[Any] = [str(path), st.st_mtime_ns, st.st_size]
@@ -149,11 +144,11 @@ def _settings_of(config: Any) -> dict[str, Any]:
 
 
 def _home() -> tuple[Path, dict[str, Any] | None]:
-    from pathlib import Path
+    from tmuxorch.paths import quick_home
 
-    home = os.environ.get("TMUXORCH_HOME")
-    if home:
-        return Path(home).expanduser(), None
+    home = quick_home()
+    if home is not None:
+        return home, None
     from tmuxorch.config import resolve
 
     settings = resolve()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union
 
 from tmuxorch.errors import ConfigError
+from tmuxorch.paths import config_path, default_home
 
 T = TypeVar("T")
 
@@ -192,22 +193,9 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
     return cls(**values)
 
 
-def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "tmuxorch" / "config.yaml"
-
-
-def default_home() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "tmuxorch"
-
-
 def load_config(path: Path | None = None) -> tuple[Config, Path]:
     """Read config.yaml (a missing file means all defaults)."""
-    if path is None:
-        env = os.environ.get("TMUXORCH_CONFIG")
-        path = Path(env) if env else default_config_path()
-    path = path.expanduser()
+    path = (path or config_path()).expanduser()
     if not path.exists():
         if os.environ.get("TMUXORCH_CONFIG") and path == Path(os.environ["TMUXORCH_CONFIG"]):
             raise ConfigError(f"config file {path} does not exist (from TMUXORCH_CONFIG)")

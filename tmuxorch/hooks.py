@@ -58,10 +58,13 @@ def tool_detail(payload: dict[str, Any]) -> str:
 
 
 def home_from_env() -> Path | None:
-    """The fleet home, cheaply: the env var every tmuxorch pane has, else config."""
-    home = os.environ.get("TMUXORCH_HOME")
-    if home:
-        return Path(home)
+    """The fleet home, cheaply: the env var every tmuxorch pane has, the
+    default when no config file exists, else what config says."""
+    from tmuxorch.paths import quick_home
+
+    home = quick_home()
+    if home is not None:
+        return home
     from tmuxorch.config import resolve
     from tmuxorch.errors import TmuxorchError
 
