@@ -45,6 +45,15 @@ COMMANDS = [
     ("variables-are-unknowable", "echo $HOME > $OUT; echo x > `f`", []),
     ("unbalanced-quote", "echo 'oops > x", []),
     ("reads-only", "cat .env | grep TOKEN && ls -la", []),
+    ("comment", "echo hi # > not-a-file\necho x > real", ["real"]),
+    ("hash-inside-a-word", "echo a#b > c#d", ["c#d"]),
+    (
+        "quotes-and-escapes",
+        'echo x > \'my file\' > "q\\"uote" > sp\\ ace',
+        ["my file", 'q"uote', "sp ace"],
+    ),
+    ("line-continuation", "echo x \\\n  > cont", ["cont"]),
+    ("megabyte-argument", "python -c '" + "a" * 1_000_000 + "' > out", ["out"]),
 ]
 
 

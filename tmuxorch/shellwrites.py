@@ -20,13 +20,13 @@ from __future__ import annotations
 import glob
 import os
 import re
-import shlex
+from collections.abc import Iterator
 
 _REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 # Redirections whose next word is not a file written: input, fd duplication.
 _SKIP_NEXT = frozenset({"<", "<<", "<<-", "<<<", ">&", "<&"})
 _SEPARATORS = frozenset({";", ";;", "&&", "||", "|", "&", "|&", "(", ")", "\n"})
-# Longest first: shlex hands runs of punctuation over as one token (``2>&1|``).
+# Longest first: runs of punctuation come as one token (``2>&1|``).
 _OPERATORS = sorted(_REDIRECTS | _SKIP_NEXT | _SEPARATORS, key=len, reverse=True)
 _PUNCTUATION = ";&|()<>\n"
 # Words that run the next word as the command, and their options that take a value.
@@ -86,21 +86,66 @@ def _without_heredocs(command: str) -> str:
 
 def _commands(command: str) -> list[list[str]]:
     """Simple commands (words and redirection operators), split at ; && | ( ) and newlines."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=_PUNCTUATION)
-    lexer.whitespace = " \t\r"  # a newline ends a command: it is punctuation here
-    lexer.commenters = ""
-    try:
-        tokens = list(lexer)
-    except ValueError:  # unbalanced quotes: bash would refuse it too
-        return []
     commands: list[list[str]] = [[]]
-    for token in tokens:
-        for part in _split_operators(token):
-            if part in _SEPARATORS:
-                commands.append([])
-            else:
-                commands[-1].append(part)
+    try:
+        for is_operator, token in _tokens(command):
+            for part in _split_operators(token) if is_operator else [token]:
+                if part in _SEPARATORS:
+                    commands.append([])
+                else:
+                    commands[-1].append(part)
+    except ValueError:  # an unbalanced quote: bash would refuse it too
+        return []
     return [c for c in commands if c]
+
+
+# One regex pass, linear in the command's length (shlex took seconds on a
+# megabyte-long quoted argument, and this runs before every Bash call).
+_TOKEN = re.compile(
+    r"""(?P<space>[^\S\n]+)
+      | (?P<op>[;&|()<>\n]+)
+      | (?P<single>'[^']*')
+      | (?P<double>"(?:\\.|[^"\\])*")
+      | (?P<escape>\\.)
+      | (?P<plain>[^\s'"\\;&|()<>]+)
+      | (?P<bad>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+_DOUBLE_ESCAPES = re.compile(r'\\([$`"\\\n])')
+
+
+def _tokens(command: str) -> Iterator[tuple[bool, str]]:
+    """``(is_operator, text)``: words with their quotes taken off, runs of operators."""
+    word: list[str] | None = None
+    pos = 0
+    while pos < len(command):
+        match = _TOKEN.match(command, pos)
+        assert match is not None  # ``bad`` matches any one character
+        kind, text = match.lastgroup, match.group()
+        pos = match.end()
+        if kind == "plain" and word is None and text.startswith("#"):
+            end = command.find("\n", pos)  # a comment, to the end of the line
+            pos = len(command) if end < 0 else end
+            continue
+        if kind in ("space", "op"):
+            if word is not None:
+                yield False, "".join(word)
+                word = None
+            if kind == "op":
+                yield True, text
+            continue
+        if kind == "bad":
+            raise ValueError(f"unbalanced {text!r}")
+        if kind == "single":
+            text = text[1:-1]
+        elif kind == "double":
+            text = _DOUBLE_ESCAPES.sub(r"\1", text[1:-1])
+        elif kind == "escape":
+            text = "" if text == "\\\n" else text[1]
+        word = word if word is not None else []
+        word.append(text)
+    if word is not None:
+        yield False, "".join(word)
 
 
 def _split_operators(token: str) -> list[str]:
