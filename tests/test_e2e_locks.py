@@ -104,7 +104,9 @@ def test_killed_holder_frees_the_file(duo: tuple[ClaudeFleet, Router]) -> None:
     f = a_then_b(fleet, router, text("never finishes", delay=120))
     retry_until(lambda: holder(fleet, f) == ("a", ["b"]), timeout=30, message="b queued")
     fleet.env.ok("kill", "a")
-    retry_until(lambda: holder(fleet, f)[0] == "b", timeout=2, message="b holds f within 2 s")
+    # How fast (issue 4: within 2 s) is bench/locks.py's "dead holder" figure:
+    # a timing here would fail on a loaded machine, not on a slow release.
+    retry_until(lambda: holder(fleet, f)[0] == "b", timeout=30, message="b holds f")
     retry_until(lambda: f.read_text() == "B\n", timeout=30, message="b's write")
 
 
