@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 def retry_until(
     predicate: Callable[[], T],
-    timeout: float = 10.0,
+    timeout: float = 30.0,
     interval: float = 0.05,
     message: str = "",
 ) -> T:
@@ -19,7 +19,9 @@ def retry_until(
 
     Tests wait on *behaviour* (a line on screen, a record in a file) instead
     of sleeping for a guessed duration, so they are fast when things are fast
-    and only slow when they are broken.  The predicate is always tried once
+    and only slow when they are broken.  The default bound is generous: it
+    only decides how long a broken test takes to fail, and CI machines are
+    shared and loaded.  The predicate is always tried once
     more at the deadline so a slow last step is not reported as a failure.
     Exceptions from the predicate propagate: a predicate that can fail
     transiently should catch that itself and return a falsy value.
