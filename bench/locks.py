@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _fleet import tmuxorch_argv
@@ -98,6 +99,23 @@ with Store.open(Path(sys.argv[1])) as store:
 """
 
 
+def _waiter_proceeds(store: Store, home: Path, path: str, free: Callable[[], None]) -> float:
+    """Seconds from ``free()`` (which lets the lock go) to a queued waiter process having it."""
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", _WAITER, str(home), path], stdout=subprocess.PIPE, text=True
+    )
+    while not store.waiters():
+        time.sleep(0.005)
+    time.sleep(0.05)  # let the waiter settle into its wait
+    freed = time.time()
+    free()
+    out, _ = waiter.communicate(timeout=30)
+    stamp, granted = out.split()
+    assert granted == "True"
+    release_holder(store, "waiter")
+    return float(stamp) - freed
+
+
 def handoff(tmp: Path, runs: int) -> None:
     home = tmp / "handoff"
     path = str(tmp / "contended.txt")
@@ -105,19 +123,9 @@ def handoff(tmp: Path, runs: int) -> None:
     with Store.open(home) as store:
         for _ in range(runs):
             assert acquire(store, path, Holder("holder")).granted
-            waiter = subprocess.Popen(
-                [sys.executable, "-c", _WAITER, str(home), path], stdout=subprocess.PIPE, text=True
+            latencies.append(
+                _waiter_proceeds(store, home, path, lambda: release_holder(store, "holder"))
             )
-            while not store.waiters():
-                time.sleep(0.005)
-            time.sleep(0.05)  # let the waiter settle into its wait
-            released = time.time()
-            release_holder(store, "holder")
-            out, _ = waiter.communicate(timeout=30)
-            stamp, granted = out.split()
-            assert granted == "True"
-            latencies.append(float(stamp) - released)
-            release_holder(store, "waiter")
     p50 = statistics.median(latencies) * 1000
     p90 = sorted(latencies)[int(len(latencies) * 0.9)] * 1000
     print(f"  release -> waiter proceeds: p50 {p50:.2f} ms, p90 {p90:.2f} ms (target p50 <= 20 ms)")
@@ -147,20 +155,12 @@ def dead_holder(tmp: Path, runs: int) -> None:
                 [sys.executable, "-c", _HOLDER, str(home), path], stdout=subprocess.PIPE, text=True
             )
             assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-            waiter = subprocess.Popen(
-                [sys.executable, "-c", _WAITER, str(home), path], stdout=subprocess.PIPE, text=True
-            )
-            while not store.waiters():
-                time.sleep(0.005)
-            time.sleep(0.05)
-            killed = time.time()
-            holder.kill()
-            holder.wait()
-            out, _ = waiter.communicate(timeout=30)
-            stamp, granted = out.split()
-            assert granted == "True"
-            latencies.append(float(stamp) - killed)
-            release_holder(store, "waiter")
+
+            def kill(holder: subprocess.Popen[str] = holder) -> None:
+                holder.kill()
+                holder.wait()
+
+            latencies.append(_waiter_proceeds(store, home, path, kill))
     p50 = statistics.median(latencies) * 1000
     worst = max(latencies) * 1000
     print(f"  kill -9 holder -> waiter proceeds: p50 {p50:.0f} ms, max {worst:.0f} ms"
