@@ -125,6 +125,9 @@ class BenchFleet:
     def shutdown(self) -> None:
         """Kill the private tmux server, then make sure the monitor is gone."""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        # tmux does not always remove its socket file when killed.
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.geteuid()}"
+        (tmpdir / self.socket).unlink(missing_ok=True)
         deadline = time.monotonic() + 10
         while is_running(self.home) and time.monotonic() < deadline:
             time.sleep(0.1)  # the monitor exits on its own once tmux is gone

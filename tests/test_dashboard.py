@@ -327,29 +327,26 @@ def test_dashboard_restores_the_terminal(
     assert {"echo", "icanon", "isig"} <= set(modes)  # not -echo, -icanon, -isig
 
 
-def test_attach_and_come_back(env: Env, server: Server) -> None:
+def test_attach_and_come_back(env: Env, TestServer: type[Server]) -> None:
     """``a`` from a dashboard in another tmux: the agent's window with the
     fleet's status line; on detach, the dashboard again."""
     env.spawn_ready("marker", "echo MARK-$((6*7))")
-    outer = Server(socket_name=f"{server.socket_name}-outer")
+    outer = TestServer()  # killed and its socket removed after the test
     ours = {k: v for k, v in env.environ.items() if k.startswith("TMUXORCH_")}
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in ours.items())
     run = f"env {exports} {shlex.quote(sys.executable)} -m tmuxorch dashboard"
-    try:
-        outer.cmd("new-session", "-d", "-s", "o", "-x", "150", "-y", "30", run)
-        outer.cmd("set", "-g", "remain-on-exit", "on")
-        retry_until(lambda: "marker" in _capture(outer, "=o:"), message="the table is drawn")
-        outer.cmd("send-keys", "-t", "=o:", "a")
+    outer.cmd("new-session", "-d", "-s", "o", "-x", "150", "-y", "30", run)
+    outer.cmd("set", "-g", "remain-on-exit", "on")
+    retry_until(lambda: "marker" in _capture(outer, "=o:"), message="the table is drawn")
+    outer.cmd("send-keys", "-t", "=o:", "a")
 
-        def attached() -> str:
-            screen = _capture(outer, "=o:")
-            return screen if "MARK-42" in screen and "0 waiting" in screen else ""
+    def attached() -> str:
+        screen = _capture(outer, "=o:")
+        return screen if "MARK-42" in screen and "0 waiting" in screen else ""
 
-        screen = retry_until(attached, message="the agent's window and the fleet's status line")
-        assert "NAME" not in screen
-        outer.cmd("send-keys", "-t", "=o:", "C-b", "d")
-        retry_until(lambda: "attached marker" in _capture(outer, "=o:"), message="back")
-        outer.cmd("send-keys", "-t", "=o:", "q")
-        assert _exit_status(outer, "=o:") == 0
-    finally:
-        outer.kill()
+    screen = retry_until(attached, message="the agent's window and the fleet's status line")
+    assert "NAME" not in screen
+    outer.cmd("send-keys", "-t", "=o:", "C-b", "d")
+    retry_until(lambda: "attached marker" in _capture(outer, "=o:"), message="back")
+    outer.cmd("send-keys", "-t", "=o:", "q")
+    assert _exit_status(outer, "=o:") == 0
