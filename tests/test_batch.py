@@ -29,12 +29,12 @@ def _summary(env: Env, path: Path, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 def _overlap(env: Env, names: list[str]) -> int:
-    """Most tasks running at once, from the event log (spawned .. turn ended)."""
+    """Most tasks running at once, from the event log (spawned .. last state change)."""
     marks: list[tuple[float, int]] = []
     for name in names:
         events = [json.loads(x) for x in env.ok("events", "--json", "--agent", name).splitlines()]
         start = next(e["ts"] for e in events if e["event"] == "spawned")
-        end = events[-1]["ts"]
+        end = [e["ts"] for e in events if e["state"]][-1]  # not a cost read after the turn
         marks += [(start, 1), (end, -1)]
     running = peak = 0
     for _, step in sorted(marks):

@@ -262,6 +262,10 @@ def test_incremental_reads_continue_the_open_turn(store: Store, tmp_path: Path) 
     assert agent.cost_usd == pytest.approx(
         usd((5, 5, 0, 0), (5.0, 25.0, 0.5, 6.25)) + usd((1, 1, 0, 0), (1.0, 5.0, 0.1, 1.25))
     )
+    # Each read that changed the cost says so (the monitor checks max_cost on it).
+    assert not cost.refresh_agent(store, name, PRICING)
+    costs = [e.data["cost_usd"] for e in store.events(agent=name, kind=cost.COST_EVENT)]
+    assert costs == [pytest.approx(usd((5, 5, 0, 0), (5.0, 25.0, 0.5, 6.25))), agent.cost_usd]
 
 
 def test_unknown_model_is_free_and_flagged(store: Store, tmp_path: Path) -> None:

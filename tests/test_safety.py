@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import protect, safety
+from tmuxorch import cost, protect, safety
 from tmuxorch.config import DEFAULT_PROTECTED, Config, LimitSettings, load_config
 from tmuxorch.fleet import Fleet
 from tmuxorch.records import Agent, Event, now
@@ -380,6 +380,21 @@ def test_guard_fires_once_and_tells_the_parent(fleet: Fleet) -> None:
     assert shown["limits"] == {
         "max_cost": 0.25, "max_turns": 1, "max_duration": None, "on_breach": "interrupt"
     }  # fmt: skip
+
+
+def test_a_cost_counted_outside_the_monitor_is_checked(fleet: Fleet) -> None:
+    """`status` (any CLI call) may read the transcript before the monitor's
+    cost thread does; the cost event it records still reaches the guard."""
+    _guarded(fleet, "w", state="idle", max_cost=0.25)
+    guard = safety.Guard(fleet)
+    guard.start(fleet.store.last_event_id())
+    fleet.store.update_agent("w", cost_usd=0.3)
+    fleet.store.add_event("w", cost.COST_EVENT, None, "$0.3000", {"cost_usd": 0.3})
+    for event in fleet.store.events(agent="w", kind=cost.COST_EVENT):
+        guard.event(event)
+    assert _notes(fleet) == [
+        "[tmuxorch] child w was interrupted by the safety net: max_cost: spent $0.3000 of $0.2500"
+    ]
 
 
 def test_a_new_agent_of_the_same_name_starts_clean(fleet: Fleet) -> None:

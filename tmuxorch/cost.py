@@ -27,7 +27,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 # Hook events after which the transcript holds a finished turn worth reading.
 TURN_ENDS = ("hook:Stop", "hook:StopFailure", "hook:SessionEnd")
+# The event recorded when an agent's cost changed.
+COST_EVENT = "cost"
 
 # Anthropic list prices, USD per million tokens (cache_creation: 5-minute cache
 # writes). Longest prefix wins: date-suffixed and older models before families.
@@ -487,6 +489,12 @@ def refresh_agent(store: Store, name: str, table: Pricing) -> bool:
                 tokens_cache_creation=total.tokens.cache_creation,
                 cost_usd=total.cost_usd,
             )
+            if total.cost_usd != agent.cost_usd:
+                # Whoever read it (the monitor, or `status` in a CLI call),
+                # the monitor hears of it and checks the agent's max_cost.
+                store.add_event(
+                    name, COST_EVENT, None, f"${total.cost_usd:.4f}", {"cost_usd": total.cost_usd}
+                )
         return True
     return False
 
@@ -500,14 +508,9 @@ class Refresher:
     connection and starts on first use.
     """
 
-    def __init__(
-        self, home: Path, table: Pricing, on_read: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, home: Path, table: Pricing) -> None:
         self.home = home
         self.table = table
-        # Called (on the refresher's thread) with the name of an agent whose
-        # counters were just updated.
-        self.on_read = on_read
         self.queue: queue.SimpleQueue[tuple[str, float | None]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
 
@@ -557,12 +560,10 @@ class Refresher:
     def _read(self, store: Store, name: str, ts: float | None) -> bool:
         """Read what is new; True once the turn that ended at ``ts`` is all read."""
         try:
-            read = refresh_agent(store, name, self.table)
+            refresh_agent(store, name, self.table)
             last = store.last_turn(name)
         except (TmuxorchError, sqlite3.Error):
             return False
-        if read and self.on_read is not None:
-            self.on_read(name)
         if ts is None or last is None or last.duration is None:
             return False
         return last.ended is not None and last.ended >= ts

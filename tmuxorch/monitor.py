@@ -150,7 +150,7 @@ class Monitor:
         # The `tmux wait-for` client the waiter thread blocks in.
         self.waiting: subprocess.Popen[bytes] | None = None
         self.last_event = 0
-        self.costs = Refresher(settings.home, pricing(settings.config), on_read=self._counted)
+        self.costs = Refresher(settings.home, pricing(settings.config))
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
         self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
         # Message delivery: one worker thread per agent at a time.
@@ -214,8 +214,6 @@ class Monitor:
                 if kind == "log":
                     self.changed_at[name] = now
                     self._schedule(name, now + _DEBOUNCE)
-                elif kind == "cost":
-                    self.guard.check(name)
             if "db" in kinds:
                 self._read_events()
                 # inotify fires on the WAL write, which can come before the
@@ -285,10 +283,6 @@ class Monitor:
         if agent is not None and previous != state:
             seen = dataclasses.replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
-
-    def _counted(self, name: str) -> None:
-        """The cost thread updated ``name``'s counters: check its limits (on our thread)."""
-        self.events.put(("cost", name))
 
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""

@@ -29,6 +29,7 @@ from typing import Any
 
 from tmuxorch import messaging
 from tmuxorch.config import Config
+from tmuxorch.cost import COST_EVENT
 from tmuxorch.errors import TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.records import ENDED, Agent, Event
@@ -219,7 +220,7 @@ class Guard:
             self.clocks.pop(name, None)  # a new agent of an old name starts from zero
         if event.state:
             self.clocks[name] = self.clocks.get(name, Clock()).seen(event.state, event.ts)
-        if event.state or event.event in ("hook:Stop", "hook:StopFailure"):
+        if event.state or event.event in ("hook:Stop", "hook:StopFailure", COST_EVENT):
             agent = self.check(name)
             if (
                 agent is not None
