@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,6 +50,14 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
             },
         },
     }
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    return next((line for line in status.splitlines() if line.startswith("State:")), "?")
 
 
 @dataclass
@@ -104,6 +113,29 @@ class Env:
         assert proc.returncode == 0, f"tmuxorch {' '.join(args)} failed: {proc.stderr}"
         assert "Traceback" not in proc.stderr
         return proc.stdout
+
+    def kill_monitor(self) -> int:
+        """SIGKILL the fleet's monitor (whoever holds its lock, should another
+        have taken over meanwhile) until the lock is free; the first pid killed."""
+        lock = self.home / monitor.LOCK_FILE
+        killed: list[int] = []
+        assert monitor.is_running(self.home), "no monitor to kill"
+
+        def gone() -> bool:
+            if not monitor.is_running(self.home):
+                return True
+            with contextlib.suppress(ValueError, IndexError, ProcessLookupError):
+                pid = int(lock.read_text().split()[0])
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            return False
+
+        try:
+            retry_until(gone, message="the monitor's lock free")
+        except AssertionError as exc:
+            states = {pid: _proc_state(pid) for pid in killed}
+            raise AssertionError(f"{exc}; killed, with their state now: {states}") from None
+        return killed[0] if killed else 0  # 0: it ended by itself meanwhile
 
     def spawn_ready(self, name: str, *args: str) -> None:
         """Spawn and wait until the agent takes input (messages to a starting

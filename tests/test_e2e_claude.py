@@ -128,8 +128,7 @@ def test_monitor_killed_mid_turn_recovers(claude_fleet: ClaudeFleet) -> None:
     fleet.api.enqueue(tool_use("Write", {"file_path": str(target), "content": "x"}, delay=3))
     env.ok("send", "c1", "slow turn")
     lock = env.home / monitor.LOCK_FILE
-    old = int(lock.read_text().split()[0])
-    os.kill(old, signal.SIGKILL)
+    old = env.kill_monitor()
     # The turn goes on without a monitor (hooks still write states); the next
     # command starts a new monitor, which reads the screen afresh and puts the
     # dialog's own question in the detail.

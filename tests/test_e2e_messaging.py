@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import signal
 import sys
 from typing import Any
 
 from tests.conftest import ClaudeFleet, Router, agent_requests
 from tests.fakeapi import last_user_text, text, tool_use
 from tests.helpers import retry_until
-from tmuxorch import monitor
 
 
 def prompts(fleet: ClaudeFleet, name: str) -> list[str]:
@@ -98,8 +95,7 @@ def test_monitor_killed_with_queued_messages(claude_fleet: ClaudeFleet) -> None:
     env.ok("send", "c1", "first")
     for body in ("queued a", "queued b"):
         env.ok("send", "c1", body)
-    pid = int((env.home / monitor.LOCK_FILE).read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)
+    env.kill_monitor()
     env.ok("wait", "c1", "--timeout", "60")  # restarts the monitor
     retry_until(lambda: len(prompts(fleet, "c1")) == 3, timeout=60, message="all three")
     env.ok("wait", "c1", "--timeout", "60")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 from pathlib import Path
 
@@ -59,8 +57,7 @@ def test_up_after_the_server_died(env: Env, server: Server) -> None:
 
 def test_up_marks_agents_that_died_unseen(env: Env) -> None:
     env.spawn_ready("f", "--agent", "fake")
-    lock = env.home / monitor.LOCK_FILE
-    os.kill(int(lock.read_text().split()[0]), signal.SIGKILL)  # nobody is looking
+    env.kill_monitor()  # nobody is looking
     pane = str(env.json("status", "f")["pane_id"])
     env.fleet().tmux.send_literal(pane, "crash")
     env.fleet().tmux.send_keys(pane, "Enter")

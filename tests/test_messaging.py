@@ -4,15 +4,12 @@ half-typed input, notifications and coordination commands."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 
 import pytest
 
 from tests.conftest import Env
 from tests.helpers import retry_until
-from tmuxorch import monitor
 
 
 def _send(
@@ -113,9 +110,7 @@ def test_monitor_killed_with_queued_messages_delivers_each_once(env: Env) -> Non
     retry_until(lambda: env.json("status", "f")["state"] == "busy", message="busy")
     for i in range(3):
         _send(env, "f", f"queued {i}")
-    pid = int((env.home / monitor.LOCK_FILE).read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)
-    retry_until(lambda: not monitor.is_running(env.home), message="monitor gone")
+    env.kill_monitor()
     gate.touch()  # the turn ends while no monitor runs
     env.ok("wait", "f", "--timeout", "30")  # starts a new monitor
     retry_until(lambda: len(env.records()) == 4, timeout=30, message="delivered after restart")

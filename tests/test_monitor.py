@@ -4,8 +4,6 @@ from the screen, answering prompts, waiting, and surviving its own death."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 
@@ -119,9 +117,7 @@ def test_single_instance_and_restart_after_kill(env: Env) -> None:
     )  # fmt: skip
     assert second.returncode == 1 and "already running" in second.stderr
     lock = env.home / monitor.LOCK_FILE
-    first = int(lock.read_text().split()[0])
-    os.kill(first, signal.SIGKILL)
-    retry_until(lambda: not monitor.is_running(env.home), message="the lock dies with it")
+    first = env.kill_monitor()  # the lock dies with it
     env.ok("send", "f", "ask go on")  # messages still go through without a monitor
     env.ok("wait", "f", "--until", "waiting", "--timeout", "30")  # restarts it
     assert int(lock.read_text().split()[0]) != first
@@ -201,9 +197,7 @@ def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
     import threading
 
     env.spawn_ready("f", "--agent", "fake")
-    pid = int((env.home / monitor.LOCK_FILE).read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)  # the background one: this test runs its own
-    retry_until(lambda: not monitor.is_running(env.home), message="lock free")
+    env.kill_monitor()  # the background one: this test runs its own
     made: list[monitor.Monitor] = []
 
     def run() -> None:  # the store's connection belongs to the thread that opens it
