@@ -116,16 +116,23 @@ def _waiter_proceeds(store: Store, home: Path, path: str, free: Callable[[], Non
     return float(stamp) - freed
 
 
-def handoff(tmp: Path, runs: int) -> None:
-    home = tmp / "handoff"
-    path = str(tmp / "contended.txt")
-    latencies = []
+def _frees(
+    tmp: Path, name: str, runs: int, hold: Callable[[Store, Path, str], Callable[[], None]]
+) -> list[float]:
+    """``runs`` times: ``hold`` takes the lock and returns how to let it go;
+    seconds from letting go to a queued waiter having it."""
+    home, path = tmp / name, str(tmp / f"{name}.txt")
     with Store.open(home) as store:
-        for _ in range(runs):
-            assert acquire(store, path, Holder("holder")).granted
-            latencies.append(
-                _waiter_proceeds(store, home, path, lambda: release_holder(store, "holder"))
-            )
+        return [_waiter_proceeds(store, home, path, hold(store, home, path)) for _ in range(runs)]
+
+
+def _held_here(store: Store, home: Path, path: str) -> Callable[[], None]:
+    assert acquire(store, path, Holder("holder")).granted
+    return lambda: release_holder(store, "holder")
+
+
+def handoff(tmp: Path, runs: int) -> None:
+    latencies = _frees(tmp, "handoff", runs, _held_here)
     p50 = statistics.median(latencies) * 1000
     p90 = sorted(latencies)[int(len(latencies) * 0.9)] * 1000
     print(f"  release -> waiter proceeds: p50 {p50:.2f} ms, p90 {p90:.2f} ms (target p50 <= 20 ms)")
@@ -145,22 +152,21 @@ time.sleep(600)
 """
 
 
+def _held_by_a_process(store: Store, home: Path, path: str) -> Callable[[], None]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(home), path], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+
+    def kill() -> None:
+        holder.kill()
+        holder.wait()
+
+    return kill
+
+
 def dead_holder(tmp: Path, runs: int) -> None:
-    home = tmp / "dead"
-    path = str(tmp / "orphaned.txt")
-    latencies = []
-    with Store.open(home) as store:
-        for _ in range(runs):
-            holder = subprocess.Popen(
-                [sys.executable, "-c", _HOLDER, str(home), path], stdout=subprocess.PIPE, text=True
-            )
-            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-
-            def kill(holder: subprocess.Popen[str] = holder) -> None:
-                holder.kill()
-                holder.wait()
-
-            latencies.append(_waiter_proceeds(store, home, path, kill))
+    latencies = _frees(tmp, "dead", runs, _held_by_a_process)
     p50 = statistics.median(latencies) * 1000
     worst = max(latencies) * 1000
     print(f"  kill -9 holder -> waiter proceeds: p50 {p50:.0f} ms, max {worst:.0f} ms"
