@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from tmuxorch.records import Agent, now
 
 T = TypeVar("T")
 
@@ -37,3 +39,11 @@ def retry_until(
             what = message or "condition not met"
             raise AssertionError(f"{what} (timed out after {timeout}s; last value: {value!r})")
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def agent_row(name: str, **fields: Any) -> Agent:
+    """An agent record with no process behind it, for tests that drive the
+    store directly: a shell agent, idle, in ``/`` unless ``fields`` say otherwise."""
+    stamp = now()
+    values: dict[str, Any] = {"profile": "shell", "state": "idle", "cwd": "/"}
+    return Agent(name=name, created=stamp, since=stamp, **{**values, **fields})

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env
+from tests.helpers import agent_row
 from tmuxorch.hooks import apply, tool_detail
-from tmuxorch.records import Agent, now
 from tmuxorch.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude" / "2.1.329" / "hooks"
@@ -33,8 +33,7 @@ def run_hook(
 @pytest.fixture
 def agent_store(env: Env) -> Store:
     store = Store.open(env.home)
-    t = now()
-    store.insert_agent(Agent(name="a", profile="claude", state="idle", cwd="/", created=t, since=t))
+    store.insert_agent(agent_row("a", profile="claude"))
     return store
 
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.conftest import Env
-from tests.helpers import retry_until
+from tests.helpers import agent_row, retry_until
 
 
 def _send(
@@ -217,7 +217,7 @@ def test_delivery_failing_does_not_leave_the_claim(
     'delivering', pending for ever; the unforeseen one still propagates."""
     from tmuxorch import errors, messaging
     from tmuxorch.fleet import Fleet
-    from tmuxorch.records import Agent, now
+    from tmuxorch.records import Agent
 
     kind = getattr(errors, error, None) or OSError
 
@@ -226,11 +226,7 @@ def test_delivery_failing_does_not_leave_the_claim(
 
     monkeypatch.setattr(Fleet, "type_into", broken)
     with env.fleet() as fleet:
-        stamp = now()
-        fleet.store.insert_agent(
-            Agent(name="f", profile="shell", state="idle", cwd="/", created=stamp, since=stamp,
-                  pane_id="%999")
-        )  # fmt: skip
+        fleet.store.insert_agent(agent_row("f", pane_id="%999"))
         message_id = fleet.store.add_message(None, "f", "sequential", "hello")
         if raised:
             with pytest.raises(OSError):
@@ -254,17 +250,12 @@ def test_recover_claims_knows_a_reused_pid(env: Env, skew: int, after: str) -> N
     """A claim is its deliverer's pid and start time: the pid alone could be
     another process by now, and the message would stay claimed for ever."""
     from tmuxorch import messaging, procs
-    from tmuxorch.records import Agent, now
 
     with subprocess.Popen(["sleep", "60"]) as other, env.fleet() as fleet:
         try:
             started = procs.start_time(other.pid)
             assert started is not None
-            stamp = now()
-            fleet.store.insert_agent(
-                Agent(name="f", profile="shell", state="idle", cwd="/", created=stamp,
-                      since=stamp)
-            )  # fmt: skip
+            fleet.store.insert_agent(agent_row("f"))
             message_id = fleet.store.add_message(None, "f", "sequential", "hello")
             fleet.store.claim_next("f", other.pid, started + skew)
             messaging.recover_claims(fleet, procs.alive)
@@ -278,13 +269,9 @@ def test_a_turn_started_since_the_agent_was_read_is_not_done(env: Env) -> None:
     """``reached`` on an idle snapshot whose queued message was delivered in
     the meantime (busy, then delivered: the deliverer's order) is not done:
     this race made a batch call a task completed before its prompt ran."""
-    from tmuxorch.records import Agent, now
 
     with env.fleet() as fleet:
-        stamp = now()
-        fleet.store.insert_agent(
-            Agent(name="f", profile="fake", state="idle", cwd="/", created=stamp, since=stamp)
-        )
+        fleet.store.insert_agent(agent_row("f", profile="fake"))
         message_id = fleet.store.add_message(None, "f", "sequential", "work")
         snapshot = fleet.store.get_agent("f")
         assert snapshot is not None and not fleet.reached(snapshot, "done")

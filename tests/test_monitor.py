@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import Env
-from tests.helpers import retry_until
+from tests.helpers import agent_row, retry_until
 from tmuxorch import monitor
 
 
@@ -175,15 +175,10 @@ def test_urgent_interrupt_of_a_vanished_pane_does_not_kill_the_monitor(env: Env)
     """The agent's pane went between the store read and the interrupt: the
     monitor logs it and goes on (the pane's death is noticed on its own)."""
     from tmuxorch.config import resolve
-    from tmuxorch.records import Agent, now
 
     watcher = monitor.Monitor(resolve(str(env.home), env.socket, str(env.config_path)))
     try:
-        stamp = now()
-        watcher.store.insert_agent(
-            Agent(name="f", profile="shell", state="busy", cwd="/", created=stamp, since=stamp,
-                  pane_id="%999")
-        )  # fmt: skip
+        watcher.store.insert_agent(agent_row("f", state="busy", pane_id="%999"))
         message_id = watcher.store.add_message(None, "f", "urgent", "stop")
         watcher._pump()  # tmux: can't find pane %999
         assert watcher.interrupted == {"f": message_id}

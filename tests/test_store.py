@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import agent_row
 from tmuxorch.errors import AgentError
-from tmuxorch.records import Agent, now
+from tmuxorch.records import Agent
 from tmuxorch.store import Store
 
 
 def _agent(name: str) -> Agent:
-    t = now()
-    return Agent(name=name, profile="shell", state="starting", cwd="/", created=t, since=t)
+    return agent_row(name, state="starting")
 
 
 def test_home_and_db_are_private(tmp_path: Path) -> None:
