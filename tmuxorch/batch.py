@@ -280,19 +280,17 @@ class Batch:
                 run.status, run.ended = "timeout", now
                 run.error = f"timed out after {limit:g}s (interrupted)"
             return
-        prompt = self.fleet.store.get_message(run.prompt_id) if run.prompt_id else None
-        if prompt is not None and prompt.status == "failed":
-            run.status, run.ended = "failed", now
-            run.error = f"the prompt was not delivered: {prompt.error}"
-        elif self.fleet.reached(agent, "done"):
-            run.ended = now
-            if agent.state == "idle":
-                run.status = "completed"
+        assert run.prompt_id is not None  # set when it started running
+        outcome = messaging.turn_outcome(self.fleet, agent, run.prompt_id)
+        if outcome:
+            run.status, run.ended = outcome, now
+            prompt = self.fleet.store.get_message(run.prompt_id)
+            if outcome == "completed":
                 run.response = messaging.last_response(self.fleet, name)
-            elif agent.state == "waiting":
-                run.status, run.error = "needs_input", agent.detail
+            elif prompt is not None and prompt.status == "failed":
+                run.error = f"the prompt was not delivered: {prompt.error}"
             else:
-                run.status, run.error = "failed", agent.detail or agent.state
+                run.error = agent.detail or (agent.state if outcome == "failed" else "")
         elif limit is not None and now - (run.started or now) >= limit:
             with contextlib.suppress(TmuxorchError):  # it may have ended meanwhile
                 self.fleet.interrupt(name)

@@ -154,14 +154,7 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
         if limits.max_cost is not None and spent > limits.max_cost:
             violations = [f"max_cost ${limits.max_cost:g} exceeded: ${spent:.4f}"]
             return "cost_exceeded"
-        delivered = fleet.store.get_message(message.id)
-        if delivered is not None and delivered.status == "failed":
-            return "failed"
-        if not fleet.reached(agent, "done") or (delivered and delivered.status != "delivered"):
-            return ""
-        if agent.state == "idle":
-            return "completed"
-        return "needs_input" if agent.state == "waiting" else "failed"
+        return messaging.turn_outcome(fleet, agent, message.id)
 
     try:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -182,6 +182,20 @@ def _taken(fleet: Fleet, message: Message) -> bool:
 # -- coordination ------------------------------------------------------------------
 
 
+def turn_outcome(fleet: Fleet, agent: Agent, message_id: int) -> str:
+    """How the turn that message ``message_id`` started has ended: "" while the
+    message waits or the turn runs, else ``completed``, ``needs_input`` or
+    ``failed`` (the message never delivered counts as failed)."""
+    message = fleet.store.get_message(message_id)
+    if message is not None and message.status == "failed":
+        return "failed"
+    if (message is not None and message.status != "delivered") or not fleet.reached(agent, "done"):
+        return ""
+    if agent.state == "idle":
+        return "completed"
+    return "needs_input" if agent.state == "waiting" else "failed"
+
+
 def last_response(fleet: Fleet, name: str) -> str:
     stops = fleet.store.events(agent=name, kind="hook:Stop", limit=1)
     return str(stops[0].data.get("last", "")) if stops else ""
