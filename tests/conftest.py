@@ -236,3 +236,17 @@ def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         pid_file = home / monitor.LOCK_FILE
         if monitor.is_running(home) and pid_file.exists():
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from what a test uses, so `-m unit` runs the fast part in seconds
+    without every test file having to repeat what its fixtures already say."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if "claude_fleet" in used or item.get_closest_marker("claude"):
+            item.add_marker(pytest.mark.claude)
+            item.add_marker(pytest.mark.tmux)
+        elif used & {"server", "session", "env"} or item.get_closest_marker("tmux"):
+            item.add_marker(pytest.mark.tmux)
+        else:
+            item.add_marker(pytest.mark.unit)
