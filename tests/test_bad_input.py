@@ -1,0 +1,161 @@
+"""The bad-input table: each fault or bad value, the command that meets it, and
+the one line (and exit status) the user gets instead of a traceback.
+
+Faults are made for real, as root can: a read-only home is an immutable one
+(``chattr +i``: root's write permission does not override it), a full disk is
+RLIMIT_FSIZE in the command's process, a corrupted database has its pages
+overwritten mid-file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import resource
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import Env
+from tmuxorch.store import DB_NAME
+
+DEEP = b"[" * 100_000
+DEEPLY = "bad input: .*JSON nested too deeply"
+
+
+def _fleet(env: Env) -> None:
+    """One idle shell agent ``a1``, its monitor gone (so nothing rewrites the files)."""
+    env.spawn_ready("a1")
+    env.kill_monitor()
+
+
+def _chattr(flag: str, env: Env) -> None:
+    paths = [env.home, *env.home.iterdir()]
+    subprocess.run(["chattr", flag, *map(str, paths)], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def read_only(env: Env) -> Iterator[Callable[[], None] | None]:
+    _fleet(env)
+    _chattr("+i", env)
+    try:
+        yield None
+    finally:
+        _chattr("-i", env)
+
+
+def _full_disk() -> None:
+    # Python ignores SIGXFSZ, so a write past the limit fails (EFBIG) instead.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
+
+
+@contextlib.contextmanager
+def disk_full(env: Env) -> Iterator[Callable[[], None] | None]:
+    _fleet(env)
+    yield _full_disk
+
+
+@contextlib.contextmanager
+def corrupt(env: Env) -> Iterator[Callable[[], None] | None]:
+    _fleet(env)
+    db = env.home / DB_NAME
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    size = db.stat().st_size
+    with db.open("r+b") as f:  # keep the header page, garble the rest but the last page
+        f.seek(4096)
+        f.write(b"\xff" * (size - 8192))
+    yield None
+
+
+@contextlib.contextmanager
+def fleet(env: Env) -> Iterator[Callable[[], None] | None]:
+    _fleet(env)
+    yield None
+
+
+FAULTS: dict[str, Callable[[Env], contextlib.AbstractContextManager[Any]]] = {
+    "read-only": read_only,
+    "disk-full": disk_full,
+    "corrupt": corrupt,
+    "fleet": fleet,
+}
+
+READ_ONLY = r"fleet database \S+/state\.db: attempt to write a readonly database: make .* writable"
+FULL = r"fleet database \S+/state\.db: (database or disk is full|disk I/O error): .*free"
+MALFORMED = r"fleet database \S+/state\.db: database disk image is malformed: move .* aside"
+DENY = r'\{"hookSpecificOutput": \{.*"permissionDecision": "deny".*'
+STOP = '{"session_id": "s1", "hook_event_name": "Stop"}'
+PROMPT = '{"session_id": "s1", "hook_event_name": "UserPromptSubmit", "prompt": "hi"}'
+WRITE = '{"session_id": "s1", "tool_name": "Write", "tool_input": {"file_path": "/tmp/x"}}'
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    fault: str
+    args: tuple[str, ...]
+    code: int
+    line: str  # the one line on stderr matches this (re.search)
+    stdin: str | bytes = ""
+    env: dict[str, str] = field(default_factory=dict)
+    stdout: str = ""  # what stdout holds (re.fullmatch on it, stripped)
+
+
+AGENT = {"TMUXORCH_AGENT": "a1"}
+
+CASES = [
+    Case("ro-send", "read-only", ("send", "a1", "hi"), 1, READ_ONLY),
+    Case("ro-spawn", "read-only", ("spawn", "a2"), 1, READ_ONLY),
+    Case("ro-lock", "read-only", ("lock", "/tmp/x"), 1, READ_ONLY),
+    Case("ro-kill", "read-only", ("kill", "a1"), 1, READ_ONLY),
+    Case("ro-wait", "read-only", ("wait", "a1"), 1, r"cannot start the monitor: \S+/monitor\.log"),
+    Case("ro-hook-stop", "read-only", ("hook", "Stop"), 0, READ_ONLY, STOP, AGENT),
+    Case("ro-hook-prompt", "read-only", ("hook", "UserPromptSubmit"), 0, READ_ONLY, PROMPT, AGENT),
+    Case("ro-auto-lock", "read-only", ("auto-lock",), 0, READ_ONLY, WRITE, AGENT, DENY),
+    Case("full-hook-prompt", "disk-full", ("hook", "UserPromptSubmit"), 0, FULL, PROMPT, AGENT),
+    Case("full-hook-stop", "disk-full", ("hook", "Stop"), 0, FULL, STOP, AGENT),
+    Case("full-kill", "disk-full", ("kill", "a1"), 1, FULL),
+    Case("corrupt-list", "corrupt", ("list",), 1, MALFORMED),
+    Case("corrupt-status", "corrupt", ("status", "a1"), 1, MALFORMED),
+    Case("corrupt-send", "corrupt", ("send", "a1", "hi"), 1, MALFORMED),
+    Case("corrupt-up", "corrupt", ("up",), 1, MALFORMED),
+    Case("corrupt-hook-stop", "corrupt", ("hook", "Stop"), 0, MALFORMED, STOP, AGENT),
+    Case("deep-auto-lock-managed", "fleet", ("auto-lock",), 0, DEEPLY, DEEP, AGENT, DENY),
+    Case("deep-auto-lock-by-hand", "", ("auto-lock",), 1, DEEPLY, DEEP),
+    *(
+        Case(f"deep-hook-{event}", "", ("hook", event), 0, DEEPLY, DEEP, AGENT)
+        for event in ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "SessionEnd")
+    ),
+]
+
+
+def run(
+    env: Env, case: Case, preexec: Callable[[], None] | None
+) -> subprocess.CompletedProcess[str]:
+    data = case.stdin.encode() if isinstance(case.stdin, str) else case.stdin
+    proc = subprocess.run(
+        [sys.executable, "-m", "tmuxorch", *case.args], input=data, capture_output=True,
+        env={**env.environ, **case.env}, preexec_fn=preexec, timeout=120, check=False,
+    )  # fmt: skip
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line(env: Env, case: Case) -> None:
+    with FAULTS[case.fault](env) if case.fault else contextlib.nullcontext() as preexec:
+        proc = run(env, case, preexec)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert re.search(case.line, lines[0]), lines[0]
+    assert proc.returncode == case.code, proc.stderr
+    assert re.fullmatch(case.stdout, proc.stdout.strip()), proc.stdout
