@@ -96,8 +96,7 @@ def ensure_running(settings: Settings) -> bool:
     """Start a detached monitor if none runs; True if one was started."""
     if is_running(settings.home):
         return False
-    argv = [sys.executable, "-m", "tmuxorch", "--home", str(settings.home)]
-    argv += ["--socket", settings.socket, "--config", str(settings.config_path), "monitor"]
+    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
         log = os.open(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
