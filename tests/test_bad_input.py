@@ -80,11 +80,18 @@ def fleet(env: Env) -> Iterator[Callable[[], None] | None]:
     yield None
 
 
+@contextlib.contextmanager
+def a_file(env: Env) -> Iterator[Callable[[], None] | None]:
+    (env.tmp / "file").write_text("not a directory\n")
+    yield None
+
+
 FAULTS: dict[str, Callable[[Env], contextlib.AbstractContextManager[Any]]] = {
     "read-only": read_only,
     "disk-full": disk_full,
     "corrupt": corrupt,
     "fleet": fleet,
+    "a-file": a_file,
 }
 
 READ_ONLY = r"fleet database \S+/state\.db: attempt to write a readonly database: make .* writable"
@@ -106,6 +113,7 @@ class Case:
     stdin: str | bytes = ""
     env: dict[str, str] = field(default_factory=dict)
     stdout: str = ""  # what stdout holds (re.fullmatch on it, stripped)
+    config: str = ""  # config.yaml's whole text, when the case is about it
 
 
 AGENT = {"TMUXORCH_AGENT": "a1"}
@@ -130,6 +138,121 @@ CASES = [
     Case("deep-auto-lock-managed", "fleet", ("auto-lock",), 0, DEEPLY, DEEP, AGENT, DENY),
     Case("deep-auto-lock-by-hand", "", ("auto-lock",), 1, DEEPLY, DEEP),
     *(
+        Case(f"config-{id}", "", ("spawn", "a1", "--agent", "bad"), 1, line, config=text)
+        for id, text, line in [
+            (
+                "regex",
+                "agents:\n  bad:\n    command: sh\n    ready: ['[']\n",
+                r"^tmuxorch: config key agents\.bad\.ready\[0\]: not a regular expression",
+            ),
+            (
+                "dialog-regex",
+                "agents:\n  bad:\n    command: sh\n    dialogs: {'(': [Enter]}\n",
+                r"^tmuxorch: config key agents\.bad\.dialogs: not a regular expression",
+            ),
+            (
+                "command-quote",
+                'agents:\n  bad:\n    command: "bash \'"\n',
+                r"^tmuxorch: config key agents\.bad\.command: No closing quotation",
+            ),
+            (
+                "header",
+                "delivery:\n  header: '{nope} '\n",
+                r"^tmuxorch: config key delivery\.header: '\{nope\} ' is not a template",
+            ),
+            (
+                "lease-nan",
+                "locks:\n  lease: .nan\n",
+                r"^tmuxorch: config key locks\.lease: must be a finite number, got nan$",
+            ),
+            (
+                "wait-inf",
+                "locks:\n  wait: .inf\n",
+                r"^tmuxorch: config key locks\.wait: must be a finite number, got inf$",
+            ),
+            (
+                "wait-nan",
+                "locks:\n  wait: .nan\n",
+                r"^tmuxorch: config key locks\.wait: must be a finite number, got nan$",
+            ),
+            (
+                "wait-negative",
+                "locks:\n  wait: -1\n",
+                r"^tmuxorch: config key locks\.wait: must be at least 0, got -1",
+            ),
+            (
+                "verify-negative",
+                "delivery:\n  verify_timeout: -0.5\n",
+                r"^tmuxorch: config key delivery\.verify_timeout: must be at least 0",
+            ),
+            (
+                "retries-negative",
+                "delivery:\n  retries: -1\n",
+                r"^tmuxorch: config key delivery\.retries: must be at least 0",
+            ),
+            (
+                "width-zero",
+                "tmux:\n  width: 0\n",
+                r"^tmuxorch: config key tmux\.width: must be at least 1, got 0$",
+            ),
+            (
+                "height-negative",
+                "tmux:\n  height: -1\n",
+                r"^tmuxorch: config key tmux\.height: must be at least 1, got -1$",
+            ),
+            (
+                "history-huge",
+                f"tmux:\n  history_limit: {10**29}\n",
+                r"^tmuxorch: config key tmux\.history_limit: must be at most 2147483647",
+            ),
+            (
+                "settle-negative",
+                "agents:\n  bad:\n    command: sh\n    settle: -1\n",
+                r"^tmuxorch: config key agents\.bad\.settle: must be at least 0",
+            ),
+            (
+                "duplicate-key",
+                "locks:\n  wait: 1\n  wait: 2\n",
+                r"^tmuxorch: config \S+ is not valid YAML at line 3: duplicate key 'wait'$",
+            ),
+        ]
+    ),
+    Case(
+        "hooks-project-missing",
+        "",
+        ("hooks", "install", "--project", "{tmp}/missing"),
+        1,
+        r"^tmuxorch: --project \S+/missing does not exist$",
+    ),
+    Case(
+        "hooks-project-file",
+        "a-file",
+        ("hooks", "install", "--project", "{tmp}/file"),
+        1,
+        r"^tmuxorch: --project \S+/file is not a directory$",
+    ),
+    Case(
+        "hooks-project-and-user",
+        "",
+        ("hooks", "install", "--project", "{tmp}", "--user"),
+        2,
+        r"^tmuxorch: choose one of --project DIR and --user$",
+    ),
+    Case(
+        "setup-project-and-user",
+        "",
+        ("setup", "--project", "--user"),
+        2,
+        r"^tmuxorch: choose one of --project and --user$",
+    ),
+    Case(
+        "config-flag-missing",
+        "",
+        ("--config", "/nonexistent/c.yaml", "list"),
+        1,
+        r"^tmuxorch: config file /nonexistent/c\.yaml does not exist$",
+    ),
+    *(
         Case(f"deep-hook-{event}", "", ("hook", event), 0, DEEPLY, DEEP, AGENT)
         for event in ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "SessionEnd")
     ),
@@ -140,9 +263,13 @@ def run(
     env: Env, case: Case, preexec: Callable[[], None] | None
 ) -> subprocess.CompletedProcess[str]:
     data = case.stdin.encode() if isinstance(case.stdin, str) else case.stdin
+    args = [a.replace("{tmp}", str(env.tmp)) for a in case.args]
+    # Claude's user settings too are the test's own (setup, hooks --user).
+    claude = {"HOME": str(env.tmp), "CLAUDE_CONFIG_DIR": str(env.tmp / ".claude")}
     proc = subprocess.run(
-        [sys.executable, "-m", "tmuxorch", *case.args], input=data, capture_output=True,
-        env={**env.environ, **case.env}, preexec_fn=preexec, timeout=120, check=False,
+        [sys.executable, "-m", "tmuxorch", *args], input=data, capture_output=True,
+        env={**env.environ, **claude, **case.env}, preexec_fn=preexec, cwd=env.tmp,
+        timeout=120, check=False,
     )  # fmt: skip
     return subprocess.CompletedProcess(
         proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
@@ -151,6 +278,8 @@ def run(
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line(env: Env, case: Case) -> None:
+    if case.config:
+        env.config_path.write_text(case.config)
     with FAULTS[case.fault](env) if case.fault else contextlib.nullcontext() as preexec:
         proc = run(env, case, preexec)
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -159,3 +288,4 @@ def test_bad_input_is_one_line(env: Env, case: Case) -> None:
     assert re.search(case.line, lines[0]), lines[0]
     assert proc.returncode == case.code, proc.stderr
     assert re.fullmatch(case.stdout, proc.stdout.strip()), proc.stdout
+    assert not (env.tmp / "missing").exists()  # refused means nothing created
