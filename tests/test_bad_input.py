@@ -114,6 +114,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     stdout: str = ""  # what stdout holds (re.fullmatch on it, stripped)
     config: str = ""  # config.yaml's whole text, when the case is about it
+    no_agents: bool = False  # refused up front: no agent was started
 
 
 AGENT = {"TMUXORCH_AGENT": "a1"}
@@ -245,6 +246,31 @@ CASES = [
         2,
         r"^tmuxorch: choose one of --project and --user$",
     ),
+    *(
+        Case(f"batch-{id}", "", ("batch", "/dev/stdin"), 1, line, tasks, no_agents=True)
+        for id, tasks, line in [
+            (
+                "unknown-agent",
+                "- {name: t1, prompt: 'echo 1'}\n- {name: t2, prompt: x, agent: nope}\n",
+                r"^tmuxorch: task 't2': key 'agent': unknown agent profile 'nope'",
+            ),
+            (
+                "missing-cwd",
+                "- {name: t1, prompt: 'echo 1'}\n- {name: t2, prompt: x, cwd: /nonexistent/d}\n",
+                r"^tmuxorch: task 't2': key 'cwd': /nonexistent/d is not a directory$",
+            ),
+            (
+                "timeout-nan",
+                "- {name: t1, prompt: 'echo 1', timeout: .nan}\n",
+                r"^tmuxorch: task 't1': key 'timeout' must be a positive number of seconds$",
+            ),
+            (
+                "duplicate-key",
+                "- name: t1\n  prompt: 'echo 1'\n  prompt: 'echo 2'\n",
+                r"^tmuxorch: /dev/stdin is not valid YAML: at line 3: duplicate key 'prompt'$",
+            ),
+        ]
+    ),
     Case(
         "config-flag-missing",
         "",
@@ -289,3 +315,5 @@ def test_bad_input_is_one_line(env: Env, case: Case) -> None:
     assert proc.returncode == case.code, proc.stderr
     assert re.fullmatch(case.stdout, proc.stdout.strip()), proc.stdout
     assert not (env.tmp / "missing").exists()  # refused means nothing created
+    if case.no_agents:
+        assert env.json("list") == []
