@@ -317,3 +317,20 @@ def test_bad_input_is_one_line(env: Env, case: Case) -> None:
     assert not (env.tmp / "missing").exists()  # refused means nothing created
     if case.no_agents:
         assert env.json("list") == []
+
+
+def test_mcp_tool_on_a_corrupt_database_is_one_tool_error(env: Env) -> None:
+    """The MCP edge: the same line, as the tool's error, and the server goes on."""
+    from tests.test_mcp import Client, serve
+
+    errors: list[str] = []
+
+    async def body(client: Client) -> None:
+        errors.append(await client.error("list_agents"))
+        errors.append(await client.error("get_status", name="a1"))
+
+    with corrupt(env):
+        serve(env, body)
+    for error in errors:
+        assert re.search(MALFORMED, error), error
+        assert "Traceback" not in error
