@@ -34,10 +34,13 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
     assert message in str(info.value)
 
 
-def test_missing_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_default_file_means_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TMUXORCH_CONFIG", raising=False)
-    cfg, _ = load_config(tmp_path / "nope.yaml")
-    assert cfg == Config()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    cfg, path = load_config()
+    assert cfg == Config() and path == tmp_path / "tmuxorch" / "config.yaml"
 
 
 def test_example_documents_every_key() -> None:

@@ -8,8 +8,8 @@ hook JSON with ``permissionDecision: "deny"`` and a reason the model reads.
 
 Failure policy: bad input is one line on stderr (exit 1, which Claude treats
 as a non-blocking error); a managed agent (``TMUXORCH_AGENT`` set) whose lock
-cannot be decided is denied, failing closed; a session with no fleet to talk
-to is allowed silently.
+cannot be decided, for whatever reason, is denied, failing closed; a session
+with no fleet to talk to is allowed silently. Never a traceback.
 
 Before the lock, protected paths (config ``protected_paths``, see
 tmuxorch.protect) are denied unless the agent was spawned with
@@ -59,6 +59,8 @@ def parse(raw: bytes) -> dict[str, Any]:
         raise BadInput("stdin is not UTF-8 JSON") from None
     except ValueError as exc:
         raise BadInput(f"stdin is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BadInput("stdin is JSON nested too deeply to read") from None
     if not isinstance(payload, dict):
         raise BadInput(f"stdin is JSON but not an object (got {type(payload).__name__})")
     event = payload.get("hook_event_name")
@@ -227,20 +229,15 @@ def main(args: list[str]) -> int:
         return _undecided(f"bad input: {exc}", managed=False)
     except BadInput as exc:
         return _undecided(f"bad input: {exc}", managed)
-    except Exception as exc:
-        if not _expected(exc):
-            raise
+    except (TmuxorchError, OSError) as exc:
         return _undecided(f"cannot decide the lock: {exc}", managed)
+    except Exception as exc:
+        # Even a bug must not let the write through unlocked, nor put a
+        # traceback in Claude's transcript.
+        return _undecided(f"internal error: {type(exc).__name__}: {exc}", managed)
     if reason is not None:
         deny(reason)
     return 0
-
-
-def _expected(exc: Exception) -> bool:
-    """A failure to decide (the fleet, its database or a file), not a bug."""
-    import sqlite3
-
-    return isinstance(exc, (TmuxorchError, sqlite3.Error, OSError))
 
 
 def _undecided(message: str, managed: bool) -> int:

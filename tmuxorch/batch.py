@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxorch import cost, messaging
-from tmuxorch.errors import TmuxorchError
+from tmuxorch.errors import ProfileError, TmuxorchError
 from tmuxorch.fleet import NAME_RE, Fleet, SpawnRequest
 from tmuxorch.records import ENDED
 
@@ -95,10 +96,10 @@ def load(path: Path) -> list[Task]:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            import yaml
+            from tmuxorch.yamlfile import load_yaml
 
-            data = yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError and json's ValueError alike
+            data = load_yaml(text)
+    except ValueError as exc:  # YamlError and json's errors alike
         raise BatchError(
             f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
         ) from None
@@ -135,8 +136,8 @@ def parse(data: list[Any]) -> list[Task]:
         if not all(isinstance(d, str) for d in depends):
             raise BatchError(f"{label}: key 'depends_on' must name tasks")
         timeout = raw.get("timeout")
-        if timeout is not None and timeout <= 0:
-            raise BatchError(f"{label}: key 'timeout' must be positive")
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise BatchError(f"{label}: key 'timeout' must be a positive number of seconds")
         tasks.append(
             Task(
                 name=raw["name"], prompt=raw["prompt"], agent=raw.get("agent"),
@@ -178,10 +179,20 @@ def _check_graph(tasks: list[Task]) -> None:
         visit(name, [])
 
 
-def check_names_free(fleet: Fleet, tasks: list[Task]) -> None:
+def check_against_fleet(fleet: Fleet, tasks: list[Task]) -> None:
+    """What only the fleet can tell, for every task before any starts: its
+    name is free, its profile exists, its cwd is a directory."""
     for task in tasks:
+        label = f"task {task.name!r}"
         if fleet.store.get_agent(task.name) is not None:
-            raise BatchError(f"task {task.name!r}: an agent of that name already exists")
+            raise BatchError(f"{label}: an agent of that name already exists")
+        if task.agent is not None:
+            try:
+                fleet.profile(task.agent)
+            except ProfileError as exc:
+                raise BatchError(f"{label}: key 'agent': {exc}") from None
+        if task.cwd is not None and not Path(task.cwd).expanduser().is_dir():
+            raise BatchError(f"{label}: key 'cwd': {task.cwd} is not a directory")
 
 
 class Batch:
@@ -205,7 +216,7 @@ class Batch:
         """Drive the batch to the end, calling ``on_change`` after every step."""
         from tmuxorch.notify import StoreWaker
 
-        check_names_free(self.fleet, [r.task for r in self.runs.values()])
+        check_against_fleet(self.fleet, [r.task for r in self.runs.values()])
         on_change(self)
         with StoreWaker(self.fleet.home) as waker:
             while not self.finished:

@@ -9,6 +9,7 @@ free of it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -126,6 +127,25 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Every number in config.yaml is finite and in [0, 2**31 - 1] (tmux's and
+# SQLite's ints, and no negative duration, count or price) unless listed here.
+_INT_MAX = 2**31 - 1
+_RANGES: dict[str, tuple[float, float]] = {
+    "tmux.width": (1, 10000),  # tmux's own bounds on a window's size
+    "tmux.height": (1, 10000),
+    "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
+}
+
+
+def _check_number(value: float, where: str) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"config key {where}: must be a finite number, got {value!r}")
+    low, high = _RANGES.get(where, (0, _INT_MAX))
+    if value < low or value > high:
+        bound = f"at least {low}" if value < low else f"at most {high}"
+        raise ConfigError(f"config key {where}: must be {bound}, got {value!r}")
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
@@ -162,11 +182,13 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
         raise ConfigError(
             f"config key {where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}"
         )
+    if tp in (int, float):
+        _check_number(value, where)
     choices = _CHOICES.get(where)
     if choices and value not in choices:
         raise ConfigError(f"config key {where}: must be one of {', '.join(choices)}, got {value!r}")
@@ -194,23 +216,41 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
 
 
 def load_config(path: Path | None = None) -> tuple[Config, Path]:
-    """Read config.yaml (a missing file means all defaults)."""
+    """Read and check config.yaml. Only the default file may be missing (all
+    defaults then): a file named by ``--config`` or ``TMUXORCH_CONFIG`` must exist."""
+    named = path is not None or bool(os.environ.get("TMUXORCH_CONFIG"))
     path = (path or config_path()).expanduser()
     if not path.exists():
-        if os.environ.get("TMUXORCH_CONFIG") and path == Path(os.environ["TMUXORCH_CONFIG"]):
-            raise ConfigError(f"config file {path} does not exist (from TMUXORCH_CONFIG)")
+        if named:
+            raise ConfigError(f"config file {path} does not exist")
         return Config(), path
-    import yaml
+    from tmuxorch.yamlfile import YamlError, load_yaml
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"config {path} is not valid YAML{at}") from exc
-    return build(Config, raw), path
+    except YamlError as exc:
+        raise ConfigError(f"config {path} is not valid YAML {exc}") from None
+    config = build(Config, raw)
+    _check_meaning(config)
+    return config, path
+
+
+def _check_meaning(config: Config) -> None:
+    """What the types cannot say: the header is a template with only {sender},
+    and every profile starts and reads (tmuxorch.profiles checks them)."""
+    try:
+        config.delivery.header.format(sender="a1")
+    except (KeyError, IndexError, ValueError):
+        header = config.delivery.header
+        only = "{sender}"
+        raise ConfigError(
+            f"config key delivery.header: {header!r} is not a template whose only field is {only}"
+        ) from None
+    from tmuxorch.profiles import profiles
+
+    profiles(config)
 
 
 @dataclass(frozen=True)
@@ -225,6 +265,12 @@ class Settings:
     @property
     def session(self) -> str:
         return self.config.session
+
+    def cli_options(self) -> list[str]:
+        """The global options that give another tmuxorch process these settings
+        (``--config`` only for a file that exists: a named file must)."""
+        options = ["--home", str(self.home), "--socket", self.socket]
+        return options + (["--config", str(self.config_path)] if self.config_path.exists() else [])
 
 
 def resolve(

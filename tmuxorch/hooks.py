@@ -78,7 +78,10 @@ def read_payload(stream: Any) -> dict[str, Any]:
     raw = stream.buffer.read(_STDIN_MAX) if hasattr(stream, "buffer") else stream.read()
     if not raw:
         raise ValueError("empty hook input on stdin")
-    payload = json.loads(raw)
+    try:
+        payload = json.loads(raw)
+    except RecursionError:
+        raise ValueError("hook input is JSON nested too deeply to read") from None
     if not isinstance(payload, dict):
         raise ValueError("hook input is not a JSON object")
     return payload
@@ -136,6 +139,8 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
 
 
 def hook_main(args: list[str]) -> int:
+    """Always exit 0 with at most one line on stderr: a hook never breaks
+    Claude's session, nor fills its transcript with a traceback."""
     if len(args) != 1 or args[0] not in EVENTS:
         sys.stderr.write(f"tmuxorch hook: expected one of {', '.join(EVENTS)}\n")
         return 0
@@ -145,24 +150,31 @@ def hook_main(args: list[str]) -> int:
     except (ValueError, OSError, MemoryError) as exc:
         sys.stderr.write(f"tmuxorch hook {event}: bad input: {exc}\n")
         return 0
-    name = os.environ.get("TMUXORCH_AGENT")
-    if not name and event not in _TURN_ENDS:
-        return 0  # a session we don't manage: only turn ends (lock release) concern us
-    home = home_from_env()
-    if home is None or not (home / "state.db").exists():
-        return 0  # no fleet: never get in Claude's way
     from tmuxorch.errors import TmuxorchError
-    from tmuxorch.store import Store
 
     try:
-        with Store.open(home, create=False) as store:
-            if name:
-                apply(store, name, event, payload)
-            if event in _TURN_ENDS:
-                _release_locks(store, payload)
+        _record(event, payload)
     except TmuxorchError as exc:
         sys.stderr.write(f"tmuxorch hook {event}: {exc}\n")
+    except Exception as exc:
+        sys.stderr.write(f"tmuxorch hook {event}: internal error: {type(exc).__name__}: {exc}\n")
     return 0
+
+
+def _record(event: str, payload: dict[str, Any]) -> None:
+    name = os.environ.get("TMUXORCH_AGENT")
+    if not name and event not in _TURN_ENDS:
+        return  # a session we don't manage: only turn ends (lock release) concern us
+    home = home_from_env()
+    if home is None or not (home / "state.db").exists():
+        return  # no fleet: never get in Claude's way
+    from tmuxorch.store import Store
+
+    with Store.open(home, create=False) as store:
+        if name:
+            apply(store, name, event, payload)
+        if event in _TURN_ENDS:
+            _release_locks(store, payload)
 
 
 def _release_locks(store: Any, payload: dict[str, Any]) -> None:

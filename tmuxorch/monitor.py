@@ -36,7 +36,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from tmuxorch import messaging, procs, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
-from tmuxorch.errors import TmuxorchError
+from tmuxorch.errors import StoreError, TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer
 from tmuxorch.profiles import Profile
@@ -79,7 +79,8 @@ def single_instance(home: Path) -> Iterator[None]:
 
 def is_running(home: Path) -> bool:
     try:
-        fd = os.open(home / LOCK_FILE, os.O_RDWR)
+        # Read-only is enough for flock, and works in a read-only home.
+        fd = os.open(home / LOCK_FILE, os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
@@ -95,10 +96,14 @@ def ensure_running(settings: Settings) -> bool:
     """Start a detached monitor if none runs; True if one was started."""
     if is_running(settings.home):
         return False
-    argv = [sys.executable, "-m", "tmuxorch", "--home", str(settings.home)]
-    argv += ["--socket", settings.socket, "--config", str(settings.config_path), "monitor"]
+    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
-    log = os.open(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        log = os.open(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot start the monitor: {exc.filename}: {exc.strerror}: make the home writable"
+        ) from exc
     try:
         subprocess.Popen(
             argv,

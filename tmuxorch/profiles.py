@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -231,11 +232,39 @@ def profiles(config: Config) -> dict[str, Profile]:
             else:
                 raise ProfileError(f"config key agents.{name}.extends: no profile {parent!r}")
             result[name] = _apply(base, name, override)
+            _check(result[name])
             del pending[name]
             progressed = True
         if not progressed:
             raise ProfileError(f"config key agents: extends cycle among {', '.join(pending)}")
     return result
+
+
+# The fields that hold regular expressions over the screen (multiline mode).
+_PATTERN_LISTS = ("ready", "busy", "waiting", "error", "pending_input", "input_placeholders")
+
+
+def _check(profile: Profile) -> None:
+    """A profile from config.yaml starts and reads: its command splits as a
+    shell would and its patterns compile, or the error names the key."""
+    where = f"config key agents.{profile.name}"
+    try:
+        shlex.split(profile.command)
+    except ValueError as exc:
+        raise ProfileError(f"{where}.command: {exc} in {profile.command!r}") from None
+    patterns = [
+        (f"{key}[{i}]", p) for key in _PATTERN_LISTS for i, p in enumerate(getattr(profile, key))
+    ]
+    patterns += [("dialogs", p) for p in profile.dialogs]
+    if profile.input_pattern is not None:
+        patterns.append(("input_pattern", profile.input_pattern))
+    for key, pattern in patterns:
+        try:
+            re.compile(pattern, re.MULTILINE)
+        except re.error as exc:
+            raise ProfileError(
+                f"{where}.{key}: not a regular expression ({exc}): {pattern!r}"
+            ) from None
 
 
 def get(config: Config, name: str) -> Profile:

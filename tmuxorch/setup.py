@@ -18,6 +18,7 @@ what was added (a file that held only that is removed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -110,13 +111,18 @@ def _backup(path: Path) -> Path | None:
 
 def write_text(path: Path, text: str) -> Path | None:
     """Replace ``path`` atomically, keeping its mode; returns the backup of the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backup = _backup(path)
     tmp = path.with_name(f".{path.name}.tmuxorch.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    if backup is not None:
-        shutil.copymode(backup, tmp)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backup = _backup(path)
+        tmp.write_text(text, encoding="utf-8")
+        if backup is not None:
+            shutil.copymode(backup, tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc
     return backup
 
 

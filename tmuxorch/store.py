@@ -29,6 +29,7 @@ from tmuxorch.records import (
     Watch,
     now,
 )
+from tmuxorch.storeerrors import store_error, translated
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
@@ -211,8 +212,10 @@ def _event(row: sqlite3.Row) -> Event:
     return Event(**values)
 
 
+@translated
 class Store:
-    """A connection to one fleet's database."""
+    """A connection to one fleet's database (its methods raise StoreError,
+    naming the file, for any error of the file: tmuxorch.storeerrors)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -229,20 +232,23 @@ class Store:
         try:
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {path}: {exc}") from exc
+            raise store_error(exc, path) from exc
         finally:
             os.umask(old_umask)
         conn.row_factory = sqlite3.Row
         store = cls(conn, path)
         try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            store._use_wal()
-            store._migrate()
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
+            store._prepare()
+        except StoreError:
             conn.close()
-            raise StoreError(f"cannot use {path}: {exc}") from exc
+            raise
         return store
+
+    def _prepare(self) -> None:
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        self._use_wal()
+        self._migrate()
+        self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
         self.conn.close()
@@ -289,14 +295,23 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"database {self.path} is unavailable: {exc}") from exc
+            raise store_error(exc, self.path) from exc
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        else:
+        try:
             self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise store_error(exc, self.path) from exc
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            # The error that ended the transaction is the one to report.
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     # -- agents ---------------------------------------------------------------
 

@@ -23,6 +23,13 @@ class CliError(click.ClickException):
         click.echo(f"tmuxorch: {self.format_message()}", err=True)
 
 
+class CliUsage(CliError):
+    """Options that contradict each other: exit status 2, as click's usage
+    errors, but one line."""
+
+    exit_code = 2
+
+
 class CliTimeout(CliError):
     """A wait that ran out: exit status 124, like timeout(1)."""
 

@@ -277,10 +277,7 @@ class LiveDashboard:
         """Leave the view for ``tmuxorch attach NAME``; come back when it returns
         (on detach; at once when it only switched this tmux client)."""
         settings = self.fleet.settings
-        argv = [
-            sys.executable, "-m", "tmuxorch", "--home", str(settings.home),
-            "--socket", settings.socket, "--config", str(settings.config_path), "attach", name,
-        ]  # fmt: skip
+        argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "attach", name]
         self.live.stop()
         self.terminal.restore()
         try:

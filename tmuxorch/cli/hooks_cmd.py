@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from tmuxorch.cli.common import fleet, handle_errors
+from tmuxorch.cli.common import CliError, CliUsage, fleet, handle_errors
 from tmuxorch.errors import ConfigError
 
 Settings = dict[str, Any]
@@ -24,11 +24,16 @@ Settings = dict[str, Any]
 
 def settings_path(project: str | None, user: bool) -> Path:
     if project is not None and user:
-        raise click.UsageError("choose one of --project DIR and --user")
+        raise CliUsage("choose one of --project DIR and --user")
     if user:
         base = os.environ.get("CLAUDE_CONFIG_DIR") or str(Path.home() / ".claude")
         return Path(base).expanduser() / "settings.json"
-    return Path(project or ".").expanduser().resolve() / ".claude" / "settings.json"
+    directory = Path(project or ".").expanduser()
+    if not directory.is_dir():
+        # A typo must not become a new directory tree holding a settings file.
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        raise CliError(f"--project {directory} {problem}")
+    return directory.resolve() / ".claude" / "settings.json"
 
 
 def read_settings(path: Path) -> Settings:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tmuxorch.cli.common import handle_errors
+from tmuxorch.cli.common import CliUsage, handle_errors
 
 NEXT_STEPS = {
     "project": "Claude Code started in {dir} now has the tmuxorch tools. To let it use them "
@@ -23,18 +23,21 @@ def _interactive() -> bool:
 
 
 @click.command()
-@click.option("--project", "scope", flag_value="project", help="This directory's .mcp.json "
+@click.option("--project", is_flag=True, help="This directory's .mcp.json "
               "and CLAUDE.md (the default).")  # fmt: skip
-@click.option("--user", "scope", flag_value="user", help="Your ~/.claude.json and "
+@click.option("--user", is_flag=True, help="Your ~/.claude.json and "
               "~/.claude/CLAUDE.md (or $CLAUDE_CONFIG_DIR).")  # fmt: skip
 @click.option("--guide", is_flag=True, help="Also add the manager's strategy guide to CLAUDE.md.")
 @click.option("--uninstall", is_flag=True, help="Remove the server and the guide again.")
 @handle_errors
-def setup(scope: str | None, guide: bool, uninstall: bool) -> None:
+def setup(project: bool, user: bool, guide: bool, uninstall: bool) -> None:
     """Register tmuxorch's MCP server with Claude Code, so a Claude session can drive
     the fleet with native tools. Asks what to do when run on a terminal with no options."""
     from tmuxorch import setup as domain
 
+    if project and user:
+        raise CliUsage("choose one of --project and --user")
+    scope = "project" if project else "user" if user else None
     if scope is None and not guide and not uninstall and _interactive():
         scope = click.prompt(
             "Register the MCP server for this project (.mcp.json) or for your user?",
@@ -42,9 +45,8 @@ def setup(scope: str | None, guide: bool, uninstall: bool) -> None:
             default="project",
         )
         guide = click.confirm("Add the strategy guide for a manager agent to CLAUDE.md?", True)
-    scope = scope or "project"
-    project = Path.cwd()
-    where = domain.target("user" if scope == "user" else "project", project)
+    here = Path.cwd()
+    where = domain.target("user" if scope == "user" else "project", here)
     changes = domain.uninstall(where) if uninstall else domain.install(where, guide=guide)
     what = {
         where.mcp_json: "the tmuxorch MCP server",
@@ -63,4 +65,4 @@ def setup(scope: str | None, guide: bool, uninstall: bool) -> None:
         }[change.action]
         click.echo(line + backup)
     if not uninstall:
-        click.echo(NEXT_STEPS[where.scope].format(dir=project))
+        click.echo(NEXT_STEPS[where.scope].format(dir=here))

@@ -1,0 +1,36 @@
+"""YAML as the user meant it: a key given twice is an error, not the last one wins.
+
+For config.yaml and batch files. pyyaml is imported here, when a file is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class YamlError(ValueError):
+    """Not valid YAML; the message says where (``at line N: what``)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise YamlError(f"at line {line}: duplicate key {key!r}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "unreadable"
+        at = f"at line {mark.line + 1}: " if mark else ""
+        raise YamlError(f"{at}{problem}") from None
