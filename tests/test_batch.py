@@ -227,7 +227,9 @@ def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
     )
     assert code == 1 and result["status"] == "turns_exceeded"
     assert result["safety"]["limits"]["max_turns"] == 2
-    assert "max_turns 2 exceeded" in result["safety"]["violations"][0]
+    assert "max_turns: step 3 is over the cap of 2" in result["safety"]["violations"][0]
+    (violation,) = env.json("status", "d1")["violations"]
+    assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 3, 2)
 
 
 def test_delegate_to_a_fake_agent_and_one_that_dies(env: Env) -> None:

@@ -303,7 +303,10 @@ def get_cost(
 
 Preset = Literal["read-only", "review", "edit", "full", "plan"]
 MaxCost = Annotated[float | None, Field(description="Stop when the task has cost this (USD).")]
-MaxTurns = Annotated[int | None, Field(description="Stop after this many model steps.")]
+MaxTurns = Annotated[
+    int | None,
+    Field(description="Stop after this many model steps (a prompt's, one after each tool call)."),
+]
 TimeoutS = Annotated[float | None, Field(description="Stop after this many seconds.")]
 
 
