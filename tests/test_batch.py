@@ -216,6 +216,28 @@ def test_delegate_needs_input_under_read_only(claude_fleet: ClaudeFleet) -> None
     assert not target.exists() and result["can_continue"]
 
 
+def test_continue_after_needs_input_answers_the_prompt(claude_fleet: ClaudeFleet) -> None:
+    """The correction is not queued behind the open prompt: the prompt is
+    denied, the correction delivered and its answer returned."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("d1")
+    fleet.api.default = router
+    target = fleet.project / "x.txt"
+    router.scripts["d1"].extend(
+        [tool_use("Write", {"file_path": str(target), "content": "x"}), text("Left it alone.")]
+    )
+    code, result = _delegate(
+        env, "d1", "write x", "--preset", "read-only", "--cwd", str(fleet.project)
+    )
+    assert code == 3 and result["status"] == "needs_input"
+    proc = env.cli("continue", "d1", "never mind", "--json", "--timeout", "120", timeout=300)
+    result = json.loads(proc.stdout)
+    assert (proc.returncode, result["status"]) == (0, "completed"), result
+    assert result["response"] == "Left it alone." and not target.exists()
+    denied = [json.loads(e) for e in env.ok("events", "--json", "--agent", "d1").splitlines()]
+    assert [e["event"] for e in denied if e["event"] in ("approved", "denied")] == ["denied"]
+
+
 def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
     fleet, env = claude_fleet, claude_fleet.env
     router = Router("d1")

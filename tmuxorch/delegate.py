@@ -117,6 +117,10 @@ def continue_(fleet: Fleet, name: str, message: str, *, limits: Limits = Limits(
     agent = fleet.agent(name)
     if agent.state in ENDED:
         raise AgentError(f"agent {name!r} is {agent.state}: resume it first")
+    if agent.state == "waiting":
+        # The correction replaces the answer the prompt waits for (needs_input):
+        # deny it, or the message would queue behind it until the timeout.
+        fleet.deny(name, reason=None)
     return _run(fleet, name, message, limits)
 
 

@@ -348,7 +348,7 @@ def continue_task(
     timeout_s: TimeoutS = None,
 ) -> dict[str, Any]:
     """Send a delegated worker a correction and wait again; the same result as
-    delegate_task."""
+    delegate_task. A permission prompt it waits on (needs_input) is denied first."""
     from tmuxorch import delegate
 
     limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)

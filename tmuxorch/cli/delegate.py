@@ -107,7 +107,10 @@ def continue_(
     timeout: float | None,
     as_json: bool,
 ) -> None:
-    """Send a correction to delegated agent NAME and wait for the new result."""
+    """Send a correction to delegated agent NAME and wait for the new result.
+
+    A permission prompt it waits on (needs_input) is denied first.
+    """
     from tmuxorch.delegate import continue_ as run
 
     limits = _limits(max_cost, max_turns, timeout)
