@@ -160,6 +160,31 @@ def test_batch_on_claude(claude_fleet: ClaudeFleet) -> None:
     assert _overlap(env, list("abcd")) == 2
 
 
+def test_batch_and_delegate_costs_are_final_when_returned(claude_fleet: ClaudeFleet) -> None:
+    """The cost a summary or a result shows is the one read later: the turn's
+    last responses are counted before it is returned."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("a", "d1")
+    fleet.api.default = router
+    usage = Usage(input_tokens=1000, output_tokens=100)
+    router.scripts["a"].extend(
+        [tool_use("Read", {"file_path": str(fleet.project / "f")}, usage=usage),
+         text("a done", usage=usage)]
+    )  # fmt: skip
+    router.scripts["d1"].append(text("d1 done", usage=usage))
+    task = {"name": "a", "prompt": "task a", "agent": "claude", "cwd": str(fleet.project)}
+    code, summary = _summary(env, _write(env.tmp, [task]))
+    assert code == 0, summary
+    code, result = _delegate(env, "d1", "task d1", "--cwd", str(fleet.project))
+    assert code == 0, result
+    reported = {
+        summary["tasks"][0]["name"]: summary["tasks"][0]["cost_usd"],
+        "d1": result["cost_usd"],
+    }
+    later = {name: round(env.json("cost", name)["cost_usd"], 6) for name in ("a", "d1")}
+    assert reported == later and all(later.values())
+
+
 def _first_time(fleet: ClaudeFleet, name: str) -> float:
     return min(
         r.time
