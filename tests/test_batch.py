@@ -160,6 +160,31 @@ def test_batch_on_claude(claude_fleet: ClaudeFleet) -> None:
     assert _overlap(env, list("abcd")) == 2
 
 
+def test_batch_and_delegate_costs_are_final_when_returned(claude_fleet: ClaudeFleet) -> None:
+    """The cost a summary or a result shows is the one read later: the turn's
+    last responses are counted before it is returned."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("a", "d1")
+    fleet.api.default = router
+    usage = Usage(input_tokens=1000, output_tokens=100)
+    router.scripts["a"].extend(
+        [tool_use("Read", {"file_path": str(fleet.project / "f")}, usage=usage),
+         text("a done", usage=usage)]
+    )  # fmt: skip
+    router.scripts["d1"].append(text("d1 done", usage=usage))
+    task = {"name": "a", "prompt": "task a", "agent": "claude", "cwd": str(fleet.project)}
+    code, summary = _summary(env, _write(env.tmp, [task]))
+    assert code == 0, summary
+    code, result = _delegate(env, "d1", "task d1", "--cwd", str(fleet.project))
+    assert code == 0, result
+    reported = {
+        summary["tasks"][0]["name"]: summary["tasks"][0]["cost_usd"],
+        "d1": result["cost_usd"],
+    }
+    later = {name: round(env.json("cost", name)["cost_usd"], 6) for name in ("a", "d1")}
+    assert reported == later and all(later.values())
+
+
 def _first_time(fleet: ClaudeFleet, name: str) -> float:
     return min(
         r.time
@@ -216,6 +241,28 @@ def test_delegate_needs_input_under_read_only(claude_fleet: ClaudeFleet) -> None
     assert not target.exists() and result["can_continue"]
 
 
+def test_continue_after_needs_input_answers_the_prompt(claude_fleet: ClaudeFleet) -> None:
+    """The correction is not queued behind the open prompt: the prompt is
+    denied, the correction delivered and its answer returned."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("d1")
+    fleet.api.default = router
+    target = fleet.project / "x.txt"
+    router.scripts["d1"].extend(
+        [tool_use("Write", {"file_path": str(target), "content": "x"}), text("Left it alone.")]
+    )
+    code, result = _delegate(
+        env, "d1", "write x", "--preset", "read-only", "--cwd", str(fleet.project)
+    )
+    assert code == 3 and result["status"] == "needs_input"
+    proc = env.cli("continue", "d1", "never mind", "--json", "--timeout", "120", timeout=300)
+    result = json.loads(proc.stdout)
+    assert (proc.returncode, result["status"]) == (0, "completed"), result
+    assert result["response"] == "Left it alone." and not target.exists()
+    denied = [json.loads(e) for e in env.ok("events", "--json", "--agent", "d1").splitlines()]
+    assert [e["event"] for e in denied if e["event"] in ("approved", "denied")] == ["denied"]
+
+
 def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
     fleet, env = claude_fleet, claude_fleet.env
     router = Router("d1")
@@ -227,7 +274,9 @@ def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
     )
     assert code == 1 and result["status"] == "turns_exceeded"
     assert result["safety"]["limits"]["max_turns"] == 2
-    assert "max_turns 2 exceeded" in result["safety"]["violations"][0]
+    assert "max_turns: step 3 is over the cap of 2" in result["safety"]["violations"][0]
+    (violation,) = env.json("status", "d1")["violations"]
+    assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 3, 2)
 
 
 def test_delegate_to_a_fake_agent_and_one_that_dies(env: Env) -> None:

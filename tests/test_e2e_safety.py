@@ -54,7 +54,7 @@ def test_max_turns_stops_the_turn_over_the_cap_and_tells_the_parent(
     # long before the 60 s reply.
     env.ok("wait", "c1", "--until", "idle", "--timeout", "30")
     notes = retry_until(lambda: _safety_notes(fleet), timeout=30, message="the parent's note")
-    assert "child c1 was interrupted by the safety net: max_turns: turn 2" in notes[0]
+    assert "child c1 was interrupted by the safety net: max_turns: step 2" in notes[0]
     stops = [json.loads(line) for line in env.ok("events", "--json", "--agent", "c1").splitlines()]
     last = [e["detail"] for e in stops if e["event"] == "hook:Stop"]
     assert len(last) == 1  # the second turn never ended on its own
@@ -118,3 +118,70 @@ def test_max_cost_breached_by_a_turn(claude_fleet: ClaudeFleet) -> None:
     assert abs(violation["value"] - 0.02) < 1e-9
     notes = retry_until(lambda: _safety_notes(fleet), timeout=30, message="the parent's note")
     assert "child c1 was interrupted by the safety net: max_cost: spent $0.0200" in notes[0]
+
+
+def _priced(fleet: ClaudeFleet) -> Usage:
+    """Claude agents on MODEL at $10 per million tokens; the usage of one
+    $0.01 response."""
+    config = yaml.safe_load(fleet.env.config_path.read_text())
+    config["pricing"] = {MODEL: {"input": 10.0, "output": 10.0}}
+    config["agents"]["claude"]["env"]["ANTHROPIC_MODEL"] = MODEL
+    fleet.env.write_config(config)
+    return Usage(input_tokens=500, output_tokens=500, cache_read_input_tokens=0,
+                 cache_creation_input_tokens=0)  # fmt: skip
+
+
+def _delegate(fleet: ClaudeFleet, *args: str) -> tuple[int, dict[str, Any]]:
+    proc = fleet.env.cli(*args, "--json", timeout=300)
+    assert "Traceback" not in proc.stderr and proc.stdout, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return proc.returncode, result
+
+
+def _touches(fleet: ClaudeFleet, name: str, count: int, usage: Usage) -> list[Any]:
+    """``count`` Bash calls that each touch a marker file, then an answer."""
+    commands = [{"command": f"touch {fleet.project / f'{name}-{i}'}", "description": "mark"}
+                for i in range(count)]  # fmt: skip
+    calls = [tool_use("Bash", command, usage=usage) for command in commands]
+    return [*calls, text("All done.", usage=usage)]
+
+
+def test_delegate_and_continue_max_cost_interrupt_the_turn(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    usage = _priced(fleet)
+    router = _router(fleet, "d1")
+    router.scripts["d1"].extend(_touches(fleet, "a", 4, usage))
+    code, result = _delegate(
+        fleet, "delegate", "d1", "touch four files", "--preset", "full", "--max-cost", "0.015",
+        "--agent", "claude", "--cwd", str(fleet.project),
+    )  # fmt: skip
+    assert (code, result["status"]) == (1, "cost_exceeded"), result
+    assert result["cost_usd"] >= 0.015 and result["can_continue"]
+    assert result["safety"]["violations"][0].startswith("max_cost: spent $0.0")
+    (violation,) = _violations(fleet, "d1")
+    assert (violation["limit"], violation["cap"]) == ("max_cost", 0.015)
+    # Interrupted in the middle: the last calls never ran.
+    assert not (fleet.project / "a-3").exists()
+    env.ok("wait", "d1", "--until", "idle", "--timeout", "60")
+    # continue's cap counts from its own start: $0.01 a response again.
+    router.scripts["d1"].extend(_touches(fleet, "b", 4, usage))
+    code, result = _delegate(fleet, "continue", "d1", "touch four more", "--max-cost", "0.015")
+    assert (code, result["status"]) == (1, "cost_exceeded"), result
+    assert 0.015 <= result["cost_usd"] < 0.05
+    assert not (fleet.project / "b-3").exists()
+    assert [v["limit"] for v in _violations(fleet, "d1")] == ["max_cost", "max_cost"]
+
+
+def test_spawn_max_turns_counts_model_steps(claude_fleet: ClaudeFleet) -> None:
+    """One prompt, four tool calls: the third step (after the second call) is
+    over a cap of 2, as delegate --max-turns counts it."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = _router(fleet, "c1")
+    router.scripts["c1"].extend(_touches(fleet, "a", 4, Usage()))
+    fleet.spawn("c1", "--max-turns", "2", "--permission-mode", "bypassPermissions",
+                "--env", "IS_SANDBOX=1")  # fmt: skip
+    env.ok("send", "c1", "touch four files")
+    (violation,) = retry_until(lambda: _violations(fleet, "c1"), timeout=60, message="violation")
+    assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 3, 2)
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
+    assert not (fleet.project / "a-3").exists()

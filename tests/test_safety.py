@@ -363,7 +363,7 @@ def test_guard_fires_once_and_tells_the_parent(fleet: Fleet) -> None:
     guard.check("w")
     assert _notes(fleet) == [
         "[tmuxorch] child w was interrupted by the safety net: "
-        "max_turns: turn 2 is over the cap of 1",
+        "max_turns: step 2 is over the cap of 1",
         "[tmuxorch] child w was interrupted by the safety net: max_cost: spent $0.3000 of $0.2500",
     ]
     assert [m.status for m in fleet.store.messages("w")] == ["failed"]

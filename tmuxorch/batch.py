@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import cost, messaging
+from tmuxorch import cost, counted, messaging
 from tmuxorch.errors import ProfileError, TmuxorchError
 from tmuxorch.fleet import NAME_RE, Fleet, SpawnRequest
 from tmuxorch.records import ENDED
@@ -68,6 +68,8 @@ class Run:
     error: str | None = None
     interrupted_at: float | None = field(default=None, repr=False)
     prompt_id: int | None = field(default=None, repr=False)
+    # The last event before it started: its turn's Stop hook comes after.
+    mark: int = field(default=0, repr=False)
 
     @property
     def duration(self) -> float:
@@ -258,6 +260,7 @@ class Batch:
     def _start(self, run: Run) -> None:
         task = run.task
         run.status, run.started = "running", time.monotonic()
+        run.mark = self.fleet.store.last_event_id()
         try:
             self.fleet.spawn(
                 SpawnRequest(
@@ -295,6 +298,9 @@ class Batch:
         outcome = messaging.turn_outcome(self.fleet, agent, run.prompt_id)
         if outcome:
             run.status, run.ended = outcome, now
+            # The summary's cost is final: the turn's last responses read first.
+            counted.settle(self.fleet.store, name, self.pricing, run.mark)
+            run.cost_usd = self.fleet.agent(name).cost_usd
             prompt = self.fleet.store.get_message(run.prompt_id)
             if outcome == "completed":
                 run.response = messaging.last_response(self.fleet, name)

@@ -559,14 +559,13 @@ class Refresher:
 
     def _read(self, store: Store, name: str, ts: float | None) -> bool:
         """Read what is new; True once the turn that ended at ``ts`` is all read."""
+        from tmuxorch.counted import turn_counted
+
         try:
             refresh_agent(store, name, self.table)
-            last = store.last_turn(name)
+            return ts is not None and turn_counted(store, name, ts)
         except (TmuxorchError, sqlite3.Error):
             return False
-        if ts is None or last is None or last.duration is None:
-            return False
-        return last.ended is not None and last.ended >= ts
 
 
 # -- reports -----------------------------------------------------------------------

@@ -8,11 +8,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tmuxorch import cost, messaging
+from tmuxorch import cost, counted, messaging, safety
 from tmuxorch.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
 from tmuxorch.fleet import Fleet, SpawnRequest
 from tmuxorch.records import ENDED
 
+# The status a broken cap gives, by limit.
+_EXCEEDED = {"max_cost": "cost_exceeded", "max_turns": "turns_exceeded"}
 STATUSES = ("completed", "needs_input", "failed", "cost_exceeded", "turns_exceeded", "timeout")
 # Claude Code's read and search tools: allowed without asking under read-only.
 _READ_TOOLS = "Read,Grep,Glob,LS,NotebookRead,WebFetch,WebSearch,TodoWrite"
@@ -115,6 +117,10 @@ def continue_(fleet: Fleet, name: str, message: str, *, limits: Limits = Limits(
     agent = fleet.agent(name)
     if agent.state in ENDED:
         raise AgentError(f"agent {name!r} is {agent.state}: resume it first")
+    if agent.state == "waiting":
+        # The correction replaces the answer the prompt waits for (needs_input):
+        # deny it, or the message would queue behind it until the timeout.
+        fleet.deny(name, reason=None)
     return _run(fleet, name, message, limits)
 
 
@@ -126,10 +132,11 @@ def finish(fleet: Fleet, name: str) -> None:
 
 def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
     started = time.monotonic()
-    mark = fleet.store.last_event_id()
     table = cost.pricing(fleet.config)
     cost.refresh_agent(fleet.store, name, table)
-    cost_before = fleet.agent(name).cost_usd
+    before = fleet.agent(name)
+    hooks = fleet.profile(before.profile).hooks
+    mark = fleet.store.last_event_id()
     try:
         message = messaging.send(fleet, name, text)
     except (DeliveryError, TimeoutReached) as exc:
@@ -140,33 +147,48 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
             limits=limits, error=str(exc),
         )  # fmt: skip
     deadline = None if limits.timeout is None else started + limits.timeout
-    status = ""
-    violations: list[str] = []
+    caps = safety.Limits(max_cost=limits.max_cost, max_turns=limits.max_turns)
+    found: list[safety.Breach] = []
+
+    def spent() -> tuple[int, float]:
+        agent = fleet.agent(name)
+        steps = safety.steps(fleet.store, agent, hooks, after=mark, turns_before=before.turns)
+        return steps, agent.cost_usd - before.cost_usd
 
     def settled() -> str:
-        nonlocal violations
-        agent = fleet.agent(name)
-        steps = _steps(fleet, name, mark)
-        spent = agent.cost_usd - cost_before
-        if limits.max_turns is not None and steps > limits.max_turns:
-            violations = [f"max_turns {limits.max_turns} exceeded: {steps} turns"]
-            return "turns_exceeded"
-        if limits.max_cost is not None and spent > limits.max_cost:
-            violations = [f"max_cost ${limits.max_cost:g} exceeded: ${spent:.4f}"]
-            return "cost_exceeded"
-        return messaging.turn_outcome(fleet, agent, message.id)
+        # This call's caps are its own (the monitor knows the agent's only):
+        # read the cost each time a hook wakes us, so a long turn is stopped
+        # in the middle, not priced after it.
+        cost.refresh_agent(fleet.store, name, table)
+        steps, usd = spent()
+        found[:] = safety.breaches(caps, turns=steps, cost_usd=usd, worked=0.0)
+        if found:
+            return _EXCEEDED[found[0].limit]
+        return messaging.turn_outcome(fleet, fleet.agent(name), message.id)
 
+    violations: list[str] = []
     try:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         status = messaging.wait_until(fleet, settled, left, f"{name} to finish")
     except TimeoutReached:
         status = "timeout"
         violations = [f"timeout {limits.timeout:g}s reached"]
-    if status in ("turns_exceeded", "cost_exceeded", "timeout"):
+    if status in (*_EXCEEDED.values(), "timeout"):
         # It may have ended meanwhile: the result still goes back to the caller.
         with contextlib.suppress(TmuxorchError):
             fleet.interrupt(name)
-    cost.refresh_agent(fleet.store, name, table)
+    # The result's cost is final: the turn's last responses are read first.
+    counted.settle(fleet.store, name, table, mark)
+    steps, usd = spent()
+    answered = status == "completed"
+    if answered:
+        # A cap the last reads show broken still makes it an overrun (the
+        # answer is kept: it was paid for).
+        found[:] = safety.breaches(caps, turns=steps, cost_usd=usd, worked=0.0)
+        status = _EXCEEDED[found[0].limit] if found else status
+    if status in _EXCEEDED.values():
+        safety.record(fleet.store, name, found, "interrupt", call="delegate")
+        violations = [b.detail for b in found]
     agent = fleet.agent(name)
     error = None
     if status == "failed":
@@ -174,9 +196,9 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
     return Result(
         status=status,
         name=name,
-        response=messaging.last_response(fleet, name) if status == "completed" else "",
-        cost_usd=round(agent.cost_usd - cost_before, 6),
-        turns=_steps(fleet, name, mark),
+        response=messaging.last_response(fleet, name) if answered else "",
+        cost_usd=round(usd, 6),
+        turns=steps,
         duration_s=time.monotonic() - started,
         session_id=agent.session_id,
         can_continue=agent.state not in ENDED,
@@ -185,13 +207,6 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
         limits=limits,
         error=error,
     )
-
-
-def _steps(fleet: Fleet, name: str, mark: int) -> int:
-    """Model turns since ``mark``: each tool call, and the final answer."""
-    calls = len(fleet.store.events(agent=name, after=mark, kind="hook:PreToolUse"))
-    answers = len(fleet.store.events(agent=name, after=mark, kind="hook:Stop"))
-    return calls + answers
 
 
 def _tools(fleet: Fleet, name: str, mark: int) -> list[str]:

@@ -303,7 +303,10 @@ def get_cost(
 
 Preset = Literal["read-only", "review", "edit", "full", "plan"]
 MaxCost = Annotated[float | None, Field(description="Stop when the task has cost this (USD).")]
-MaxTurns = Annotated[int | None, Field(description="Stop after this many model steps.")]
+MaxTurns = Annotated[
+    int | None,
+    Field(description="Stop after this many model steps (a prompt's, one after each tool call)."),
+]
 TimeoutS = Annotated[float | None, Field(description="Stop after this many seconds.")]
 
 
@@ -345,7 +348,7 @@ def continue_task(
     timeout_s: TimeoutS = None,
 ) -> dict[str, Any]:
     """Send a delegated worker a correction and wait again; the same result as
-    delegate_task."""
+    delegate_task. A permission prompt it waits on (needs_input) is denied first."""
     from tmuxorch import delegate
 
     limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)

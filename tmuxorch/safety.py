@@ -37,8 +37,13 @@ from tmuxorch.store import Store
 
 LIMITS = ("max_cost", "max_turns", "max_duration")
 VIOLATION = "violation"
+# A model step starts with a prompt (UserPromptSubmit) or after a tool call
+# (PreToolUse): each is one more request to the model.
+STEP_EVENTS = ("hook:UserPromptSubmit", "hook:PreToolUse")
 # States that count as work for max_duration.
 WORK_STATES = ("busy", "waiting")
+# Events after which an agent's limits are checked (besides state changes).
+_CHECKED_ON = ("hook:Stop", "hook:StopFailure", COST_EVENT, *STEP_EVENTS)
 # States in which an interrupt has a turn to stop.
 _INTERRUPTIBLE = ("busy", "waiting")
 
@@ -80,11 +85,20 @@ class Breach:
         if self.limit == "max_cost":
             return f"max_cost: spent ${self.value:.4f} of ${self.cap:.4f}"
         if self.limit == "max_turns":
-            return f"max_turns: turn {int(self.value)} is over the cap of {int(self.cap)}"
+            return f"max_turns: step {int(self.value)} is over the cap of {int(self.cap)}"
         return f"max_duration: worked {self.value:.0f}s of {self.cap:.0f}s"
 
     def to_json(self) -> dict[str, Any]:
         return {"limit": self.limit, "value": self.value, "cap": self.cap}
+
+
+def steps(store: Store, agent: Agent, hooks: bool, *, after: int = 0, turns_before: int = 0) -> int:
+    """Model steps the agent started after event id ``after`` (of this
+    incarnation of the name). An agent without hooks reports no steps: each
+    message it took (``turns`` beyond ``turns_before``) is one."""
+    if not hooks:
+        return agent.turns - turns_before
+    return store.count_events(agent.name, STEP_EVENTS, after=after, since=agent.created)
 
 
 def breaches(limits: Limits, *, turns: int, cost_usd: float, worked: float) -> list[Breach]:
@@ -179,7 +193,8 @@ class Guard:
         agents = {a.name: a for a in self.store.list_agents()}
         for event in self.store.events(kind=VIOLATION):
             agent = agents.get(event.agent or "")
-            if agent is not None and event.ts >= agent.created:
+            # A delegate call's own caps are not the agent's.
+            if agent is not None and event.ts >= agent.created and not event.data.get("call"):
                 self.fired.add((agent.name, agent.created, str(event.data.get("limit"))))
         live = [a for a in agents.values() if a.state not in ENDED]
         for agent in live:
@@ -220,7 +235,7 @@ class Guard:
             self.clocks.pop(name, None)  # a new agent of an old name starts from zero
         if event.state:
             self.clocks[name] = self.clocks.get(name, Clock()).seen(event.state, event.ts)
-        if event.state or event.event in ("hook:Stop", "hook:StopFailure", COST_EVENT):
+        if event.state or event.event in _CHECKED_ON:
             agent = self.check(name)
             if (
                 agent is not None
@@ -251,7 +266,11 @@ class Guard:
             return agent
         now = time.time() if now is None else now
         worked = self.clocks.get(name, Clock()).at(now)
-        found = breaches(limits, turns=agent.turns, cost_usd=agent.cost_usd, worked=worked)
+        if limits.max_turns is not None:
+            turns = steps(self.store, agent, self.fleet.profile(agent.profile).hooks)
+        else:
+            turns = 0
+        found = breaches(limits, turns=turns, cost_usd=agent.cost_usd, worked=worked)
         new = [b for b in found if (name, agent.created, b.limit) not in self.fired]
         if new:
             self.fired.update((name, agent.created, b.limit) for b in new)
@@ -265,10 +284,7 @@ class Guard:
 def enforce(fleet: Fleet, agent: Agent, limits: Limits, new: list[Breach]) -> None:
     """Record the breaches, stop the agent and tell its parent."""
     name, action = agent.name, limits.on_breach
-    for breach in new:
-        fleet.store.add_event(
-            name, VIOLATION, None, breach.detail, {**breach.to_json(), "action": action}
-        )
+    record(fleet.store, name, new, action)
     details = "; ".join(b.detail for b in new)
     fleet.store.fail_queued(name, f"stopped by the safety net ({details})")
     if agent.state in _INTERRUPTIBLE:
@@ -281,6 +297,13 @@ def enforce(fleet: Fleet, agent: Agent, limits: Limits, new: list[Breach]) -> No
         )
     if action == "kill":
         fleet.kill(name)
+
+
+def record(store: Store, name: str, found: list[Breach], action: str, **data: Any) -> None:
+    """A ``violation`` event per breach (``data`` adds to each one's data)."""
+    for breach in found:
+        values = {**breach.to_json(), "action": action, **data}
+        store.add_event(name, VIOLATION, None, breach.detail, values)
 
 
 def summary(

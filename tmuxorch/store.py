@@ -503,6 +503,19 @@ class Store:
             sql += " ORDER BY id"
         return [_event(r) for r in self.conn.execute(sql, args).fetchall()]
 
+    def count_events(
+        self, agent: str, kinds: tuple[str, ...], *, after: int = 0, since: float = 0.0
+    ) -> int:
+        """How many of the agent's events of these kinds came after event id
+        ``after`` and at or after time ``since``."""
+        marks = ", ".join("?" * len(kinds))
+        row = self.conn.execute(
+            f"SELECT count(*) FROM events WHERE agent = ? AND id > ? AND ts >= ? "
+            f"AND event IN ({marks})",
+            (agent, after, since, *kinds),
+        ).fetchone()
+        return int(row[0])
+
     # -- messages -------------------------------------------------------------
 
     def add_message(self, sender: str | None, recipient: str, mode: str, body: str) -> int:
@@ -745,6 +758,20 @@ class Store:
                     (agent, *chunk),
                 ).fetchall()
         return {r["key"]: MessageUsage(**dict(r)) for r in rows}
+
+    def usage_keys_of_others(self, agent: str, keys: list[str]) -> set[str]:
+        """Those of ``keys`` another agent has already been charged for."""
+        found: set[str] = set()
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT DISTINCT key FROM message_usage WHERE agent != ? AND key IN ({marks})",
+                (agent, *chunk),
+            ).fetchall()
+            found.update(r[0] for r in rows)
+        return found
 
     def put_message_usage(self, usage: MessageUsage) -> None:
         self.conn.execute(

@@ -30,7 +30,12 @@ from tmuxorch.cli.common import echo_json, fleet, handle_errors, json_option, re
     help="Run in its own git worktree: a new branch tmuxorch/NAME, or BRANCH.",
 )
 @click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Cost cap.")
-@click.option("--max-turns", type=click.IntRange(min=0), metavar="N", help="Turn cap.")
+@click.option(
+    "--max-turns",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Cap on model steps (a prompt's request, one after each tool call).",
+)
 @click.option(
     "--max-duration", type=click.FloatRange(min=0), metavar="S", help="Cap on seconds of work."
 )

@@ -34,8 +34,15 @@ def _report(result: Result, as_json: bool) -> None:
     sys.exit(_EXIT.get(result.status, 1))
 
 
-_max_cost = click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD")
-_max_turns = click.option("--max-turns", type=click.IntRange(min=1), metavar="N")
+_max_cost = click.option(
+    "--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Cost cap for this call."
+)
+_max_turns = click.option(
+    "--max-turns",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Cap on model steps in this call (a prompt's request, one after each tool call).",
+)
 _timeout = click.option("--timeout", type=click.FloatRange(min=0), metavar="S")
 _as_json = click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
 
@@ -100,7 +107,10 @@ def continue_(
     timeout: float | None,
     as_json: bool,
 ) -> None:
-    """Send a correction to delegated agent NAME and wait for the new result."""
+    """Send a correction to delegated agent NAME and wait for the new result.
+
+    A permission prompt it waits on (needs_input) is denied first.
+    """
     from tmuxorch.delegate import continue_ as run
 
     limits = _limits(max_cost, max_turns, timeout)
