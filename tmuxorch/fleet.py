@@ -418,7 +418,11 @@ class Fleet:
     def approve(self, name: str, *, always: bool = False) -> None:
         agent = self._waiting(name)
         profile = self.profile(agent.profile)
-        self.press(name, profile.approve_always_keys if always else profile.approve_keys)
+        keys = profile.approve_always_keys if always else profile.approve_keys
+        if not always and profile.approve_option and agent.pane_id:
+            menu = self.tmux.capture(agent.pane_id)
+            keys = screen.menu_moves(menu, profile.approve_option) + keys
+        self.press(name, keys)
         self.store.add_event(name, "approved", None, agent.detail)
 
     def deny(self, name: str, *, reason: str | None = None) -> None:
