@@ -180,3 +180,30 @@ def test_approve_accepts_the_api_key(claude_fleet: ClaudeFleet) -> None:
     env.ok("approve", "c1")
     env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
     assert _key_responses(fleet) == {"approved": [DUMMY_API_KEY[-20:]], "rejected": []}
+
+
+def _idle_notices(env: Env, name: str) -> int:
+    return sum(
+        e.get("data", {}).get("notification_type") == "idle_prompt" for e in _events(env, name)
+    )
+
+
+def test_idle_notice_leaves_error_and_since_alone(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    # Claude says "waiting for your input" this long after a turn (default 60 s).
+    write_claude_json(
+        env.tmp / "claude-config", fleet.project, extra={"messageIdleNotifThresholdMs": 2000}
+    )
+    fleet.spawn("c1")
+    for answer, state in ((text("Fine."), "idle"), (error(400, "scripted bad request"), "error")):
+        fleet.api.default = answer
+        notices = _idle_notices(env, "c1")
+        env.ok("send", "c1", f"this turn ends {state}")
+        env.ok("wait", "c1", "--until", "done", "--timeout", "60")
+        before = _status(fleet, "c1")
+        assert before["state"] == state
+        retry_until(lambda n=notices: _idle_notices(env, "c1") > n, message="Claude's idle notice")
+        after = _status(fleet, "c1")
+        assert (after["state"], after["detail"], after["since"]) == (
+            state, before["detail"], before["since"],
+        )  # fmt: skip

@@ -41,6 +41,7 @@ from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
+from tmuxorch.states import SCREEN
 from tmuxorch.store import DB_NAME
 from tmuxorch.tmux import WAKE_CHANNEL, Pane, binary
 
@@ -356,7 +357,9 @@ class Monitor:
         if (state, detail) != (agent.state, agent.detail):
             # Decided on ``agent`` as read before the capture: if a hook or a
             # delivery moved it since, that newer word stands.
-            self.store.set_state(name, state, detail, data={"source": "screen"}, expect=agent.state)
+            self.store.set_state(
+                name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
+            )
 
     def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
         """First-run dialogs (folder trust and the like), answered per config."""
