@@ -119,6 +119,7 @@ def write_claude_json(
     api_key: str = DUMMY_API_KEY,
     trust: bool = True,
     bypass_accepted: bool = False,
+    api_key_approved: bool = True,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``<config_dir>/.claude.json`` (global state read at start) and return its path."""
@@ -135,7 +136,11 @@ def write_claude_json(
         "theme": "dark",
         "numStartups": 1,
         "autoUpdates": False,
-        "customApiKeyResponses": {"approved": [api_key[-20:]], "rejected": []},
+        # Unapproved: Claude asks "Do you want to use this API key?" at start.
+        "customApiKeyResponses": {
+            "approved": [api_key[-20:]] if api_key_approved else [],
+            "rejected": [],
+        },
         # Keys are the resolved cwd, exactly as Claude computes it.
         "projects": {str(cwd.resolve()): project},
         "hasSeenAutoDefaultNotice": True,

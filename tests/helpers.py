@@ -45,5 +45,7 @@ def agent_row(name: str, **fields: Any) -> Agent:
     """An agent record with no process behind it, for tests that drive the
     store directly: a shell agent, idle, in ``/`` unless ``fields`` say otherwise."""
     stamp = now()
-    values: dict[str, Any] = {"profile": "shell", "state": "idle", "cwd": "/"}
-    return Agent(name=name, created=stamp, since=stamp, **{**values, **fields})
+    values: dict[str, Any] = {
+        "profile": "shell", "state": "idle", "cwd": "/", "created": stamp, "since": stamp,
+    }  # fmt: skip
+    return Agent(name=name, **{**values, **fields})

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+from typing import Any
 
 import pytest
+import yaml
 
-from tests.conftest import ClaudeFleet
+from tests.claude_env import DUMMY_API_KEY, write_claude_json
+from tests.conftest import ClaudeFleet, Env
 from tests.fakeapi import error, text, tool_use
 from tests.helpers import retry_until
 from tmuxorch import monitor
@@ -21,6 +24,10 @@ from tmuxorch import monitor
 def _status(fleet: ClaudeFleet, name: str) -> dict[str, object]:
     result: dict[str, object] = fleet.env.json("status", name)
     return result
+
+
+def _events(env: Env, name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in env.ok("events", "--json", "--agent", name).splitlines()]
 
 
 def test_spawn_reaches_idle_with_known_session(claude_fleet: ClaudeFleet) -> None:
@@ -142,3 +149,61 @@ def test_monitor_killed_mid_turn_recovers(claude_fleet: ClaudeFleet) -> None:
     env.ok("approve", "c1")
     env.ok("wait", "c1", "--timeout", "60")
     assert target.read_text() == "x"
+
+
+def _key_responses(fleet: ClaudeFleet) -> dict[str, list[str]]:
+    config = json.loads((fleet.env.tmp / "claude-config" / ".claude.json").read_text())
+    responses: dict[str, list[str]] = config["customApiKeyResponses"]
+    return responses
+
+
+def test_api_key_dialog_is_answered_by_accepting_the_key(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    write_claude_json(env.tmp / "claude-config", fleet.project, api_key_approved=False)
+    fleet.spawn("c1")
+    assert _key_responses(fleet) == {"approved": [DUMMY_API_KEY[-20:]], "rejected": []}
+    # The event log says what was on screen and what was pressed.
+    dialogs = [e for e in _events(env, "c1") if e["event"] == "dialog"]
+    assert {d["detail"].split(" -> ")[-1] for d in dialogs} == {"Up", "Enter"}
+    assert all("use this API key?" in d["detail"] and "\\s" not in d["detail"] for d in dialogs)
+
+
+def test_approve_accepts_the_api_key(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    write_claude_json(env.tmp / "claude-config", fleet.project, api_key_approved=False)
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["claude"]["dialogs"] = {}  # nobody answers it but `approve`
+    env.write_config(config)
+    env.ok("spawn", "c1", "--agent", "claude", "--cwd", str(fleet.project))
+    env.ok("wait", "c1", "--until", "waiting", "--timeout", "60")
+    assert "Do you want to use this API key?" in str(_status(fleet, "c1")["detail"])
+    env.ok("approve", "c1")
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
+    assert _key_responses(fleet) == {"approved": [DUMMY_API_KEY[-20:]], "rejected": []}
+
+
+def _idle_notices(env: Env, name: str) -> int:
+    return sum(
+        e.get("data", {}).get("notification_type") == "idle_prompt" for e in _events(env, name)
+    )
+
+
+def test_idle_notice_leaves_error_and_since_alone(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    # Claude says "waiting for your input" this long after a turn (default 60 s).
+    write_claude_json(
+        env.tmp / "claude-config", fleet.project, extra={"messageIdleNotifThresholdMs": 2000}
+    )
+    fleet.spawn("c1")
+    for answer, state in ((text("Fine."), "idle"), (error(400, "scripted bad request"), "error")):
+        fleet.api.default = answer
+        notices = _idle_notices(env, "c1")
+        env.ok("send", "c1", f"this turn ends {state}")
+        env.ok("wait", "c1", "--until", "done", "--timeout", "60")
+        before = _status(fleet, "c1")
+        assert before["state"] == state
+        retry_until(lambda n=notices: _idle_notices(env, "c1") > n, message="Claude's idle notice")
+        after = _status(fleet, "c1")
+        assert (after["state"], after["detail"], after["since"]) == (
+            state, before["detail"], before["since"],
+        )  # fmt: skip

@@ -70,3 +70,10 @@ def test_up_after_the_server_died_resumes(claude_fleet: ClaudeFleet, server: Ser
     env.ok("send", "c1", "which fruit?", "--wait")
     assert "remember the word kiwi" in _history(fleet, "c1")
     assert env.json("status", "c1")["session_id"] == first["session_id"]
+
+
+def test_spawn_in_bypass_mode_starts_even_as_root(claude_fleet: ClaudeFleet) -> None:
+    # Claude refuses bypassPermissions as root unless it is told it runs in a
+    # sandbox; its warning dialog is then answered like folder trust.
+    status = claude_fleet.spawn("c1", "--permission-mode", "bypassPermissions")
+    assert status["state"] == "idle"

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from libtmux.server import Server
 
 from tests.conftest import Env
@@ -123,3 +124,22 @@ def test_worktree_outside_git_fails_cleanly(env: Env, tmp_path: Path) -> None:
     proc = env.cli("spawn", "w", "--worktree", "--cwd", str(tmp_path))
     assert proc.returncode == 1 and "needs a git repository" in proc.stderr
     assert env.json("list") == []
+
+
+def test_exit_during_start_up_says_why(env: Env) -> None:
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["broken"] = {
+        "command": "/bin/sh",
+        # A moment of start-up, as Claude has: a program gone before its
+        # window is set up fails spawn itself (pipe-pane on a dead pane).
+        "args": ["-c", "sleep 0.5; echo 'broken: cannot be used with root' >&2; exit 3"],
+        "ready": [r"^> \Z"],
+    }
+    env.write_config(config)
+    env.ok("spawn", "b", "--agent", "broken")
+    proc = env.cli("wait", "b", "--timeout", "30")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "broken: cannot be used with root" in proc.stderr
+    status = env.json("status", "b")
+    assert status["state"] == "exited" and status["exit_status"] == 3
+    assert status["detail"] == "exit status 3 during start-up: broken: cannot be used with root"

@@ -42,12 +42,16 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "error_429": ("busy", "etrying in "),
     "paste_multiline_composer": ("idle", ""),
 }
-DIALOGS = {
-    ("2.1.329", "startup_trust_dialog"): ["Down"],
-    ("2.1.329", "startup_trust_dialog_yes_selected"): ["Enter"],
-    ("2.1.329", "bypass_permissions_dialog"): ["Down"],
-    ("2.1.197", "startup_trust_dialog"): ["Enter"],
-    ("2.1.197", "bypass_permissions_dialog"): ["Down"],
+# (version, situation) -> (keys the monitor answers with, state the screen says:
+# a question `approve` can answer when config leaves it to a person)
+DIALOGS: dict[tuple[str, str], tuple[list[str], str | None]] = {
+    ("2.1.329", "startup_trust_dialog"): (["Down"], None),
+    ("2.1.329", "startup_trust_dialog_yes_selected"): (["Enter"], None),
+    ("2.1.329", "bypass_permissions_dialog"): (["Down"], None),
+    ("2.1.329", "api_key_dialog"): (["Up"], "waiting"),
+    ("2.1.329", "api_key_dialog_yes_selected"): (["Enter"], "waiting"),
+    ("2.1.197", "startup_trust_dialog"): (["Enter"], None),
+    ("2.1.197", "bypass_permissions_dialog"): (["Down"], None),
 }
 
 CASES = [
@@ -78,14 +82,40 @@ DIALOG_CASES = sorted(DIALOGS.items())
 
 
 @pytest.mark.parametrize(
-    ("key", "keys"), DIALOG_CASES, ids=[f"{v}/{s}" for (v, s), _ in DIALOG_CASES]
+    ("key", "expected"), DIALOG_CASES, ids=[f"{v}/{s}" for (v, s), _ in DIALOG_CASES]
 )
-def test_first_run_dialogs(key: tuple[str, str], keys: list[str]) -> None:
+def test_first_run_dialogs(key: tuple[str, str], expected: tuple[list[str], str | None]) -> None:
     version, situation = key
     text = (FIXTURES / version / f"{situation}.txt").read_text()
     matched = [k for pattern, k in CLAUDE.dialogs.items() if re.search(pattern, text, re.M)]
+    keys, state = expected
     assert matched[0] == keys
-    assert screen.classify(CLAUDE, text).state is None  # a dialog is not a state
+    assert screen.classify(CLAUDE, text).state == state
+
+
+# (version, situation) -> the moves `approve` makes before confirming: onto
+# the accepting option of the menu on screen, wherever the cursor starts.
+MENUS: dict[tuple[str, str], list[str]] = {
+    ("2.1.329", "permission_bash"): [],
+    ("2.1.329", "permission_write"): [],
+    ("2.1.329", "api_key_dialog"): ["Up"],
+    ("2.1.329", "api_key_dialog_yes_selected"): [],
+    ("2.1.329", "startup_trust_dialog"): ["Down"],
+    ("2.1.329", "bypass_permissions_dialog"): ["Down"],
+    ("2.1.197", "permission_bash"): [],
+    ("2.1.197", "startup_trust_dialog"): [],
+    ("2.1.197", "bypass_permissions_dialog"): ["Down"],
+    ("2.1.329", "idle"): [],
+}
+MENU_CASES = sorted(MENUS.items())
+
+
+@pytest.mark.parametrize(("key", "moves"), MENU_CASES, ids=[f"{v}/{s}" for (v, s), _ in MENU_CASES])
+def test_approve_moves_onto_the_accepting_option(key: tuple[str, str], moves: list[str]) -> None:
+    version, situation = key
+    text = (FIXTURES / version / f"{situation}.txt").read_text()
+    assert CLAUDE.approve_option is not None
+    assert screen.menu_moves(text, CLAUDE.approve_option) == moves
 
 
 def test_no_dialog_on_ordinary_screens() -> None:

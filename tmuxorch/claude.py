@@ -80,6 +80,12 @@ def system_prompt(name: str, parent: str | None) -> str:
     return "\n".join(lines)
 
 
+def start_env(permission_mode: str | None) -> dict[str, str]:
+    """Variables Claude needs for a permission mode: it refuses bypassPermissions
+    as root unless told it runs in a sandbox, and then dies at start-up."""
+    return {"IS_SANDBOX": "1"} if permission_mode == "bypassPermissions" else {}
+
+
 def write_settings(path: Path, settings: dict[str, Any]) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

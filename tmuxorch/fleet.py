@@ -166,25 +166,35 @@ class Fleet:
                 self._mark_exited(agent, pane.dead_status)
 
     def _mark_exited(self, agent: Agent, status: int | None) -> None:
-        self._save_screen(agent)
+        last = self._save_screen(agent)
         detail = f"exit status {status}" if status is not None else "process ended"
         if agent.state in ENDED and agent.detail:
             detail = f"{agent.detail}, {detail}"  # keep why (e.g. "session ended (other)")
+        elif agent.state == "starting" and last:
+            # Ended before it ever took input: why is on its screen, nowhere else.
+            lines = [
+                line.strip()
+                for line in last.splitlines()
+                if line.strip() and not line.startswith("Pane is dead (")  # tmux's own line
+            ]
+            detail = f"{detail} during start-up: {' / '.join(lines[-3:])}"[:500]
         state = "stopped" if agent.ended_by == "stop" else "exited"
         self.store.set_state(agent.name, state, detail, event=state, exit_status=status)
         locks.release_holder(self.store, agent.name)
 
-    def _save_screen(self, agent: Agent) -> None:
-        """Keep the last screen so ``output`` works after the window is gone."""
+    def _save_screen(self, agent: Agent) -> str:
+        """Keep the last screen so ``output`` works after the window is gone;
+        return it ("" when there is none)."""
         if not agent.pane_id:
-            return
+            return ""
         try:
             text = self.tmux.capture(agent.pane_id, start="-")
         except TmuxError:
-            return
+            return ""
         path = self.screen_path(agent.name)
         path.parent.mkdir(mode=0o700, exist_ok=True)
         path.write_text(text + "\n", encoding="utf-8")
+        return text
 
     # -- spawn --------------------------------------------------------------------
 
@@ -268,8 +278,10 @@ class Fleet:
                 resume=resume,
                 fork=fork,
             )
+        sandbox = claude.start_env(agent.spec.get("permission_mode")) if profile.hooks else {}
         env = {
             **profile.env,
+            **sandbox,
             **agent.spec.get("env", {}),
             "TMUXORCH_AGENT": agent.name,
             "TMUXORCH_HOME": str(self.home),
@@ -355,7 +367,11 @@ class Fleet:
                 return states
             lost = [n for n in names if states[n] in ENDED and n not in reached]
             if lost and (not any_ or len(lost) == len(names)):
-                raise AgentError(f"agent {lost[0]!r} is {states[lost[0]]}: it will not be {until}")
+                why = agents[lost[0]].detail
+                raise AgentError(
+                    f"agent {lost[0]!r} is {states[lost[0]]}"
+                    f"{f' ({why})' if why else ''}: it will not be {until}"
+                )
             seen["missing"] = [f"{n} is {states[n]}" for n in names if n not in reached]
             return None
 
@@ -418,7 +434,11 @@ class Fleet:
     def approve(self, name: str, *, always: bool = False) -> None:
         agent = self._waiting(name)
         profile = self.profile(agent.profile)
-        self.press(name, profile.approve_always_keys if always else profile.approve_keys)
+        keys = profile.approve_always_keys if always else profile.approve_keys
+        if not always and profile.approve_option and agent.pane_id:
+            menu = self.tmux.capture(agent.pane_id)
+            keys = screen.menu_moves(menu, profile.approve_option) + keys
+        self.press(name, keys)
         self.store.add_event(name, "approved", None, agent.detail)
 
     def deny(self, name: str, *, reason: str | None = None) -> None:

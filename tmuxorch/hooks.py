@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from tmuxorch import states
+
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,6 +104,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
             data[key] = payload[key]
     state: str | None = None
     detail = ""
+    writer = states.HOOK
     if event == "SessionStart":
         if payload.get("source") == "clear":
             state = "idle"
@@ -124,7 +127,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         if kind in _WAITING_NOTIFICATIONS or (kind is None and "permission" in message):
             state, detail = "waiting", message
         elif kind == "idle_prompt":
-            state = "idle"
+            state, writer = "idle", states.NOTICE
     elif event == "Stop":
         state = "idle"
         data["last"] = str(payload.get("last_assistant_message") or "")[:8192]
@@ -135,7 +138,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         detail = _short(str(reason or "the turn failed"))
     elif event == "SessionEnd" and payload.get("reason") != "clear":
         state, detail = "exited", _short(f"session ended ({payload.get('reason') or 'exit'})")
-    store.hook_event(name, f"hook:{event}", state, detail, data, fields)
+    store.hook_event(name, f"hook:{event}", state, detail, data, fields, writer)
 
 
 def hook_main(args: list[str]) -> int:

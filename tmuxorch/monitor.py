@@ -41,6 +41,7 @@ from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
+from tmuxorch.states import SCREEN
 from tmuxorch.store import DB_NAME
 from tmuxorch.tmux import WAKE_CHANNEL, Pane, binary
 
@@ -361,18 +362,23 @@ class Monitor:
         if (state, detail) != (agent.state, agent.detail):
             # Decided on ``agent`` as read before the capture: if a hook or a
             # delivery moved it since, that newer word stands.
-            self.store.set_state(name, state, detail, data={"source": "screen"}, expect=agent.state)
+            self.store.set_state(
+                name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
+            )
 
     def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
         """First-run dialogs (folder trust and the like), answered per config."""
         for pattern, keys in profile.dialogs.items():
-            if re.search(pattern, text, re.MULTILINE):
+            match = re.search(pattern, text, re.MULTILINE)
+            if match:
                 try:
                     self.tmux.send_keys(pane.pane_id, *keys)
                 except TmuxorchError as exc:  # the pane went since the capture
                     _log(f"answering a dialog of {agent.name}: {exc}")
                     return True
-                self.store.add_event(agent.name, "dialog", agent.state, pattern)
+                # What was on screen and what was pressed, not the pattern.
+                answer = f"{' '.join(match.group(0).split())} -> {' '.join(keys)}"
+                self.store.add_event(agent.name, "dialog", agent.state, answer)
                 self._schedule(agent.name, time.monotonic() + 0.5)
                 return True
         return False

@@ -30,6 +30,10 @@ class Profile:
     submit_key: str = "Enter"
     interrupt_keys: list[str] = field(default_factory=lambda: ["Escape"])
     approve_keys: list[str] = field(default_factory=lambda: ["y", "Enter"])
+    # The accepting option of a selection menu (a line, cursor mark stripped):
+    # ``approve`` moves the cursor onto it before pressing approve_keys, as
+    # "No" is preselected on some of Claude's dialogs.
+    approve_option: str | None = None
     approve_always_keys: list[str] = field(default_factory=lambda: ["a", "Enter"])
     deny_keys: list[str] = field(default_factory=lambda: ["n", "Enter"])
     clear_command: str | None = None
@@ -77,6 +81,7 @@ class ProfileOverride:
     submit_key: str | None = None
     interrupt_keys: list[str] | None = None
     approve_keys: list[str] | None = None
+    approve_option: str | None = None
     approve_always_keys: list[str] | None = None
     deny_keys: list[str] | None = None
     clear_command: str | None = None
@@ -122,6 +127,7 @@ BUILTIN: dict[str, Profile] = {
         settle=0.3,
         interrupt_keys=["Escape"],
         approve_keys=["Enter"],
+        approve_option=r"^(?:\d\. )?Yes\b",
         approve_always_keys=["2"],
         deny_keys=["Escape"],
         clear_command="/clear",
@@ -156,6 +162,10 @@ BUILTIN: dict[str, Profile] = {
             # "No, exit" first, older ones "Yes": move to Yes, then confirm.
             r"❯ (?:\d\. )?No, exit\s*\n\s*(?:\d\. )?Yes, I (?:trust this folder|accept)": ["Down"],
             r"❯ (?:\d\. )?Yes, I (?:trust this folder|accept)": ["Enter"],
+            # A key in ANTHROPIC_API_KEY, not yet approved: it was put in the
+            # agent's environment to be used. "No (recommended)" is preselected.
+            r"use this API key\?\s*\n\s*(?:\d\. )?Yes\s*\n\s*❯ (?:\d\. )?No": ["Up"],
+            r"use this API key\?\s*\n\s*❯ (?:\d\. )?Yes": ["Enter"],
         },
     ),
     "codex": Profile(

@@ -47,3 +47,27 @@ def classify(profile: Profile, screen: str) -> Reading:
             detail = (match.group(1) or "") if match.re.groups else ""
             return Reading(state, " ".join(detail.split()))
     return Reading(None)
+
+
+# The selection cursor of menus (Claude's dialogs).
+_CURSOR = "❯"
+
+
+def menu_moves(screen: str, option: str) -> list[str]:
+    """Up/Down presses that take the cursor of the menu on screen onto its
+    first line matching ``option``; none when no such menu shows."""
+    lines = [line.strip() for line in screen.rstrip().split("\n")]
+    marked = [i for i, line in enumerate(lines) if line.startswith(_CURSOR)]
+    if not marked:
+        return []
+    cursor = top = bottom = marked[-1]
+    # The menu is the block of non-blank lines around the cursor.
+    while top > 0 and lines[top - 1]:
+        top -= 1
+    while bottom + 1 < len(lines) and lines[bottom + 1]:
+        bottom += 1
+    pattern = re.compile(option)
+    for row in range(top, bottom + 1):
+        if pattern.search(lines[row].removeprefix(_CURSOR).strip()):
+            return ["Up" if row < cursor else "Down"] * abs(row - cursor)
+    return []

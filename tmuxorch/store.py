@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tmuxorch import states
 from tmuxorch.errors import AgentError, StoreError
 from tmuxorch.records import (
     Agent,
@@ -374,9 +375,11 @@ class Store:
         event: str = "state",
         data: dict[str, Any] | None = None,
         expect: str | None = None,
+        writer: str = states.FLEET,
         **fields: Any,
     ) -> bool:
-        """Move an agent to ``state``; record an event only when something changed.
+        """Move an agent to ``state`` (as ``states.moves`` allows ``writer``);
+        record an event only when something changed.
 
         With ``expect``, only if the agent is still in that state: a decision
         made on an older reading must not undo what a hook or a delivery did
@@ -388,10 +391,13 @@ class Store:
             ).fetchone()
             if row is None or (expect is not None and row["state"] != expect):
                 return False
-            changed = (row["state"], row["detail"]) != (state, detail)
+            moved = states.moves(writer, row["state"], state)
+            changed = moved or (row["state"] == state and row["detail"] != detail)
             sets = dict(fields)
             if changed:
-                sets.update(state=state, detail=detail, since=now())
+                sets.update(state=state, detail=detail)
+            if moved:
+                sets["since"] = now()
             if sets:
                 if "spec" in sets:
                     sets["spec"] = json.dumps(sets["spec"])
@@ -425,8 +431,11 @@ class Store:
         detail: str,
         data: dict[str, Any],
         fields: dict[str, Any],
+        writer: str = states.HOOK,
     ) -> bool:
-        """One Claude hook event in one transaction: fields, event row, state.
+        """One Claude hook event in one transaction: fields, event row, state
+        (as ``states.moves`` allows ``writer``; the event row says none when
+        the state stands).
 
         Returns False when the agent is unknown (a hook from a removed agent).
         """
@@ -441,8 +450,12 @@ class Store:
             if event == "hook:UserPromptSubmit":
                 fields = {**fields, "turns": None}
             sets = dict(fields)
-            if state is not None:
+            if state is not None and states.moves(writer, row["state"], state):
                 sets.update(state=state, detail=detail, since=now())
+            elif state is not None and state == row["state"]:
+                sets["detail"] = detail
+            else:
+                state = None
             if sets:
                 assignments = ", ".join(
                     "turns = turns + 1" if k == "turns" else f"{k} = :{k}" for k in sets
