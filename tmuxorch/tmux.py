@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -102,6 +103,19 @@ def arg(text: str) -> str:
     the text then arrives unchanged, even when it ends in a backslash.
     """
     return text[:-1] + "\\;" if text.endswith(";") else text
+
+
+def literal(text: str) -> str:
+    """``text`` for an argument tmux expands as a format (``new-window -c``
+    and ``-n``, ``new-session -s``): ``#`` doubled arrives as written, so a
+    path like ``d#(cmd)`` runs nothing and ``build#Debug`` stays itself."""
+    return text.replace("#", "##")
+
+
+def _program(argv: list[str]) -> list[str]:
+    # tmux runs a lone argument through ``sh -c``: quote it so a program path
+    # with spaces or ``$(...)`` is a path, not shell code.
+    return [f"exec {shlex.quote(argv[0])}"] if len(argv) == 1 else argv
 
 
 @functools.lru_cache(maxsize=1)
@@ -272,13 +286,15 @@ class TmuxServer:
         env_args: list[str] = []
         for key, value in env.items():
             env_args += ["-e", arg(f"{key}={value}")]
-        tail = ["-P", "-F", _PANE_FORMAT, "-c", arg(cwd), *env_args, *map(arg, argv)]
+        tail = ["-P", "-F", _PANE_FORMAT, "-c", arg(literal(cwd)), *env_args]
+        tail += map(arg, _program(argv))
+        name = literal(name)
         for _ in range(3):
             if self.has_session():
                 lines = self.cmd("new-window", "-d", "-t", f"={self.session}:", "-n", name, *tail)
                 return _parse_pane(lines[0])
             proc_lines = self.cmd(
-                "new-session", "-d", "-s", self.session, "-n", name,
+                "new-session", "-d", "-s", literal(self.session), "-n", name,
                 "-x", str(width), "-y", str(height), *tail, check=False,
             )  # fmt: skip
             if proc_lines and "\t" in proc_lines[0]:
@@ -326,7 +342,7 @@ class TmuxServer:
         runs it.
         """
         quoted = "'" + str(log_path).replace("'", "'\\''") + "'"
-        command = f"exec cat >> {quoted}".replace("#", "##").replace("%", "%%")
+        command = literal(f"exec cat >> {quoted}").replace("%", "%%")
         self.cmd("pipe-pane", "-o", "-t", pane_id, arg(command))
 
     def capture(
