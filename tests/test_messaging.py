@@ -221,7 +221,7 @@ def test_delivery_failing_does_not_leave_the_claim(
 
     kind = getattr(errors, error, None) or OSError
 
-    def broken(self: Fleet, agent: Agent, text_: str, *, confirm: bool = True) -> None:
+    def broken(self: Fleet, agent: Agent, text_: str, **options: object) -> None:
         raise kind(text)
 
     monkeypatch.setattr(Fleet, "type_into", broken)
