@@ -221,7 +221,7 @@ def test_delivery_failing_does_not_leave_the_claim(
 
     kind = getattr(errors, error, None) or OSError
 
-    def broken(self: Fleet, agent: Agent, text_: str, *, confirm: bool = True) -> None:
+    def broken(self: Fleet, agent: Agent, text_: str, **options: object) -> None:
         raise kind(text)
 
     monkeypatch.setattr(Fleet, "type_into", broken)
@@ -240,21 +240,29 @@ def test_delivery_failing_does_not_leave_the_claim(
 
 
 CLAIMERS = [
-    ("live", 0, "delivering"),
-    ("pid-reused", 1, "queued"),  # the pid runs, but it is another process now
+    ("live", ["sleep", "60"], 0, "delivering"),
+    ("pid-reused", ["sleep", "60"], 1, "queued"),  # the pid runs, but it is another process now
+    ("zombie", ["true"], 0, "queued"),  # ended, never reaped: a dead monitor in a container
 ]
 
 
-@pytest.mark.parametrize(("skew", "after"), [c[1:] for c in CLAIMERS], ids=[c[0] for c in CLAIMERS])
-def test_recover_claims_knows_a_reused_pid(env: Env, skew: int, after: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "skew", "after"), [c[1:] for c in CLAIMERS], ids=[c[0] for c in CLAIMERS]
+)
+def test_recover_claims_knows_a_dead_deliverer(
+    env: Env, argv: list[str], skew: int, after: str
+) -> None:
     """A claim is its deliverer's pid and start time: the pid alone could be
-    another process by now, and the message would stay claimed for ever."""
+    another process by now, or a zombie, and the message would stay claimed
+    until some later restart, then arrive out of order."""
     from tmuxorch import messaging, procs
 
-    with subprocess.Popen(["sleep", "60"]) as other, env.fleet() as fleet:
+    with subprocess.Popen(argv) as other, env.fleet() as fleet:
         try:
             started = procs.start_time(other.pid)
             assert started is not None
+            if argv == ["true"]:
+                retry_until(lambda: _proc_state(other.pid) == "Z", message="a zombie")
             fleet.store.insert_agent(agent_row("f"))
             message_id = fleet.store.add_message(None, "f", "sequential", "hello")
             fleet.store.claim_next("f", other.pid, started + skew)
@@ -263,6 +271,11 @@ def test_recover_claims_knows_a_reused_pid(env: Env, skew: int, after: str) -> N
             assert message is not None and message.status == after
         finally:
             other.kill()
+
+
+def _proc_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rpartition(")")[2].split()[0]
 
 
 def test_a_turn_started_since_the_agent_was_read_is_not_done(env: Env) -> None:

@@ -16,15 +16,18 @@ through ``type_message``. The steps, each for a reason:
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tmuxorch.config import DeliverySettings
-from tmuxorch.errors import DeliveryError
+from tmuxorch.errors import DeliveryError, TmuxorchError
 from tmuxorch.profiles import Profile
 from tmuxorch.tmux import TmuxServer, arg
+
+logger = logging.getLogger(__name__)
 
 # Longer single-line text is pasted: one paste is one event for the TUI.
 _LITERAL_MAX = 256
@@ -144,16 +147,14 @@ def input_text(tmux: TmuxServer, pane_id: str, profile: Profile) -> str:
     return text
 
 
-def _take_input(tmux: TmuxServer, pane_id: str, profile: Profile) -> str:
-    """Save and empty half-typed input, so a delivery never mixes with it."""
-    saved = input_text(tmux, pane_id, profile)
-    if not saved:
-        return ""
+def _clear_input(
+    tmux: TmuxServer, pane_id: str, profile: Profile, empty: Callable[[], bool]
+) -> None:
     for _ in range(3):
         tmux.send_keys(pane_id, *profile.clear_input_keys)
-        if _poll(lambda: not input_text(tmux, pane_id, profile), 1.0):
-            return saved
-    raise DeliveryError("could not clear the half-typed input to deliver the message")
+        if _poll(empty, 1.0):
+            return
+    raise DeliveryError("could not clear the input line to deliver the message")
 
 
 def _restore_input(tmux: TmuxServer, pane_id: str, saved: str, profile: Profile) -> None:
@@ -165,12 +166,25 @@ def _restore_input(tmux: TmuxServer, pane_id: str, saved: str, profile: Profile)
         tmux.send_literal(pane_id, " ".join(lines))
 
 
+# A delivery's stages, as recorded before each step (see ``Progress``).
+TYPING, TYPED, SUBMITTING = "typing", "typed", "submitting"
+# Told each stage and the draft taken out of the input line, before the step;
+# a deliverer that dies leaves its last word for ``recover``.
+Progress = Callable[[str, str], None]
+
+
 def type_message(
-    tmux: TmuxServer, pane_id: str, text: str, profile: Profile, settings: DeliverySettings
+    tmux: TmuxServer,
+    pane_id: str,
+    text: str,
+    profile: Profile,
+    settings: DeliverySettings,
+    progress: Progress | None = None,
 ) -> None:
     """Type ``text`` into the pane and submit it; raise DeliveryError if it never was.
 
-    Input someone had half-typed there is saved first and put back after.
+    Input someone had half-typed there is saved first and put back after,
+    also when the delivery fails.
     """
     if not text.strip():
         raise DeliveryError("refusing to send an empty message")
@@ -182,8 +196,33 @@ def type_message(
         text = typeable(text)
     pending = [re.compile(p) for p in profile.pending_input]
     tail = visible_tail(text)
+    tell = progress or (lambda stage, draft: None)
     tmux.leave_mode(pane_id)
-    saved = _take_input(tmux, pane_id, profile)
+    saved = input_text(tmux, pane_id, profile)
+    tell(TYPING, saved)  # before the draft leaves the screen: recovery can put it back
+    if saved:
+        _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
+    try:
+        _type_and_submit(tmux, pane_id, text, profile, settings, tail, pending, saved, tell)
+    except TmuxorchError:
+        if saved:
+            _put_back(tmux, pane_id, profile, tail, pending, saved)
+        raise
+    if saved:
+        _restore_input(tmux, pane_id, saved, profile)
+
+
+def _type_and_submit(
+    tmux: TmuxServer,
+    pane_id: str,
+    text: str,
+    profile: Profile,
+    settings: DeliverySettings,
+    tail: str,
+    pending: list[re.Pattern[str]],
+    saved: str,
+    tell: Progress,
+) -> None:
     before = _alive_line(tmux, pane_id, profile)
     if profile.newline_key:
         _type_lines(tmux, pane_id, text, profile.newline_key)
@@ -198,6 +237,7 @@ def type_message(
 
     shown = _poll(typed, settings.verify_timeout)
     typed_line = _alive_line(tmux, pane_id, profile)
+    tell(TYPED, saved)
     time.sleep(profile.settle)
 
     def submitted() -> bool:
@@ -208,13 +248,65 @@ def type_message(
             return not line.shows(tail, pending)
         return line != typed_line
 
+    tell(SUBMITTING, saved)
     for _ in range(settings.retries + 1):
         tmux.send_keys(pane_id, profile.submit_key)
         if _poll(submitted, settings.verify_timeout):
-            if saved:
-                _restore_input(tmux, pane_id, saved, profile)
             return
     raise DeliveryError(
         f"the message was typed but never submitted (still in the input line after "
         f"{settings.retries + 1} presses of {profile.submit_key})"
     )
+
+
+def _put_back(
+    tmux: TmuxServer,
+    pane_id: str,
+    profile: Profile,
+    tail: str,
+    pending: list[re.Pattern[str]],
+    draft: str,
+) -> None:
+    """Replace what is left of an undelivered message in the input line with
+    the draft it displaced (best effort: the delivery has failed already)."""
+    try:
+        line = _input_line(tmux, pane_id, profile)
+        if line is None:
+            return
+        if line.shows(tail, pending) or input_text(tmux, pane_id, profile):
+            _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
+        _restore_input(tmux, pane_id, draft, profile)
+    except TmuxorchError as exc:
+        logger.warning("could not put the draft %r back: %s", draft, exc)
+
+
+def recover(
+    tmux: TmuxServer, pane_id: str, text: str, profile: Profile, stage: str, draft: str
+) -> bool:
+    """After the deliverer of ``text`` died at ``stage``: did the agent take it?
+
+    The screen decides. Text of the message still in the input line was never
+    submitted: it is cleared (never left to run with the next message's Enter).
+    Gone from the input line after the submit key was due, it was submitted.
+    The draft the delivery took out comes back either way. Raises
+    DeliveryError when the pane cannot be read: then nobody can tell.
+    """
+    if profile.newline_key:
+        text = typeable(text)
+    pending = [re.compile(p) for p in profile.pending_input]
+    tail = visible_tail(text)
+    line = _alive_line(tmux, pane_id, profile)
+    shown = line.shows(tail, pending)
+    current = input_text(tmux, pane_id, profile)
+
+    def cleared() -> bool:
+        line = _alive_line(tmux, pane_id, profile)
+        return not line.shows(tail, pending) and not input_text(tmux, pane_id, profile)
+
+    if shown or (stage != SUBMITTING and current and current != draft):
+        # Ours, whole or in part: the draft (if any) had been cleared before.
+        _clear_input(tmux, pane_id, profile, cleared)
+        current = ""
+    if draft and not current:
+        _restore_input(tmux, pane_id, draft, profile)
+    return stage == SUBMITTING and not shown

@@ -398,19 +398,27 @@ class Fleet:
 
     # -- input --------------------------------------------------------------------
 
-    def type_into(self, agent: Agent, text: str, *, confirm: bool = True) -> None:
+    def type_into(
+        self,
+        agent: Agent,
+        text: str,
+        *,
+        confirm: bool = True,
+        progress: delivery.Progress | None = None,
+    ) -> None:
         """Type ``text`` and submit it. For agents with hooks, ``confirm`` waits
         for the UserPromptSubmit hook: the agent itself says it took the text."""
         if agent.state in ENDED or not agent.pane_id:
             raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
         profile = self.profile(agent.profile)
+        settings = self.config.delivery
         if not (confirm and profile.hooks):
-            delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
+            delivery.type_message(self.tmux, agent.pane_id, text, profile, settings, progress)
             return
         from tmuxorch.notify import wait_until
 
         mark = self.store.last_event_id()
-        delivery.type_message(self.tmux, agent.pane_id, text, profile, self.config.delivery)
+        delivery.type_message(self.tmux, agent.pane_id, text, profile, settings, progress)
         try:
             wait_until(
                 self.home,

@@ -354,7 +354,8 @@ class Monitor:
         if self._answer_dialog(agent, profile, pane, text):
             return
         quiet_for = time.monotonic() - self.changed_at.get(name, 0.0)
-        state, detail = decide(agent, profile, screen.classify(profile, text), quiet_for)
+        reading = screen.classify(profile, text, typing=pane.cursor_x > 0)
+        state, detail = decide(agent, profile, reading, quiet_for)
         if state is None:
             if quiet_for < profile.quiet:  # look again once output has settled
                 self._schedule(name, time.monotonic() + profile.quiet - quiet_for)

@@ -12,17 +12,25 @@ from __future__ import annotations
 import os
 
 
-def stat(pid: int) -> tuple[str, int, int] | None:
-    """``(comm, ppid, start time)`` from /proc, or None if unreadable."""
+def _fields(pid: int) -> tuple[str, list[str]] | None:
+    """The command name and the fields after it (state first) of /proc/PID/stat."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             data = handle.read().decode("utf-8", "replace")
     except OSError:
         return None
     comm, _, rest = data.rpartition(")")
-    fields = rest.split()
+    return comm.partition("(")[2], rest.split()
+
+
+def stat(pid: int) -> tuple[str, int, int] | None:
+    """``(comm, ppid, start time)`` from /proc, or None if unreadable."""
+    found = _fields(pid)
+    if found is None:
+        return None
+    comm, fields = found
     try:
-        return comm.partition("(")[2], int(fields[1]), int(fields[19])
+        return comm, int(fields[1]), int(fields[19])
     except (IndexError, ValueError):
         return None
 
@@ -33,15 +41,22 @@ def start_time(pid: int) -> int | None:
 
 
 def alive(pid: int, started: int | None = None) -> bool:
-    """Does ``pid`` run, and (when ``started`` is known) is it still the same process?"""
+    """Does ``pid`` run, and (when ``started`` is known) is it still the same process?
+
+    A zombie does not: it has ended, and only waits for a parent (or an init
+    that never reaps, as in many containers) to collect its status.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # exists, owned by someone else
-    if started is not None:
-        found = stat(pid)
-        if found is not None and found[2] != started:
-            return False  # the pid was reused by another process
-    return True
+    found = _fields(pid)
+    if found is None:
+        return True  # no /proc to ask: the signal said it exists
+    fields = found[1]
+    if fields[:1] in (["Z"], ["X"]):
+        return False
+    # A different start time: the pid was reused by another process.
+    return started is None or len(fields) <= 19 or fields[19] == str(started)

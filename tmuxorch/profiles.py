@@ -114,6 +114,8 @@ BUILTIN: dict[str, Profile] = {
         clear_command="clear",
         quit_command="exit",
         ready=[_SHELL_PROMPT],
+        # The command line: after the prompt's first sign, on the last row.
+        input_pattern=r"[$#%>❯] ?([^\n]*)\s*\Z",
         waiting=[
             r"([^\n]*\[[yY]/[nN]\])\s*\Z",
             r"([^\n]*\([yY]/[nN]\))\s*\Z",

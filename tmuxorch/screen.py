@@ -30,11 +30,29 @@ def _first(patterns: list[str], text: str) -> re.Match[str] | None:
     return None
 
 
-def classify(profile: Profile, screen: str) -> Reading:
+def classify(profile: Profile, screen: str, *, typing: bool = False) -> Reading:
     """Waiting beats busy beats error beats idle: a prompt on screen needs an
     answer whatever else shows, and a spinner means work even if an old error
-    banner is still visible."""
+    banner is still visible.
+
+    ``typing``: the cursor sits after text on its row, where typed input
+    goes. Then a screen that says nothing is read again without the text in
+    the input area: a prompt with a draft on it (half-typed, or left by a
+    deliverer that died before Enter) is a prompt, not work.
+    """
     text = "\n".join(line.rstrip() for line in screen.rstrip().split("\n"))
+    reading = _read(profile, text)
+    if reading.state is None and typing and profile.input_pattern:
+        matches = list(re.finditer(profile.input_pattern, text, re.MULTILINE))
+        if matches and matches[-1].group(1).strip():
+            draft = matches[-1]
+            bare = text[: draft.start(1)] + text[draft.end(1) :]
+            if _read(profile, bare).state == "idle":
+                return Reading("idle")
+    return reading
+
+
+def _read(profile: Profile, text: str) -> Reading:
     for state, patterns in (
         ("waiting", profile.waiting),
         ("busy", profile.busy),

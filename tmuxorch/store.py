@@ -163,6 +163,13 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN claimed_start INTEGER;
     """,
+    # 6: how far a delivery got (typing, typed, submitting) and the draft it
+    # took out of the input line, so that recovery after a crash of the
+    # deliverer neither retypes a submitted message nor loses the draft.
+    """
+    ALTER TABLE messages ADD COLUMN stage TEXT;
+    ALTER TABLE messages ADD COLUMN draft TEXT;
+    """,
 )
 
 # Delivery order: urgent interrupts, important goes ahead of sequential.
@@ -572,6 +579,13 @@ class Store:
             )
         return self.get_message(int(row[0]))
 
+    def set_message_stage(self, message_id: int, stage: str, draft: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET stage = ?, draft = ? WHERE id = ? AND status = 'delivering'",
+                (stage, draft or None, message_id),
+            )
+
     def next_queued(self, recipient: str) -> Message | None:
         row = self.conn.execute(
             "SELECT * FROM messages WHERE recipient = ? AND status = 'queued' "
@@ -596,7 +610,8 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE messages SET status = 'queued', claimed_at = NULL, claimed_by = NULL, "
-                "claimed_start = NULL WHERE id = ? AND status = 'delivering'",
+                "claimed_start = NULL, stage = NULL, draft = NULL "
+                "WHERE id = ? AND status = 'delivering'",
                 (message_id,),
             )
 
