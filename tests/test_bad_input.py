@@ -124,6 +124,9 @@ CASES = [
     Case("ro-spawn", "read-only", ("spawn", "a2"), 1, READ_ONLY),
     Case("ro-lock", "read-only", ("lock", "/tmp/x"), 1, READ_ONLY),
     Case("ro-kill", "read-only", ("kill", "a1"), 1, READ_ONLY),
+    Case(
+        "ro-rm", "read-only", ("rm", "a1"), 1, r"^tmuxorch: cannot use \S+/screens: Operation not"
+    ),
     Case("ro-wait", "read-only", ("wait", "a1"), 1, r"cannot start the monitor: \S+/monitor\.log"),
     Case("ro-hook-stop", "read-only", ("hook", "Stop"), 0, READ_ONLY, STOP, AGENT),
     Case("ro-hook-prompt", "read-only", ("hook", "UserPromptSubmit"), 0, READ_ONLY, PROMPT, AGENT),
