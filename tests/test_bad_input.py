@@ -215,6 +215,16 @@ CASES = [
                 r"^tmuxorch: config key agents\.bad\.settle: must be at least 0",
             ),
             (
+                "session-colon",
+                "session: 'a:b'\n",
+                r"^tmuxorch: config key session: 'a:b' is not a tmux session name$",
+            ),
+            (
+                "default-agent-unknown",
+                "default_agent: nope\n",
+                r"^tmuxorch: config key default_agent: no profile 'nope' \(aider, ",
+            ),
+            (
                 "duplicate-key",
                 "locks:\n  wait: 1\n  wait: 2\n",
                 r"^tmuxorch: config \S+ is not valid YAML at line 3: duplicate key 'wait'$",
