@@ -42,11 +42,11 @@ def _chattr(flag: str, env: Env) -> None:
 @contextlib.contextmanager
 def read_only(env: Env) -> Iterator[Callable[[], None] | None]:
     _fleet(env)
-    _chattr("+i", env)
     try:
+        _chattr("+i", env)
         yield None
     finally:
-        _chattr("-i", env)
+        _chattr("-i", env)  # or pytest could never remove the test's directory
 
 
 def _full_disk() -> None:
