@@ -86,12 +86,19 @@ def a_file(env: Env) -> Iterator[Callable[[], None] | None]:
     yield None
 
 
+@contextlib.contextmanager
+def deep_json(env: Env) -> Iterator[Callable[[], None] | None]:
+    (env.tmp / "deep.json").write_bytes(DEEP)
+    yield None
+
+
 FAULTS: dict[str, Callable[[Env], contextlib.AbstractContextManager[Any]]] = {
     "read-only": read_only,
     "disk-full": disk_full,
     "corrupt": corrupt,
     "fleet": fleet,
     "a-file": a_file,
+    "deep-json": deep_json,
 }
 
 READ_ONLY = r"fleet database \S+/state\.db: attempt to write a readonly database: make .* writable"
@@ -227,7 +234,7 @@ CASES = [
             (
                 "duplicate-key",
                 "locks:\n  wait: 1\n  wait: 2\n",
-                r"^tmuxorch: config \S+ is not valid YAML at line 3: duplicate key 'wait'$",
+                r"^tmuxorch: config \S+ is not valid YAML: at line 3: duplicate key 'wait'$",
             ),
         ]
     ),
@@ -283,6 +290,29 @@ CASES = [
                 r"^tmuxorch: /dev/stdin is not valid YAML: at line 3: duplicate key 'prompt'$",
             ),
         ]
+    ),
+    Case(
+        "batch-deep-yaml",
+        "",
+        ("batch", "/dev/stdin"),
+        1,
+        r"^tmuxorch: /dev/stdin is not valid YAML: nested too deeply to read$",
+        b"a: " + DEEP,
+    ),
+    Case(
+        "batch-deep-json",
+        "deep-json",
+        ("batch", "{tmp}/deep.json"),
+        1,
+        r"^tmuxorch: \S+/deep\.json is nested too deeply to read$",
+    ),
+    Case(
+        "config-deep",
+        "",
+        ("list",),
+        1,
+        r"^tmuxorch: config \S+ is not valid YAML: nested too deeply to read$",
+        config="a: " + "[" * 100_000,
     ),
     Case(
         "config-flag-missing",

@@ -231,7 +231,7 @@ def load_config(path: Path | None = None) -> tuple[Config, Path]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     except YamlError as exc:
-        raise ConfigError(f"config {path} is not valid YAML {exc}") from None
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
     config = build(Config, raw)
     _check_meaning(config)
     return config, path
