@@ -362,18 +362,35 @@ def test_bad_input_is_one_line(env: Env, case: Case) -> None:
         assert env.json("list") == []
 
 
-def test_mcp_tool_on_a_corrupt_database_is_one_tool_error(env: Env) -> None:
-    """The MCP edge: the same line, as the tool's error, and the server goes on."""
+MCP_CASES = [
+    ("corrupt-list", "corrupt", "list_agents", {}, MALFORMED),
+    ("corrupt-status", "corrupt", "get_status", {"name": "a1"}, MALFORMED),
+    ("ro-send", "read-only", "send_message", {"name": "a1", "message": "hi"}, READ_ONLY),
+    (
+        "ro-remove",
+        "read-only",
+        "remove_agent",
+        {"name": "a1"},
+        r"cannot use \S+/screens: Operation",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "tool", "args", "line"), [c[1:] for c in MCP_CASES], ids=[c[0] for c in MCP_CASES]
+)
+def test_mcp_tool_error_is_the_same_line(
+    env: Env, fault: str, tool: str, args: dict[str, Any], line: str
+) -> None:
+    """The MCP edge: the same line, as the tool's error (with a hint for the model)."""
     from tests.test_mcp import Client, serve
 
     errors: list[str] = []
 
     async def body(client: Client) -> None:
-        errors.append(await client.error("list_agents"))
-        errors.append(await client.error("get_status", name="a1"))
+        errors.append(await client.error(tool, **args))
 
-    with corrupt(env):
+    with FAULTS[fault](env):
         serve(env, body)
-    for error in errors:
-        assert re.search(MALFORMED, error), error
-        assert "Traceback" not in error
+    assert re.search(line, errors[0]), errors[0]
+    assert "Traceback" not in errors[0]

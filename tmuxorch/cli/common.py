@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from tmuxorch.errors import TmuxorchError
+from tmuxorch.errors import FileError, TmuxorchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,7 +72,7 @@ def handle_errors(func: F) -> F:
             if exc.filename is None:
                 raise  # not about a file: a bug to see whole
             # A file of the home (a log, a screen capture) the system refused.
-            raise CliError(f"cannot use {exc.filename}: {exc.strerror or exc}") from None
+            raise CliError(str(FileError.of(exc))) from None
 
     return cast(F, wrapper)
 
