@@ -42,11 +42,11 @@ def _chattr(flag: str, env: Env) -> None:
 @contextlib.contextmanager
 def read_only(env: Env) -> Iterator[Callable[[], None] | None]:
     _fleet(env)
-    _chattr("+i", env)
     try:
+        _chattr("+i", env)
         yield None
     finally:
-        _chattr("-i", env)
+        _chattr("-i", env)  # or pytest could never remove the test's directory
 
 
 def _full_disk() -> None:
@@ -86,12 +86,19 @@ def a_file(env: Env) -> Iterator[Callable[[], None] | None]:
     yield None
 
 
+@contextlib.contextmanager
+def deep_json(env: Env) -> Iterator[Callable[[], None] | None]:
+    (env.tmp / "deep.json").write_bytes(DEEP)
+    yield None
+
+
 FAULTS: dict[str, Callable[[Env], contextlib.AbstractContextManager[Any]]] = {
     "read-only": read_only,
     "disk-full": disk_full,
     "corrupt": corrupt,
     "fleet": fleet,
     "a-file": a_file,
+    "deep-json": deep_json,
 }
 
 READ_ONLY = r"fleet database \S+/state\.db: attempt to write a readonly database: make .* writable"
@@ -124,6 +131,9 @@ CASES = [
     Case("ro-spawn", "read-only", ("spawn", "a2"), 1, READ_ONLY),
     Case("ro-lock", "read-only", ("lock", "/tmp/x"), 1, READ_ONLY),
     Case("ro-kill", "read-only", ("kill", "a1"), 1, READ_ONLY),
+    Case(
+        "ro-rm", "read-only", ("rm", "a1"), 1, r"^tmuxorch: cannot use \S+/screens: Operation not"
+    ),
     Case("ro-wait", "read-only", ("wait", "a1"), 1, r"cannot start the monitor: \S+/monitor\.log"),
     Case("ro-hook-stop", "read-only", ("hook", "Stop"), 0, READ_ONLY, STOP, AGENT),
     Case("ro-hook-prompt", "read-only", ("hook", "UserPromptSubmit"), 0, READ_ONLY, PROMPT, AGENT),
@@ -212,9 +222,19 @@ CASES = [
                 r"^tmuxorch: config key agents\.bad\.settle: must be at least 0",
             ),
             (
+                "session-colon",
+                "session: 'a:b'\n",
+                r"^tmuxorch: config key session: 'a:b' is not a tmux session name$",
+            ),
+            (
+                "default-agent-unknown",
+                "default_agent: nope\n",
+                r"^tmuxorch: config key default_agent: no profile 'nope' \(aider, ",
+            ),
+            (
                 "duplicate-key",
                 "locks:\n  wait: 1\n  wait: 2\n",
-                r"^tmuxorch: config \S+ is not valid YAML at line 3: duplicate key 'wait'$",
+                r"^tmuxorch: config \S+ is not valid YAML: at line 3: duplicate key 'wait'$",
             ),
         ]
     ),
@@ -272,6 +292,29 @@ CASES = [
         ]
     ),
     Case(
+        "batch-deep-yaml",
+        "",
+        ("batch", "/dev/stdin"),
+        1,
+        r"^tmuxorch: /dev/stdin is not valid YAML: nested too deeply to read$",
+        b"a: " + DEEP,
+    ),
+    Case(
+        "batch-deep-json",
+        "deep-json",
+        ("batch", "{tmp}/deep.json"),
+        1,
+        r"^tmuxorch: \S+/deep\.json is nested too deeply to read$",
+    ),
+    Case(
+        "config-deep",
+        "",
+        ("list",),
+        1,
+        r"^tmuxorch: config \S+ is not valid YAML: nested too deeply to read$",
+        config="a: " + "[" * 100_000,
+    ),
+    Case(
         "config-flag-missing",
         "",
         ("--config", "/nonexistent/c.yaml", "list"),
@@ -317,20 +360,39 @@ def test_bad_input_is_one_line(env: Env, case: Case) -> None:
     assert not (env.tmp / "missing").exists()  # refused means nothing created
     if case.no_agents:
         assert env.json("list") == []
+    if case.fault in ("read-only", "disk-full"):  # once fixed, the fleet is as it was
+        assert [a["name"] for a in env.json("list")] == ["a1"]
 
 
-def test_mcp_tool_on_a_corrupt_database_is_one_tool_error(env: Env) -> None:
-    """The MCP edge: the same line, as the tool's error, and the server goes on."""
+MCP_CASES = [
+    ("corrupt-list", "corrupt", "list_agents", {}, MALFORMED),
+    ("corrupt-status", "corrupt", "get_status", {"name": "a1"}, MALFORMED),
+    ("ro-send", "read-only", "send_message", {"name": "a1", "message": "hi"}, READ_ONLY),
+    (
+        "ro-remove",
+        "read-only",
+        "remove_agent",
+        {"name": "a1"},
+        r"cannot use \S+/screens: Operation",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "tool", "args", "line"), [c[1:] for c in MCP_CASES], ids=[c[0] for c in MCP_CASES]
+)
+def test_mcp_tool_error_is_the_same_line(
+    env: Env, fault: str, tool: str, args: dict[str, Any], line: str
+) -> None:
+    """The MCP edge: the same line, as the tool's error (with a hint for the model)."""
     from tests.test_mcp import Client, serve
 
     errors: list[str] = []
 
     async def body(client: Client) -> None:
-        errors.append(await client.error("list_agents"))
-        errors.append(await client.error("get_status", name="a1"))
+        errors.append(await client.error(tool, **args))
 
-    with corrupt(env):
+    with FAULTS[fault](env):
         serve(env, body)
-    for error in errors:
-        assert re.search(MALFORMED, error), error
-        assert "Traceback" not in error
+    assert re.search(line, errors[0]), errors[0]
+    assert "Traceback" not in errors[0]

@@ -101,6 +101,8 @@ def load(path: Path) -> list[Task]:
             from tmuxorch.yamlfile import load_yaml
 
             data = load_yaml(text)
+    except RecursionError:
+        raise BatchError(f"{path} is nested too deeply to read") from None
     except ValueError as exc:  # YamlError and json's errors alike
         raise BatchError(
             f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"

@@ -231,7 +231,7 @@ def load_config(path: Path | None = None) -> tuple[Config, Path]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     except YamlError as exc:
-        raise ConfigError(f"config {path} is not valid YAML {exc}") from None
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
     config = build(Config, raw)
     _check_meaning(config)
     return config, path
@@ -239,7 +239,8 @@ def load_config(path: Path | None = None) -> tuple[Config, Path]:
 
 def _check_meaning(config: Config) -> None:
     """What the types cannot say: the header is a template with only {sender},
-    and every profile starts and reads (tmuxorch.profiles checks them)."""
+    the session a name tmux keeps, every profile starts and reads
+    (tmuxorch.profiles checks them) and the default one exists."""
     try:
         config.delivery.header.format(sender="a1")
     except (KeyError, IndexError, ValueError):
@@ -248,9 +249,18 @@ def _check_meaning(config: Config) -> None:
         raise ConfigError(
             f"config key delivery.header: {header!r} is not a template whose only field is {only}"
         ) from None
+    session = config.session
+    if not session or any(c in ":." or not c.isprintable() for c in session):
+        # tmux would rename it (":" and "." separate a target's parts).
+        raise ConfigError(f"config key session: {session!r} is not a tmux session name")
     from tmuxorch.profiles import profiles
 
-    profiles(config)
+    known = profiles(config)
+    if config.default_agent not in known:
+        names = ", ".join(sorted(known))
+        raise ConfigError(
+            f"config key default_agent: no profile {config.default_agent!r} ({names})"
+        )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,14 @@ class StoreError(TmuxorchError):
     """The state database cannot be opened or written."""
 
 
+class FileError(TmuxorchError):
+    """A file the system refused (permissions, a full disk, a read-only home)."""
+
+    @classmethod
+    def of(cls, exc: OSError) -> FileError:
+        return cls(f"cannot use {exc.filename}: {exc.strerror or exc}")
+
+
 class TmuxError(TmuxorchError):
     """tmux is missing, too old, or a tmux command failed."""
 

@@ -67,6 +67,7 @@ HINTS: dict[type[errors.TmuxorchError], str] = {
     errors.ConfigError: "Fix config.yaml (TMUXORCH_CONFIG), then call the tool again.",
     errors.TmuxError: "tmux failed: check that tmux is installed and the fleet's server runs.",
     errors.StoreError: "The fleet's database under TMUXORCH_HOME is not usable.",
+    errors.FileError: "Tell the user: the file's permissions or the disk need fixing.",
 }
 
 
@@ -480,6 +481,10 @@ def _call(fn: Callable[..., Any], settings: Callable[[], Settings], kwargs: dict
             return fn(fleet, **kwargs)
     except errors.TmuxorchError as exc:
         raise tool_error(exc) from exc
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        raise tool_error(errors.FileError.of(exc)) from exc
 
 
 def _bind(tool: Tool, settings: Callable[[], Settings]) -> Callable[..., Any]:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from tmuxorch.errors import TmuxorchError
+from tmuxorch.errors import FileError, TmuxorchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +58,8 @@ class Obj:
 
 
 def handle_errors(func: F) -> F:
-    """Turn domain errors into ClickExceptions, at the edge and nowhere else."""
+    """Turn domain errors, and the file system's refusals, into ClickExceptions,
+    at the edge and nowhere else."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,6 +68,11 @@ def handle_errors(func: F) -> F:
         except TmuxorchError as exc:
             error = CliTimeout if exc.exit_code == CliTimeout.exit_code else CliError
             raise error(str(exc)) from None
+        except OSError as exc:
+            if exc.filename is None:
+                raise  # not about a file: a bug to see whole
+            # A file of the home (a log, a screen capture) the system refused.
+            raise CliError(str(FileError.of(exc))) from None
 
     return cast(F, wrapper)
 
