@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -143,3 +145,39 @@ def test_exit_during_start_up_says_why(env: Env) -> None:
     status = env.json("status", "b")
     assert status["state"] == "exited" and status["exit_status"] == 3
     assert status["detail"] == "exit status 3 during start-up: broken: cannot be used with root"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie nobody reaped is dead
+
+
+@pytest.mark.parametrize("reaper", ["monitor", "up"])
+def test_processes_that_outlive_the_server_are_killed(
+    env: Env, server: Server, reaper: str
+) -> None:
+    pid_file = env.tmp / "stray.pid"
+    env.spawn_ready("s")
+    # A job that ignores the hang-up tmux ends a pane with, as Claude once did.
+    env.ok("send", "s", f"nohup sleep 1000 >/dev/null 2>&1 & echo $! > {pid_file}")
+    pid = int(retry_until(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    # The same agent name and socket in another home: another fleet's, left alone.
+    other_env = {**os.environ, "TMUXORCH_AGENT": "s", "TMUXORCH_SOCKET": env.socket}
+    other = subprocess.Popen(["sleep", "1000"], env={**other_env, "TMUXORCH_HOME": "/elsewhere"})
+    try:
+        if reaper == "up":
+            env.kill_monitor()  # nobody looks: `up` finds it
+        server.kill()
+        if reaper == "up":
+            assert _running(pid)
+            env.ok("up")
+        retry_until(lambda: not _running(pid), message="the stray killed")
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, locks, profiles, screen, worktrees
+from tmuxorch import claude, delivery, locks, profiles, screen, strays, worktrees
 from tmuxorch.config import Settings
 from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
 from tmuxorch.profiles import Profile
@@ -164,6 +164,14 @@ class Fleet:
                     locks.release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
+
+    def reap_strays(self) -> dict[int, str]:
+        """Kill the processes of this fleet's agents that outlived their panes."""
+        return strays.reap(
+            self.home,
+            self.settings.socket,
+            lambda: {p.window_name for p in self.tmux.panes().values() if not p.dead},
+        )
 
     def _mark_exited(self, agent: Agent, status: int | None) -> None:
         last = self._save_screen(agent)
@@ -687,6 +695,7 @@ class Fleet:
         not stopped, killed or removed, resuming Claude conversations.
         Idempotent; returns the names brought back."""
         check_version()
+        self.reap_strays()  # a Claude left over would hold the conversation it resumes
         panes = self.tmux.panes()
         restored = []
         for agent in self.store.list_agents():

@@ -324,8 +324,11 @@ class Monitor:
             self.events.put(("db", ""))
 
     def _refresh(self) -> bool:
-        """Mark dead panes exited; False when the server is gone and nobody is left."""
+        """Mark dead panes exited and kill what outlived its pane; False when
+        the server is gone and nobody is left."""
         self.fleet.refresh()
+        for pid, name in self.fleet.reap_strays().items():
+            _log(f"killed process {pid} of agent {name}: it outlived its pane")
         if self.tmux.is_alive():
             return True
         return any(a.state not in ENDED for a in self.store.list_agents())
