@@ -122,6 +122,16 @@ def test_worktree(env: Env, repo: Path, extra: list[str], branch: str, clean: bo
     assert ("removed (branch" in out) == clean
 
 
+def test_worktree_then_a_prompt_is_a_prompt(env: Env, repo: Path) -> None:
+    # --worktree takes an optional BRANCH: a value no branch can have is the prompt.
+    env.ok("spawn", "w", "--worktree", "pwd > here.txt; echo ok", "--cwd", str(repo / "sub"))
+    status = env.json("status", "w")
+    assert status["worktree"]["branch"] == "tmuxorch/w"
+    here = Path(status["cwd"]) / "here.txt"
+    retry_until(lambda: here.exists() and here.read_text().strip(), message="the prompt ran")
+    assert here.read_text().strip() == status["cwd"]
+
+
 def test_worktree_outside_git_fails_cleanly(env: Env, tmp_path: Path) -> None:
     proc = env.cli("spawn", "w", "--worktree", "--cwd", str(tmp_path))
     assert proc.returncode == 1 and "needs a git repository" in proc.stderr
