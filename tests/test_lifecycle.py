@@ -191,3 +191,11 @@ def test_processes_that_outlive_the_server_are_killed(
         other.wait()
         if _running(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_fork_of_a_shell_types_only_the_message(env: Env) -> None:
+    env.spawn_ready("a")
+    env.ok("fork", "a", "b", "echo forked-$((40 + 2))")
+    retry_until(lambda: "forked-42" in env.ok("output", "b"), message="the fork's message ran")
+    assert "[tmuxorch]" not in env.ok("output", "b")  # no note meant for Claude
+    assert env.json("status", "b")["cwd"] == env.json("status", "a")["cwd"]

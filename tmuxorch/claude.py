@@ -63,11 +63,19 @@ def hook_settings(command: str, *, lock_timeout: float = 60.0) -> dict[str, Any]
     return {"hooks": hooks}
 
 
-def system_prompt(name: str, parent: str | None) -> str:
+def system_prompt(name: str, parent: str | None, header: str) -> str:
+    """``header``: config's ``delivery.header``, the text put before other agents' messages."""
     lines = [
         f"You are agent {name!r} in a tmuxorch fleet: several coding agents, each in its own "
         "tmux window, coordinated by the `tmuxorch` command.",
-        "Messages from other agents reach you as prompts that start with a [from NAME] header.",
+    ]
+    shown = header.format(sender="NAME").strip()
+    if shown:
+        lines.append(
+            f"Messages from other agents reach you as prompts that start with {shown} "
+            "(NAME being the sender)."
+        )
+    lines += [
         "Run `tmuxorch --help` to see fleet commands (send, spawn, wait, list, locks).",
         "File writes are serialised across agents: if a write is denied because another agent "
         "holds the file's lock, do other work and retry later.",
@@ -100,6 +108,7 @@ def start_args(
     settings_path: Path,
     name: str,
     parent: str | None,
+    header: str,
     session_id: str | None = None,
     resume: str | None = None,
     fork: bool = False,
@@ -115,5 +124,5 @@ def start_args(
         str(settings_path),
         *session,
         "--append-system-prompt",
-        system_prompt(name, parent),
+        system_prompt(name, parent, header),
     ]

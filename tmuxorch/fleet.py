@@ -282,6 +282,7 @@ class Fleet:
                 settings_path=self.settings_path(agent.name),
                 name=agent.name,
                 parent=agent.parent,
+                header=self.config.delivery.header,
                 session_id=agent.session_id,
                 resume=resume,
                 fork=fork,
@@ -672,21 +673,28 @@ class Fleet:
         self._check_installed(profile)
         check_version()
         spec = {k: v for k, v in source.spec.items() if k != "worktree"}
+        conversation = self._conversation(source, profile)
         stamp = now()
         agent = Agent(
             name=new, profile=source.profile, state="starting", cwd=source.cwd,
             created=stamp, since=stamp, parent=source.parent, spec=spec,
+            # No conversation to fork (a shell, a Claude that never had a
+            # turn): a fresh start, with a session id of its own.
+            session_id=str(uuid.uuid4()) if profile.hooks and conversation is None else None,
         )  # fmt: skip
         self.store.insert_agent(agent)
         try:
-            self._launch(agent, profile, resume=self._conversation(source, profile), fork=True)
+            self._launch(agent, profile, resume=conversation, fork=True)
         except BaseException:
             self.store.delete_agent(new, record_event=False)
             raise
-        # A resumed conversation keeps its first system prompt, which names the
-        # source agent: tell the fork who it is now.
-        note = f"[tmuxorch] You are now agent {new!r}, forked from {name!r}."
-        self.store.add_message(None, new, "sequential", f"{note}\n\n{message}" if message else note)
+        if conversation is not None:
+            # A resumed conversation keeps its first system prompt, which names
+            # the source agent: tell the fork who it is now.
+            note = f"[tmuxorch] You are now agent {new!r}, forked from {name!r}."
+            message = f"{note}\n\n{message}" if message else note
+        if message:
+            self.store.add_message(None, new, "sequential", message)
         self.ensure_monitor()
         return self.agent(new)
 
