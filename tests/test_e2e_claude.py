@@ -232,3 +232,27 @@ def test_system_prompt_names_the_real_message_header(
     body = agent_requests(fleet.api, "c1")[-1]
     assert f"start with {told} " in json.dumps(body["system"], ensure_ascii=False)
     assert last_user_text(body).startswith(received)
+
+
+# The profile's own args, and the teammate mode Claude is started with.
+TEAMMATE_MODES = [
+    ("default", [], "in-process"),
+    ("profile-says", ["--teammate-mode", "tmux"], "tmux"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "mode"), [t[1:] for t in TEAMMATE_MODES], ids=[t[0] for t in TEAMMATE_MODES]
+)
+def test_teammates_stay_in_the_agents_pane(
+    claude_fleet: ClaudeFleet, args: list[str], mode: str
+) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["claude"]["args"] = args
+    env.write_config(config)
+    fleet.spawn("c1")  # the pinned Claude takes the flag and starts
+    spawned = next(e for e in _events(env, "c1") if e["event"] == "spawned")
+    argv = spawned["data"]["argv"]
+    assert argv.count("--teammate-mode") == 1
+    assert argv[argv.index("--teammate-mode") + 1] == mode

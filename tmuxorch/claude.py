@@ -88,6 +88,16 @@ def system_prompt(name: str, parent: str | None, header: str) -> str:
     return "\n".join(lines)
 
 
+def teammate_args(argv: list[str]) -> list[str]:
+    """Agent teams inside the agent's own pane: with teammate mode tmux (or
+    auto, inside tmux) teammates split the window, and keys meant for the
+    agent would go to whichever pane is active. ``argv`` choosing a mode
+    (the profile's args) wins."""
+    if any(a == "--teammate-mode" or a.startswith("--teammate-mode=") for a in argv):
+        return []
+    return ["--teammate-mode", "in-process"]
+
+
 def start_env(permission_mode: str | None) -> dict[str, str]:
     """Variables Claude needs for a permission mode: it refuses bypassPermissions
     as root unless told it runs in a sandbox, and then dies at start-up."""

@@ -287,6 +287,7 @@ class Fleet:
                 resume=resume,
                 fork=fork,
             )
+            argv += claude.teammate_args(argv)
         sandbox = claude.start_env(agent.spec.get("permission_mode")) if profile.hooks else {}
         env = {
             **profile.env,
