@@ -149,9 +149,11 @@ def test_exit_during_start_up_says_why(env: Env) -> None:
     }
     env.write_config(config)
     env.ok("spawn", "b", "--agent", "broken")
-    proc = env.cli("wait", "b", "--timeout", "30")
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.count("\n") == 1 and "broken: cannot be used with root" in proc.stderr
+    waited = env.cli("wait", "b", "--timeout", "30")
+    first_turn = env.cli("spawn", "c", "do it", "--wait", "--agent", "broken")
+    for proc in (waited, first_turn):
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.stderr.count("\n") == 1 and "broken: cannot be used with root" in proc.stderr
     status = env.json("status", "b")
     assert status["state"] == "exited" and status["exit_status"] == 3
     assert status["detail"] == "exit status 3 during start-up: broken: cannot be used with root"

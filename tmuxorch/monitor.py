@@ -295,7 +295,8 @@ class Monitor:
             if agent is None:
                 continue
             if agent.state in ENDED:
-                self.store.fail_queued(name, f"agent {name!r} is {agent.state}")
+                why = f" ({agent.detail})" if agent.detail else ""  # e.g. why it never started
+                self.store.fail_queued(name, f"agent {name!r} is {agent.state}{why}")
             elif agent.state in messaging.DELIVERABLE:
                 worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
                 self.workers[name] = worker
