@@ -37,9 +37,12 @@ fresh config, 2.1.1xx to the *classic* one (normal screen, output scrolls).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,9 @@ __all__ = [
     "FALLBACK_CLAUDE",
     "claude_env",
     "find_claude",
+    "pinned_version",
     "require_claude",
+    "version_problem",
     "write_claude_json",
 ]
 
@@ -103,13 +108,58 @@ def find_claude() -> str | None:
 CLAUDE_BIN: str | None = find_claude()
 
 
-def require_claude() -> str:
-    """Return CLAUDE_BIN, or ``pytest.skip()`` the calling test when there is none."""
-    if CLAUDE_BIN is None:
-        import pytest
+#: Where CI pins the Claude Code version the e2e tests (and their fixtures) expect.
+CI_RUN = Path(__file__).resolve().parents[1] / ".ci" / "run"
 
-        pytest.skip("Claude Code not found (set TMUXORCH_TEST_CLAUDE or put claude on PATH)")
-    return CLAUDE_BIN
+
+def pinned_version() -> str | None:
+    """``CLAUDE_CODE_VERSION`` from .ci/run (None when there is no such file)."""
+    try:
+        text = CI_RUN.read_text()
+    except OSError:
+        return None
+    found = re.search(r"^CLAUDE_CODE_VERSION=([\w.-]+)", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+@functools.cache
+def version_problem(claude: str) -> str | None:
+    """One line naming both versions when ``claude`` is not the pinned Claude
+    Code (an older one refuses an unread overwrite before any hook runs, and
+    the e2e tests then fail far from the cause); None when it is."""
+    pinned = pinned_version()
+    if pinned is None:
+        return None
+    try:
+        out = subprocess.run(
+            [claude, "--version"], capture_output=True, text=True, timeout=60, check=False
+        ).stdout
+    except OSError as exc:
+        return f"cannot run {claude} --version ({exc}); the tests pin Claude Code {pinned}"
+    found = re.match(r"\s*(\S+)", out)
+    version = found.group(1) if found else "an unknown version"
+    if version == pinned:
+        return None
+    return (
+        f"{claude} is Claude Code {version}, but the tests pin {pinned} "
+        f"(CLAUDE_CODE_VERSION in .ci/run): set TMUXORCH_TEST_CLAUDE to Claude Code {pinned}"
+    )
+
+
+def require_claude() -> str:
+    """Return CLAUDE_BIN when it is the pinned Claude Code; else ``pytest.skip()``
+    the calling test, or fail it with TMUXORCH_REQUIRE_CLAUDE=1 (CI)."""
+    if CLAUDE_BIN is None:
+        problem = "Claude Code not found (set TMUXORCH_TEST_CLAUDE or put claude on PATH)"
+    else:
+        problem = version_problem(CLAUDE_BIN)
+    if problem is None and CLAUDE_BIN is not None:
+        return CLAUDE_BIN
+    import pytest
+
+    if os.environ.get("TMUXORCH_REQUIRE_CLAUDE") == "1":
+        pytest.fail(f"TMUXORCH_REQUIRE_CLAUDE=1: {problem}", pytrace=False)
+    pytest.skip(problem or "")
 
 
 def write_claude_json(

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from tests.claude_env import DUMMY_API_KEY, write_claude_json
-from tests.conftest import ClaudeFleet, Env
-from tests.fakeapi import error, text, tool_use
+from tests.conftest import ClaudeFleet, Env, agent_requests
+from tests.fakeapi import error, last_user_text, text, tool_use
 from tests.helpers import retry_until
 from tmuxorch import monitor
 
@@ -207,3 +207,52 @@ def test_idle_notice_leaves_error_and_since_alone(claude_fleet: ClaudeFleet) -> 
         assert (after["state"], after["detail"], after["since"]) == (
             state, before["detail"], before["since"],
         )  # fmt: skip
+
+
+# config's delivery.header (None: the default), what the system prompt says
+# messages start with, and how one from agent "boss" starts.
+HEADERS = [
+    ("default", None, "[message from NAME]", "[message from boss] hello"),
+    ("custom", "<<{sender}>> ", "<<NAME>>", "<<boss>> hello"),
+]
+
+
+@pytest.mark.parametrize(
+    ("header", "told", "received"), [h[1:] for h in HEADERS], ids=[h[0] for h in HEADERS]
+)
+def test_system_prompt_names_the_real_message_header(
+    claude_fleet: ClaudeFleet, header: str | None, told: str, received: str
+) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    if header is not None:
+        config = yaml.safe_load(env.config_path.read_text())
+        env.write_config({**config, "delivery": {"header": header}})
+    fleet.spawn("c1")
+    env.ok("send", "c1", "hello", "--wait", env={"TMUXORCH_AGENT": "boss"})
+    body = agent_requests(fleet.api, "c1")[-1]
+    assert f"start with {told} " in json.dumps(body["system"], ensure_ascii=False)
+    assert last_user_text(body).startswith(received)
+
+
+# The profile's own args, and the teammate mode Claude is started with.
+TEAMMATE_MODES = [
+    ("default", [], "in-process"),
+    ("profile-says", ["--teammate-mode", "tmux"], "tmux"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "mode"), [t[1:] for t in TEAMMATE_MODES], ids=[t[0] for t in TEAMMATE_MODES]
+)
+def test_teammates_stay_in_the_agents_pane(
+    claude_fleet: ClaudeFleet, args: list[str], mode: str
+) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["claude"]["args"] = args
+    env.write_config(config)
+    fleet.spawn("c1")  # the pinned Claude takes the flag and starts
+    spawned = next(e for e in _events(env, "c1") if e["event"] == "spawned")
+    argv = spawned["data"]["argv"]
+    assert argv.count("--teammate-mode") == 1
+    assert argv[argv.index("--teammate-mode") + 1] == mode

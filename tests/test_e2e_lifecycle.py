@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from libtmux.server import Server
 
 from tests.conftest import ClaudeFleet, agent_requests
@@ -77,3 +79,17 @@ def test_spawn_in_bypass_mode_starts_even_as_root(claude_fleet: ClaudeFleet) -> 
     # sandbox; its warning dialog is then answered like folder trust.
     status = claude_fleet.spawn("c1", "--permission-mode", "bypassPermissions")
     assert status["state"] == "idle"
+
+
+def test_claude_refusing_to_start_says_why(claude_fleet: ClaudeFleet) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("Claude refuses bypassPermissions only as root")
+    env = claude_fleet.env
+    args = ["--agent", "claude", "--cwd", str(claude_fleet.project)]
+    env.ok("spawn", "c1", *args, "--permission-mode", "bypassPermissions", "--env", "IS_SANDBOX=")
+    proc = env.cli("wait", "c1", "--timeout", "60")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    status = env.json("status", "c1")
+    assert status["state"] == "exited"
+    assert "during start-up" in status["detail"] and "root" in status["detail"]
+    assert "root" in proc.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -120,6 +122,16 @@ def test_worktree(env: Env, repo: Path, extra: list[str], branch: str, clean: bo
     assert ("removed (branch" in out) == clean
 
 
+def test_worktree_then_a_prompt_is_a_prompt(env: Env, repo: Path) -> None:
+    # --worktree takes an optional BRANCH: a value no branch can have is the prompt.
+    env.ok("spawn", "w", "--worktree", "pwd > here.txt; echo ok", "--cwd", str(repo / "sub"))
+    status = env.json("status", "w")
+    assert status["worktree"]["branch"] == "tmuxorch/w"
+    here = Path(status["cwd"]) / "here.txt"
+    retry_until(lambda: here.exists() and here.read_text().strip(), message="the prompt ran")
+    assert here.read_text().strip() == status["cwd"]
+
+
 def test_worktree_outside_git_fails_cleanly(env: Env, tmp_path: Path) -> None:
     proc = env.cli("spawn", "w", "--worktree", "--cwd", str(tmp_path))
     assert proc.returncode == 1 and "needs a git repository" in proc.stderr
@@ -137,9 +149,55 @@ def test_exit_during_start_up_says_why(env: Env) -> None:
     }
     env.write_config(config)
     env.ok("spawn", "b", "--agent", "broken")
-    proc = env.cli("wait", "b", "--timeout", "30")
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.count("\n") == 1 and "broken: cannot be used with root" in proc.stderr
+    waited = env.cli("wait", "b", "--timeout", "30")
+    first_turn = env.cli("spawn", "c", "do it", "--wait", "--agent", "broken")
+    for proc in (waited, first_turn):
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.stderr.count("\n") == 1 and "broken: cannot be used with root" in proc.stderr
     status = env.json("status", "b")
     assert status["state"] == "exited" and status["exit_status"] == 3
     assert status["detail"] == "exit status 3 during start-up: broken: cannot be used with root"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie nobody reaped is dead
+
+
+@pytest.mark.parametrize("reaper", ["monitor", "up"])
+def test_processes_that_outlive_the_server_are_killed(
+    env: Env, server: Server, reaper: str
+) -> None:
+    pid_file = env.tmp / "stray.pid"
+    env.spawn_ready("s")
+    # A job that ignores the hang-up tmux ends a pane with, as Claude once did.
+    env.ok("send", "s", f"nohup sleep 1000 >/dev/null 2>&1 & echo $! > {pid_file}")
+    pid = int(retry_until(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    # The same agent name and socket in another home: another fleet's, left alone.
+    other_env = {**os.environ, "TMUXORCH_AGENT": "s", "TMUXORCH_SOCKET": env.socket}
+    other = subprocess.Popen(["sleep", "1000"], env={**other_env, "TMUXORCH_HOME": "/elsewhere"})
+    try:
+        if reaper == "up":
+            env.kill_monitor()  # nobody looks: `up` finds it
+        server.kill()
+        if reaper == "up":
+            assert _running(pid)
+            env.ok("up")
+        retry_until(lambda: not _running(pid), message="the stray killed")
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_fork_of_a_shell_types_only_the_message(env: Env) -> None:
+    env.spawn_ready("a")
+    env.ok("fork", "a", "b", "echo forked-$((40 + 2))")
+    retry_until(lambda: "forked-42" in env.ok("output", "b"), message="the fork's message ran")
+    assert "[tmuxorch]" not in env.ok("output", "b")  # no note meant for Claude
+    assert env.json("status", "b")["cwd"] == env.json("status", "a")["cwd"]

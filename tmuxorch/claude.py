@@ -63,11 +63,19 @@ def hook_settings(command: str, *, lock_timeout: float = 60.0) -> dict[str, Any]
     return {"hooks": hooks}
 
 
-def system_prompt(name: str, parent: str | None) -> str:
+def system_prompt(name: str, parent: str | None, header: str) -> str:
+    """``header``: config's ``delivery.header``, the text put before other agents' messages."""
     lines = [
         f"You are agent {name!r} in a tmuxorch fleet: several coding agents, each in its own "
         "tmux window, coordinated by the `tmuxorch` command.",
-        "Messages from other agents reach you as prompts that start with a [from NAME] header.",
+    ]
+    shown = header.format(sender="NAME").strip()
+    if shown:
+        lines.append(
+            f"Messages from other agents reach you as prompts that start with {shown} "
+            "(NAME being the sender)."
+        )
+    lines += [
         "Run `tmuxorch --help` to see fleet commands (send, spawn, wait, list, locks).",
         "File writes are serialised across agents: if a write is denied because another agent "
         "holds the file's lock, do other work and retry later.",
@@ -78,6 +86,16 @@ def system_prompt(name: str, parent: str | None) -> str:
             "'MESSAGE'` when you finish or need a decision."
         )
     return "\n".join(lines)
+
+
+def teammate_args(argv: list[str]) -> list[str]:
+    """Agent teams inside the agent's own pane: with teammate mode tmux (or
+    auto, inside tmux) teammates split the window, and keys meant for the
+    agent would go to whichever pane is active. ``argv`` choosing a mode
+    (the profile's args) wins."""
+    if any(a == "--teammate-mode" or a.startswith("--teammate-mode=") for a in argv):
+        return []
+    return ["--teammate-mode", "in-process"]
 
 
 def start_env(permission_mode: str | None) -> dict[str, str]:
@@ -100,6 +118,7 @@ def start_args(
     settings_path: Path,
     name: str,
     parent: str | None,
+    header: str,
     session_id: str | None = None,
     resume: str | None = None,
     fork: bool = False,
@@ -115,5 +134,5 @@ def start_args(
         str(settings_path),
         *session,
         "--append-system-prompt",
-        system_prompt(name, parent),
+        system_prompt(name, parent, header),
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, locks, profiles, screen, worktrees
+from tmuxorch import claude, delivery, locks, profiles, screen, strays, worktrees
 from tmuxorch.config import Settings
 from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
 from tmuxorch.profiles import Profile
@@ -165,6 +165,14 @@ class Fleet:
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
 
+    def reap_strays(self) -> dict[int, str]:
+        """Kill the processes of this fleet's agents that outlived their panes."""
+        return strays.reap(
+            self.home,
+            self.settings.socket,
+            lambda: {p.window_name for p in self.tmux.panes().values() if not p.dead},
+        )
+
     def _mark_exited(self, agent: Agent, status: int | None) -> None:
         last = self._save_screen(agent)
         detail = f"exit status {status}" if status is not None else "process ended"
@@ -274,10 +282,12 @@ class Fleet:
                 settings_path=self.settings_path(agent.name),
                 name=agent.name,
                 parent=agent.parent,
+                header=self.config.delivery.header,
                 session_id=agent.session_id,
                 resume=resume,
                 fork=fork,
             )
+            argv += claude.teammate_args(argv)
         sandbox = claude.start_env(agent.spec.get("permission_mode")) if profile.hooks else {}
         env = {
             **profile.env,
@@ -672,21 +682,28 @@ class Fleet:
         self._check_installed(profile)
         check_version()
         spec = {k: v for k, v in source.spec.items() if k != "worktree"}
+        conversation = self._conversation(source, profile)
         stamp = now()
         agent = Agent(
             name=new, profile=source.profile, state="starting", cwd=source.cwd,
             created=stamp, since=stamp, parent=source.parent, spec=spec,
+            # No conversation to fork (a shell, a Claude that never had a
+            # turn): a fresh start, with a session id of its own.
+            session_id=str(uuid.uuid4()) if profile.hooks and conversation is None else None,
         )  # fmt: skip
         self.store.insert_agent(agent)
         try:
-            self._launch(agent, profile, resume=self._conversation(source, profile), fork=True)
+            self._launch(agent, profile, resume=conversation, fork=True)
         except BaseException:
             self.store.delete_agent(new, record_event=False)
             raise
-        # A resumed conversation keeps its first system prompt, which names the
-        # source agent: tell the fork who it is now.
-        note = f"[tmuxorch] You are now agent {new!r}, forked from {name!r}."
-        self.store.add_message(None, new, "sequential", f"{note}\n\n{message}" if message else note)
+        if conversation is not None:
+            # A resumed conversation keeps its first system prompt, which names
+            # the source agent: tell the fork who it is now.
+            note = f"[tmuxorch] You are now agent {new!r}, forked from {name!r}."
+            message = f"{note}\n\n{message}" if message else note
+        if message:
+            self.store.add_message(None, new, "sequential", message)
         self.ensure_monitor()
         return self.agent(new)
 
@@ -695,6 +712,7 @@ class Fleet:
         not stopped, killed or removed, resuming Claude conversations.
         Idempotent; returns the names brought back."""
         check_version()
+        self.reap_strays()  # a Claude left over would hold the conversation it resumes
         panes = self.tmux.panes()
         restored = []
         for agent in self.store.list_agents():

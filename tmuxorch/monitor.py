@@ -300,7 +300,8 @@ class Monitor:
             if agent is None:
                 continue
             if agent.state in ENDED:
-                self.store.fail_queued(name, f"agent {name!r} is {agent.state}")
+                why = f" ({agent.detail})" if agent.detail else ""  # e.g. why it never started
+                self.store.fail_queued(name, f"agent {name!r} is {agent.state}{why}")
             elif agent.state in messaging.DELIVERABLE:
                 worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
                 self.workers[name] = worker
@@ -329,8 +330,11 @@ class Monitor:
             self.events.put(("db", ""))
 
     def _refresh(self) -> bool:
-        """Mark dead panes exited; False when the server is gone and nobody is left."""
+        """Mark dead panes exited and kill what outlived its pane; False when
+        the server is gone and nobody is left."""
         self.fleet.refresh()
+        for pid, name in self.fleet.reap_strays().items():
+            _log(f"killed process {pid} of agent {name}: it outlived its pane")
         if self.tmux.is_alive():
             return True
         return any(a.state not in ENDED for a in self.store.list_agents())

@@ -29,6 +29,10 @@ def _git(*args: str, cwd: str | Path) -> subprocess.CompletedProcess[str]:
         raise AgentError("--worktree needs git, which is not installed") from None
 
 
+def is_branch_name(text: str) -> bool:
+    return _git("check-ref-format", "--branch", text, cwd="/").returncode == 0
+
+
 def top_level(path: Path) -> Path:
     proc = _git("rev-parse", "--show-toplevel", cwd=path)
     if proc.returncode != 0:

@@ -78,6 +78,13 @@ def spawn(
     check_name(name)
     limits = {"max_cost": max_cost, "max_turns": max_turns, "max_duration": max_duration}
     caps: dict[str, float] = {k: v for k, v in limits.items() if v is not None}
+    if worktree and prompt is None:
+        from tmuxorch.worktrees import is_branch_name
+
+        if not is_branch_name(worktree):
+            # `--worktree 'fix the tests'`: the option's value is optional, so
+            # it took the prompt; no branch is named like that.
+            prompt, worktree = worktree, ""
     request = SpawnRequest(
         name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
         profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,

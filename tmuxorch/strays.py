@@ -1,0 +1,64 @@
+"""Processes of this fleet's agents that outlived their panes.
+
+tmux ends a pane by hanging up its terminal; a program that ignores SIGHUP,
+or a job it put in the background, lives on (reparented to init) after its
+window or the whole server is gone. Each agent's processes carry its name
+and the fleet's home and socket in their environment, which is how they are
+found again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+_KEYS = (b"TMUXORCH_AGENT", b"TMUXORCH_HOME", b"TMUXORCH_SOCKET")
+
+
+def _fleet_vars(pid: int) -> dict[bytes, bytes]:
+    """The TMUXORCH_ variables ``pid`` was started with ({} when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return {}
+    found: dict[bytes, bytes] = {}
+    for item in data.split(b"\0"):
+        key, _, value = item.partition(b"=")
+        if key in _KEYS:
+            found[key] = value
+    return found
+
+
+def agent_processes(home: Path, socket: str) -> dict[int, str]:
+    """Every process started in a pane of this fleet, by pid: its agent's name."""
+    want = {b"TMUXORCH_HOME": os.fsencode(str(home)), b"TMUXORCH_SOCKET": os.fsencode(socket)}
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        env = _fleet_vars(int(entry))
+        if b"TMUXORCH_AGENT" in env and all(env.get(k) == v for k, v in want.items()):
+            found[int(entry)] = os.fsdecode(env[b"TMUXORCH_AGENT"])
+    return found
+
+
+def reap(home: Path, socket: str, live: Callable[[], set[str]]) -> dict[int, str]:
+    """SIGKILL this fleet's processes whose agent has no live pane; returns them.
+
+    ``live`` names the agents with a running pane. It is asked after the
+    processes are listed: a process started meanwhile is not looked at, one
+    started before has its pane listed.
+    """
+    found = agent_processes(home, socket)
+    if not found:
+        return {}
+    running = live()
+    strays = {pid: name for pid, name in found.items() if name not in running}
+    for pid in strays:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return strays
