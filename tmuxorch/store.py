@@ -744,20 +744,6 @@ class Store:
                 ).fetchall()
         return {r["key"]: MessageUsage(**dict(r)) for r in rows}
 
-    def usage_keys_of_others(self, agent: str, keys: list[str]) -> set[str]:
-        """Those of ``keys`` another agent has already been charged for."""
-        found: set[str] = set()
-        unique = sorted(set(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT DISTINCT key FROM message_usage WHERE agent != ? AND key IN ({marks})",
-                (agent, *chunk),
-            ).fetchall()
-            found.update(r[0] for r in rows)
-        return found
-
     def put_message_usage(self, usage: MessageUsage) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO message_usage (agent, key, turn, model, input, output, "
