@@ -516,6 +516,24 @@ class Store:
         row = self.conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return Message(**dict(row)) if row else None
 
+    def fold_queued(self, message_ids: list[int], body: str) -> bool:
+        """Replace still-queued messages by one: the first takes ``body`` (and
+        keeps its place), the others go. False, changing nothing, if any of
+        them left the queue meanwhile."""
+        with self.transaction() as conn:
+            marks = ", ".join("?" * len(message_ids))
+            queued = conn.execute(
+                f"SELECT count(*) FROM messages WHERE id IN ({marks}) AND status = 'queued'",
+                message_ids,
+            ).fetchone()[0]
+            if not message_ids or queued != len(message_ids):
+                return False
+            first, *rest = sorted(message_ids)
+            conn.execute("UPDATE messages SET body = ? WHERE id = ?", (body, first))
+            for message_id in rest:
+                conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            return True
+
     def set_message_status(self, message_id: int, status: str, error: str | None = None) -> None:
         delivered = now() if status == "delivered" else None
         with self.transaction() as conn:
