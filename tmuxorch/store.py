@@ -520,13 +520,15 @@ class Store:
         """Replace still-queued messages by one: the first takes ``body`` (and
         keeps its place), the others go. False, changing nothing, if any of
         them left the queue meanwhile."""
+        if not message_ids:
+            return False
         with self.transaction() as conn:
             marks = ", ".join("?" * len(message_ids))
             queued = conn.execute(
                 f"SELECT count(*) FROM messages WHERE id IN ({marks}) AND status = 'queued'",
                 message_ids,
             ).fetchone()[0]
-            if not message_ids or queued != len(message_ids):
+            if queued != len(message_ids):
                 return False
             first, *rest = sorted(message_ids)
             conn.execute("UPDATE messages SET body = ? WHERE id = ?", (body, first))
