@@ -190,3 +190,20 @@ def test_spawn_max_turns_counts_model_steps(claude_fleet: ClaudeFleet) -> None:
     assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 3, 2)
     env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
     assert not (fleet.project / "a-3").exists()
+
+
+def test_delegate_cap_broken_by_the_final_answer_keeps_it(claude_fleet: ClaudeFleet) -> None:
+    """One answer dearer than the cap: known only once the turn is over, so
+    nothing is interrupted; the result says cost_exceeded and keeps the answer."""
+    fleet = claude_fleet
+    _priced(fleet)
+    router = _router(fleet, "d1")
+    router.scripts["d1"].append(text("Dear answer.", usage=Usage(1000, 1000, 0, 0)))
+    code, result = _delegate(
+        fleet, "delegate", "d1", "answer", "--max-cost", "0.015",
+        "--agent", "claude", "--cwd", str(fleet.project),
+    )  # fmt: skip
+    assert (code, result["status"], result["response"]) == (1, "cost_exceeded", "Dear answer.")
+    assert result["cost_usd"] == 0.02
+    (violation,) = _violations(fleet, "d1")
+    assert (violation["limit"], violation["action"]) == ("max_cost", "none")
