@@ -197,6 +197,28 @@ def test_blocks_of_one_response_are_counted_once(store: Store, tmp_path: Path) -
     assert turn.duration == pytest.approx(3.0)
 
 
+def test_responses_copied_from_another_session_are_not_counted(
+    store: Store, tmp_path: Path
+) -> None:
+    """A fork's transcript starts with its source's records, each naming the
+    session that made the request (``requestSessionId``): those were paid there."""
+    path = tmp_path / "t.jsonl"
+    mine = {"sessionId": "fork"}
+    path.write_text(
+        lines(
+            prompt("run it", at=0),
+            {**reply("m1", (10, 20, 300, 40), at=1), "sessionId": "fork", "requestSessionId": "s1"},
+            prompt("and now?", at=2, **mine),
+            {**reply("m2", (11, 21, 301, 41), at=3), **mine},
+            {**reply("m3", (1, 2, 3, 4), at=4), **mine, "requestSessionId": "fork"},
+        )
+    )
+    name = make_agent(store, path)
+    assert cost.refresh_agent(store, name, PRICING)
+    agent = store.get_agent(name)
+    assert agent is not None and tokens_of(agent) == (12, 23, 304, 45)
+
+
 def test_partial_usage_in_an_earlier_block_takes_the_largest(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(
