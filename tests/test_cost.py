@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import ClaudeFleet, Env
 from tests.fakeapi import Usage, text, tool_use
 from tests.helpers import retry_until
-from tmuxorch import cost
+from tmuxorch import cost, counted
 from tmuxorch.config import Config, load_config
 from tmuxorch.records import Agent, now
 from tmuxorch.store import Store
@@ -195,6 +195,28 @@ def test_blocks_of_one_response_are_counted_once(store: Store, tmp_path: Path) -
         ["Bash"],
     )
     assert turn.duration == pytest.approx(3.0)
+
+
+def test_responses_copied_from_another_session_are_not_counted(
+    store: Store, tmp_path: Path
+) -> None:
+    """A fork's transcript starts with its source's records, each naming the
+    session that made the request (``requestSessionId``): those were paid there."""
+    path = tmp_path / "t.jsonl"
+    mine = {"sessionId": "fork"}
+    path.write_text(
+        lines(
+            prompt("run it", at=0),
+            {**reply("m1", (10, 20, 300, 40), at=1), "sessionId": "fork", "requestSessionId": "s1"},
+            prompt("and now?", at=2, **mine),
+            {**reply("m2", (11, 21, 301, 41), at=3), **mine},
+            {**reply("m3", (1, 2, 3, 4), at=4), **mine, "requestSessionId": "fork"},
+        )
+    )
+    name = make_agent(store, path)
+    assert cost.refresh_agent(store, name, PRICING)
+    agent = store.get_agent(name)
+    assert agent is not None and tokens_of(agent) == (12, 23, 304, 45)
 
 
 def test_partial_usage_in_an_earlier_block_takes_the_largest(store: Store, tmp_path: Path) -> None:
@@ -378,7 +400,7 @@ def test_refresher_reads_again_until_the_turn_is_written(store: Store, tmp_path:
     path = tmp_path / "t.jsonl"
     path.write_text(lines(prompt("p", at=0), reply("m1", (1, 0, 0, 0), at=1), duration(1.5)))
     name = make_agent(store, path)
-    refresher = cost.Refresher(tmp_path / "home", PRICING)
+    refresher = counted.Refresher(tmp_path / "home", PRICING)
     refresher.turn_ended(name, datetime.fromisoformat(_ts(5).replace("Z", "+00:00")).timestamp())
 
     def input_tokens() -> int:
@@ -490,3 +512,29 @@ def test_e2e_cost_matches_the_fake_api(claude_fleet: ClaudeFleet) -> None:
     assert turns[1]["response"] == "Reply to run a command."
     assert turns[1]["tokens"]["output"] == 21 + 22
     assert all(t["duration_s"] is not None and t["duration_s"] >= 0 for t in turns)
+
+
+def test_a_fork_is_charged_its_own_responses_only(claude_fleet: ClaudeFleet) -> None:
+    """Claude copies the source's transcript into the fork (same message ids):
+    each API response is counted once in the fleet, the copies stay the source's."""
+    fleet, env = claude_fleet, claude_fleet.env
+    config = yaml.safe_load(env.config_path.read_text())
+    config["pricing"] = {MODEL: E2E_PRICE}
+    env.write_config(config)
+    mine, theirs = Usage(10, 20, 3000, 400), Usage(11, 21, 3100, 410)
+    command = {"command": "echo tmuxorch-cost", "description": "Say it"}
+    fleet.api.enqueue(tool_use("Bash", command, usage=mine))
+    fleet.api.enqueue(text("Source answer.", usage=mine))
+    fleet.spawn("c1", "--model", MODEL)
+    env.ok("send", "c1", "run a command", "--wait", "--timeout", "60")
+    fleet.api.enqueue(text("Fork answer.", usage=theirs))
+    env.ok("fork", "c1", "c2", "and now in the fork?")
+    retry_until(lambda: env.json("status", "c2")["turns"] == 1, timeout=90, message="fork's turn")
+    env.ok("wait", "c2", "--until", "idle", "--timeout", "60")
+
+    def output(name: str) -> int:
+        return int(env.json("cost", name)["tokens"]["output"])
+
+    retry_until(lambda: output("c2") == 21, message="the fork's own response counted")
+    assert output("c1") == 40
+    assert env.json("cost")["total"]["tokens"]["output"] == 61

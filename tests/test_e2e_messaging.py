@@ -161,3 +161,33 @@ def _config(env: Any) -> dict[str, Any]:
 
     data: dict[str, Any] = yaml.safe_load(env.config_path.read_text())
     return data
+
+
+def test_a_pending_wait_notify_folds_the_child_notice(claude_fleet: ClaudeFleet) -> None:
+    """With notify_parent on_idle (the default), a manager waiting on w1 with
+    --notify is woken once when w1 ends its turn: by the wait's notice."""
+    fleet, env = claude_fleet, claude_fleet.env
+    tmuxorch = f"{shlex.quote(sys.executable)} -m tmuxorch"
+    cwd = shlex.quote(str(fleet.project))
+    router = _router(fleet, "manager", "w1")
+    router.scripts["w1"].append(text("The answer is 42.", delay=3))
+    router.scripts["manager"].extend(
+        [
+            _bash(
+                f"{tmuxorch} spawn w1 --agent claude --cwd {cwd} 'find the answer' && "
+                f"{tmuxorch} wait w1 --notify"
+            ),
+            text("I will wait."),
+            *[text("Noted.")] * 4,
+        ]
+    )
+    fleet.spawn("manager", "--permission-mode", "bypassPermissions", "--env", "IS_SANDBOX=1")
+    env.ok("send", "manager", "get the answer from a worker")
+    retry_until(
+        lambda: any("The answer is 42" in p for p in prompts(fleet, "manager")),
+        timeout=120,
+        message="manager woken with w1's answer",
+    )
+    env.ok("wait", "manager", "--timeout", "60")  # whatever else was queued is delivered
+    wakes = [p for p in prompts(fleet, "manager") if p.startswith("[tmuxorch]")]
+    assert len(wakes) == 1 and "wait for w1 (idle) is over" in wakes[0], wakes

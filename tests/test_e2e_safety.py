@@ -139,10 +139,14 @@ def _delegate(fleet: ClaudeFleet, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 def _touches(fleet: ClaudeFleet, name: str, count: int, usage: Usage) -> list[Any]:
-    """``count`` Bash calls that each touch a marker file, then an answer."""
+    """``count`` Bash calls that each touch a marker file, then an answer; from
+    the third on, the model takes a while (room for an interrupt to land)."""
     commands = [{"command": f"touch {fleet.project / f'{name}-{i}'}", "description": "mark"}
                 for i in range(count)]  # fmt: skip
-    calls = [tool_use("Bash", command, usage=usage) for command in commands]
+    calls = [
+        tool_use("Bash", command, usage=usage, delay=2.0 if i >= 2 else 0.0)
+        for i, command in enumerate(commands)
+    ]
     return [*calls, text("All done.", usage=usage)]
 
 
@@ -164,11 +168,12 @@ def test_delegate_and_continue_max_cost_interrupt_the_turn(claude_fleet: ClaudeF
     assert not (fleet.project / "a-3").exists()
     env.ok("wait", "d1", "--until", "idle", "--timeout", "60")
     # continue's cap counts from its own start: $0.01 a response again.
+    router.scripts["d1"].clear()  # what the interrupted turn never asked for
     router.scripts["d1"].extend(_touches(fleet, "b", 4, usage))
     code, result = _delegate(fleet, "continue", "d1", "touch four more", "--max-cost", "0.015")
     assert (code, result["status"]) == (1, "cost_exceeded"), result
     assert 0.015 <= result["cost_usd"] < 0.05
-    assert not (fleet.project / "b-3").exists()
+    assert (fleet.project / "b-0").exists() and not (fleet.project / "b-3").exists()
     assert [v["limit"] for v in _violations(fleet, "d1")] == ["max_cost", "max_cost"]
 
 
@@ -185,3 +190,20 @@ def test_spawn_max_turns_counts_model_steps(claude_fleet: ClaudeFleet) -> None:
     assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 3, 2)
     env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
     assert not (fleet.project / "a-3").exists()
+
+
+def test_delegate_cap_broken_by_the_final_answer_keeps_it(claude_fleet: ClaudeFleet) -> None:
+    """One answer dearer than the cap: known only once the turn is over, so
+    nothing is interrupted; the result says cost_exceeded and keeps the answer."""
+    fleet = claude_fleet
+    _priced(fleet)
+    router = _router(fleet, "d1")
+    router.scripts["d1"].append(text("Dear answer.", usage=Usage(1000, 1000, 0, 0)))
+    code, result = _delegate(
+        fleet, "delegate", "d1", "answer", "--max-cost", "0.015",
+        "--agent", "claude", "--cwd", str(fleet.project),
+    )  # fmt: skip
+    assert (code, result["status"], result["response"]) == (1, "cost_exceeded", "Dear answer.")
+    assert result["cost_usd"] == 0.02
+    (violation,) = _violations(fleet, "d1")
+    assert (violation["limit"], violation["action"]) == ("max_cost", "none")

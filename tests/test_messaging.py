@@ -295,3 +295,40 @@ def test_a_turn_started_since_the_agent_was_read_is_not_done(env: Env) -> None:
         fleet.store.set_state("f", "idle", "")
         fresh = fleet.store.get_agent("f")
         assert fresh is not None and fleet.reached(fresh, "done")
+
+
+# (id, notes queued before the watch fires, the watch set before they are)
+FOLDS = [
+    ("watch pending when the child ends its turn", [], True),
+    ("child notice queued before the watch was set", ["turn"], False),
+    ("a safety net notice is kept", ["safety"], False),
+]
+
+
+@pytest.mark.parametrize(
+    ("notes", "watch_first"), [f[1:] for f in FOLDS], ids=[f[0] for f in FOLDS]
+)
+def test_one_wake_per_child_event(env: Env, notes: list[str], watch_first: bool) -> None:
+    """A child's idle notice that a pending ``wait --notify`` of its parent
+    covers is folded into the wait's notice: the parent is woken once."""
+    from tmuxorch import messaging
+
+    with env.fleet() as fleet:
+        # boss is busy and no monitor runs: what is queued for it stays queued.
+        fleet.store.insert_agent(agent_row("boss", profile="fake", state="busy"))
+        fleet.store.insert_agent(agent_row("kid", profile="fake", parent="boss"))
+        kid = fleet.store.get_agent("kid")
+        assert kid is not None
+        if watch_first:
+            fleet.store.add_watch("boss", ["kid"], "idle", False, None)
+        messaging.notify_parent(fleet, kid, "busy")
+        if "safety" in notes:
+            messaging.notify(fleet, "boss", "child kid was interrupted by the safety net: x")
+        if not watch_first:
+            fleet.store.add_watch("boss", ["kid"], "idle", False, None)
+        messaging.check_watches(fleet)
+        queued = [m.body for m in fleet.store.messages("boss") if m.status == "queued"]
+    kept = [b for b in queued if "safety net" in b]
+    assert len(kept) == notes.count("safety")
+    (wake,) = [b for b in queued if b not in kept]
+    assert wake.startswith("[tmuxorch] wait for kid (idle) is over: kid is idle")

@@ -6,7 +6,8 @@ the path). ``assistant`` records carry ``message.usage`` and
 ``message.model``; one API response is written once per content block, so
 usage is counted once per response, keyed by message id + request id (the
 largest value of each field wins, in case an early block carried partial
-counts). A *turn* runs from a user prompt record to the next one: its
+counts). A fork's copies of its source's responses are its source's, not
+counted again. A *turn* runs from a user prompt record to the next one: its
 prompt, the last text of the reply, the tools called, tokens, cost and
 duration.
 
@@ -20,13 +21,8 @@ the past too.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import queue
 import re
-import sqlite3
-import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.config import Config, Price
-from tmuxorch.errors import TmuxorchError
 from tmuxorch.records import MessageUsage, Turn
 
 if TYPE_CHECKING:
@@ -74,10 +69,6 @@ _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
 # User records that are not prompts: local command output, interruption markers.
 _NOT_PROMPTS = ("<local-command-", "[Request interrupted by user")
 _RETRIES = 5
-# After a turn ends, read again this long after it (seconds) until Claude's
-# end-of-turn record has been read: it buffers transcript writes, so the Stop
-# hook can run before the turn's last records reach the file.
-REREAD_DELAYS = (0.0, 0.2, 0.5, 1.0, 2.0, 5.0, 15.0)
 
 
 # -- prices -------------------------------------------------------------------
@@ -380,7 +371,7 @@ class _Reader:
                 turn = replace(turn, response=joined[:RESPONSE_MAX], response_key=key)
         self._put(self._ended(turn, when))
         usage = message.get("usage")
-        if key and isinstance(usage, dict):
+        if key and isinstance(usage, dict) and not _copied(record):
             model = message.get("model")
             self._usage(key, _tokens(usage), model if isinstance(model, str) else "", turn.seq)
 
@@ -411,6 +402,14 @@ class _Reader:
     def _put(self, turn: Turn) -> None:
         self.current = turn
         self.turns[turn.seq] = turn
+
+
+def _copied(record: dict[str, Any]) -> bool:
+    """A response another session paid for: a fork (``--fork-session``) starts
+    with a copy of its source's records, each naming the session that made the
+    request."""
+    made_by = record.get("requestSessionId")
+    return isinstance(made_by, str) and made_by != record.get("sessionId")
 
 
 def apply_records(
@@ -497,75 +496,6 @@ def refresh_agent(store: Store, name: str, table: Pricing) -> bool:
                 )
         return True
     return False
-
-
-class Refresher:
-    """Keeps agents' tokens and cost current for the monitor, off its loop.
-
-    ``turn_ended(name, ts)`` reads the agent's transcript at once, then again
-    at :data:`REREAD_DELAYS` until a ``turn_duration`` record written after
-    ``ts`` (the hook's time) has been read. The thread has its own store
-    connection and starts on first use.
-    """
-
-    def __init__(self, home: Path, table: Pricing) -> None:
-        self.home = home
-        self.table = table
-        self.queue: queue.SimpleQueue[tuple[str, float | None]] = queue.SimpleQueue()
-        self.thread: threading.Thread | None = None
-
-    def turn_ended(self, name: str, ts: float) -> None:
-        self._put(name, ts)
-
-    def read_now(self, name: str) -> None:
-        """Read what is new once, in the middle of a turn (a cost cap watches it)."""
-        self._put(name, None)
-
-    def _put(self, name: str, ts: float | None) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="cost", daemon=True)
-            self.thread.start()
-        self.queue.put((name, ts))
-
-    def _run(self) -> None:
-        from tmuxorch.store import Store
-
-        # name -> (monotonic time of the turn end, next delay index, hook's time)
-        due: dict[str, tuple[float, int, float]] = {}
-        try:
-            store = Store.open(self.home, create=False)
-        except TmuxorchError:
-            return
-        with store:
-            while True:
-                wait = None
-                if due:
-                    wait = max(
-                        0.0,
-                        min(t + REREAD_DELAYS[i] for t, i, _ in due.values()) - time.monotonic(),
-                    )
-                with contextlib.suppress(queue.Empty):
-                    name, when = self.queue.get(timeout=wait)
-                    if when is None:
-                        self._read(store, name, None)
-                    else:
-                        due[name] = (time.monotonic(), 0, when)
-                for name, (ended, index, ts) in list(due.items()):
-                    if ended + REREAD_DELAYS[index] > time.monotonic():
-                        continue
-                    del due[name]
-                    if not self._read(store, name, ts) and index + 1 < len(REREAD_DELAYS):
-                        due[name] = (ended, index + 1, ts)
-
-    def _read(self, store: Store, name: str, ts: float | None) -> bool:
-        """Read what is new; True once the turn that ended at ``ts`` is all read."""
-        from tmuxorch.counted import turn_counted
-
-        try:
-            refresh_agent(store, name, self.table)
-            return ts is not None and turn_counted(store, name, ts)
-        except (TmuxorchError, sqlite3.Error):
-            return False
 
 
 # -- reports -----------------------------------------------------------------------

@@ -173,21 +173,24 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
     except TimeoutReached:
         status = "timeout"
         violations = [f"timeout {limits.timeout:g}s reached"]
-    if status in (*_EXCEEDED.values(), "timeout"):
+    # A cap can be found broken only once the turn is over (its cost read
+    # late): the answer is kept then, it was paid for.
+    stopped = fleet.store.events(agent=name, after=mark, kind="hook:Stop", limit=1)
+    answered = status == "completed" or (status in _EXCEEDED.values() and bool(stopped))
+    action = "none"
+    if status in (*_EXCEEDED.values(), "timeout") and not answered:
+        action = "interrupt"
         # It may have ended meanwhile: the result still goes back to the caller.
         with contextlib.suppress(TmuxorchError):
             fleet.interrupt(name)
     # The result's cost is final: the turn's last responses are read first.
     counted.settle(fleet.store, name, table, mark)
     steps, usd = spent()
-    answered = status == "completed"
-    if answered:
-        # A cap the last reads show broken still makes it an overrun (the
-        # answer is kept: it was paid for).
+    if status == "completed":
         found[:] = safety.breaches(caps, turns=steps, cost_usd=usd, worked=0.0)
         status = _EXCEEDED[found[0].limit] if found else status
     if status in _EXCEEDED.values():
-        safety.record(fleet.store, name, found, "interrupt", call="delegate")
+        safety.record(fleet.store, name, found, action, call="delegate")
         violations = [b.detail for b in found]
     agent = fleet.agent(name)
     error = None

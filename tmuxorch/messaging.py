@@ -230,13 +230,22 @@ def last_response(fleet: Fleet, name: str) -> str:
     return str(stops[0].data.get("last", "")) if stops else ""
 
 
-def notify(fleet: Fleet, to: str, text: str) -> None:
+_NOTE = "[tmuxorch] "
+
+
+def notify(fleet: Fleet, to: str, text: str, *, folds: tuple[str, ...] = ()) -> None:
     """Queue a note from tmuxorch itself to agent ``to`` (important: it lands as
-    soon as the agent's current turn ends)."""
+    soon as the agent's current turn ends). Notes still queued that start with
+    one of ``folds`` (after ``[tmuxorch] ``) are replaced by this one: it says
+    what they did, and the agent is woken once."""
     recipient = fleet.store.get_agent(to)
     if recipient is None or recipient.state in ENDED:
         return
-    fleet.store.add_message(None, to, "important", f"[tmuxorch] {text}")
+    body = _NOTE + text
+    queued = [m for m in fleet.store.messages(to) if m.status == "queued"] if folds else []
+    stale = [m.id for m in queued if m.sender is None and m.body.startswith(folds)]
+    if not fleet.store.fold_queued(stale, body):
+        fleet.store.add_message(None, to, "important", body)
 
 
 def turn_summary(fleet: Fleet, agent: Agent) -> str:
@@ -288,8 +297,26 @@ def _fire(fleet: Fleet, watch: Watch) -> bool:
     else:
         return False
     if fleet.store.delete_watch(watch.id):  # fire once, even with two monitors racing
-        notify(fleet, watch.watcher, note)
+        # A child's notice that came before the watch was set says less.
+        folds = tuple(_child_note(a.name) for a in reached if a.parent == watch.watcher)
+        notify(fleet, watch.watcher, note, folds=folds)
     return True
+
+
+def _child_note(name: str) -> str:
+    """The start of a notice that a child ended a turn (not a safety net one)."""
+    return f"{_NOTE}child {name} is "
+
+
+def _awaited(fleet: Fleet, agent: Agent) -> bool:
+    """Does a pending ``wait --notify`` of the agent's parent cover the state the
+    agent is in now? Its notice will say so: the parent is woken once."""
+    return any(
+        watch.watcher == agent.parent
+        and agent.name in watch.targets
+        and agent.state in UNTIL[watch.until]
+        for watch in fleet.store.watches()
+    )
 
 
 def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
@@ -299,7 +326,8 @@ def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
         return
     turn_ended = agent.state in ("idle", "error") and previous in ("busy", "waiting")
     exited = agent.state in ENDED and previous not in ENDED
-    if (policy == "on_idle" and (turn_ended or exited)) or (policy == "on_exit" and exited):
+    wanted = (policy == "on_idle" and (turn_ended or exited)) or (policy == "on_exit" and exited)
+    if wanted and not _awaited(fleet, agent):
         notify(fleet, agent.parent, f"child {turn_summary(fleet, agent)}")
 
 

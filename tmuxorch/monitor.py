@@ -35,7 +35,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch import messaging, procs, safety, screen
 from tmuxorch.config import Settings
-from tmuxorch.cost import TURN_ENDS, Refresher, pricing
+from tmuxorch.cost import TURN_ENDS, pricing
+from tmuxorch.counted import Refresher
 from tmuxorch.errors import StoreError, TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer

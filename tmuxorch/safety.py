@@ -3,8 +3,13 @@
 Limits come from config (``limits``) with ``spawn --max-cost/--max-turns/
 --max-duration`` over them (``spec["limits"]``). The monitor enforces them
 through a :class:`Guard`: it checks an agent after every event that moves
-its state or ends a turn, after its cost counters are re-read, and at the
-one deadline its work time will run out, never by polling panes.
+its state, starts a model step or ends a turn, after its cost counters are
+re-read, and at the one deadline its work time will run out, never by
+polling panes.
+
+``max_turns`` counts model steps, as Claude Code's own ``--max-turns``: the
+request a prompt starts and the one after each tool call (UserPromptSubmit
+and PreToolUse hooks); for an agent without hooks, each message it took.
 
 ``max_duration`` counts seconds of work: the time the agent spent in turns
 (busy, or waiting on a prompt in the middle of one), summed; idle time does

@@ -551,6 +551,26 @@ class Store:
         row = self.conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         return Message(**dict(row)) if row else None
 
+    def fold_queued(self, message_ids: list[int], body: str) -> bool:
+        """Replace still-queued messages by one: the first takes ``body`` (and
+        keeps its place), the others go. False, changing nothing, if any of
+        them left the queue meanwhile."""
+        if not message_ids:
+            return False
+        with self.transaction() as conn:
+            marks = ", ".join("?" * len(message_ids))
+            queued = conn.execute(
+                f"SELECT count(*) FROM messages WHERE id IN ({marks}) AND status = 'queued'",
+                message_ids,
+            ).fetchone()[0]
+            if queued != len(message_ids):
+                return False
+            first, *rest = sorted(message_ids)
+            conn.execute("UPDATE messages SET body = ? WHERE id = ?", (body, first))
+            for message_id in rest:
+                conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            return True
+
     def set_message_status(self, message_id: int, status: str, error: str | None = None) -> None:
         delivered = now() if status == "delivered" else None
         with self.transaction() as conn:
@@ -786,20 +806,6 @@ class Store:
                     (agent, *chunk),
                 ).fetchall()
         return {r["key"]: MessageUsage(**dict(r)) for r in rows}
-
-    def usage_keys_of_others(self, agent: str, keys: list[str]) -> set[str]:
-        """Those of ``keys`` another agent has already been charged for."""
-        found: set[str] = set()
-        unique = sorted(set(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT DISTINCT key FROM message_usage WHERE agent != ? AND key IN ({marks})",
-                (agent, *chunk),
-            ).fetchall()
-            found.update(r[0] for r in rows)
-        return found
 
     def put_message_usage(self, usage: MessageUsage) -> None:
         self.conn.execute(
