@@ -40,6 +40,10 @@ PASTE_END = "\x1b[201~"
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]")
 # Characters per send-keys argument.
 _CHUNK = 1024
+# Longer text goes to a newline_key profile as one paste: Claude Code takes
+# each burst of typed input beyond a few KB as a paste of its own, and the
+# model would see the message cut into several <pasted_content> blocks.
+_TYPED_MAX = 4096
 
 
 def needs_paste(text: str) -> bool:
@@ -129,10 +133,24 @@ def _type_lines(tmux: TmuxServer, pane_id: str, text: str, newline_key: str) -> 
     for index, line in enumerate(text.split("\n")):
         if index:
             commands.append(["send-keys", "-t", pane_id, newline_key])
-        for start in range(0, len(line), _CHUNK):
-            chunk = arg(line[start : start + _CHUNK])
-            commands.append(["send-keys", "-t", pane_id, "-l", "--", chunk])
+        commands += [["send-keys", "-t", pane_id, "-l", "--", arg(c)] for c in _chunks(line)]
     tmux.run_batch(commands)
+
+
+def _chunks(line: str) -> list[str]:
+    """``line`` in pieces of at most _CHUNK characters, cut between two
+    non-space characters where there is one: Claude Code drops a space that
+    ends (or starts) one burst of typed input."""
+    pieces = []
+    while len(line) > _CHUNK:
+        cut = _CHUNK
+        while cut > _CHUNK // 2 and (line[cut - 1].isspace() or line[cut].isspace()):
+            cut -= 1
+        if cut == _CHUNK // 2:
+            cut = _CHUNK  # a long run of spaces: no better place
+        pieces.append(line[:cut])
+        line = line[cut:]
+    return [*pieces, line] if line else pieces
 
 
 def input_text(tmux: TmuxServer, pane_id: str, profile: Profile) -> str:
@@ -224,7 +242,7 @@ def _type_and_submit(
     tell: Progress,
 ) -> None:
     before = _alive_line(tmux, pane_id, profile)
-    if profile.newline_key:
+    if profile.newline_key and len(text) <= _TYPED_MAX:
         _type_lines(tmux, pane_id, text, profile.newline_key)
     elif needs_paste(text):
         tmux.paste(pane_id, text)

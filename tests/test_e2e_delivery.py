@@ -1,0 +1,41 @@
+"""Delivery to the real Claude Code (offline): long lines, the composer after
+an interrupt, slash commands."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import ClaudeFleet
+from tests.helpers import retry_until
+from tests.test_e2e_messaging import prompts
+from tmuxorch.messaging import MAX_BYTES
+
+# (id, characters on one line): the issue's 16,000, and the documented limit.
+LONG = [("16k", 16_000), ("limit", MAX_BYTES)]
+
+
+@pytest.mark.parametrize("size", [s[1] for s in LONG], ids=[s[0] for s in LONG])
+def test_long_single_line_arrives_whole_and_the_draft_comes_back(
+    claude_fleet: ClaudeFleet, size: int
+) -> None:
+    """One line of ``size`` characters reaches the model whole, in one block
+    (Claude Code wraps long input in <pasted_content> itself), and the draft
+    a person had in the composer is back after it."""
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1")
+    pane = str(env.json("status", "c1")["pane_id"])
+    tmux = env.fleet().tmux
+    tmux.send_literal(pane, "a draft by a person")
+    retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft shown")
+    payload = "".join(f"{i:06d} " for i in range(size // 7 + 1))[:size]
+    sent = json.loads(env.ok("send", "c1", "-", "--json", input=payload, timeout=300))
+    assert sent["status"] == "delivered"
+    [prompt] = retry_until(lambda: prompts(fleet, "c1"), message="the turn request")
+    block = re.fullmatch(
+        r"\s*<pasted_content id=\"(\w+)\">\n(.*)\n</pasted_content id=\"\1\">\s*", prompt, re.S
+    )
+    assert block is not None and block.group(2) == payload
+    retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft put back")
