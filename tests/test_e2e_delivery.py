@@ -8,9 +8,11 @@ import re
 
 import pytest
 
-from tests.conftest import ClaudeFleet
+from tests.conftest import ClaudeFleet, Router
+from tests.fakeapi import text
 from tests.helpers import retry_until
 from tests.test_e2e_messaging import prompts
+from tmuxorch.delivery import input_text
 from tmuxorch.messaging import MAX_BYTES
 
 # (id, characters on one line): the issue's 16,000, and the documented limit.
@@ -39,3 +41,34 @@ def test_long_single_line_arrives_whole_and_the_draft_comes_back(
     )
     assert block is not None and block.group(2) == payload
     retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft put back")
+
+
+# (id, how the running turn is cut short)
+CUTS = [
+    ("interrupt", ["interrupt", "c1"]),
+    ("urgent", ["send", "c1", "do this now", "--mode", "urgent"]),
+]
+
+
+@pytest.mark.parametrize("cut", [c[1] for c in CUTS], ids=[c[0] for c in CUTS])
+def test_interrupted_prompt_does_not_stay_in_the_composer(
+    claude_fleet: ClaudeFleet, cut: list[str]
+) -> None:
+    """Claude Code puts an interrupted prompt back in its composer; tmuxorch
+    takes it out, or Enter from someone attached would run it again."""
+    fleet, env = claude_fleet, claude_fleet.env
+    router = Router("c1")
+    fleet.api.default = router
+    fleet.spawn("c1")
+    pane = str(env.json("status", "c1")["pane_id"])
+    router.scripts["c1"].append(text("This takes forever.", delay=120))
+    env.ok("send", "c1", "the long task")
+    retry_until(lambda: env.json("status", "c1")["state"] == "busy", message="busy")
+    env.ok(*cut)
+    env.ok("wait", "c1", "--timeout", "60")
+    with env.fleet() as tmuxorch:
+        composer = input_text(tmuxorch.tmux, pane, tmuxorch.profile("claude"))
+    assert "the long task" not in composer
+    env.ok("send", "c1", "next")
+    retry_until(lambda: prompts(fleet, "c1")[-1:] == ["next"], message="the next turn")
+    assert prompts(fleet, "c1").count("the long task") == 1

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tmuxorch import screen
 from tmuxorch.config import DeliverySettings
 from tmuxorch.errors import DeliveryError, TmuxorchError
 from tmuxorch.profiles import Profile
@@ -328,3 +329,37 @@ def recover(
     if draft and not current:
         _restore_input(tmux, pane_id, draft, profile)
     return stage == SUBMITTING and not shown
+
+
+def interrupt(
+    tmux: TmuxServer, pane_id: str, profile: Profile, prompt: str, settings: DeliverySettings
+) -> None:
+    """Press the profile's interrupt keys; the prompt of the interrupted turn,
+    which Claude Code puts back in its composer, is taken out again (Enter
+    from someone attached would run it once more), the draft that was there
+    before the interrupt put back."""
+    draft = input_text(tmux, pane_id, profile)
+    tmux.leave_mode(pane_id)
+    tmux.send_keys(pane_id, *profile.interrupt_keys)
+    key = "".join(prompt.split())[: _SUFFIX * 4]
+    if not key or not profile.input_pattern:
+        return
+    pending = [re.compile(p) for p in profile.pending_input]
+
+    def recalled() -> bool:
+        raw = input_text(tmux, pane_id, profile)
+        if raw == draft:
+            return False
+        return any(p.search(raw) for p in pending) or "".join(raw.split())[: len(key)] == key
+
+    def settled() -> bool:
+        # Claude puts the prompt back as the turn ends: once the screen no
+        # longer shows work, the composer holds what it will hold.
+        busy = screen.classify(profile, tmux.capture(pane_id)).state == "busy"
+        return recalled() or not busy
+
+    if not (_poll(settled, settings.verify_timeout) and recalled()):
+        return
+    _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
+    if draft:
+        _restore_input(tmux, pane_id, draft, profile)

@@ -454,7 +454,11 @@ class Fleet:
 
     def interrupt(self, name: str) -> None:
         agent = self.agent(name)
-        self.press(name, self.profile(agent.profile).interrupt_keys)
+        if agent.state in ENDED or not agent.pane_id:
+            raise AgentError(f"agent {name!r} is {agent.state}")
+        profile = self.profile(agent.profile)
+        settings = self.config.delivery
+        delivery.interrupt(self.tmux, agent.pane_id, profile, agent.task or "", settings)
         self.store.add_event(name, "interrupted", None, "")
 
     def clear(self, name: str) -> None:
