@@ -72,3 +72,22 @@ def test_interrupted_prompt_does_not_stay_in_the_composer(
     env.ok("send", "c1", "next")
     retry_until(lambda: prompts(fleet, "c1")[-1:] == ["next"], message="the next turn")
     assert prompts(fleet, "c1").count("the long task") == 1
+
+
+SLASH = [("model", "/model haiku"), ("compact", "/compact")]
+
+
+@pytest.mark.parametrize("command", [c[1] for c in SLASH], ids=[c[0] for c in SLASH])
+def test_slash_command_is_delivered_and_judged_by_the_screen(
+    claude_fleet: ClaudeFleet, command: str
+) -> None:
+    """Claude Code runs a slash command without a UserPromptSubmit: the
+    message is delivered (the screen shows it taken), and send says so."""
+    fleet, env = claude_fleet, claude_fleet.env
+    fleet.spawn("c1")
+    sent = json.loads(env.ok("send", "c1", command, "--json"))
+    assert sent["status"] == "delivered" and "slash command" in sent["note"]
+    with env.fleet() as tmuxorch:
+        message = tmuxorch.store.get_message(int(sent["id"]))
+    assert message is not None and message.status == "delivered"
+    assert command not in prompts(fleet, "c1")

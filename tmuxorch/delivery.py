@@ -47,6 +47,12 @@ _CHUNK = 1024
 _TYPED_MAX = 4096
 
 
+def slash_command(text: str) -> bool:
+    """Is ``text`` an agent's own command (``/compact``, ``/model haiku``)?
+    A path (``/tmp/x is broken``) is not."""
+    return re.fullmatch(r"/[A-Za-z][\w:.-]*(?:\s.*)?", text.strip(), re.S) is not None
+
+
 def needs_paste(text: str) -> bool:
     return len(text) > _LITERAL_MAX or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 

@@ -396,7 +396,9 @@ class Fleet:
             raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
         profile = self.profile(agent.profile)
         settings = self.config.delivery
-        if not (confirm and profile.hooks):
+        # A slash command runs inside Claude Code and fires no UserPromptSubmit:
+        # the screen alone (the text left the input line) says it was taken.
+        if not (confirm and profile.hooks) or delivery.slash_command(text):
             delivery.type_message(self.tmux, agent.pane_id, text, profile, settings, progress)
             return
         from tmuxorch.notify import wait_until

@@ -95,6 +95,16 @@ def check_text(text: str) -> None:
         raise DeliveryError(f"the message is {size} bytes; the limit is {MAX_BYTES}")
 
 
+def note(fleet: Fleet, message: Message) -> str:
+    """What ``send`` says about a delivered message beyond its status."""
+    agent = fleet.store.get_agent(message.recipient)
+    if message.status != "delivered" or agent is None or not delivery.slash_command(message.body):
+        return ""
+    if not fleet.profile(agent.profile).hooks:
+        return ""
+    return "a slash command: the agent reports no prompt for it, so its screen showed it taken"
+
+
 def _delivery_timeout(fleet: Fleet) -> float:
     delivery = fleet.config.delivery
     # Typing, up to retries+1 submit checks, and the agent's confirmation.
