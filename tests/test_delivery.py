@@ -8,6 +8,7 @@ from libtmux.server import Server
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
 from tmuxorch.delivery import needs_paste, visible_tail
+from tmuxorch.messaging import MAX_BYTES
 from tmuxorch.tmux import arg
 
 BIG = "".join(f"line {i:04d} " + "x" * 88 + "\n" for i in range(200)).rstrip("\n")  # ~20 KB
@@ -119,4 +120,51 @@ def test_paste_end_sequence_refused(env: Env) -> None:
     env.spawn_ready("rec", "--agent", "fake")
     proc = env.cli("send", "rec", "-", input="a\x1b[201~\nrm -rf /")
     assert proc.returncode == 1 and "ESC[201~" in proc.stderr
+    assert env.records() == []
+
+
+# (id, command line, stdin, what the one line on stderr says)
+REFUSED = [
+    ("nul", ["send", "rec", "-"], "before\0after", "NUL"),
+    ("over-the-limit", ["send", "rec", "-"], "x" * (MAX_BYTES + 1), "limit"),
+    ("broadcast-empty", ["broadcast", ""], None, "empty"),
+    ("broadcast-nul", ["broadcast", "-"], "a\0b", "NUL"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "said"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED]
+)
+def test_undeliverable_text_is_refused_before_queueing(
+    env: Env, argv: list[str], stdin: str | None, said: str
+) -> None:
+    """Text no agent can take whole is refused with one line (exit 1) and
+    nothing queued: a NUL used to cut the message silently, an empty
+    broadcast queued one failure per agent."""
+    env.spawn_ready("rec", "--agent", "fake")
+    proc = env.cli(*argv, input=stdin)
+    assert proc.returncode == 1 and said in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    with env.fleet() as fleet:
+        assert fleet.store.messages() == []
+    assert env.records() == []
+
+
+def test_draft_comes_back_when_the_delivery_fails(env: Env) -> None:
+    """A message that is never submitted (a submit key the agent ignores) is
+    taken out of the composer again and the person's draft put back."""
+    config = base_config(env.tmp)
+    config["delivery"] = {"verify_timeout": 0.5, "retries": 0}
+    config["agents"]["fake"]["submit_key"] = "F12"
+    env.write_config(config)
+    env.spawn_ready("rec", "--agent", "fake")
+    pane = str(env.json("status", "rec")["pane_id"])
+    env.fleet().tmux.send_literal(pane, "my draft")
+    retry_until(lambda: env.ok("output", "rec").rstrip().endswith("> my draft"), message="typed")
+    proc = env.cli("send", "rec", "the message")
+    assert proc.returncode == 1 and "never submitted" in proc.stderr
+    retry_until(
+        lambda: env.ok("output", "rec").rstrip().endswith("> my draft"), message="draft back"
+    )
+    assert "the message" not in env.ok("output", "rec").rstrip().split("\n")[-1]
     assert env.records() == []

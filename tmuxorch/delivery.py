@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tmuxorch import screen
 from tmuxorch.config import DeliverySettings
 from tmuxorch.errors import DeliveryError, TmuxorchError
 from tmuxorch.profiles import Profile
@@ -40,6 +41,16 @@ PASTE_END = "\x1b[201~"
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]")
 # Characters per send-keys argument.
 _CHUNK = 1024
+# Longer text goes to a newline_key profile as one paste: Claude Code takes
+# each burst of typed input beyond a few KB as a paste of its own, and the
+# model would see the message cut into several <pasted_content> blocks.
+_TYPED_MAX = 4096
+
+
+def slash_command(text: str) -> bool:
+    """Is ``text`` an agent's own command (``/compact``, ``/model haiku``)?
+    A path (``/tmp/x is broken``) is not."""
+    return re.fullmatch(r"/[A-Za-z][\w:.-]*(?:\s.*)?", text.strip(), re.S) is not None
 
 
 def needs_paste(text: str) -> bool:
@@ -129,10 +140,24 @@ def _type_lines(tmux: TmuxServer, pane_id: str, text: str, newline_key: str) -> 
     for index, line in enumerate(text.split("\n")):
         if index:
             commands.append(["send-keys", "-t", pane_id, newline_key])
-        for start in range(0, len(line), _CHUNK):
-            chunk = arg(line[start : start + _CHUNK])
-            commands.append(["send-keys", "-t", pane_id, "-l", "--", chunk])
+        commands += [["send-keys", "-t", pane_id, "-l", "--", arg(c)] for c in _chunks(line)]
     tmux.run_batch(commands)
+
+
+def _chunks(line: str) -> list[str]:
+    """``line`` in pieces of at most _CHUNK characters, cut between two
+    non-space characters where there is one: Claude Code drops a space that
+    ends (or starts) one burst of typed input."""
+    pieces = []
+    while len(line) > _CHUNK:
+        cut = _CHUNK
+        while cut > _CHUNK // 2 and (line[cut - 1].isspace() or line[cut].isspace()):
+            cut -= 1
+        if cut == _CHUNK // 2:
+            cut = _CHUNK  # a long run of spaces: no better place
+        pieces.append(line[:cut])
+        line = line[cut:]
+    return [*pieces, line] if line else pieces
 
 
 def input_text(tmux: TmuxServer, pane_id: str, profile: Profile) -> str:
@@ -224,7 +249,7 @@ def _type_and_submit(
     tell: Progress,
 ) -> None:
     before = _alive_line(tmux, pane_id, profile)
-    if profile.newline_key:
+    if profile.newline_key and len(text) <= _TYPED_MAX:
         _type_lines(tmux, pane_id, text, profile.newline_key)
     elif needs_paste(text):
         tmux.paste(pane_id, text)
@@ -310,3 +335,37 @@ def recover(
     if draft and not current:
         _restore_input(tmux, pane_id, draft, profile)
     return stage == SUBMITTING and not shown
+
+
+def interrupt(
+    tmux: TmuxServer, pane_id: str, profile: Profile, prompt: str, settings: DeliverySettings
+) -> None:
+    """Press the profile's interrupt keys; the prompt of the interrupted turn,
+    which Claude Code puts back in its composer, is taken out again (Enter
+    from someone attached would run it once more), the draft that was there
+    before the interrupt put back."""
+    draft = input_text(tmux, pane_id, profile)
+    tmux.leave_mode(pane_id)
+    tmux.send_keys(pane_id, *profile.interrupt_keys)
+    key = "".join(prompt.split())[: _SUFFIX * 4]
+    if not key or not profile.input_pattern:
+        return
+    pending = [re.compile(p) for p in profile.pending_input]
+
+    def recalled() -> bool:
+        raw = input_text(tmux, pane_id, profile)
+        if raw == draft:
+            return False
+        return any(p.search(raw) for p in pending) or "".join(raw.split())[: len(key)] == key
+
+    def settled() -> bool:
+        # Claude puts the prompt back as the turn ends: once the screen no
+        # longer shows work, the composer holds what it will hold.
+        busy = screen.classify(profile, tmux.capture(pane_id)).state == "busy"
+        return recalled() or not busy
+
+    if not (_poll(settled, settings.verify_timeout) and recalled()):
+        return
+    _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
+    if draft:
+        _restore_input(tmux, pane_id, draft, profile)

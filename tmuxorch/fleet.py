@@ -422,7 +422,9 @@ class Fleet:
             raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
         profile = self.profile(agent.profile)
         settings = self.config.delivery
-        if not (confirm and profile.hooks):
+        # A slash command runs inside Claude Code and fires no UserPromptSubmit:
+        # the screen alone (the text left the input line) says it was taken.
+        if not (confirm and profile.hooks) or delivery.slash_command(text):
             delivery.type_message(self.tmux, agent.pane_id, text, profile, settings, progress)
             return
         from tmuxorch.notify import wait_until
@@ -484,7 +486,11 @@ class Fleet:
 
     def interrupt(self, name: str) -> None:
         agent = self.agent(name)
-        self.press(name, self.profile(agent.profile).interrupt_keys)
+        if agent.state in ENDED or not agent.pane_id:
+            raise AgentError(f"agent {name!r} is {agent.state}")
+        profile = self.profile(agent.profile)
+        settings = self.config.delivery
+        delivery.interrupt(self.tmux, agent.pane_id, profile, agent.task or "", settings)
         self.store.add_event(name, "interrupted", None, "")
 
     def clear(self, name: str) -> None:

@@ -23,6 +23,8 @@ from tmuxorch.records import ENDED, Agent, Message, Watch, now
 
 # States in which an agent takes a new message.
 DELIVERABLE = ("idle", "error")
+# The largest message, in bytes of UTF-8 (README: 100 KB, even on one line).
+MAX_BYTES = 100 * 1024
 _EXCERPT = 300
 
 
@@ -54,10 +56,7 @@ def send(
     """
     if mode not in MODES:
         raise AgentError(f"unknown mode {mode!r}")
-    if not text.strip():
-        raise DeliveryError("refusing to send an empty message")
-    if PASTE_END in text:
-        raise DeliveryError("the message contains ESC[201~ (end of bracketed paste)")
+    check_text(text)
     fleet.refresh()
     agent = fleet.agent(name)
     body = attributed(fleet, text, sender)
@@ -80,6 +79,30 @@ def send(
         raise DeliveryError(f"message {message_id} to {name!r} failed: {message.error}")
     assert isinstance(message, Message)
     return message
+
+
+def check_text(text: str) -> None:
+    """Refuse, before anything is queued, a message no agent could take whole."""
+    if not text.strip():
+        raise DeliveryError("refusing to send an empty message")
+    if PASTE_END in text:
+        raise DeliveryError("the message contains ESC[201~ (end of bracketed paste)")
+    if "\0" in text:
+        # A terminal cannot carry it: tmux would cut the message there.
+        raise DeliveryError("the message contains a NUL byte")
+    size = len(text.encode("utf-8", "surrogateescape"))
+    if size > MAX_BYTES:
+        raise DeliveryError(f"the message is {size} bytes; the limit is {MAX_BYTES}")
+
+
+def note(fleet: Fleet, message: Message) -> str:
+    """What ``send`` says about a delivered message beyond its status."""
+    agent = fleet.store.get_agent(message.recipient)
+    if message.status != "delivered" or agent is None or not delivery.slash_command(message.body):
+        return ""
+    if not fleet.profile(agent.profile).hooks:
+        return ""
+    return "a slash command: the agent reports no prompt for it, so its screen showed it taken"
 
 
 def _delivery_timeout(fleet: Fleet) -> float:
@@ -348,6 +371,7 @@ def broadcast(
     fleet: Fleet, text: str, names: list[str], *, mode: str, sender: str | None
 ) -> list[Message]:
     """Queue one message per agent; delivery goes on in the monitor."""
+    check_text(text)
     results = []
     for name in names:
         message_id = fleet.store.add_message(sender, name, mode, attributed(fleet, text, sender))

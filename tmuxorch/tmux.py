@@ -38,6 +38,9 @@ INSTALL_HINT = "install it with your package manager, e.g. apt-get install tmux"
 # option; tmux runs it every STATUS_INTERVAL seconds while a client is attached.
 STATUS_OPTION = "@tmuxorch-status"
 STATUS_INTERVAL = 5
+# Bytes of arguments per tmux client call: the client sends its command to
+# the server in one message of at most 16 KB ("command too long" beyond).
+_BATCH_BYTES = 8 * 1024
 
 _PANE_FORMAT = "\t".join(
     (
@@ -367,13 +370,19 @@ class TmuxServer:
         self.cmd("send-keys", "-t", pane_id, "-l", "--", arg(text))
 
     def run_batch(self, commands: list[list[str]], per_call: int = 64) -> None:
-        """Run many commands in few tmux processes, ``;``-separated."""
-        for start in range(0, len(commands), per_call):
-            argv: list[str] = []
-            for command in commands[start : start + per_call]:
-                argv += [*([";"] if argv else []), *command]
-            if argv:
+        """Run many commands in few tmux processes, ``;``-separated, each
+        process's arguments within what tmux takes in one message."""
+        argv: list[str] = []
+        count = size = 0
+        for command in commands:
+            length = sum(len(a.encode("utf-8")) + 1 for a in command)
+            if argv and (count == per_call or size + length > _BATCH_BYTES):
                 self.cmd(*argv)
+                argv, count, size = [], 0, 0
+            argv += [*([";"] if argv else []), *command]
+            count, size = count + 1, size + length + 2
+        if argv:
+            self.cmd(*argv)
 
     def send_keys(self, pane_id: str, *keys: str) -> None:
         self.cmd("send-keys", "-t", pane_id, *keys)

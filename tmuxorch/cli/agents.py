@@ -134,10 +134,14 @@ def send(
     if wait_turn:
         messaging.wait_turn(f, msg.id, timeout=timeout)
         msg = f.store.get_message(msg.id)
+    said = messaging.note(f, msg)
     if as_json:
-        echo_json({"id": msg.id, "to": msg.recipient, "mode": msg.mode, "status": msg.status})
+        result = {"id": msg.id, "to": msg.recipient, "mode": msg.mode, "status": msg.status}
+        echo_json({**result, **({"note": said} if said else {})})
     else:
         click.echo(str(msg.id))
+        if said:
+            click.echo(f"tmuxorch: message {msg.id} delivered: {said}", err=True)
 
 
 @click.command("list")
