@@ -15,10 +15,17 @@ from typing import Any
 
 from tmuxorch import claude, delivery, locks, profiles, screen, worktrees
 from tmuxorch.config import Settings
-from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
+from tmuxorch.errors import (
+    AgentError,
+    DeliveryError,
+    ProfileError,
+    StoreError,
+    TimeoutReached,
+    TmuxError,
+)
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent, iso, now
-from tmuxorch.store import Store, ensure_home
+from tmuxorch.store import DB_NAME, Store, ensure_home
 from tmuxorch.tmux import Pane, TmuxServer, binary, check_version
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -94,8 +101,15 @@ class Fleet:
         self.settings = settings
         self.config = settings.config
         self.home = settings.home
-        self.store = Store.open(self.home)
         self.tmux = TmuxServer(settings.socket, settings.session, self.home / "tmux.conf")
+        if not (self.home / DB_NAME).exists() and self.tmux.panes():
+            # A new, empty database would hide live agents and let their names be reused.
+            raise StoreError(
+                f"{self.home / DB_NAME} is missing, yet tmux session {settings.session!r} on "
+                f"socket {settings.socket!r} has windows: restore the database, or end them "
+                f"with `tmux -L {settings.socket} kill-server`"
+            )
+        self.store = Store.open(self.home)
 
     def close(self) -> None:
         self.store.close()
@@ -307,6 +321,12 @@ class Fleet:
 
         status = status_command(claude.executable(), self.home, self.settings.socket)
         self.tmux.write_config(tmux_cfg.history_limit, tmux_cfg.width, tmux_cfg.height, status)
+        if any(p.window_name == name and not p.dead for p in self.tmux.panes().values()):
+            raise AgentError(
+                f"a live tmux window named {name!r} already runs in this fleet's session: "
+                f"{self.store.path} lost its record (deleted or replaced), "
+                f"or another home uses socket {self.settings.socket!r}"
+            )
         log = self.log_path(name)
         log.parent.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

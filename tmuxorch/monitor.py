@@ -210,6 +210,11 @@ class Monitor:
             kinds = {kind for kind, _ in batch}
             if "stop" in kinds:
                 return
+            if self.store.replaced():
+                # Deleted or replaced: the fleet lives on in the new file, which
+                # the next CLI call gives a monitor of its own once this one is gone.
+                _log(f"{self.store.path} was deleted or replaced: this monitor stops")
+                return
             for kind, name in batch:
                 if kind == "log":
                     self.changed_at[name] = now

@@ -193,6 +193,36 @@ def ensure_home(home: Path) -> None:
         raise StoreError(f"cannot create home {home}: {exc.strerror or exc}") from exc
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    """The database file's (device, inode). A zero-length file is refused:
+    SQLite would take it for a new, empty fleet (``_create`` never leaves one)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise StoreError(f"cannot use {path}: {exc.strerror or exc}") from exc
+    if st.st_size == 0:
+        raise StoreError(
+            f"{path} is empty (0 bytes), not a fleet's database: restore it from a backup, "
+            "or move it away to start a new fleet"
+        )
+    return (st.st_dev, st.st_ino)
+
+
+def _create(path: Path) -> None:
+    """A new database, set up under a temporary name and linked into place
+    whole: nobody ever opens a half-made (zero-length) ``state.db``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    try:
+        with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            Store(conn, tmp)._migrate()
+        with contextlib.suppress(FileExistsError):  # a concurrent call made it first
+            os.link(tmp, path)
+    finally:
+        for name in (tmp, *(tmp.with_name(tmp.name + x) for x in ("-wal", "-shm"))):
+            name.unlink(missing_ok=True)
+
+
 def _agent(row: sqlite3.Row) -> Agent:
     values = dict(row)
     values["spec"] = json.loads(values["spec"] or "{}")
@@ -217,6 +247,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.identity = _identity(path)
 
     @classmethod
     def open(cls, home: Path, *, create: bool = True) -> Store:
@@ -227,13 +258,19 @@ class Store:
             raise StoreError(f"no fleet at {home}")
         old_umask = os.umask(0o077)  # the db, its WAL and shm files are 0600
         try:
+            if create and not path.exists():
+                _create(path)
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from exc
         finally:
             os.umask(old_umask)
         conn.row_factory = sqlite3.Row
-        store = cls(conn, path)
+        try:
+            store = cls(conn, path)
+        except StoreError:
+            conn.close()
+            raise
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
             store._use_wal()
@@ -246,6 +283,14 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def replaced(self) -> bool:
+        """Was the database file deleted or replaced since it was opened?
+        This connection then reads and writes a file nobody else sees."""
+        try:
+            return _identity(self.path) != self.identity
+        except StoreError:
+            return True
 
     def __enter__(self) -> Store:
         return self
