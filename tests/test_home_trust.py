@@ -3,15 +3,23 @@ nothing planted in the home is believed."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from libtmux.server import Server
 
-from tests.conftest import Env
+from tests.conftest import Env, base_config
 from tests.helpers import retry_until
+from tests.test_locks import hook, write
 from tmuxorch import monitor
+from tmuxorch.autolock import SETTINGS_CACHE
 from tmuxorch.store import DB_NAME
+
+NOBODY = 65534
 
 
 def _one_line_error(env: Env, *args: str) -> str:
@@ -71,3 +79,130 @@ def test_a_zero_length_database_is_refused(env: Env) -> None:
     for args in (("list",), ("spawn", "z1")):
         assert "state.db is empty (0 bytes)" in _one_line_error(env, *args)
     assert (env.home / DB_NAME).stat().st_size == 0
+
+
+# -- a home that is not ours, or not private --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("owner", "mode", "says"),
+    [
+        pytest.param(NOBODY, 0o700, "belongs to nobody, not to you: use a home", id="nobody-0700"),
+        pytest.param(NOBODY, 0o777, "belongs to nobody, not to you: use a home", id="nobody-0777"),
+        pytest.param(
+            None, 0o777, "open to others (mode 777): make it private with chmod 700", id="0777"
+        ),
+        pytest.param(
+            None, 0o750, "open to others (mode 750): make it private with chmod 700", id="0750"
+        ),
+    ],
+)
+def test_a_home_not_ours_or_not_private_is_refused(
+    env: Env, server: Server, owner: int | None, mode: int, says: str
+) -> None:
+    env.home.mkdir()
+    os.chmod(env.home, mode)
+    if owner is not None:
+        os.chown(env.home, owner, owner)
+    for args in (("spawn", "a1"), ("list",)):
+        assert says in _one_line_error(env, *args)
+    st = env.home.stat()
+    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, owner if owner is not None else 0)
+    assert list(env.home.iterdir()) == [] and server.sessions == []
+
+
+def _hooked_shell(env: Env) -> None:
+    """A profile with hooks, so its Claude settings file is written (Claude's
+    flags become arguments of a script that ignores them)."""
+    config = base_config(env.tmp)
+    hooked = {"command": "/bin/sh", "args": ["-c", "exec cat", "sh"], "hooks": True}
+    config["agents"]["hooked"] = hooked
+    env.write_config(config)
+
+
+def test_home_files_and_directories_are_private(env: Env) -> None:
+    env.home.mkdir(mode=0o700)
+    for loose in ("logs", "screens", "claude"):
+        (env.home / loose).mkdir(mode=0o777)
+        os.chmod(env.home / loose, 0o777)
+    _hooked_shell(env)
+    env.ok("spawn", "a1")
+    env.ok("kill", "a1")  # keeps its last screen
+    env.ok("spawn", "h1", "--agent", "hooked")
+    hook(env, write(str(env.tmp / "x.txt"), env.tmp))  # caches the lock settings
+    for directory in ("logs", "screens", "claude"):
+        assert stat.S_IMODE((env.home / directory).stat().st_mode) == 0o700, directory
+    for name in ("tmux.conf", SETTINGS_CACHE, "screens/a1.txt", "claude/h1.json", "logs/a1.log"):
+        assert stat.S_IMODE((env.home / name).stat().st_mode) == 0o600, name
+
+
+# -- links planted in the home ------------------------------------------------------
+
+
+def _plant(env: Env, where: str) -> Path:
+    """A link at ``where`` in the home to a file outside it, which must stay as is."""
+    target = env.tmp / "target"
+    target.write_text("untouched")
+    link = env.home / where
+    link.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return target
+
+
+def _spawn_refused(env: Env, where: str) -> None:
+    assert f"{where} is a symbolic link" in _one_line_error(env, "spawn", "a1")
+
+
+def _screen_replaced(env: Env, where: str) -> None:
+    env.ok("kill", "a1")
+    assert not (env.home / where).is_symlink()
+
+
+def _cache_replaced(env: Env, where: str) -> None:
+    hook(env, write(str(env.tmp / "x.txt"), env.tmp))
+    assert not (env.home / where).is_symlink()
+
+
+def _settings_replaced(env: Env, where: str) -> None:
+    _hooked_shell(env)
+    env.ok("spawn", "h1", "--agent", "hooked")
+    settings = env.home / "claude" / "h1.json"
+    assert settings.is_file() and not settings.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("where", "before", "then"),
+    [
+        pytest.param("logs/a1.log", None, _spawn_refused, id="log"),
+        pytest.param("tmux.conf", None, _spawn_refused, id="tmux.conf"),
+        pytest.param(DB_NAME, None, _spawn_refused, id="state.db"),
+        pytest.param("screens/a1.txt", "a1", _screen_replaced, id="screen"),
+        pytest.param(SETTINGS_CACHE, None, _cache_replaced, id="lock-settings"),
+        pytest.param("claude/.h1.json.tmp", None, _settings_replaced, id="settings-tmp"),
+        pytest.param("claude/h1.json", None, _settings_replaced, id="settings"),
+    ],
+)
+def test_links_in_the_home_are_not_followed(
+    env: Env, where: str, before: str | None, then: Callable[[Env, str], None]
+) -> None:
+    env.home.mkdir(mode=0o700)
+    if before:
+        env.ok("spawn", before)
+    target = _plant(env, where)
+    then(env, where)
+    assert target.read_text() == "untouched"
+
+
+def test_a_link_as_logs_directory_is_refused(env: Env) -> None:
+    env.home.mkdir(mode=0o700)
+    (env.tmp / "elsewhere").mkdir()
+    (env.home / "logs").symlink_to(env.tmp / "elsewhere")
+    assert "logs is a symbolic link" in _one_line_error(env, "spawn", "a1")
+    assert list((env.tmp / "elsewhere").iterdir()) == []
+
+
+def test_a_fifo_as_log_is_refused_without_hanging(env: Env) -> None:
+    (env.home / "logs").mkdir(mode=0o700, parents=True)
+    os.chmod(env.home, 0o700)
+    os.mkfifo(env.home / "logs" / "a1.log")
+    assert "a1.log is not a regular file" in _one_line_error(env, "spawn", "a1")

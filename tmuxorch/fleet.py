@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, locks, profiles, screen, worktrees
+from tmuxorch import claude, delivery, locks, private, profiles, screen, worktrees
 from tmuxorch.config import Settings
 from tmuxorch.errors import (
     AgentError,
@@ -89,8 +89,8 @@ def _plain(text: str) -> str:
 
 
 def _tail(path: Path, size: int) -> str:
-    with path.open("rb") as handle:
-        handle.seek(max(0, path.stat().st_size - size))
+    with os.fdopen(private.open_file(path, os.O_RDONLY), "rb") as handle:
+        handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
         return handle.read().decode("utf-8", errors="replace")
 
 
@@ -197,8 +197,7 @@ class Fleet:
         except TmuxError:
             return
         path = self.screen_path(agent.name)
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+        private.write_file(private.private_dir(path.parent) / path.name, (text + "\n").encode())
 
     # -- spawn --------------------------------------------------------------------
 
@@ -328,9 +327,9 @@ class Fleet:
                 f"or another home uses socket {self.settings.socket!r}"
             )
         log = self.log_path(name)
-        log.parent.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
+        private.private_dir(log.parent)
+        # pipe-pane's shell follows links: the log is checked to be a file of ours first.
+        os.close(private.open_file(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND))
         pane = self.tmux.new_window(
             name, argv, cwd, env, width=tmux_cfg.width, height=tmux_cfg.height
         )
@@ -490,7 +489,7 @@ class Fleet:
             start: int | str | None = "-" if full else (-lines if lines else None)
             text = self.tmux.capture(pane.pane_id, start=start, escapes=raw)
         elif self.screen_path(name).exists():
-            text = self.screen_path(name).read_text(encoding="utf-8").rstrip("\n")
+            text = private.read_text(self.screen_path(name)).rstrip("\n")
         elif self.log_path(name).exists():
             # Lost with its server (no last screen): the end of its pane log.
             text = _plain(_tail(self.log_path(name), 64 * 1024)).rstrip("\n")

@@ -33,12 +33,13 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import messaging, procs, safety, screen
+from tmuxorch import messaging, private, procs, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer
+from tmuxorch.private import check_home
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
 from tmuxorch.store import DB_NAME
@@ -63,8 +64,8 @@ class MonitorRunning(TmuxorchError):
 @contextlib.contextmanager
 def single_instance(home: Path) -> Iterator[None]:
     """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    check_home(home)
+    fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -79,7 +80,7 @@ def single_instance(home: Path) -> Iterator[None]:
 
 def is_running(home: Path) -> bool:
     try:
-        fd = os.open(home / LOCK_FILE, os.O_RDWR)
+        fd = private.open_file(home / LOCK_FILE, os.O_RDWR)
     except FileNotFoundError:
         return False
     try:
@@ -98,7 +99,7 @@ def ensure_running(settings: Settings) -> bool:
     argv = [sys.executable, "-m", "tmuxorch", "--home", str(settings.home)]
     argv += ["--socket", settings.socket, "--config", str(settings.config_path), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
-    log = os.open(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = private.open_file(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         subprocess.Popen(
             argv,
@@ -128,8 +129,7 @@ class _Watch(FileSystemEventHandler):
 
 
 def _observer(home: Path, handler: _Watch) -> Any:
-    logs = home / "logs"
-    logs.mkdir(mode=0o700, exist_ok=True)
+    logs = private.private_dir(home / "logs")
     try:
         return start_observer(handler, home, logs)
     except OSError as exc:

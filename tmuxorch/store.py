@@ -13,11 +13,13 @@ import dataclasses
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tmuxorch.errors import AgentError, StoreError
+from tmuxorch.private import check_entry, check_home
 from tmuxorch.records import (
     Agent,
     Event,
@@ -184,22 +186,19 @@ _OVERLAPS = (
 
 
 def ensure_home(home: Path) -> None:
-    """Create the home 0700 (and tighten it if someone loosened it)."""
-    try:
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if home.stat().st_mode & 0o077:
-            home.chmod(0o700)
-    except OSError as exc:
-        raise StoreError(f"cannot create home {home}: {exc.strerror or exc}") from exc
+    """Create the home 0700; refuse one that is not ours or not private."""
+    check_home(home)
 
 
 def _identity(path: Path) -> tuple[int, int]:
-    """The database file's (device, inode). A zero-length file is refused:
-    SQLite would take it for a new, empty fleet (``_create`` never leaves one)."""
+    """The database file's (device, inode). A link is refused, and so is a
+    zero-length file: SQLite would take it for a new, empty fleet (``_create``
+    never leaves one)."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError as exc:
         raise StoreError(f"cannot use {path}: {exc.strerror or exc}") from exc
+    check_entry(path, st, stat.S_IFREG)
     if st.st_size == 0:
         raise StoreError(
             f"{path} is empty (0 bytes), not a fleet's database: restore it from a backup, "
@@ -256,10 +255,13 @@ class Store:
             ensure_home(home)
         elif not path.exists():
             raise StoreError(f"no fleet at {home}")
+        else:
+            check_home(home, create=False)
         old_umask = os.umask(0o077)  # the db, its WAL and shm files are 0600
         try:
-            if create and not path.exists():
+            if create and not os.path.lexists(path):
                 _create(path)
+            _identity(path)  # SQLite would follow a link, or take an empty file
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from exc
