@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import time
@@ -106,8 +107,9 @@ class Fleet:
             # A new, empty database would hide live agents and let their names be reused.
             raise StoreError(
                 f"{self.home / DB_NAME} is missing, yet tmux session {settings.session!r} on "
-                f"socket {settings.socket!r} has windows: restore the database, or end them "
-                f"with `tmux -L {settings.socket} kill-server`"
+                f"socket {settings.socket!r} has windows (the database was deleted or moved, "
+                "or another home uses this socket): restore the database, or end them with "
+                f"`tmux -L {shlex.quote(settings.socket)} kill-server`"
             )
         self.store = Store.open(self.home)
 
