@@ -217,6 +217,8 @@ def _create(path: Path) -> None:
             Store(conn, tmp)._migrate()
         with contextlib.suppress(FileExistsError):  # a concurrent call made it first
             os.link(tmp, path)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
     finally:
         for name in (tmp, *(tmp.with_name(tmp.name + x) for x in ("-wal", "-shm"))):
             name.unlink(missing_ok=True)
