@@ -9,7 +9,6 @@ Stdlib only: the hooks open the home through here.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 import time
 from pathlib import Path
@@ -37,17 +36,20 @@ def check_home(home: Path, *, create: bool = True) -> None:
         st = home.stat()
     except OSError as exc:
         raise StoreError(f"cannot use home {home}: {exc.strerror or exc}") from exc
+    if st.st_uid == os.getuid() and not st.st_mode & 0o077:
+        return
+    import shlex  # only for the message: the hooks pass here on every call
+
     quoted = shlex.quote(str(home))
     if st.st_uid != os.getuid():
         raise StoreError(
             f"home {home} belongs to {_owner(st.st_uid)}, not to you: use a home of your own "
             f"(--home or TMUXORCH_HOME), or take it with chown {_owner(os.getuid())} {quoted}"
         )
-    if st.st_mode & 0o077:
-        mode = oct(stat.S_IMODE(st.st_mode))[2:]
-        raise StoreError(
-            f"home {home} is open to others (mode {mode}): make it private with chmod 700 {quoted}"
-        )
+    mode = oct(stat.S_IMODE(st.st_mode))[2:]
+    raise StoreError(
+        f"home {home} is open to others (mode {mode}): make it private with chmod 700 {quoted}"
+    )
 
 
 def check_entry(path: Path, st: os.stat_result, kind: int) -> None:
