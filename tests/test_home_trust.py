@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +49,21 @@ def test_a_deleted_database_is_noticed(env: Env, server: Server) -> None:
         assert "state.db is missing, yet tmux session" in _one_line_error(env, *args)
     assert _windows(server, "d1") == 1
     assert not (env.home / DB_NAME).exists()  # no new, empty fleet was made
+
+
+def test_wait_ends_when_its_database_is_deleted(env: Env) -> None:
+    env.spawn_ready("w1")
+    argv = [sys.executable, "-m", "tmuxorch", "wait", "w1", "--until", "exited", "--timeout", "60"]
+    with subprocess.Popen(argv, env=env.environ, stderr=subprocess.PIPE, text=True) as proc:
+        db = str(env.home / DB_NAME)
+        fds = Path(f"/proc/{proc.pid}/fd")
+        retry_until(
+            lambda: any(os.readlink(fd) == db for fd in fds.iterdir()), message="wait is waiting"
+        )
+        _remove_db(env.home)
+        _, err = proc.communicate()
+    assert proc.returncode == 1
+    assert err.splitlines() == [f"tmuxorch: {db} was deleted or replaced while waiting"]
 
 
 def test_a_replaced_database_gets_a_monitor_of_its_own(env: Env, server: Server) -> None:

@@ -368,6 +368,8 @@ class Fleet:
         seen: dict[str, list[str]] = {"missing": list(names)}
 
         def check() -> dict[str, str] | None:
+            if self.store.replaced():  # nothing will ever change in the old file
+                raise StoreError(f"{self.store.path} was deleted or replaced while waiting")
             self.refresh()
             agents = {name: self.agent(name) for name in names}
             states = {name: agent.state for name, agent in agents.items()}
