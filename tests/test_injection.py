@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from libtmux.server import Server
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
 from tests.test_mcp import Client, serve
-from tmuxorch import monitor, tmux
+from tmuxorch import claude, monitor, statusline, tmux
+from tmuxorch.store import Store
 
 # Directory names (no "/"), each run through every path below.
 PAYLOADS = [
@@ -186,4 +189,27 @@ def test_a_lone_program_path_is_not_shell_code(env: Env) -> None:
     pid = env.json("status", "c1")["pid"]
     bash = os.path.realpath("/bin/bash")
     retry_until(lambda: os.readlink(f"/proc/{pid}/exe") == bash, message="the program runs")
+    assert _markers(env.tmp) == []
+
+
+def test_hook_and_status_commands_run_from_any_install_path(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claude's hooks and tmux's status line run tmuxorch by absolute path
+    through a shell: an install path with formats or shell syntax still works."""
+    where = env.tmp / EVERYTHING / "bin"
+    where.mkdir(parents=True)
+    (where / "tmuxorch").symlink_to(Path(sys.executable).with_name("tmuxorch"))
+    monkeypatch.setattr(sys, "executable", str(where / "python"))
+    command = claude.executable()
+    env.home.mkdir(mode=0o700)
+    Store.open(env.home).close()
+    hooks = claude.hook_settings(command)["hooks"]
+    stop = hooks["Stop"][0]["hooks"][0]["command"]
+    environ = {**env.environ, "TMUXORCH_AGENT": "nobody-here"}
+    ran = subprocess.run(["sh", "-c", stop], input=b"{}", env=environ, check=False)
+    assert ran.returncode == 0
+    status = statusline.command(command, env.home, env.socket)
+    out = subprocess.run(["sh", "-c", status], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 busy · 0 waiting · 0 error"
     assert _markers(env.tmp) == []

@@ -23,6 +23,7 @@ loads only when it changed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -118,26 +119,24 @@ def cached_settings(home: Path) -> dict[str, Any]:
         stamp: list[Any] = [str(path), st.st_mtime_ns, st.st_size]
     except FileNotFoundError:
         stamp = [str(path), None, None]
+    from tmuxorch.private import read_text, write_file
+
     cache = home / SETTINGS_CACHE
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
+        data = json.loads(read_text(cache))
         if (
             data["stamp"] == stamp
             and isinstance(data["locks"], dict)
             and isinstance(data["protected"], list)
         ):
             return {"locks": data["locks"], "protected": data["protected"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, TmuxorchError):
         pass
     from tmuxorch.config import Config, load_config
 
     settings = _settings_of(load_config(path)[0] if stamp[1] is not None else Config())
-    tmp = cache.with_name(f".{SETTINGS_CACHE}.{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps({"stamp": stamp, **settings}), encoding="utf-8")
-        tmp.replace(cache)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # only a cache
+    with contextlib.suppress(TmuxorchError):  # only a cache
+        write_file(cache, json.dumps({"stamp": stamp, **settings}).encode())
     return settings
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tmuxorch import private
 from tmuxorch.hooks import EVENTS as HOOK_EVENTS
 
 # Tools whose file writes auto-lock serialises (Bash: the files its command names).
@@ -105,12 +106,8 @@ def start_env(permission_mode: str | None) -> dict[str, str]:
 
 
 def write_settings(path: Path, settings: dict[str, Any]) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(settings, handle, indent=2)
-    tmp.replace(path)
+    private.private_dir(path.parent)
+    private.write_file(path, json.dumps(settings, indent=2).encode())
 
 
 def start_args(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import time
@@ -13,12 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmuxorch import claude, delivery, locks, profiles, screen, strays, worktrees
+from tmuxorch import claude, delivery, locks, private, profiles, screen, strays, worktrees
 from tmuxorch.config import Settings
-from tmuxorch.errors import AgentError, DeliveryError, ProfileError, TimeoutReached, TmuxError
+from tmuxorch.errors import (
+    AgentError,
+    DeliveryError,
+    ProfileError,
+    StoreError,
+    TimeoutReached,
+    TmuxError,
+)
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent, iso, now
-from tmuxorch.store import Store, ensure_home
+from tmuxorch.store import DB_NAME, Store, ensure_home
 from tmuxorch.tmux import Pane, TmuxServer, binary, check_version
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -82,8 +90,8 @@ def _plain(text: str) -> str:
 
 
 def _tail(path: Path, size: int) -> str:
-    with path.open("rb") as handle:
-        handle.seek(max(0, path.stat().st_size - size))
+    with os.fdopen(private.open_file(path, os.O_RDONLY), "rb") as handle:
+        handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
         return handle.read().decode("utf-8", errors="replace")
 
 
@@ -94,8 +102,16 @@ class Fleet:
         self.settings = settings
         self.config = settings.config
         self.home = settings.home
-        self.store = Store.open(self.home)
         self.tmux = TmuxServer(settings.socket, settings.session, self.home / "tmux.conf")
+        if not (self.home / DB_NAME).exists() and self.tmux.panes():
+            # A new, empty database would hide live agents and let their names be reused.
+            raise StoreError(
+                f"{self.home / DB_NAME} is missing, yet tmux session {settings.session!r} on "
+                f"socket {settings.socket!r} has windows (the database was deleted or moved, "
+                "or another home uses this socket): restore the database, or end them with "
+                f"`tmux -L {shlex.quote(settings.socket)} kill-server`"
+            )
+        self.store = Store.open(self.home)
 
     def close(self) -> None:
         self.store.close()
@@ -200,8 +216,7 @@ class Fleet:
         except TmuxError:
             return ""
         path = self.screen_path(agent.name)
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+        private.write_file(private.private_dir(path.parent) / path.name, (text + "\n").encode())
         return text
 
     # -- spawn --------------------------------------------------------------------
@@ -329,10 +344,16 @@ class Fleet:
 
         status = status_command(claude.executable(), self.home, self.settings.socket)
         self.tmux.write_config(tmux_cfg.history_limit, tmux_cfg.width, tmux_cfg.height, status)
+        if any(p.window_name == name and not p.dead for p in self.tmux.panes().values()):
+            raise AgentError(
+                f"a live tmux window named {name!r} already runs in this fleet's session: "
+                f"{self.store.path} lost its record (deleted or replaced), "
+                f"or another home uses socket {self.settings.socket!r}"
+            )
         log = self.log_path(name)
-        log.parent.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
+        private.private_dir(log.parent)
+        # pipe-pane's shell follows links: the log is checked to be a file of ours first.
+        os.close(private.open_file(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND))
         pane = self.tmux.new_window(
             name, argv, cwd, env, width=tmux_cfg.width, height=tmux_cfg.height
         )
@@ -369,6 +390,8 @@ class Fleet:
         seen: dict[str, list[str]] = {"missing": list(names)}
 
         def check() -> dict[str, str] | None:
+            if self.store.replaced():  # nothing will ever change in the old file
+                raise StoreError(f"{self.store.path} was deleted or replaced while waiting")
             self.refresh()
             agents = {name: self.agent(name) for name in names}
             states = {name: agent.state for name, agent in agents.items()}
@@ -514,7 +537,7 @@ class Fleet:
             start: int | str | None = "-" if full else (-lines if lines else None)
             text = self.tmux.capture(pane.pane_id, start=start, escapes=raw)
         elif self.screen_path(name).exists():
-            text = self.screen_path(name).read_text(encoding="utf-8").rstrip("\n")
+            text = private.read_text(self.screen_path(name)).rstrip("\n")
         elif self.log_path(name).exists():
             # Lost with its server (no last screen): the end of its pane log.
             text = _plain(_tail(self.log_path(name), 64 * 1024)).rstrip("\n")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tmuxorch import procs
+from tmuxorch.private import private_dir
 from tmuxorch.records import ENDED, Lock, Waiter, now
 from tmuxorch.store import Store
 
@@ -185,7 +186,9 @@ def _wake(store: Store, waiters: list[Waiter]) -> None:
     """Poke each waiter's FIFO (after the commit that freed something)."""
     for waiter in waiters:
         try:
-            fd = os.open(_wake_dir(store) / waiter.wake, os.O_WRONLY | os.O_NONBLOCK)
+            fd = os.open(
+                _wake_dir(store) / waiter.wake, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+            )
         except OSError:
             continue  # gone, or not listening: it re-checks on its own
         try:
@@ -208,13 +211,12 @@ def _waiters_of(store: Store, paths: list[str]) -> list[Waiter]:
 def _wake_fifo(store: Store) -> Iterator[tuple[str, int]]:
     """A private FIFO opened read-write: a reader and a writer always exist, so
     ``select`` reports it readable only when someone wrote a byte."""
-    directory = _wake_dir(store)
-    directory.mkdir(mode=0o700, exist_ok=True)
+    directory = private_dir(_wake_dir(store))
     name = f"{os.getpid()}-{os.urandom(4).hex()}"
     path = directory / name
     os.mkfifo(path, 0o600)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -33,13 +33,14 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import messaging, procs, safety, screen
+from tmuxorch import messaging, private, procs, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, pricing
 from tmuxorch.counted import Refresher
 from tmuxorch.errors import StoreError, TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer
+from tmuxorch.private import check_home
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
 from tmuxorch.states import SCREEN
@@ -65,8 +66,8 @@ class MonitorRunning(TmuxorchError):
 @contextlib.contextmanager
 def single_instance(home: Path) -> Iterator[None]:
     """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    check_home(home)
+    fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -82,7 +83,7 @@ def single_instance(home: Path) -> Iterator[None]:
 def is_running(home: Path) -> bool:
     try:
         # Read-only is enough for flock, and works in a read-only home.
-        fd = os.open(home / LOCK_FILE, os.O_RDONLY)
+        fd = private.open_file(home / LOCK_FILE, os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
@@ -101,10 +102,12 @@ def ensure_running(settings: Settings) -> bool:
     argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
-        log = os.open(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    except OSError as exc:
+        log = private.open_file(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except StoreError as exc:
+        reason = getattr(exc.__cause__, "strerror", None) or exc
         raise StoreError(
-            f"cannot start the monitor: {exc.filename}: {exc.strerror}: make the home writable"
+            f"cannot start the monitor: {settings.home / LOG_FILE}: {reason}:"
+            " make the home writable"
         ) from exc
     try:
         subprocess.Popen(
@@ -135,8 +138,7 @@ class _Watch(FileSystemEventHandler):
 
 
 def _observer(home: Path, handler: _Watch) -> Any:
-    logs = home / "logs"
-    logs.mkdir(mode=0o700, exist_ok=True)
+    logs = private.private_dir(home / "logs")
     try:
         return start_observer(handler, home, logs)
     except OSError as exc:
@@ -216,6 +218,11 @@ class Monitor:
             now = time.monotonic()
             kinds = {kind for kind, _ in batch}
             if "stop" in kinds:
+                return
+            if self.store.replaced():
+                # Deleted or replaced: the fleet lives on in the new file, which
+                # the next CLI call gives a monitor of its own once this one is gone.
+                _log(f"{self.store.path} was deleted or replaced: this monitor stops")
                 return
             for kind, name in batch:
                 if kind == "log":

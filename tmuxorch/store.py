@@ -13,12 +13,14 @@ import dataclasses
 import json
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tmuxorch import states
 from tmuxorch.errors import AgentError, StoreError
+from tmuxorch.private import check_entry, check_home
 from tmuxorch.records import (
     Agent,
     Event,
@@ -193,13 +195,42 @@ _OVERLAPS = (
 
 
 def ensure_home(home: Path) -> None:
-    """Create the home 0700 (and tighten it if someone loosened it)."""
+    """Create the home 0700; refuse one that is not ours or not private."""
+    check_home(home)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """The database file's (device, inode). A link is refused, and so is a
+    zero-length file: SQLite would take it for a new, empty fleet (``_create``
+    never leaves one)."""
     try:
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if home.stat().st_mode & 0o077:
-            home.chmod(0o700)
+        st = os.lstat(path)
     except OSError as exc:
-        raise StoreError(f"cannot create home {home}: {exc.strerror or exc}") from exc
+        raise StoreError(f"cannot use {path}: {exc.strerror or exc}") from exc
+    check_entry(path, st, stat.S_IFREG)
+    if st.st_size == 0:
+        raise StoreError(
+            f"{path} is empty (0 bytes), not a fleet's database: restore it from a backup, "
+            "or move it away to start a new fleet"
+        )
+    return (st.st_dev, st.st_ino)
+
+
+def _create(path: Path) -> None:
+    """A new database, set up under a temporary name and linked into place
+    whole: nobody ever opens a half-made (zero-length) ``state.db``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    try:
+        with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            Store(conn, tmp)._migrate()
+        with contextlib.suppress(FileExistsError):  # a concurrent call made it first
+            os.link(tmp, path)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
+    finally:
+        for name in (tmp, *(tmp.with_name(tmp.name + x) for x in ("-wal", "-shm"))):
+            name.unlink(missing_ok=True)
 
 
 def _agent(row: sqlite3.Row) -> Agent:
@@ -228,6 +259,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.identity = _identity(path)
 
     @classmethod
     def open(cls, home: Path, *, create: bool = True) -> Store:
@@ -236,15 +268,24 @@ class Store:
             ensure_home(home)
         elif not path.exists():
             raise StoreError(f"no fleet at {home}")
+        else:
+            check_home(home, create=False)
         old_umask = os.umask(0o077)  # the db, its WAL and shm files are 0600
         try:
+            if create and not os.path.lexists(path):
+                _create(path)
+            _identity(path)  # SQLite would follow a link, or take an empty file
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise store_error(exc, path) from exc
         finally:
             os.umask(old_umask)
         conn.row_factory = sqlite3.Row
-        store = cls(conn, path)
+        try:
+            store = cls(conn, path)
+        except StoreError:
+            conn.close()
+            raise
         try:
             store._prepare()
         except StoreError:
@@ -260,6 +301,14 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def replaced(self) -> bool:
+        """Was the database file deleted or replaced since it was opened?
+        This connection then reads and writes a file nobody else sees."""
+        try:
+            return _identity(self.path) != self.identity
+        except StoreError:
+            return True
 
     def __enter__(self) -> Store:
         return self

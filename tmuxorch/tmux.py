@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tmuxorch import private
 from tmuxorch.errors import TmuxError
 
 if TYPE_CHECKING:
@@ -267,11 +268,9 @@ class TmuxServer:
     ) -> None:
         text = config_text(history_limit, width, height, status_command)
         with contextlib.suppress(FileNotFoundError):
-            if self.conf_path.read_text() == text:
+            if private.read_text(self.conf_path) == text:
                 return
-        tmp = self.conf_path.with_name(f".{self.conf_path.name}.{uuid.uuid4().hex}")
-        tmp.write_text(text)
-        tmp.replace(self.conf_path)
+        private.write_file(self.conf_path, text.encode())
 
     # -- windows and panes --------------------------------------------------------
 
