@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from tmuxorch.monitor import LOCK_FILE, is_running
+from tmuxorch.fleet.monitorproc import LOCK_FILE, is_running
 
 REPO = Path(__file__).resolve().parent.parent
 FAKEAGENT = REPO / "tests" / "fakeagent.py"

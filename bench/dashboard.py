@@ -115,7 +115,7 @@ class DashPane:
 
 def churn(home: Path, stop: threading.Event, every: float = 0.02) -> int:
     """Write an event to the fleet's store every ``every`` seconds until stopped."""
-    from tmuxorch.store import Store
+    from tmuxorch.store.db import Store
 
     written = 0
     with Store.open(home, create=False) as store:
@@ -129,9 +129,9 @@ def frame_costs(home: Path, agents: int, rounds: int = 200) -> dict[str, float]:
     """Median ms of one store read (``read_rows``) and one rendered frame."""
     from rich.console import Console
 
-    from tmuxorch.dashboard import read_rows, render
-    from tmuxorch.records import now
-    from tmuxorch.store import Store
+    from tmuxorch.core.records import now
+    from tmuxorch.store.db import Store
+    from tmuxorch.surfaces.dashboard import read_rows, render
 
     reads, frames = [], []
     console = Console(file=io.StringIO(), width=200, height=50, force_terminal=True)

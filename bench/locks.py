@@ -33,8 +33,8 @@ from pathlib import Path
 
 from _fleet import tmuxorch_argv
 
-from tmuxorch.locks import Holder, acquire, release_holder
-from tmuxorch.store import Store
+from tmuxorch.locks.filelocks import Holder, acquire, release_holder
+from tmuxorch.store.db import Store
 
 
 def _run(argv: list[str], stdin: bytes, env: dict[str, str]) -> tuple[float, float]:
@@ -91,8 +91,8 @@ def hook_latency(tmp: Path, runs: int) -> None:
 _WAITER = """
 import sys, time
 from pathlib import Path
-from tmuxorch.locks import Holder, acquire
-from tmuxorch.store import Store
+from tmuxorch.locks.filelocks import Holder, acquire
+from tmuxorch.store.db import Store
 with Store.open(Path(sys.argv[1])) as store:
     outcome = acquire(store, sys.argv[2], Holder("waiter"), wait=30)
     print(time.time(), outcome.granted, flush=True)
@@ -141,9 +141,9 @@ def handoff(tmp: Path, runs: int) -> None:
 _HOLDER = """
 import os, sys, time
 from pathlib import Path
-from tmuxorch import procs
-from tmuxorch.locks import Holder, acquire
-from tmuxorch.store import Store
+from tmuxorch.core import procs
+from tmuxorch.locks.filelocks import Holder, acquire
+from tmuxorch.store.db import Store
 me = Holder("doomed", pid=os.getpid(), pid_start=procs.start_time(os.getpid()))
 with Store.open(Path(sys.argv[1])) as store:
     assert acquire(store, sys.argv[2], me).granted

@@ -48,7 +48,7 @@ from typing import IO, Any
 
 import _fleet
 
-SHELL_QUIET = 0.5  # the built-in shell profile's quiet period (tmuxorch/profiles.py)
+SHELL_QUIET = 0.5  # the built-in shell profile's quiet period (tmuxorch/core/profiles.py)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROMPT_CMD = 'read -p "Continue? [y/N] " x'
 

@@ -21,9 +21,9 @@ from libtmux.server import Server
 from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, require_claude
 from tests.fakeapi import FakeAnthropic, Response, ScriptEntry, text
 from tests.helpers import retry_until
-from tmuxorch import monitor
-from tmuxorch.config import resolve
-from tmuxorch.fleet import Fleet
+from tmuxorch.core.config import resolve
+from tmuxorch.fleet import monitorproc
+from tmuxorch.fleet.lifecycle import Fleet
 
 TESTS = Path(__file__).parent
 FAKEAGENT = TESTS / "fakeagent.py"
@@ -117,12 +117,12 @@ class Env:
     def kill_monitor(self) -> int:
         """SIGKILL the fleet's monitor (whoever holds its lock, should another
         have taken over meanwhile) until the lock is free; the first pid killed."""
-        lock = self.home / monitor.LOCK_FILE
+        lock = self.home / monitorproc.LOCK_FILE
         killed: list[int] = []
-        assert monitor.is_running(self.home), "no monitor to kill"
+        assert monitorproc.is_running(self.home), "no monitor to kill"
 
         def gone() -> bool:
-            if not monitor.is_running(self.home):
+            if not monitorproc.is_running(self.home):
                 return True
             with contextlib.suppress(ValueError, IndexError, ProcessLookupError):
                 pid = int(lock.read_text().split()[0])
@@ -228,11 +228,11 @@ def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         server.kill()
     try:
         retry_until(
-            lambda: not monitor.is_running(home), timeout=30, message="monitor exits with tmux"
+            lambda: not monitorproc.is_running(home), timeout=30, message="monitor exits with tmux"
         )
     finally:
-        pid_file = home / monitor.LOCK_FILE
-        if monitor.is_running(home) and pid_file.exists():
+        pid_file = home / monitorproc.LOCK_FILE
+        if monitorproc.is_running(home) and pid_file.exists():
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
 
 

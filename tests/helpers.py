@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tmuxorch.records import Agent, now
+from tmuxorch.core.records import Agent, now
 
 T = TypeVar("T")
 

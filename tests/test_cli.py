@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import Env
-from tmuxorch.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
+from tmuxorch.surfaces.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS), ids=sorted(COMMANDS))

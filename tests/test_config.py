@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tmuxorch import profiles
-from tmuxorch.config import Config, load_config, resolve
-from tmuxorch.errors import ConfigError, ProfileError
+from tmuxorch.core import profiles
+from tmuxorch.core.config import Config, load_config, resolve
+from tmuxorch.core.errors import ConfigError, ProfileError
 
 ROOT = Path(__file__).parent.parent
 

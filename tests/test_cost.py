@@ -14,10 +14,10 @@ import yaml
 from tests.conftest import ClaudeFleet, Env
 from tests.fakeapi import Usage, text, tool_use
 from tests.helpers import retry_until
-from tmuxorch import cost, counted
-from tmuxorch.config import Config, load_config
-from tmuxorch.records import Agent, now
-from tmuxorch.store import Store
+from tmuxorch.claude import cost, counted
+from tmuxorch.core.config import Config, load_config
+from tmuxorch.core.records import Agent, now
+from tmuxorch.store.db import Store
 
 ROOT = Path(__file__).parent.parent
 OPUS = "claude-opus-4-5-20251101"

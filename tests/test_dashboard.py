@@ -18,11 +18,12 @@ from rich.console import Console
 
 from tests.conftest import Env
 from tests.helpers import retry_until
-from tmuxorch import tmux
-from tmuxorch.dashboard import STATE_STYLE, Row, move, parse_keys, read_rows, render
-from tmuxorch.records import Agent, Lock
-from tmuxorch.statusline import command, segment
-from tmuxorch.store import Store
+from tmuxorch.claude.launch import status_line_command
+from tmuxorch.core.records import Agent, Lock
+from tmuxorch.store.db import Store
+from tmuxorch.surfaces.dashboard import STATE_STYLE, Row, move, parse_keys, read_rows, render
+from tmuxorch.surfaces.statusline import segment
+from tmuxorch.tmux import server as tmux
 
 NOW = 1_800_000_000.0
 # A 20-agent fleet: (state, seconds in that state, detail), in creation order.
@@ -230,7 +231,7 @@ def test_status_command_survives_tmux_and_shell_quoting(
 ) -> None:
     home = tmp_path / "a home #1 %d) $HOME \"q' `x`"
     _fleet_store(home).close()
-    shell_command = command(shlex.quote(sys.executable) + " -m tmuxorch", home, "sock")
+    shell_command = status_line_command(shlex.quote(sys.executable) + " -m tmuxorch", home, "sock")
     conf = tmp_path / "tmux.conf"
     conf.write_text(tmux.config_text(1000, 80, 24, shell_command))
     quoted = TestServer(config_file=str(conf))  # killed and its socket removed after the test

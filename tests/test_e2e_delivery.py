@@ -12,8 +12,8 @@ from tests.conftest import ClaudeFleet, Router
 from tests.fakeapi import text
 from tests.helpers import retry_until
 from tests.test_e2e_messaging import prompts
-from tmuxorch.delivery import input_text
-from tmuxorch.messaging import MAX_BYTES
+from tmuxorch.fleet.delivery import input_text
+from tmuxorch.fleet.messaging import MAX_BYTES
 
 # (id, characters on one line): the 16,000, and the documented limit.
 LONG = [("16k", 16_000), ("limit", MAX_BYTES)]

@@ -10,7 +10,7 @@ from libtmux.server import Server
 
 from tests.conftest import ClaudeFleet, agent_requests
 from tests.helpers import retry_until
-from tmuxorch import monitor
+from tmuxorch.fleet import monitorproc
 
 
 def _history(fleet: ClaudeFleet, name: str) -> str:
@@ -65,7 +65,7 @@ def test_up_after_the_server_died_resumes(claude_fleet: ClaudeFleet, server: Ser
     first = fleet.spawn("c1")
     env.ok("send", "c1", "remember the word kiwi", "--wait")
     server.kill()
-    retry_until(lambda: not monitor.is_running(env.home), message="monitor follows tmux")
+    retry_until(lambda: not monitorproc.is_running(env.home), message="monitor follows tmux")
     assert json.loads(env.ok("up", "--json"))["restored"] == ["c1"]
     env.ok("wait", "c1", "--timeout", "90")
     assert json.loads(env.ok("up", "--json"))["restored"] == []

@@ -17,9 +17,9 @@ from libtmux.server import Server
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
 from tests.test_locks import hook, write
-from tmuxorch import monitor
-from tmuxorch.autolock import SETTINGS_CACHE
-from tmuxorch.store import DB_NAME
+from tmuxorch.claude.autolock import SETTINGS_CACHE
+from tmuxorch.fleet import monitorproc
+from tmuxorch.store.db import DB_NAME
 
 NOBODY = 65534
 
@@ -43,8 +43,8 @@ def _remove_db(home: Path) -> None:
 def test_a_deleted_database_is_noticed(env: Env, server: Server) -> None:
     env.spawn_ready("d1")  # the monitor set it idle: it runs
     _remove_db(env.home)
-    retry_until(lambda: not monitor.is_running(env.home), message="the monitor notices")
-    assert "was deleted or replaced" in (env.home / monitor.LOG_FILE).read_text()
+    retry_until(lambda: not monitorproc.is_running(env.home), message="the monitor notices")
+    assert "was deleted or replaced" in (env.home / monitorproc.LOG_FILE).read_text()
     for args in (("list",), ("spawn", "d1"), ("up",)):
         assert "state.db is missing, yet tmux session" in _one_line_error(env, *args)
     assert _windows(server, "d1") == 1
@@ -73,7 +73,7 @@ def test_a_replaced_database_gets_a_monitor_of_its_own(env: Env, server: Server)
         live.backup(copy)
     _remove_db(env.home)
     backup.replace(env.home / DB_NAME)
-    retry_until(lambda: not monitor.is_running(env.home), message="the monitor notices")
+    retry_until(lambda: not monitorproc.is_running(env.home), message="the monitor notices")
     env.spawn_ready("a2")  # a monitor on the new file brings it up
     assert {a["name"]: a["state"] for a in env.json("list")} == {"a1": "idle", "a2": "idle"}
 

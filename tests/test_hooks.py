@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import Env
 from tests.helpers import agent_row
-from tmuxorch.hooks import apply, tool_detail
-from tmuxorch.store import Store
+from tmuxorch.claude.hooks import apply, tool_detail
+from tmuxorch.store.db import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude" / "2.1.329" / "hooks"
 
@@ -118,7 +118,7 @@ def test_hand_started_session_with_no_config_file_reads_no_config(tmp_path: Path
     code = (
         "import sys, io; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{}'));"
         "from tmuxorch.entry import main; main(['hook', 'Stop']);"
-        "print(sorted(m for m in sys.modules if m in ('tmuxorch.config', 'typing', 'yaml')))"
+        "print(sorted(m for m in sys.modules if m in ('tmuxorch.core.config', 'typing', 'yaml')))"
     )
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TMUXORCH_", "XDG_"))}
     out = subprocess.run(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Env
-from tmuxorch.claude import HOOK_EVENTS, executable, hook_settings
-from tmuxorch.config import LockSettings
+from tmuxorch.claude.launch import HOOK_EVENTS, executable, hook_settings
+from tmuxorch.core.config import LockSettings
 
 # What install adds: the generated hooks, sized for the default locks.wait.
 WANTED = hook_settings(executable(), lock_timeout=LockSettings().wait)

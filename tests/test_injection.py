@@ -24,8 +24,10 @@ from libtmux.server import Server
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
 from tests.test_mcp import Client, serve
-from tmuxorch import claude, monitor, statusline, tmux
-from tmuxorch.store import Store
+from tmuxorch.claude import launch as claude
+from tmuxorch.fleet import monitorproc
+from tmuxorch.store.db import Store
+from tmuxorch.tmux import server as tmux
 
 # Directory names (no "/"), each run through every path below.
 PAYLOADS = [
@@ -86,7 +88,7 @@ def _resume(env: Env, where: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _up(env: Env, where: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env.ok("spawn", "c1", "--cwd", str(where))
     Server(socket_name=env.socket).kill()
-    retry_until(lambda: not monitor.is_running(env.home), message="monitor gone with tmux")
+    retry_until(lambda: not monitorproc.is_running(env.home), message="monitor gone with tmux")
     assert json.loads(env.ok("up", "--json"))["restored"] == ["c1"]
 
 
@@ -173,7 +175,7 @@ def test_home_path_reaches_log_and_status_line_literally(env: Env, server: Serve
         assert _markers(env.tmp) == []
     finally:
         server.kill()
-        retry_until(lambda: not monitor.is_running(weird.home), message="monitor exits")
+        retry_until(lambda: not monitorproc.is_running(weird.home), message="monitor exits")
 
 
 def test_a_lone_program_path_is_not_shell_code(env: Env) -> None:
@@ -209,7 +211,7 @@ def test_hook_and_status_commands_run_from_any_install_path(
     environ = {**env.environ, "TMUXORCH_AGENT": "nobody-here"}
     ran = subprocess.run(["sh", "-c", stop], input=b"{}", env=environ, check=False)
     assert ran.returncode == 0
-    status = statusline.command(command, env.home, env.socket)
+    status = claude.status_line_command(command, env.home, env.socket)
     out = subprocess.run(["sh", "-c", status], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0 busy · 0 waiting · 0 error"
     assert _markers(env.tmp) == []

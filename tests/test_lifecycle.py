@@ -14,7 +14,7 @@ from libtmux.server import Server
 
 from tests.conftest import Env
 from tests.helpers import retry_until
-from tmuxorch import monitor
+from tmuxorch.fleet import monitorproc
 
 
 def _state(env: Env, name: str) -> str:
@@ -45,11 +45,11 @@ def test_up_after_the_server_died(env: Env, server: Server) -> None:
     env.ok("kill", "gone")
     env.ok("stop", "halted")
     server.kill()  # the machine "rebooted": every window is gone
-    retry_until(lambda: not monitor.is_running(env.home), message="monitor follows tmux")
+    retry_until(lambda: not monitorproc.is_running(env.home), message="monitor follows tmux")
     restored = json.loads(env.ok("up", "--json"))["restored"]
     assert sorted(restored) == ["a", "b"]
     env.ok("wait", "a", "b", "--timeout", "30")
-    assert monitor.is_running(env.home)
+    assert monitorproc.is_running(env.home)
     assert {w.name for w in server.windows} == {"a", "b"}
     assert json.loads(env.ok("restore", "--json"))["restored"] == []  # idempotent
     assert {w.name for w in server.windows} == {"a", "b"}

@@ -1,4 +1,4 @@
-"""Locks: the domain (tmuxorch.locks), the auto-lock hook and the lock CLI."""
+"""Locks: the domain (tmuxorch.locks.filelocks), the auto-lock hook and the lock CLI."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import pytest
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import locks, procs
-from tmuxorch.errors import LockError
-from tmuxorch.locks import Holder, Outcome, acquire, release, release_holder
-from tmuxorch.records import Agent, now
-from tmuxorch.store import Store
+from tmuxorch.core import procs
+from tmuxorch.core.errors import LockError
+from tmuxorch.core.records import Agent, now
+from tmuxorch.locks import filelocks as locks
+from tmuxorch.locks.filelocks import Holder, Outcome, acquire, release, release_holder
+from tmuxorch.store.db import Store
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Stress without Claude: 8 processes x 500 acquire/release on 3 paths.
 
 Each worker process is one holder and calls the hook entry point's
-``tmuxorch.autolock.main`` in-process for every acquisition (the real stdin
+``tmuxorch.claude.autolock.main`` in-process for every acquisition (the real stdin
 parsing, store opening, waiting and deny output), then ends its "turn" with
 ``release_holder`` as the Stop hook does. In-process, because 4000 Python
 starts would take minutes on CI; the subprocess path is covered by
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tmuxorch.store import Store
+from tmuxorch.store.db import Store
 
 WORKERS = 8
 ROUNDS = 500
@@ -33,8 +33,8 @@ PATHS = 3
 def _worker(index: int, home: str, config: str, work: str, out: str) -> None:
     os.environ.update(TMUXORCH_HOME=home, TMUXORCH_CONFIG=config, TMUXORCH_AGENT=f"w{index}")
     os.environ.pop("TMUX_PANE", None)
-    from tmuxorch.autolock import main
-    from tmuxorch.locks import release_holder
+    from tmuxorch.claude.autolock import main
+    from tmuxorch.locks.filelocks import release_holder
 
     result: dict[str, Any] = {"granted": 0, "denied": [], "overlaps": 0, "max_wait": 0.0}
     for n in range(ROUNDS):

@@ -215,9 +215,10 @@ def test_delivery_failing_does_not_leave_the_claim(
     """A failure mid-delivery (a tmux command on a pane that went away, or an
     error nobody foresaw) fails the message instead of leaving it
     'delivering', pending for ever; the unforeseen one still propagates."""
-    from tmuxorch import errors, messaging
-    from tmuxorch.fleet import Fleet
-    from tmuxorch.records import Agent
+    from tmuxorch.core import errors
+    from tmuxorch.core.records import Agent
+    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet.lifecycle import Fleet
 
     kind = getattr(errors, error, None) or OSError
 
@@ -255,7 +256,8 @@ def test_recover_claims_knows_a_dead_deliverer(
     """A claim is its deliverer's pid and start time: the pid alone could be
     another process by now, or a zombie, and the message would stay claimed
     until some later restart, then arrive out of order."""
-    from tmuxorch import messaging, procs
+    from tmuxorch.core import procs
+    from tmuxorch.fleet import messaging
 
     with subprocess.Popen(argv) as other, env.fleet() as fleet:
         try:
@@ -311,7 +313,7 @@ FOLDS = [
 def test_one_wake_per_child_event(env: Env, notes: list[str], watch_first: bool) -> None:
     """A child's idle notice that a pending ``wait --notify`` of its parent
     covers is folded into the wait's notice: the parent is woken once."""
-    from tmuxorch import messaging
+    from tmuxorch.fleet import messaging
 
     with env.fleet() as fleet:
         # boss is busy and no monitor runs: what is queued for it stays queued.

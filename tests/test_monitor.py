@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
-from tmuxorch import monitor
+from tmuxorch.daemon import monitor
+from tmuxorch.fleet import monitorproc
 
 
 def _state(env: Env, name: str) -> tuple[str, str]:
@@ -110,13 +111,13 @@ def test_shell_prompt_states(env: Env) -> None:
 def test_single_instance_and_restart_after_kill(env: Env) -> None:
     env.ok("spawn", "f", "--agent", "fake")
     env.ok("wait", "f", "--timeout", "30")
-    assert monitor.is_running(env.home)
+    assert monitorproc.is_running(env.home)
     second = subprocess.run(
         [sys.executable, "-m", "tmuxorch", "monitor"], env=env.environ, capture_output=True,
         text=True, timeout=30, check=False,
     )  # fmt: skip
     assert second.returncode == 1 and "already running" in second.stderr
-    lock = env.home / monitor.LOCK_FILE
+    lock = env.home / monitorproc.LOCK_FILE
     first = env.kill_monitor()  # the lock dies with it
     env.ok("send", "f", "ask go on")  # messages still go through without a monitor
     env.ok("wait", "f", "--until", "waiting", "--timeout", "30")  # restarts it
@@ -152,7 +153,7 @@ def test_watching_falls_back_to_polling_without_inotify(
     files too): waiters and the monitor then poll instead of crashing."""
     import watchdog.observers
 
-    from tmuxorch.notify import StoreWaker
+    from tmuxorch.store.notify import StoreWaker
 
     class NoInotify:
         def __init__(self) -> None:
@@ -174,7 +175,7 @@ def test_watching_falls_back_to_polling_without_inotify(
 def test_urgent_interrupt_of_a_vanished_pane_does_not_kill_the_monitor(env: Env) -> None:
     """The agent's pane went between the store read and the interrupt: the
     monitor logs it and goes on (the pane's death is noticed on its own)."""
-    from tmuxorch.config import resolve
+    from tmuxorch.core.config import resolve
 
     watcher = monitor.Monitor(resolve(str(env.home), env.socket, str(env.config_path)))
     try:

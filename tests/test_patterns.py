@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tmuxorch import profiles, screen
-from tmuxorch.config import Config
-from tmuxorch.monitor import decide
-from tmuxorch.records import Agent
+from tmuxorch.core import profiles, screen
+from tmuxorch.core.config import Config
+from tmuxorch.core.records import Agent
+from tmuxorch.daemon.monitor import decide
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude"
 CLAUDE = profiles.get(Config(), "claude")

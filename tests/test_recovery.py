@@ -9,8 +9,9 @@ import pytest
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import messaging, procs
-from tmuxorch.records import Message
+from tmuxorch.core import procs
+from tmuxorch.core.records import Message
+from tmuxorch.fleet import messaging
 
 
 def _lines(path: Path) -> list[str]:

@@ -16,11 +16,14 @@ import yaml
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import cost, protect, safety
-from tmuxorch.config import DEFAULT_PROTECTED, Config, LimitSettings, load_config
-from tmuxorch.fleet import Fleet
-from tmuxorch.records import Agent, Event, now
-from tmuxorch.store import Store
+from tmuxorch.claude import cost
+from tmuxorch.core.config import DEFAULT_PROTECTED, Config, LimitSettings, load_config
+from tmuxorch.core.records import Agent, Event, now
+from tmuxorch.daemon import safety
+from tmuxorch.fleet import safetynet
+from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.locks import protect
+from tmuxorch.store.db import Store
 
 ROOT = Path(__file__).parent.parent
 
@@ -277,7 +280,9 @@ BREACHES = [
 def test_breaches(
     limits: dict[str, Any], turns: int, cost: float, worked: float, expected: list[str]
 ) -> None:
-    found = safety.breaches(safety.Limits(**limits), turns=turns, cost_usd=cost, worked=worked)
+    found = safetynet.breaches(
+        safetynet.Limits(**limits), turns=turns, cost_usd=cost, worked=worked
+    )
     assert [b.limit for b in found] == expected
 
 
@@ -298,7 +303,7 @@ PRECEDENCE = [
 def test_limits_precedence(
     config: dict[str, Any], spec: dict[str, Any], expected: tuple[Any, ...]
 ) -> None:
-    limits = safety.Limits.of(Config(limits=LimitSettings(**config)), spec)
+    limits = safetynet.Limits.of(Config(limits=LimitSettings(**config)), spec)
     assert (limits.max_cost, limits.max_turns, limits.max_duration, limits.on_breach) == expected
 
 
@@ -321,7 +326,7 @@ CLOCKS = [
     ("steps", "at", "worked"), [c[1:] for c in CLOCKS], ids=[c[0] for c in CLOCKS]
 )
 def test_work_clock(steps: list[tuple[float, str]], at: float, worked: float) -> None:
-    clock = safety.clock_of([_event(ts, state) for ts, state in steps])
+    clock = safetynet.clock_of([_event(ts, state) for ts, state in steps])
     assert clock.at(at) == pytest.approx(worked)
 
 
@@ -372,7 +377,7 @@ def test_guard_fires_once_and_tells_the_parent(fleet: Fleet) -> None:
     fleet.store.update_agent("w", turns=9, cost_usd=9.0)
     restarted.check("w")
     assert len(_notes(fleet)) == 2
-    shown = safety.summary(fleet.store, fleet.config, fleet.agent("w"))
+    shown = safetynet.summary(fleet.store, fleet.config, fleet.agent("w"))
     assert [(v["limit"], v["value"], v["cap"], v["action"]) for v in shown["violations"]] == [
         ("max_turns", 2, 1, "interrupt"),
         ("max_cost", 0.3, 0.25, "interrupt"),
@@ -403,7 +408,7 @@ def test_a_new_agent_of_the_same_name_starts_clean(fleet: Fleet) -> None:
     safety.Guard(fleet).check("w")
     fleet.store.delete_agent("w")
     _guarded(fleet, "w", state="idle", max_turns=0)
-    assert safety.summary(fleet.store, fleet.config, fleet.agent("w"))["violations"] == []
+    assert safetynet.summary(fleet.store, fleet.config, fleet.agent("w"))["violations"] == []
     guard = safety.Guard(fleet)
     guard.start(fleet.store.last_event_id())
     fleet.store.update_agent("w", turns=1)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from tmuxorch import setup
-from tmuxorch.cli import cli
+from tmuxorch.claude import setup
+from tmuxorch.surfaces.cli import cli
 
 ENTRY = setup.server_entry()
 THEIRS: dict[str, Any] = {
@@ -168,7 +168,7 @@ def test_targets(
 
 def test_interactive_asks_scope_and_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setattr("tmuxorch.cli.setup._interactive", lambda: True)
+    monkeypatch.setattr("tmuxorch.surfaces.cli.setup._interactive", lambda: True)
     out = run(tmp_path, monkeypatch, input="user\ny\n").output
     assert "(.mcp.json) or for your user?" in out and "strategy guide" in out
     assert read(tmp_path / "cfg" / ".claude.json")["mcpServers"]["tmuxorch"] == ENTRY

@@ -1,4 +1,4 @@
-"""What a Bash command writes, read from its words (tmuxorch.shellwrites)."""
+"""What a Bash command writes, read from its words (tmuxorch.core.shellwrites)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tmuxorch.shellwrites import targets
+from tmuxorch.core.shellwrites import targets
 
 # (id, command, the paths it writes)
 COMMANDS = [

@@ -1,4 +1,4 @@
-"""The one rule on which word about an agent's state stands (tmuxorch.states),
+"""The one rule on which word about an agent's state stands (tmuxorch.core.states),
 and the store's writers that go through it."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 
 from tests.conftest import Env
 from tests.helpers import agent_row
-from tmuxorch import states
-from tmuxorch.hooks import apply
-from tmuxorch.store import Store
+from tmuxorch.claude.hooks import apply
+from tmuxorch.core import states
+from tmuxorch.store.db import Store
 
 # (writer, current, proposed, moves?)
 TRANSITIONS = [

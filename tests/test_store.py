@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import agent_row
-from tmuxorch.errors import AgentError
-from tmuxorch.records import Agent
-from tmuxorch.store import Store
+from tmuxorch.core.errors import AgentError
+from tmuxorch.core.records import Agent
+from tmuxorch.store.db import Store
 
 
 def _agent(name: str) -> Agent:

@@ -13,14 +13,14 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "auto-lock":
-        from tmuxorch.autolock import main as auto_lock
+        from tmuxorch.claude.autolock import main as auto_lock
 
         return int(auto_lock(args[1:]))
     if args and args[0] == "hook":
-        from tmuxorch.hooks import hook_main
+        from tmuxorch.claude.hooks import hook_main
 
         return hook_main(args[1:])
-    from tmuxorch.cli import cli
+    from tmuxorch.surfaces.cli import cli
 
     return int(cli.main(args=args, prog_name="tmuxorch", standalone_mode=True) or 0)
 

@@ -1,0 +1,190 @@
+"""Claude Code hook entry points (``tmuxorch hook EVENT``, ``tmuxorch auto-lock``).
+
+They run on Claude's hot path: stdlib and the store only, never click,
+libtmux or watchdog. With no fleet to talk to they exit 0 silently, so a
+hook never breaks a Claude session that tmuxorch does not manage. Each event
+is written to the store; that write is what wakes the monitor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from tmuxorch.core import states
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+EVENTS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PermissionRequest",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+)
+# Events after which the turn is over and its locks are free.
+_TURN_ENDS = ("Stop", "StopFailure", "SessionEnd")
+# Claude's notification types that mean "a person must answer".
+_WAITING_NOTIFICATIONS = ("permission_prompt", "elicitation_dialog")
+_DETAIL_MAX = 200
+# Hook payloads can carry whole files (Write's content): read a bounded amount.
+_STDIN_MAX = 64 * 1024 * 1024
+
+
+def _short(text: str, limit: int = _DETAIL_MAX) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def tool_detail(payload: dict[str, Any]) -> str:
+    """``Write a.txt`` / ``Bash ls -la``: what a tool call is about, in a few words."""
+    tool = str(payload.get("tool_name") or "tool")
+    tool_input = payload.get("tool_input")
+    target = ""
+    if isinstance(tool_input, dict):
+        for key in ("file_path", "notebook_path", "command", "pattern", "url", "path"):
+            value = tool_input.get(key)
+            if isinstance(value, str) and value:
+                target = Path(value).name if key.endswith("_path") else value
+                break
+    return _short(f"{tool} {target}".strip(), 120)
+
+
+def home_from_env() -> Path | None:
+    """The fleet home, cheaply: the env var every tmuxorch pane has, the
+    default when no config file exists, else what config says."""
+    from tmuxorch.core.paths import quick_home
+
+    home = quick_home()
+    if home is not None:
+        return home
+    from tmuxorch.core.config import resolve
+    from tmuxorch.core.errors import TmuxorchError
+
+    try:
+        return resolve().home
+    except TmuxorchError:
+        return None
+
+
+def read_payload(stream: Any) -> dict[str, Any]:
+    raw = stream.buffer.read(_STDIN_MAX) if hasattr(stream, "buffer") else stream.read()
+    if not raw:
+        raise ValueError("empty hook input on stdin")
+    try:
+        payload = json.loads(raw)
+    except RecursionError:
+        raise ValueError("hook input is JSON nested too deeply to read") from None
+    if not isinstance(payload, dict):
+        raise ValueError("hook input is not a JSON object")
+    return payload
+
+
+def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
+    """Record one hook event against agent ``name`` and move its state."""
+    fields: dict[str, Any] = {}
+    session_id = payload.get("session_id")
+    if isinstance(session_id, str) and session_id:
+        fields["session_id"] = session_id
+    transcript = payload.get("transcript_path")
+    if isinstance(transcript, str) and transcript:
+        fields["transcript_path"] = transcript
+    data: dict[str, Any] = {"hook": event}
+    for key in ("source", "reason", "notification_type", "tool_name", "error", "stop_reason"):
+        if isinstance(payload.get(key), str):
+            data[key] = payload[key]
+    state: str | None = None
+    detail = ""
+    writer = states.HOOK
+    if event == "SessionStart":
+        if payload.get("source") == "clear":
+            state = "idle"
+    elif event == "UserPromptSubmit":
+        prompt = str(payload.get("prompt") or "")
+        data["prompt"] = prompt[:65536]
+        state = "busy"
+        fields["task"] = _short(prompt, 500)
+    elif event in ("PreToolUse", "PostToolUse"):
+        state = "busy"
+        detail = tool_detail(payload) if event == "PreToolUse" else ""
+    elif event == "PermissionRequest":
+        # Fires as the dialog opens (Notification comes seconds later); the
+        # monitor replaces this detail with the dialog's own question.
+        state, detail = "waiting", tool_detail(payload)
+    elif event == "Notification":
+        message = _short(str(payload.get("message") or ""))
+        data["message"] = message
+        kind = payload.get("notification_type")
+        if kind in _WAITING_NOTIFICATIONS or (kind is None and "permission" in message):
+            state, detail = "waiting", message
+        elif kind == "idle_prompt":
+            state, writer = "idle", states.NOTICE
+    elif event == "Stop":
+        state = "idle"
+        data["last"] = str(payload.get("last_assistant_message") or "")[:8192]
+    elif event == "StopFailure":
+        state = "error"
+        # "error" is often just "unknown"; the last message holds the banner.
+        reason = payload.get("last_assistant_message") or payload.get("error")
+        detail = _short(str(reason or "the turn failed"))
+    elif event == "SessionEnd" and payload.get("reason") != "clear":
+        state, detail = "exited", _short(f"session ended ({payload.get('reason') or 'exit'})")
+    store.hook_event(name, f"hook:{event}", state, detail, data, fields, writer)
+
+
+def hook_main(args: list[str]) -> int:
+    """Always exit 0 with at most one line on stderr: a hook never breaks
+    Claude's session, nor fills its transcript with a traceback."""
+    if len(args) != 1 or args[0] not in EVENTS:
+        sys.stderr.write(f"tmuxorch hook: expected one of {', '.join(EVENTS)}\n")
+        return 0
+    event = args[0]
+    try:
+        payload = read_payload(sys.stdin)
+    except (ValueError, OSError, MemoryError) as exc:
+        sys.stderr.write(f"tmuxorch hook {event}: bad input: {exc}\n")
+        return 0
+    from tmuxorch.core.errors import TmuxorchError
+
+    try:
+        _record(event, payload)
+    except TmuxorchError as exc:
+        sys.stderr.write(f"tmuxorch hook {event}: {exc}\n")
+    except Exception as exc:
+        sys.stderr.write(f"tmuxorch hook {event}: internal error: {type(exc).__name__}: {exc}\n")
+    return 0
+
+
+def _record(event: str, payload: dict[str, Any]) -> None:
+    name = os.environ.get("TMUXORCH_AGENT")
+    if not name and event not in _TURN_ENDS:
+        return  # a session we don't manage: only turn ends (lock release) concern us
+    home = home_from_env()
+    if home is None or not (home / "state.db").exists():
+        return  # no fleet: never get in Claude's way
+    from tmuxorch.store.db import Store
+
+    with Store.open(home, create=False) as store:
+        if name:
+            apply(store, name, event, payload)
+        if event in _TURN_ENDS:
+            _release_locks(store, payload)
+
+
+def _release_locks(store: Any, payload: dict[str, Any]) -> None:
+    """A turn that ended holds no file locks: agents and hand-started sessions alike."""
+    from tmuxorch.locks import filelocks as locks
+
+    session_id = payload.get("session_id")
+    holder = locks.hook_holder(os.environ, session_id if isinstance(session_id, str) else None)
+    if holder is not None:
+        locks.release_holder(store, holder.key)

@@ -1,0 +1,295 @@
+"""config.yaml: every key has a default, unknown keys and wrong types name the key.
+
+The schema is the dataclasses below; ``build`` walks them, so adding a key is
+adding a field. pyyaml is imported only when a file is actually read, which
+keeps the hook entry points (they find the fleet through ``TMUXORCH_HOME``)
+free of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+from tmuxorch.core.errors import ConfigError
+from tmuxorch.core.paths import config_path, default_home
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TmuxSettings:
+    history_limit: int = 50000
+    width: int = 200
+    height: int = 50
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    # How long to wait for typed text to leave the input line after Enter.
+    verify_timeout: float = 5.0
+    # Extra Enter presses when the text is still sitting in the input box.
+    retries: int = 2
+    # How long spawn waits for an agent to be ready for its first prompt.
+    ready_timeout: float = 90.0
+    # Put before a message from another agent so the model knows who spoke.
+    header: str = "[message from {sender}] "
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    wait: float = 30.0
+    lease: float = 1800.0
+    scope: str = "file"
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Per-agent caps (null: none), overridden per agent by spawn flags."""
+
+    max_cost: float | None = None
+    max_turns: int | None = None
+    max_duration: float | None = None
+    on_breach: str = "interrupt"
+
+
+# Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
+# matches them; "!" re-allows what an earlier pattern protected).
+DEFAULT_PROTECTED: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "!.env.example",
+    "!.env.sample",
+    "!.env.template",
+    ".git/",
+    ".git-credentials",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".ssh/",
+    ".aws/credentials",
+    ".docker/config.json",
+    ".kube/config",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    "secrets.*",
+)
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens. Cache prices left out follow Anthropic's ratios
+    to the input price: reads 0.1x, writes (5-minute cache) 1.25x."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float | None = None
+    cache_creation: float | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    socket: str = "tmuxorch"
+    session: str = "tmuxorch"
+    home: str | None = None
+    default_agent: str = "claude"
+    # Message a parent when a child ends a turn (on_idle) or exits (on_exit).
+    notify_parent: str = "on_idle"
+    tmux: TmuxSettings = field(default_factory=TmuxSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    locks: LockSettings = field(default_factory=LockSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
+    # Profile overrides and additions, validated by tmuxorch.core.profiles.
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Model-name prefix -> price, over the built-in table (tmuxorch.claude.cost.DEFAULT_PRICING).
+    pricing: dict[str, Price] = field(default_factory=dict)
+    # Price of models no prefix matches; null: they cost 0 and are reported unpriced.
+    pricing_default: Price | None = None
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "locks.scope": ("file", "workspace"),
+    "limits.on_breach": ("interrupt", "kill"),
+    "notify_parent": ("on_idle", "on_exit", "never"),
+}
+
+
+# Every number in config.yaml is finite and in [0, 2**31 - 1] (tmux's and
+# SQLite's ints, and no negative duration, count or price) unless listed here.
+_INT_MAX = 2**31 - 1
+_RANGES: dict[str, tuple[float, float]] = {
+    "tmux.width": (1, 10000),  # tmux's own bounds on a window's size
+    "tmux.height": (1, 10000),
+    "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
+}
+
+
+def _check_number(value: float, where: str) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"config key {where}: must be a finite number, got {value!r}")
+    low, high = _RANGES.get(where, (0, _INT_MAX))
+    if value < low or value > high:
+        bound = f"at least {low}" if value < low else f"at most {high}"
+        raise ConfigError(f"config key {where}: must be {bound}, got {value!r}")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if dataclasses.is_dataclass(tp):
+        return build(typing.cast(type, tp), value, where)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {where}: expected a list, got {type(value).__name__}")
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        key_tp, val_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {where}: expected a mapping, got {type(value).__name__}")
+        return {
+            _coerce(k, key_tp, where): _coerce(v, val_tp, f"{where}.{k}") for k, v in value.items()
+        }
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"config key {where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}"
+        )
+    if tp in (int, float):
+        _check_number(value, where)
+    choices = _CHOICES.get(where)
+    if choices and value not in choices:
+        raise ConfigError(f"config key {where}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def build(cls: type[T], data: Any, where: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, naming the dotted key on any error."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        label = where or "(top level)"
+        raise ConfigError(f"config key {label}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(typing.cast(Any, cls))}
+    for key in data:
+        if key not in known:
+            dotted = f"{where}.{key}" if where else str(key)
+            raise ConfigError(f"unknown config key {dotted}")
+    values = {
+        key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
+        for key, value in data.items()
+    }
+    return cls(**values)
+
+
+def load_config(path: Path | None = None) -> tuple[Config, Path]:
+    """Read and check config.yaml. Only the default file may be missing (all
+    defaults then): a file named by ``--config`` or ``TMUXORCH_CONFIG`` must exist."""
+    named = path is not None or bool(os.environ.get("TMUXORCH_CONFIG"))
+    path = (path or config_path()).expanduser()
+    if not path.exists():
+        if named:
+            raise ConfigError(f"config file {path} does not exist")
+        return Config(), path
+    from tmuxorch.core.yamlfile import YamlError, load_yaml
+
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except YamlError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    config = build(Config, raw)
+    _check_meaning(config)
+    return config, path
+
+
+def _check_meaning(config: Config) -> None:
+    """What the types cannot say: the header is a template with only {sender},
+    the session a name tmux keeps, every profile starts and reads
+    (tmuxorch.core.profiles checks them) and the default one exists."""
+    try:
+        config.delivery.header.format(sender="a1")
+    except (KeyError, IndexError, ValueError):
+        header = config.delivery.header
+        only = "{sender}"
+        raise ConfigError(
+            f"config key delivery.header: {header!r} is not a template whose only field is {only}"
+        ) from None
+    session = config.session
+    if not session or any(c in ":." or not c.isprintable() for c in session):
+        # tmux would rename it (":" and "." separate a target's parts).
+        raise ConfigError(f"config key session: {session!r} is not a tmux session name")
+    from tmuxorch.core.profiles import profiles
+
+    known = profiles(config)
+    if config.default_agent not in known:
+        names = ", ".join(sorted(known))
+        raise ConfigError(
+            f"config key default_agent: no profile {config.default_agent!r} ({names})"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one fleet: flags > environment > file > defaults."""
+
+    config: Config
+    config_path: Path
+    home: Path
+    socket: str
+
+    @property
+    def session(self) -> str:
+        return self.config.session
+
+    def cli_options(self) -> list[str]:
+        """The global options that give another tmuxorch process these settings
+        (``--config`` only for a file that exists: a named file must)."""
+        options = ["--home", str(self.home), "--socket", self.socket]
+        return options + (["--config", str(self.config_path)] if self.config_path.exists() else [])
+
+
+def resolve(
+    home: str | None = None, socket: str | None = None, config: str | None = None
+) -> Settings:
+    cfg, cfg_path = load_config(Path(config) if config else None)
+    home_str = home or os.environ.get("TMUXORCH_HOME") or cfg.home
+    home_path = Path(home_str).expanduser() if home_str else default_home()
+    sock = socket or os.environ.get("TMUXORCH_SOCKET") or cfg.socket
+    if not sock or "/" in sock:
+        raise ConfigError(f"invalid tmux socket name {sock!r}")
+    return Settings(config=cfg, config_path=cfg_path, home=home_path.absolute(), socket=sock)

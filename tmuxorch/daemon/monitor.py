@@ -1,0 +1,387 @@
+"""The output monitor: one per fleet, turning screens and hook events into states.
+
+It sleeps until something happens, from three sources, none of them a
+polling loop per pane:
+
+- pane logs (pipe-pane) watched by watchdog (inotify; PollingObserver when
+  inotify is unavailable): the screen of that agent may have changed;
+- the store's WAL file, watched the same way: a hook (or a CLI call) wrote;
+- a tmux ``wait-for`` channel signalled by the server's ``pane-died`` and
+  ``window-unlinked`` hooks: a process ended or a window closed.
+
+Hooks are trusted first (they say busy, waiting, idle, error at once); the
+screen, captured only when its log says it changed, adds what hooks do not
+say: the permission prompt's text, API error banners and retry lines,
+first-run dialogs, and the whole state of agents that have no hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+from tmuxorch.claude.cost import TURN_ENDS, pricing
+from tmuxorch.claude.counted import Refresher
+from tmuxorch.core import private, procs, screen
+from tmuxorch.core.config import Settings
+from tmuxorch.core.errors import TmuxorchError
+from tmuxorch.core.profiles import Profile
+from tmuxorch.core.records import ENDED, Agent
+from tmuxorch.core.states import SCREEN
+from tmuxorch.daemon import safety
+from tmuxorch.fleet import messaging
+from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.monitorproc import single_instance
+from tmuxorch.store.db import DB_NAME
+from tmuxorch.store.notify import start_observer
+from tmuxorch.tmux.server import WAKE_CHANNEL, Pane, binary
+
+# Let a burst of output land before reading the screen.
+_DEBOUNCE = 0.03
+# Look at a busy agent's screen at most this often (spinners redraw constantly).
+_MIN_INTERVAL = {True: 0.25, False: 0.1}
+# A timer key (not an agent name: those never start with a dot) for re-reading the store.
+_REREAD = ".reread"
+# A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
+_HEARTBEAT = 10.0
+
+
+class _Watch(FileSystemEventHandler):
+    def __init__(self, events: queue.SimpleQueue[tuple[str, str]]) -> None:
+        self.events = events
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = Path(str(event.src_path))
+        if path.suffix == ".log" and path.parent.name == "logs":
+            self.events.put(("log", path.stem))
+        elif path.name.startswith(DB_NAME):
+            self.events.put(("db", ""))
+
+
+def _observer(home: Path, handler: _Watch) -> Any:
+    logs = private.private_dir(home / "logs")
+    try:
+        return start_observer(handler, home, logs)
+    except OSError as exc:
+        raise TmuxorchError(f"cannot watch {home}: {exc}") from None
+
+
+class Monitor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fleet = Fleet(settings)
+        self.store = self.fleet.store
+        self.tmux = self.fleet.tmux
+        self.events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self.changed_at: dict[str, float] = {}
+        self.looked_at: dict[str, float] = {}
+        self.due: dict[str, float] = {}
+        self.stopping = threading.Event()
+        # The `tmux wait-for` client the waiter thread blocks in.
+        self.waiting: subprocess.Popen[bytes] | None = None
+        self.last_event = 0
+        self.costs = Refresher(settings.home, pricing(settings.config))
+        # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
+        self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
+        # Message delivery: one worker thread per agent at a time.
+        self.workers: dict[str, threading.Thread] = {}
+        # The urgent message each agent was interrupted for (interrupt once).
+        self.interrupted: dict[str, int] = {}
+        # The last state seen per agent, to tell when a turn ended.
+        self.states: dict[str, str] = {}
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self) -> None:
+        with single_instance(self.settings.home):
+            observer = _observer(self.settings.home, _Watch(self.events))
+            waiter = threading.Thread(target=self._wait_tmux, daemon=True)
+            waiter.start()
+            try:
+                self._loop()
+            finally:
+                observer.stop()
+                self.stopping.set()
+                if self.waiting is not None and self.waiting.poll() is None:
+                    self.waiting.terminate()  # a blocked `tmux wait-for` client
+                self.fleet.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.events.put(("stop", ""))
+
+    def _loop(self) -> None:
+        self.last_event = self.store.last_event_id()
+        # A restarted monitor trusts nothing it did not see: look at everyone,
+        # and take back messages a dead monitor had claimed but not finished.
+        self._refresh()
+        messaging.recover_claims(self.fleet, alive=_alive)
+        for agent in self.store.list_agents():
+            self.states[agent.name] = agent.state
+            if agent.state not in ENDED:
+                self.due[agent.name] = 0.0
+        self.guard.start(self.last_event)
+        heartbeat = time.monotonic() + _HEARTBEAT
+        watch_at: float | None = None
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            wake = min([heartbeat, *self.due.values()])
+            for wall in (watch_at, self.guard.deadline()):
+                if wall is not None:
+                    wake = min(wake, now + max(0.0, wall - time.time()))
+            try:
+                batch = [self.events.get(timeout=max(0.0, wake - now))]
+            except queue.Empty:
+                batch = []
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    batch.append(self.events.get_nowait())
+            now = time.monotonic()
+            kinds = {kind for kind, _ in batch}
+            if "stop" in kinds:
+                return
+            if self.store.replaced():
+                # Deleted or replaced: the fleet lives on in the new file, which
+                # the next CLI call gives a monitor of its own once this one is gone.
+                _log(f"{self.store.path} was deleted or replaced: this monitor stops")
+                return
+            for kind, name in batch:
+                if kind == "log":
+                    self.changed_at[name] = now
+                    self._schedule(name, now + _DEBOUNCE)
+            if "db" in kinds:
+                self._read_events()
+                # inotify fires on the WAL write, which can come before the
+                # commit is visible: look once more a moment later.
+                self.due.setdefault(_REREAD, now + 0.05)
+            if "tmux" in kinds or now >= heartbeat:
+                heartbeat = now + _HEARTBEAT
+                if not self._refresh():
+                    self._read_events()
+                    self._pump()  # fail what was queued for the agents that went with it
+                    return  # tmux server gone and nothing left to watch
+            for name, when in list(self.due.items()):
+                if when <= now:
+                    del self.due[name]
+                    if name != _REREAD:
+                        self._look(name)
+            self._read_events()
+            self.guard.tick()
+            self._pump()
+            watch_at = messaging.check_watches(self.fleet)
+
+    def _schedule(self, name: str, when: float) -> None:
+        agent = self.store.get_agent(name)
+        if agent is None or agent.state in ENDED:
+            return
+        hooks = self.fleet.profile(agent.profile).hooks
+        earliest = self.looked_at.get(name, 0.0) + _MIN_INTERVAL[hooks]
+        when = max(when, earliest)
+        self.due[name] = min(self.due.get(name, when), when)
+
+    def _wait_tmux(self) -> None:
+        """Block on the server's wait-for channel; each signal is a pane death or
+        a closed window. Ends when the server does (the monitor then exits)."""
+        argv = [binary(), "-L", self.settings.socket, "wait-for", WAKE_CHANNEL]
+        while not self.stopping.is_set():
+            try:
+                self.waiting = subprocess.Popen(
+                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            except OSError:
+                return
+            self.waiting.wait()
+            self.events.put(("tmux", ""))
+            if not self.tmux.is_alive():
+                return
+
+    # -- sources ----------------------------------------------------------------
+
+    def _read_events(self) -> None:
+        for event in self.store.events(after=self.last_event):
+            self.last_event = event.id
+            self.guard.event(event)
+            if event.agent and event.state:
+                self._state_seen(event.agent, event.state, event.detail)
+            if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
+                self.costs.turn_ended(event.agent, event.ts)
+            if event.agent and event.event.startswith("hook:"):
+                # A hook moved the state: read the screen for what it did not say.
+                self._schedule(event.agent, time.monotonic())
+            elif event.event == "spawned" and event.agent:
+                self._schedule(event.agent, time.monotonic())
+
+    def _state_seen(self, name: str, state: str, detail: str) -> None:
+        previous = self.states.get(name)
+        self.states[name] = state
+        agent = self.store.get_agent(name)
+        if agent is not None and previous != state:
+            seen = dataclasses.replace(agent, state=state, detail=detail)
+            messaging.notify_parent(self.fleet, seen, previous)
+
+    def _pump(self) -> None:
+        """Start delivering to every agent that has mail and can take it."""
+        for name in self.store.recipients_with_queued():
+            worker = self.workers.get(name)
+            if worker is not None and worker.is_alive():
+                continue
+            agent = self.store.get_agent(name)
+            if agent is None:
+                continue
+            if agent.state in ENDED:
+                why = f" ({agent.detail})" if agent.detail else ""  # e.g. why it never started
+                self.store.fail_queued(name, f"agent {name!r} is {agent.state}{why}")
+            elif agent.state in messaging.DELIVERABLE:
+                worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
+                self.workers[name] = worker
+                worker.start()
+            elif agent.state in ("busy", "waiting"):
+                top = self.store.next_queued(name)
+                if (
+                    top is not None
+                    and top.mode == "urgent"
+                    and self.interrupted.get(name) != top.id
+                ):
+                    self.interrupted[name] = top.id
+                    try:
+                        self.fleet.interrupt(name)
+                    except TmuxorchError as exc:  # it ended, or its pane went, meanwhile
+                        _log(f"interrupting {name} for message {top.id}: {exc}")
+
+    def _deliver(self, name: str) -> None:
+        # Its own Fleet: SQLite connections belong to one thread.
+        try:
+            with Fleet(self.settings) as fleet:
+                messaging.deliver_next(fleet, name)
+        except TmuxorchError as exc:
+            print(f"tmuxorch monitor: delivering to {name}: {exc}", file=sys.stderr, flush=True)
+        finally:
+            self.events.put(("db", ""))
+
+    def _refresh(self) -> bool:
+        """Mark dead panes exited and kill what outlived its pane; False when
+        the server is gone and nobody is left."""
+        self.fleet.refresh()
+        for pid, name in self.fleet.reap_strays().items():
+            _log(f"killed process {pid} of agent {name}: it outlived its pane")
+        if self.tmux.is_alive():
+            return True
+        return any(a.state not in ENDED for a in self.store.list_agents())
+
+    # -- reading one screen -------------------------------------------------------
+
+    def _look(self, name: str) -> None:
+        agent = self.store.get_agent(name)
+        if agent is None or agent.state in ENDED or not agent.pane_id:
+            return
+        pane = self.fleet.pane(agent)
+        if pane is None or pane.dead:
+            self.fleet.refresh()
+            return
+        self.looked_at[name] = time.monotonic()
+        try:
+            text = self.tmux.capture(agent.pane_id)
+        except TmuxorchError:
+            return
+        profile = self.fleet.profile(agent.profile)
+        if self._answer_dialog(agent, profile, pane, text):
+            return
+        quiet_for = time.monotonic() - self.changed_at.get(name, 0.0)
+        reading = screen.classify(profile, text, typing=pane.cursor_x > 0)
+        state, detail = decide(agent, profile, reading, quiet_for)
+        if state is None:
+            if quiet_for < profile.quiet:  # look again once output has settled
+                self._schedule(name, time.monotonic() + profile.quiet - quiet_for)
+            return
+        if (state, detail) != (agent.state, agent.detail):
+            # Decided on ``agent`` as read before the capture: if a hook or a
+            # delivery moved it since, that newer word stands.
+            self.store.set_state(
+                name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
+            )
+
+    def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
+        """First-run dialogs (folder trust and the like), answered per config."""
+        for pattern, keys in profile.dialogs.items():
+            match = re.search(pattern, text, re.MULTILINE)
+            if match:
+                try:
+                    self.tmux.send_keys(pane.pane_id, *keys)
+                except TmuxorchError as exc:  # the pane went since the capture
+                    _log(f"answering a dialog of {agent.name}: {exc}")
+                    return True
+                # What was on screen and what was pressed, not the pattern.
+                answer = f"{' '.join(match.group(0).split())} -> {' '.join(keys)}"
+                self.store.add_event(agent.name, "dialog", agent.state, answer)
+                self._schedule(agent.name, time.monotonic() + 0.5)
+                return True
+        return False
+
+
+def decide(
+    agent: Agent, profile: Profile, reading: screen.Reading, quiet_for: float
+) -> tuple[str | None, str]:
+    """Fuse what the screen says with the state hooks already set.
+
+    Returns the new (state, detail), or (None, "") to leave things as they are.
+    For agents with hooks the screen never starts a turn (UserPromptSubmit
+    does) nor ends one that hooks closed: a capture taken just before a Stop
+    hook must not flip the agent back to busy or to an old error banner.
+    """
+    quiet = quiet_for >= profile.quiet
+    current, seen = agent.state, reading.state
+    if seen == "waiting":
+        return "waiting", reading.detail
+    if seen == "busy":
+        if reading.detail:  # e.g. "Retrying in 12s · attempt 7/10"
+            return ("busy", reading.detail) if current != "starting" else (None, "")
+        if not profile.hooks and current in ("waiting", "idle"):
+            return "busy", ""
+        # With hooks, a spinner does not end "waiting": PermissionRequest fires
+        # before the dialog is drawn, and an answered prompt sends PostToolUse.
+        if current == "busy" and agent.detail and _is_retry(agent.detail):
+            return "busy", ""  # the retry line is gone: plain work again
+        return None, ""
+    if seen == "error":
+        if quiet and (current == "busy" or (current == "idle" and not profile.hooks)):
+            return "error", reading.detail
+        return None, ""
+    if seen == "idle":
+        if current == "starting" or (current in ("busy", "waiting") and quiet):
+            # The prompt is back and output stopped: a turn ended without a
+            # Stop hook (interrupt, denied permission), or an agent without hooks.
+            return "idle", ""
+        return None, ""
+    if not profile.hooks and not quiet and current == "idle":
+        return "busy", ""  # output is flowing and no prompt shows
+    return None, ""
+
+
+def _log(text: str) -> None:
+    print(f"tmuxorch monitor: {text}", file=sys.stderr, flush=True)
+
+
+def _is_retry(detail: str) -> bool:
+    return bool(re.search(r"(?i)retrying|attempt \d+", detail))
+
+
+def _alive(pid: int, started: int | None) -> bool:
+    """Is the deliverer that claimed a message still at work?"""
+    if pid == os.getpid():
+        return False  # claims of this process are from before a restart of it
+    return procs.alive(pid, started)
+
+
+def run_foreground(settings: Settings) -> None:
+    Monitor(settings).run()

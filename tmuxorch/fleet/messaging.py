@@ -1,0 +1,443 @@
+"""Messages between people and agents: a durable queue, delivered exactly once.
+
+Every message is a row before anything is typed. The monitor is the one
+deliverer: it claims the next message of an agent that can take it (idle or
+error; urgent ones interrupt a busy agent first) and types it in a worker
+thread. A message counts as delivered only once the agent verifiably took it
+(Claude: its UserPromptSubmit hook; others: the text left the input line).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tmuxorch.core import procs
+from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
+from tmuxorch.core.records import ENDED, Agent, Message, Watch, now
+from tmuxorch.fleet import delivery
+from tmuxorch.fleet.delivery import PASTE_END
+from tmuxorch.fleet.lifecycle import MODES, UNTIL, Fleet
+
+# States in which an agent takes a new message.
+DELIVERABLE = ("idle", "error")
+# The largest message, in bytes of UTF-8 (README: 100 KB, even on one line).
+MAX_BYTES = 100 * 1024
+_EXCERPT = 300
+
+
+def _short(text: str, limit: int = _EXCERPT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, what: str) -> Any:
+    """Sleep on store changes until ``check()`` is truthy; TimeoutReached after ``timeout``."""
+    from tmuxorch.store.notify import wait_until
+
+    return wait_until(fleet.home, check, timeout, lambda: f"timed out waiting for {what}")
+
+
+def send(
+    fleet: Fleet,
+    name: str,
+    text: str,
+    *,
+    mode: str = "sequential",
+    sender: str | None = None,
+    timeout: float | None = None,
+) -> Message:
+    """Queue a message; when the agent can take it now, wait until it did.
+
+    Returns the message row: ``delivered``, ``queued`` (the agent is busy) or
+    raises DeliveryError for ``failed`` (the row keeps the reason).
+    """
+    if mode not in MODES:
+        raise AgentError(f"unknown mode {mode!r}")
+    check_text(text)
+    fleet.refresh()
+    agent = fleet.agent(name)
+    body = attributed(fleet, text, sender)
+    message_id = fleet.store.add_message(sender, name, mode, body)
+    if agent.state in ENDED:
+        reason = f"agent {name!r} is {agent.state}"
+        fleet.store.set_message_status(message_id, "failed", reason)
+        raise DeliveryError(f"message {message_id} to {name!r} failed: {reason}")
+    fleet.ensure_monitor()
+    if agent.state not in DELIVERABLE and mode != "urgent":
+        return _message(fleet, message_id)
+    limit = timeout if timeout is not None else _delivery_timeout(fleet)
+    message = wait_until(
+        fleet,
+        lambda: (m := _message(fleet, message_id)).status in ("delivered", "failed") and m,
+        limit,
+        f"message {message_id} to be delivered",
+    )
+    if message.status == "failed":
+        raise DeliveryError(f"message {message_id} to {name!r} failed: {message.error}")
+    assert isinstance(message, Message)
+    return message
+
+
+def check_text(text: str) -> None:
+    """Refuse, before anything is queued, a message no agent could take whole."""
+    if not text.strip():
+        raise DeliveryError("refusing to send an empty message")
+    if PASTE_END in text:
+        raise DeliveryError("the message contains ESC[201~ (end of bracketed paste)")
+    if "\0" in text:
+        # A terminal cannot carry it: tmux would cut the message there.
+        raise DeliveryError("the message contains a NUL byte")
+    size = len(text.encode("utf-8", "surrogateescape"))
+    if size > MAX_BYTES:
+        raise DeliveryError(f"the message is {size} bytes; the limit is {MAX_BYTES}")
+
+
+def note(fleet: Fleet, message: Message) -> str:
+    """What ``send`` says about a delivered message beyond its status."""
+    agent = fleet.store.get_agent(message.recipient)
+    if message.status != "delivered" or agent is None or not delivery.slash_command(message.body):
+        return ""
+    if not fleet.profile(agent.profile).hooks:
+        return ""
+    return "a slash command: the agent reports no prompt for it, so its screen showed it taken"
+
+
+def _delivery_timeout(fleet: Fleet) -> float:
+    delivery = fleet.config.delivery
+    # Typing, up to retries+1 submit checks, and the agent's confirmation.
+    return delivery.verify_timeout * (delivery.retries + 3) + 30
+
+
+def _message(fleet: Fleet, message_id: int) -> Message:
+    message = fleet.store.get_message(message_id)
+    assert message is not None
+    return message
+
+
+def attributed(fleet: Fleet, text: str, sender: str | None) -> str:
+    """Put the configured header before a message from another agent."""
+    if not sender:
+        return text
+    return fleet.config.delivery.header.format(sender=sender) + text
+
+
+def wait_turn(fleet: Fleet, message_id: int, timeout: float | None = None) -> Agent:
+    """``send --wait``: block until the message is delivered and the agent's turn on it ends."""
+    message = wait_until(
+        fleet,
+        lambda: (
+            (m := _message(fleet, message_id)).status != "queued" and m.status != "delivering" and m
+        ),
+        timeout,
+        f"message {message_id} to be delivered",
+    )
+    if message.status == "failed":
+        raise DeliveryError(f"message {message_id} failed: {message.error}")
+    name = message.recipient
+    fleet.wait_for([name], "done", timeout=timeout)
+    return fleet.agent(name)
+
+
+def deliver_next(fleet: Fleet, name: str) -> Message | None:
+    """Claim and type the next queued message of ``name`` (the monitor's worker)."""
+    me = os.getpid()
+    message = fleet.store.claim_next(name, me, procs.start_time(me))
+    if message is None:
+        return None
+    try:
+        agent = fleet.agent(name)
+        if agent.state in ENDED:
+            raise DeliveryError(f"agent {name!r} is {agent.state}")
+        fleet.type_into(
+            agent,
+            message.body,
+            progress=lambda stage, draft: fleet.store.set_message_stage(message.id, stage, draft),
+        )
+    except Exception as exc:
+        # Any failure (a tmux command on a pane that went away, the agent
+        # removed, even an OSError nobody foresaw): never leave the claim
+        # behind, or it stays "delivering" (pending) until the monitor restarts.
+        reason = str(exc) or type(exc).__name__
+        fleet.store.set_message_status(message.id, "failed", reason)
+        fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {reason}")
+        if not isinstance(exc, TmuxorchError):
+            raise  # a bug or a broken machine: the monitor's log shows it
+        return _message(fleet, message.id)
+    if not fleet.profile(agent.profile).hooks:
+        # No hook will say the agent started work: it did, it was just given
+        # some, and each message it takes is a turn (max_turns counts them).
+        # Busy before delivered: "delivered" and still "idle" reads as done.
+        fleet.store.set_state(
+            name,
+            "busy",
+            "",
+            data={"source": "delivery"},
+            task=_short(message.body),
+            turns=agent.turns + 1,
+        )
+    fleet.store.set_message_status(message.id, "delivered")
+    fleet.store.add_event(
+        name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
+    )
+    return _message(fleet, message.id)
+
+
+def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> None:
+    """After a deliverer died mid-delivery, decide each of its claims by how far
+    it got: taken by the agent (its UserPromptSubmit carries the text, or the
+    screen shows it submitted) is delivered; never submitted is queued again,
+    its leftovers cleared from the input line; when the screen cannot tell,
+    failed, with the reason, rather than retyped behind the user's back."""
+    for message in fleet.store.claimed_messages():
+        if message.claimed_by is not None and alive(message.claimed_by, message.claimed_start):
+            continue
+        if _taken(fleet, message):
+            fleet.store.set_message_status(message.id, "delivered")
+        elif message.stage is None:  # nothing typed yet
+            fleet.store.requeue_message(message.id)
+        else:
+            _recover_typed(fleet, message, message.stage)
+
+
+def _recover_typed(fleet: Fleet, message: Message, stage: str) -> None:
+    agent = fleet.store.get_agent(message.recipient)
+    try:
+        if agent is None or agent.state in ENDED or not agent.pane_id:
+            raise DeliveryError(f"agent {message.recipient!r} is gone")
+        profile = fleet.profile(agent.profile)
+        draft = message.draft or ""
+        taken = delivery.recover(fleet.tmux, agent.pane_id, message.body, profile, stage, draft)
+    except TmuxorchError as exc:
+        reason = f"the deliverer died while {stage}, and the screen cannot tell more: {exc}"
+        fleet.store.set_message_status(message.id, "failed", reason)
+        fleet.store.add_event(message.recipient, "message-failed", None, f"#{message.id}: {reason}")
+        return
+    if taken:
+        fleet.store.set_message_status(message.id, "delivered")
+        fleet.store.add_event(message.recipient, "message", None, f"#{message.id} recovered")
+    else:
+        fleet.store.requeue_message(message.id)
+
+
+def _taken(fleet: Fleet, message: Message) -> bool:
+    for event in fleet.store.events(agent=message.recipient, kind="hook:UserPromptSubmit"):
+        if event.ts >= (message.claimed_at or 0) and message.body.strip() in str(
+            event.data.get("prompt", "")
+        ):
+            return True
+    return False
+
+
+# -- coordination ------------------------------------------------------------------
+
+
+def turn_outcome(fleet: Fleet, agent: Agent, message_id: int) -> str:
+    """How the turn that message ``message_id`` started has ended: "" while the
+    message waits or the turn runs, else ``completed``, ``needs_input`` or
+    ``failed`` (the message never delivered counts as failed)."""
+    message = fleet.store.get_message(message_id)
+    if message is not None and message.status == "failed":
+        return "failed"
+    if (message is not None and message.status != "delivered") or not fleet.reached(agent, "done"):
+        return ""
+    if agent.state == "idle":
+        return "completed"
+    return "needs_input" if agent.state == "waiting" else "failed"
+
+
+def last_response(fleet: Fleet, name: str) -> str:
+    stops = fleet.store.events(agent=name, kind="hook:Stop", limit=1)
+    return str(stops[0].data.get("last", "")) if stops else ""
+
+
+_NOTE = "[tmuxorch] "
+
+
+def notify(fleet: Fleet, to: str, text: str, *, folds: tuple[str, ...] = ()) -> None:
+    """Queue a note from tmuxorch itself to agent ``to`` (important: it lands as
+    soon as the agent's current turn ends). Notes still queued that start with
+    one of ``folds`` (after ``[tmuxorch] ``) are replaced by this one: it says
+    what they did, and the agent is woken once."""
+    recipient = fleet.store.get_agent(to)
+    if recipient is None or recipient.state in ENDED:
+        return
+    body = _NOTE + text
+    queued = [m for m in fleet.store.messages(to) if m.status == "queued"] if folds else []
+    stale = [m.id for m in queued if m.sender is None and m.body.startswith(folds)]
+    if not fleet.store.fold_queued(stale, body):
+        fleet.store.add_message(None, to, "important", body)
+
+
+def turn_summary(fleet: Fleet, agent: Agent) -> str:
+    last = _short(last_response(fleet, agent.name), 200)
+    state = agent.state + (f" ({_short(agent.detail, 120)})" if agent.detail else "")
+    return f"{agent.name} is {state}" + (f". Last response: {last}" if last else "")
+
+
+def add_watch(
+    fleet: Fleet, watcher: str, names: list[str], until: str, any_of: bool, timeout: float | None
+) -> int:
+    """``wait --notify``: the monitor messages ``watcher`` when it happens or times out."""
+    if until not in UNTIL:
+        raise AgentError(f"unknown state {until!r}")
+    if fleet.store.get_agent(watcher) is None:
+        raise AgentError("--notify needs a caller agent: run it inside an agent's pane")
+    for name in names:
+        fleet.agent(name)
+    deadline = None if timeout is None else now() + timeout
+    watch_id = fleet.store.add_watch(watcher, names, until, any_of, deadline)
+    fleet.ensure_monitor()
+    return watch_id
+
+
+def check_watches(fleet: Fleet) -> float | None:
+    """Fire the watches that are satisfied or out of time; the next deadline."""
+    upcoming: list[float] = []
+    for watch in fleet.store.watches():
+        fired = _fire(fleet, watch)
+        if not fired and watch.deadline is not None:
+            upcoming.append(watch.deadline)
+    return min(upcoming) if upcoming else None
+
+
+def _fire(fleet: Fleet, watch: Watch) -> bool:
+    agents = [fleet.store.get_agent(n) for n in watch.targets]
+    present = [a for a in agents if a is not None]
+    reached = [a for a in present if fleet.reached(a, watch.until)]
+    done = len(reached) == len(watch.targets) or (watch.any_of and reached)
+    if done:
+        text = "; ".join(turn_summary(fleet, a) for a in reached)
+        note = f"wait for {', '.join(watch.targets)} ({watch.until}) is over: {text}"
+    elif len(present) < len(watch.targets):
+        gone = set(watch.targets) - {a.name for a in present}
+        note = f"wait for {', '.join(watch.targets)} ended: {', '.join(sorted(gone))} removed"
+    elif watch.deadline is not None and now() >= watch.deadline:
+        states = ", ".join(f"{a.name} is {a.state}" for a in present)
+        note = f"wait for {', '.join(watch.targets)} ({watch.until}) timed out: {states}"
+    else:
+        return False
+    if fleet.store.delete_watch(watch.id):  # fire once, even with two monitors racing
+        # A child's notice that came before the watch was set says less.
+        folds = tuple(_child_note(a.name) for a in reached if a.parent == watch.watcher)
+        notify(fleet, watch.watcher, note, folds=folds)
+    return True
+
+
+def _child_note(name: str) -> str:
+    """The start of a notice that a child ended a turn (not a safety net one)."""
+    return f"{_NOTE}child {name} is "
+
+
+def _awaited(fleet: Fleet, agent: Agent) -> bool:
+    """Does a pending ``wait --notify`` of the agent's parent cover the state the
+    agent is in now? Its notice will say so: the parent is woken once."""
+    return any(
+        watch.watcher == agent.parent
+        and agent.name in watch.targets
+        and agent.state in UNTIL[watch.until]
+        for watch in fleet.store.watches()
+    )
+
+
+def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
+    """Config ``notify_parent``: tell the parent a child ended a turn or exited."""
+    policy = fleet.config.notify_parent
+    if policy == "never" or not agent.parent or previous is None:
+        return
+    turn_ended = agent.state in ("idle", "error") and previous in ("busy", "waiting")
+    exited = agent.state in ENDED and previous not in ENDED
+    wanted = (policy == "on_idle" and (turn_ended or exited)) or (policy == "on_exit" and exited)
+    if wanted and not _awaited(fleet, agent):
+        notify(fleet, agent.parent, f"child {turn_summary(fleet, agent)}")
+
+
+def broadcast_targets(fleet: Fleet, me: str | None, scope: str | None) -> list[str]:
+    """Who a broadcast reaches: ``children`` of ``me``, or ``all`` live agents
+    but ``me`` (default: children inside a pane, else all)."""
+    scope = scope or ("children" if me else "all")
+    if scope == "children" and not me:
+        raise AgentError("--children needs a calling agent: run it inside an agent's pane")
+    live = [a for a in fleet.agents() if a.state not in ENDED and a.name != me]
+    targets = [a.name for a in live if scope == "all" or a.parent == me]
+    if not targets:
+        raise AgentError(f"no agents to send to ({scope})")
+    return targets
+
+
+def broadcast(
+    fleet: Fleet, text: str, names: list[str], *, mode: str, sender: str | None
+) -> list[Message]:
+    """Queue one message per agent; delivery goes on in the monitor."""
+    check_text(text)
+    results = []
+    for name in names:
+        message_id = fleet.store.add_message(sender, name, mode, attributed(fleet, text, sender))
+        results.append(_message(fleet, message_id))
+    fleet.ensure_monitor()
+    return results
+
+
+def workspace(path: str) -> str:
+    """The git top level above ``path``, else the path itself."""
+    current = Path(path)
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return str(candidate)
+    return str(current)
+
+
+def others(fleet: Fleet, me: str) -> list[Agent]:
+    """Live agents other than ``me`` that share its workspace."""
+    mine = workspace(fleet.agent(me).cwd)
+    return [
+        a
+        for a in fleet.agents()
+        if a.name != me and a.state not in ENDED and workspace(a.cwd) == mine
+    ]
+
+
+@dataclass(frozen=True)
+class Doing:
+    """``what NAME``: what an agent is doing now."""
+
+    name: str
+    state: str
+    detail: str
+    task: str
+    tools: list[str]
+    last_response: str
+    screen: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "detail": self.detail,
+            "task": self.task,
+            "tools": self.tools,
+            "last_response": self.last_response,
+            "screen": self.screen,
+        }
+
+
+def what(fleet: Fleet, name: str, *, tools: int = 5, lines: int = 5) -> Doing:
+    fleet.refresh()
+    agent = fleet.agent(name)
+    calls = fleet.store.events(agent=name, kind="hook:PreToolUse", limit=tools)
+    try:
+        screen = [line for line in fleet.output(name).split("\n") if line.strip()][-lines:]
+    except AgentError:
+        screen = []
+    return Doing(
+        name=name,
+        state=agent.state,
+        detail=agent.detail,
+        task=agent.task or "",
+        tools=[e.detail for e in calls],
+        last_response=_short(last_response(fleet, name), 1000),
+        screen=screen,
+    )

@@ -1,0 +1,88 @@
+"""Starting the monitor and knowing whether it runs: the fleet's lock file,
+held by the one monitor of a home, and the detached ``python -m tmuxorch
+monitor`` the fleet starts when none holds it. Below the fleet, so the fleet
+can start its monitor without importing it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tmuxorch.core import private
+from tmuxorch.core.config import Settings
+from tmuxorch.core.errors import StoreError, TmuxorchError
+from tmuxorch.core.private import check_home
+
+LOCK_FILE = "monitor.lock"
+LOG_FILE = "monitor.log"
+
+
+class MonitorRunning(TmuxorchError):
+    """Another monitor already holds this fleet's lock."""
+
+
+@contextlib.contextmanager
+def single_instance(home: Path) -> Iterator[None]:
+    """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
+    check_home(home)
+    fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MonitorRunning(f"a monitor is already running for {home}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def is_running(home: Path) -> bool:
+    try:
+        # Read-only is enough for flock, and works in a read-only home.
+        fd = private.open_file(home / LOCK_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def ensure_running(settings: Settings) -> bool:
+    """Start a detached monitor if none runs; True if one was started."""
+    if is_running(settings.home):
+        return False
+    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
+    try:
+        log = private.open_file(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except StoreError as exc:
+        reason = getattr(exc.__cause__, "strerror", None) or exc
+        raise StoreError(
+            f"cannot start the monitor: {settings.home / LOG_FILE}: {reason}:"
+            " make the home writable"
+        ) from exc
+    try:
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=settings.home,
+            start_new_session=True,  # outlives the CLI call and its terminal
+            close_fds=True,
+        )
+    finally:
+        os.close(log)
+    return True

@@ -1,0 +1,292 @@
+"""Agent commands: spawn, send, list, status, output, attach, kill, rm."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
+
+
+@click.command()
+@click.argument("name")
+@click.argument("prompt", required=False)
+@click.option(
+    "--agent", "profile", metavar="PROFILE", help="Profile (default from config: claude)."
+)
+@click.option("--cwd", metavar="DIR", help="Working directory (default: here).")
+@click.option("--model", metavar="M", help="Model for the agent.")
+@click.option("--permission-mode", metavar="MODE", help="Claude Code permission mode.")
+@click.option("--env", "env", multiple=True, metavar="K=V", help="Extra environment (repeatable).")
+@click.option("--parent", metavar="NAME", help="Parent agent (default: the calling agent).")
+@click.option(
+    "--worktree",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[BRANCH]",
+    help="Run in its own git worktree: a new branch tmuxorch/NAME, or BRANCH.",
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Cost cap.")
+@click.option(
+    "--max-turns",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Cap on model steps (a prompt's request, one after each tool call).",
+)
+@click.option(
+    "--max-duration", type=click.FloatRange(min=0), metavar="S", help="Cap on seconds of work."
+)
+@click.option(
+    "--allow-protected",
+    multiple=True,
+    metavar="PATTERN",
+    help="May write protected paths matching PATTERN (repeatable).",
+)
+@click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
+@json_option
+@handle_errors
+def spawn(
+    name: str,
+    prompt: str | None,
+    profile: str | None,
+    cwd: str | None,
+    model: str | None,
+    permission_mode: str | None,
+    env: tuple[str, ...],
+    parent: str | None,
+    worktree: str | None,
+    max_cost: float | None,
+    max_turns: int | None,
+    max_duration: float | None,
+    allow_protected: tuple[str, ...],
+    wait_turn: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    """Start agent NAME in a new window; send PROMPT once it is ready.
+
+    --max-cost/--max-turns/--max-duration override config's limits for this
+    agent: on a breach it is interrupted (or killed, per config) and its
+    parent told.
+    """
+    from tmuxorch.fleet.lifecycle import SpawnRequest, check_name, parse_env
+
+    check_name(name)
+    limits = {"max_cost": max_cost, "max_turns": max_turns, "max_duration": max_duration}
+    caps: dict[str, float] = {k: v for k, v in limits.items() if v is not None}
+    if worktree and prompt is None:
+        from tmuxorch.fleet.worktrees import is_branch_name
+
+        if not is_branch_name(worktree):
+            # `--worktree 'fix the tests'`: the option's value is optional, so
+            # it took the prompt; no branch is named like that.
+            prompt, worktree = worktree, ""
+    request = SpawnRequest(
+        name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
+        profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,
+        env=parse_env(env), parent=parent, worktree=worktree,
+        limits=caps, allow_protected=allow_protected,
+    )  # fmt: skip
+    f = fleet()
+    agent = f.spawn(request)
+    if wait_turn and request.prompt is not None:
+        from tmuxorch.fleet import messaging
+
+        first = f.store.messages(agent.name)[0]
+        agent = messaging.wait_turn(f, first.id, timeout=timeout)
+    if as_json:
+        from tmuxorch.fleet import views
+
+        echo_json(views.info(f, agent))
+    else:
+        click.echo(f"spawned {agent.name} ({agent.profile}) in window {agent.window_id}")
+
+
+@click.command()
+@click.argument("name")
+@click.argument("message")
+@click.option(
+    "--mode",
+    type=click.Choice(["sequential", "important", "urgent"]),
+    default="sequential",
+    show_default=True,
+    help="sequential: when idle, in order; important: ahead of those; urgent: interrupt now.",
+)
+@click.option("--wait", "wait_turn", is_flag=True, help="Return when the agent's turn on it ends.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
+@json_option
+@handle_errors
+def send(
+    name: str, message: str, mode: str, wait_turn: bool, timeout: float | None, as_json: bool
+) -> None:
+    """Deliver MESSAGE (or stdin with -) to agent NAME; prints the message id.
+
+    From inside an agent's pane the message names that agent as its sender.
+    """
+    from tmuxorch.fleet import messaging
+
+    text = read_text_arg(message)
+    sender = os.environ.get("TMUXORCH_AGENT") or None
+    f = fleet()
+    msg = messaging.send(f, name, text, mode=mode, sender=sender)
+    if wait_turn:
+        messaging.wait_turn(f, msg.id, timeout=timeout)
+        msg = f.store.get_message(msg.id)
+    said = messaging.note(f, msg)
+    if as_json:
+        result = {"id": msg.id, "to": msg.recipient, "mode": msg.mode, "status": msg.status}
+        echo_json({**result, **({"note": said} if said else {})})
+    else:
+        click.echo(str(msg.id))
+        if said:
+            click.echo(f"tmuxorch: message {msg.id} delivered: {said}", err=True)
+
+
+@click.command("list")
+@json_option
+@handle_errors
+def list_(as_json: bool) -> None:
+    """The fleet as a table."""
+    from tmuxorch.fleet import views
+
+    infos = views.infos(fleet())
+    if as_json:
+        echo_json(infos)
+        return
+    if not infos:
+        click.echo("no agents")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from tmuxorch.core.records import now
+    from tmuxorch.surfaces.dashboard import STATE_STYLE, age
+
+    table = Table(box=None, pad_edge=False)
+    columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
+    for column in (*columns, "TURNS", "COST"):
+        table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
+    agents = {a.name: a for a in fleet().store.list_agents()}
+    for info in infos:
+        since = agents[info["name"]].since
+        table.add_row(
+            info["name"],
+            info["profile"],
+            f"[{STATE_STYLE.get(info['state'], '')}]{info['state']}[/]",
+            age(now() - since),
+            info["detail"],
+            info["parent"] or "",
+            str(info["queued"] or ""),
+            str(len(info["locks"]) or ""),
+            str(info["turns"] or ""),
+            f"${info['cost_usd']:.2f}" if info["cost_usd"] else "",
+        )
+    Console(highlight=False).print(table)
+
+
+@click.command()
+@click.argument("name", required=False)
+@json_option
+@handle_errors
+def status(name: str | None, as_json: bool) -> None:
+    """One agent in detail (default: the calling agent)."""
+    name = name or os.environ.get("TMUXORCH_AGENT")
+    if not name:
+        raise click.UsageError("name an agent (or run this inside an agent's pane)")
+    f = fleet()
+    f.refresh()
+    from tmuxorch.claude import cost
+
+    cost.refresh_agent(f.store, name, cost.pricing(f.config))  # tokens and cost up to now
+    from tmuxorch.fleet import views
+
+    info: dict[str, Any] = views.info(f, f.agent(name))
+    children = [a.name for a in f.store.list_agents() if a.parent == name]
+    info["children"] = children
+    if as_json:
+        echo_json(info)
+        return
+    tokens = info["tokens"]
+    rows = [
+        ("name", info["name"]),
+        ("state", info["state"] + (f" ({info['detail']})" if info["detail"] else "")),
+        ("since", info["since"]),
+        ("profile", info["profile"]),
+        ("cwd", info["cwd"]),
+        ("parent", info["parent"] or "-"),
+        ("children", ", ".join(children) or "-"),
+        ("pane", f"{info['pane_id']} pid {info['pid']}"),
+        ("session id", info["session_id"] or "-"),
+        ("queued", str(info["queued"])),
+        ("locks", ", ".join(info["locks"]) or "-"),
+        ("turns", str(info["turns"])),
+        ("tokens", " ".join(f"{k}={v}" for k, v in tokens.items())),
+        ("cost", f"${info['cost_usd']:.4f}"),
+    ]
+    if info["worktree"]:
+        rows.append(("worktree", f"{info['worktree']['path']} ({info['worktree']['branch']})"))
+    if info["exit_status"] is not None:
+        rows.append(("exit status", str(info["exit_status"])))
+    caps = {k: v for k, v in info["limits"].items() if v is not None and k != "on_breach"}
+    if caps:
+        rows.append(("limits", " ".join(f"{k}={v}" for k, v in caps.items())))
+    for violation in info["violations"]:
+        rows.append(("violation", f"{violation['detail']} ({violation['action']})"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--lines", type=click.IntRange(min=1), metavar="N", help="Only the last N lines.")
+@click.option("--full", is_flag=True, help="The whole scrollback, not just the screen.")
+@click.option("--raw", is_flag=True, help="Keep colours and attributes (ANSI escapes).")
+@handle_errors
+def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
+    """Agent NAME's screen (or scrollback)."""
+    click.echo(fleet().output(name, lines=lines, full=full, raw=raw))
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--read-only", "-r", is_flag=True, help="Watch without typing.")
+@handle_errors
+def attach(name: str | None, read_only: bool) -> None:
+    """Attach to the fleet session at NAME's window (from inside tmux too)."""
+    from tmuxorch.core.errors import AgentError
+
+    f = fleet()
+    if not f.tmux.has_session():
+        raise AgentError("the fleet has no tmux session: spawn an agent first")
+    if name:
+        agent = f.agent(name)
+        if agent.window_id is None or f.pane(agent) is None:
+            raise AgentError(f"agent {name!r} has no window (state {agent.state})")
+        f.tmux.select_window(agent.window_id)
+    argv, env = f.attach_command(read_only=read_only)
+    os.execvpe(argv[0], argv, env)
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def kill(name: str) -> None:
+    """Force agent NAME down and close its window; the record stays."""
+    fleet().kill(name)
+    click.echo(f"killed {name}")
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def rm(name: str) -> None:
+    """Remove agent NAME: window, record, logs and generated files (and its
+    worktree, when clean)."""
+    for note in fleet().remove(name):
+        click.echo(note)
+    click.echo(f"removed {name}")

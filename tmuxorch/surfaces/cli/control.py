@@ -1,0 +1,104 @@
+"""Watching and steering agents: monitor, wait, approve, deny, interrupt, clear."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
+
+
+@click.command()
+@handle_errors
+def monitor() -> None:
+    """Run the output monitor in the foreground (normally started for you)."""
+    from tmuxorch.daemon.monitor import run_foreground
+    from tmuxorch.surfaces.cli.common import Obj
+
+    obj = click.get_current_context().find_object(Obj)
+    assert obj is not None
+    run_foreground(obj.settings())
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option(
+    "--until",
+    type=click.Choice(["idle", "waiting", "exited", "done"]),
+    default="idle",
+    show_default=True,
+    help="done = idle, waiting, error, exited or stopped.",
+)
+@click.option("--any", "any_", is_flag=True, help="Return when any one agent gets there.")
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="Give up (exit 124).")
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Return at once; the monitor messages the calling agent when it happens.",
+)
+@json_option
+@handle_errors
+def wait(
+    names: tuple[str, ...],
+    until: str,
+    any_: bool,
+    timeout: float | None,
+    notify: bool,
+    as_json: bool,
+) -> None:
+    """Block until the agents reach a state: exit 0 reached, 124 timed out.
+
+    With --notify, return at once: the caller (TMUXORCH_AGENT) gets a message
+    when it happens or the timeout passes, so a manager can go idle meanwhile.
+    """
+    if notify:
+        from tmuxorch.fleet import messaging
+
+        watcher = os.environ.get("TMUXORCH_AGENT") or ""
+        watch = messaging.add_watch(fleet(), watcher, list(names), until, any_, timeout)
+        if as_json:
+            echo_json({"watch": watch, "watcher": watcher, "names": list(names), "until": until})
+        else:
+            click.echo(f"will notify {watcher} (watch {watch})")
+        return
+    states = fleet().wait_for(list(names), until, any_=any_, timeout=timeout)
+    if as_json:
+        echo_json(states)
+    else:
+        for name, state in states.items():
+            click.echo(f"{name} {state}")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--always", is_flag=True, help="Approve and don't ask again for this kind of action.")
+@handle_errors
+def approve(name: str, always: bool) -> None:
+    """Answer yes to the permission prompt agent NAME is waiting on."""
+    fleet().approve(name, always=always)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--reason", metavar="TEXT", help="Tell the agent why (sent after the denial).")
+@handle_errors
+def deny(name: str, reason: str | None) -> None:
+    """Answer no to the permission prompt agent NAME is waiting on."""
+    fleet().deny(name, reason=reason)
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def interrupt(name: str) -> None:
+    """Interrupt agent NAME's turn (Esc for Claude)."""
+    fleet().interrupt(name)
+
+
+@click.command()
+@click.argument("name")
+@handle_errors
+def clear(name: str) -> None:
+    """Reset agent NAME's conversation (/clear) and wait until it is idle."""
+    fleet().clear(name)

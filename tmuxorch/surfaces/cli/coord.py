@@ -1,0 +1,127 @@
+"""Coordination from inside a pane: broadcast, children, others, alone, whoami, what."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from tmuxorch.core.errors import AgentError
+from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
+
+
+def _me(required: bool = True) -> str:
+    name = os.environ.get("TMUXORCH_AGENT") or ""
+    if required and not name:
+        raise AgentError("not inside an agent's pane (TMUXORCH_AGENT is not set)")
+    return name
+
+
+def _names(names: list[str], as_json: bool) -> None:
+    if as_json:
+        echo_json(names)
+    else:
+        for name in names:
+            click.echo(name)
+
+
+@click.command()
+@click.argument("message")
+@click.option("--children", "scope", flag_value="children", help="Only my children.")
+@click.option("--all", "scope", flag_value="all", help="Every live agent but me.")
+@click.option(
+    "--mode",
+    type=click.Choice(["sequential", "important", "urgent"]),
+    default="sequential",
+    show_default=True,
+)
+@json_option
+@handle_errors
+def broadcast(message: str, scope: str | None, mode: str, as_json: bool) -> None:
+    """Send MESSAGE to many agents (default: my children inside a pane, else all)."""
+    from tmuxorch.fleet import messaging
+
+    f = fleet()
+    me = _me(required=False)
+    targets = messaging.broadcast_targets(f, me or None, scope)
+    sent = messaging.broadcast(f, read_text_arg(message), targets, mode=mode, sender=me or None)
+    if as_json:
+        echo_json(
+            [{"id": m.id, "to": m.recipient, "mode": m.mode, "status": m.status} for m in sent]
+        )
+    else:
+        for m in sent:
+            click.echo(f"{m.id} {m.recipient}")
+
+
+@click.command()
+@click.argument("name", required=False)
+@json_option
+@handle_errors
+def children(name: str | None, as_json: bool) -> None:
+    """My children (or NAME's): the agents spawned from its pane."""
+    parent = name or _me()
+    f = fleet()
+    f.agent(parent)
+    _names([a.name for a in f.agents() if a.parent == parent], as_json)
+
+
+@click.command()
+@json_option
+@handle_errors
+def others(as_json: bool) -> None:
+    """Other live agents sharing my workspace (git top level)."""
+    from tmuxorch.fleet import messaging
+
+    _names([a.name for a in messaging.others(fleet(), _me())], as_json)
+
+
+@click.command()
+@handle_errors
+def alone() -> None:
+    """Exit 0 if no other live agent shares my workspace, else 1."""
+    from tmuxorch.fleet import messaging
+
+    sys.exit(1 if messaging.others(fleet(), _me()) else 0)
+
+
+@click.command()
+@json_option
+@handle_errors
+def whoami(as_json: bool) -> None:
+    """The agent this pane belongs to."""
+    me = _me()
+    f = fleet()
+    if as_json:
+        from tmuxorch.fleet import views
+
+        echo_json(views.info(f, f.agent(me)))
+    else:
+        click.echo(me)
+
+
+@click.command()
+@click.argument("name")
+@json_option
+@handle_errors
+def what(name: str, as_json: bool) -> None:
+    """What agent NAME is doing: its task, recent tools, last response, screen."""
+    from tmuxorch.fleet import messaging
+
+    doing = messaging.what(fleet(), name)
+    if as_json:
+        echo_json(doing.to_json())
+        return
+    state = doing.state + (f" ({doing.detail})" if doing.detail else "")
+    click.echo(f"{doing.name} is {state}")
+    if doing.task:
+        click.echo(f"task: {doing.task}")
+    if doing.tools:
+        click.echo(f"recent tools: {'; '.join(doing.tools)}")
+    if doing.last_response:
+        click.echo(f"last response: {doing.last_response}")
+    if doing.screen:
+        click.echo("screen:")
+        for line in doing.screen:
+            click.echo(f"  {line}")

@@ -1,0 +1,123 @@
+"""cost and history: tokens and money per agent, and per turn, from Claude transcripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
+
+
+def _refreshed(names: list[str]) -> Any:
+    """The fleet's pricing, after reading what is new in these agents' transcripts."""
+    from tmuxorch.claude import cost
+
+    f = fleet()
+    table = cost.pricing(f.config)
+    for name in names:
+        cost.refresh_agent(f.store, name, table)
+    return table
+
+
+def _warn_unpriced(models: set[str]) -> None:
+    if models:
+        click.echo(
+            f"tmuxorch: no price for model {', '.join(sorted(models))}: counted as $0 "
+            "(set pricing or pricing_default in config)",
+            err=True,
+        )
+
+
+def _usd(value: float) -> str:
+    return f"${value:.4f}"
+
+
+@click.command("cost")
+@click.argument("name", required=False)
+@json_option
+@handle_errors
+def cost_(name: str | None, as_json: bool) -> None:
+    """Tokens and cost of agent NAME, or of every agent and the fleet total."""
+    from tmuxorch.claude import cost
+
+    f = fleet()
+    agents = [f.agent(name)] if name else f.store.list_agents()
+    report = cost.report(f.store, [a.name for a in agents], cost.pricing(f.config))
+    rows, fleet_total = report["agents"], report["total"]
+    _warn_unpriced(set(fleet_total["unpriced_models"]))
+    if as_json:
+        echo_json(rows[0] if name else report)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(box=None, pad_edge=False)
+    for column in ("NAME", "TURNS", "INPUT", "OUTPUT", "CACHE READ", "CACHE WRITE", "COST"):
+        out.add_column(column, justify="left" if column == "NAME" else "right", no_wrap=True)
+
+    def add(label: str, turns: int, tokens: dict[str, int], usd: float) -> None:
+        counts = (tokens[k] for k in ("input", "output", "cache_read", "cache_creation"))
+        out.add_row(label, str(turns), *(f"{n:,}" for n in counts), _usd(usd))
+
+    for row in rows:
+        add(row["name"], row["turns"], row["tokens"], row["cost_usd"])
+    if not name:
+        add("TOTAL", fleet_total["turns"], fleet_total["tokens"], fleet_total["cost_usd"])
+    Console(highlight=False).print(out)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _tools(tools: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for tool in tools:
+        counts[tool] = counts.get(tool, 0) + 1
+    return ", ".join(f"{t} x{n}" if n > 1 else t for t, n in counts.items()) or "-"
+
+
+def _excerpt(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@click.command()
+@click.argument("name")
+@json_option
+@handle_errors
+def history(name: str, as_json: bool) -> None:
+    """Agent NAME's turns: prompt, response, tools, tokens, cost and duration."""
+    from tmuxorch.claude import cost
+
+    f = fleet()
+    f.agent(name)  # an unknown name is an error, not an empty history
+    table = _refreshed([name])
+    reports = cost.history(f.store, name, table)
+    _warn_unpriced({m for r in reports for m in r.cost.unpriced})
+    if as_json:
+        echo_json([r.to_json() for r in reports])
+        return
+    if not reports:
+        click.echo(f"no turns in {name}'s transcript yet")
+        return
+    from datetime import datetime
+
+    for report in reports:
+        turn, tokens = report.turn, report.cost.tokens
+        started = datetime.fromtimestamp(turn.started).strftime("%H:%M:%S") if turn.started else ""
+        click.echo(
+            f"#{turn.seq}  {started}  {_duration(report.duration)}  {_usd(report.cost.cost_usd)}"
+            f"  in {tokens.input:,} · out {tokens.output:,} · cache read "
+            f"{tokens.cache_read:,} · cache write {tokens.cache_creation:,}"
+        )
+        click.echo(f"  > {_excerpt(turn.prompt)}")
+        if turn.response:
+            click.echo(f"  < {_excerpt(turn.response)}")
+        click.echo(f"  tools: {_tools(turn.tools)}")

@@ -1,0 +1,85 @@
+"""Manual locks: lock, unlock, locks.
+
+The holder is the calling agent (``TMUXORCH_AGENT``), else the tmux pane,
+else ``user``; so a lock taken inside an agent's pane is that agent's, and
+auto-lock treats it as re-entrant for the agent's own writes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
+
+
+@click.command()
+@click.argument("path", required=False)
+@click.option("--reason", default="", metavar="TEXT", help="Why (shown to whoever is blocked).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="S",
+    help="Wait up to S seconds for another holder to let go (default: fail at once).",
+)
+@handle_errors
+def lock(path: str | None, reason: str, wait: float) -> None:
+    """Lock PATH (a file or directory; default: the whole workspace)."""
+    from tmuxorch.locks.filelocks import take
+
+    f = fleet()
+    key = take(
+        f.store, path, cwd=os.getcwd(), environ=os.environ,
+        wait=wait, lease=f.config.locks.lease, reason=reason,
+    )  # fmt: skip
+    click.echo(f"locked {key}")
+
+
+@click.command()
+@click.argument("path", required=False)
+@click.option("--force", is_flag=True, help="Free it even if someone else holds it.")
+@handle_errors
+def unlock(path: str | None, force: bool) -> None:
+    """Unlock PATH (default: the whole workspace)."""
+    from tmuxorch.locks.filelocks import cli_holder, describe, give_back
+
+    freed = give_back(fleet().store, path, cwd=os.getcwd(), environ=os.environ, force=force)
+    mine = freed.holder == cli_holder(os.environ).key
+    click.echo(
+        f"unlocked {freed.path}" + ("" if mine else f" (was held by {describe(freed.holder)})")
+    )
+
+
+@click.command("locks")
+@json_option
+@handle_errors
+def locks_(as_json: bool) -> None:
+    """Locks held, with holder, since, expiry, reason and waiters."""
+    from tmuxorch.locks.filelocks import table as lock_rows
+
+    rows = lock_rows(fleet().store)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no locks")
+        return
+    table = [("PATH", "HOLDER", "SINCE", "EXPIRES", "WAITERS", "REASON")]
+    for row in rows:
+        table.append(
+            (
+                row["path"],
+                row["holder"],
+                (row["since"] or "")[11:19],
+                (row["expires"] or "")[11:19],
+                ", ".join(row["waiters"]),
+                row["reason"],
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    for r in table:
+        click.echo(
+            "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+        )
