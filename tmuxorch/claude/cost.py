@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.core.config import Config, Price
-from tmuxorch.core.records import MessageUsage, Turn
+from tmuxorch.core.records import MessageUsage, Turn, iso
 
 if TYPE_CHECKING:
     from tmuxorch.store.db import Store
@@ -523,8 +523,6 @@ class TurnReport:
         return max(0.0, turn.ended - turn.started)
 
     def to_json(self) -> dict[str, Any]:
-        from tmuxorch.core.records import iso
-
         turn = self.turn
         return {
             "turn": turn.seq,

@@ -15,13 +15,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tmuxorch.claude.cost import Pricing, refresh_agent
 from tmuxorch.core.errors import TmuxorchError
-
-if TYPE_CHECKING:
-    from tmuxorch.store.db import Store
+from tmuxorch.store.db import Store
 
 # After a turn ends, read again this long after it (seconds) until Claude's
 # end-of-turn record has been read.
@@ -77,8 +74,6 @@ class Refresher:
         self.queue.put((name, ts))
 
     def _run(self) -> None:
-        from tmuxorch.store.db import Store
-
         # name -> (monotonic time of the turn end, next delay index, hook's time)
         due: dict[str, tuple[float, int, float]] = {}
         try:

@@ -36,7 +36,7 @@ from tmuxorch import __version__
 from tmuxorch.claude import cost
 from tmuxorch.core import errors
 from tmuxorch.core.config import Settings
-from tmuxorch.fleet import messaging, views
+from tmuxorch.fleet import batch, delegate, messaging, views
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
 from tmuxorch.locks import filelocks as locks
 
@@ -336,8 +336,6 @@ def delegate_task(
     turns, duration_s, session_id, name, can_continue, tools_used, safety, error}. status is
     completed, needs_input (a prompt waits: approve/deny or continue_task), failed,
     cost_exceeded, turns_exceeded or timeout."""
-    from tmuxorch.fleet import delegate
-
     limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)
     return delegate.delegate(
         fleet, name, task, preset=preset, limits=limits, context=context, cwd=cwd
@@ -354,16 +352,12 @@ def continue_task(
 ) -> dict[str, Any]:
     """Send a delegated worker a correction and wait again; the same result as
     delegate_task. A permission prompt it waits on (needs_input) is denied first."""
-    from tmuxorch.fleet import delegate
-
     limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)
     return delegate.continue_(fleet, name, message, limits=limits).to_json()
 
 
 def finish_task(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     """Stop a delegated worker cleanly once its result is in."""
-    from tmuxorch.fleet import delegate
-
     delegate.finish(fleet, name)
     return views.info(fleet, fleet.agent(name))
 
@@ -382,8 +376,6 @@ def batch_run(
 ) -> dict[str, Any]:
     """Run many tasks, in dependency order, a few at a time, and wait for all of them:
     {ok, tasks: [{name, status, response, cost_usd, duration_s, error}]}."""
-    from tmuxorch.fleet import batch
-
     runner = batch.Batch(fleet, batch.parse(tasks), max_parallel, timeout_s)
     runner.run(lambda _: None)
     return {"ok": runner.ok(), "tasks": [r.to_json() for r in runner.runs.values()]}
