@@ -40,7 +40,7 @@ from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent
 from tmuxorch.core.states import SCREEN
 from tmuxorch.daemon import safety
-from tmuxorch.fleet import messaging
+from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance
 from tmuxorch.store.db import DB_NAME
@@ -255,7 +255,7 @@ class Monitor:
                 ):
                     self.interrupted[name] = top.id
                     try:
-                        self.fleet.interrupt(name)
+                        control.interrupt(self.fleet, name)
                     except TmuxorchError as exc:  # it ended, or its pane went, meanwhile
                         _log(f"interrupting {name} for message {top.id}: {exc}")
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from tmuxorch.claude.cost import COST_EVENT
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.records import ENDED, Agent, Event
-from tmuxorch.fleet import messaging
+from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.safetynet import (
     STEP_EVENTS,
@@ -170,7 +170,7 @@ def enforce(fleet: Fleet, agent: Agent, limits: Limits, new: list[Breach]) -> No
     fleet.store.fail_queued(name, f"stopped by the safety net ({details})")
     if agent.state in _INTERRUPTIBLE:
         with contextlib.suppress(TmuxorchError):  # its window is gone: nothing to stop
-            fleet.interrupt(name)
+            control.interrupt(fleet, name)
     if agent.parent:
         done = "killed" if action == "kill" else "interrupted"
         messaging.notify(

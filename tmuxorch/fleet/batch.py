@@ -20,7 +20,7 @@ from typing import Any
 from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import ProfileError, TmuxorchError
 from tmuxorch.core.records import ENDED
-from tmuxorch.fleet import messaging
+from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import NAME_RE, Fleet, SpawnRequest
 
 # Seconds a timed-out task gets after its interrupt before it is killed.
@@ -313,7 +313,7 @@ class Batch:
                 run.error = agent.detail or (agent.state if outcome == "failed" else "")
         elif limit is not None and now - (run.started or now) >= limit:
             with contextlib.suppress(TmuxorchError):  # it may have ended meanwhile
-                self.fleet.interrupt(name)
+                control.interrupt(self.fleet, name)
             run.interrupted_at = now
 
     def cancel(self) -> None:
@@ -324,7 +324,7 @@ class Batch:
                 if agent is not None and agent.state not in ENDED:
                     # Each task is stopped whatever happened to the one before.
                     with contextlib.suppress(TmuxorchError):
-                        self.fleet.interrupt(run.task.name)
+                        control.interrupt(self.fleet, run.task.name)
                     with contextlib.suppress(TmuxorchError):
                         self.fleet.kill(run.task.name)
                 run.status, run.ended, run.error = "cancelled", time.monotonic(), "interrupted"

@@ -11,7 +11,7 @@ from typing import Any
 from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
 from tmuxorch.core.records import ENDED
-from tmuxorch.fleet import messaging, safetynet
+from tmuxorch.fleet import control, messaging, safetynet
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
 
 # The status a broken cap gives, by limit.
@@ -121,7 +121,7 @@ def continue_(fleet: Fleet, name: str, message: str, *, limits: Limits = Limits(
     if agent.state == "waiting":
         # The correction replaces the answer the prompt waits for (needs_input):
         # deny it, or the message would queue behind it until the timeout.
-        fleet.deny(name, reason=None)
+        control.deny(fleet, name, reason=None)
     return _run(fleet, name, message, limits)
 
 
@@ -183,7 +183,7 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
         action = "interrupt"
         # It may have ended meanwhile: the result still goes back to the caller.
         with contextlib.suppress(TmuxorchError):
-            fleet.interrupt(name)
+            control.interrupt(fleet, name)
     # The result's cost is final: the turn's last responses are read first.
     counted.settle(fleet.store, name, table, mark)
     steps, usd = spent()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tmuxorch.claude import launch as claude
-from tmuxorch.core import private, profiles, screen
+from tmuxorch.core import private, profiles
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import (
     AgentError,
@@ -83,20 +83,6 @@ class SpawnRequest:
     # (max_cost, max_turns, max_duration) and protected paths it may write.
     limits: dict[str, float] | None = None
     allow_protected: tuple[str, ...] = ()
-
-
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
-
-
-def _plain(text: str) -> str:
-    """Terminal output without escape sequences and carriage returns."""
-    return _ANSI.sub("", text)
-
-
-def _tail(path: Path, size: int) -> str:
-    with os.fdopen(private.open_file(path, os.O_RDONLY), "rb") as handle:
-        handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
-        return handle.read().decode("utf-8", errors="replace")
 
 
 class Fleet:
@@ -465,87 +451,6 @@ class Fleet:
             )
         except TimeoutReached:
             raise DeliveryError("the agent never reported the prompt (UserPromptSubmit)") from None
-
-    def press(self, name: str, keys: list[str]) -> None:
-        """Send key names (Escape, Enter, 1, ...) to the agent's pane."""
-        agent = self.agent(name)
-        if agent.state in ENDED or not agent.pane_id:
-            raise AgentError(f"agent {name!r} is {agent.state}")
-        self.tmux.leave_mode(agent.pane_id)
-        self.tmux.send_keys(agent.pane_id, *keys)
-
-    def approve(self, name: str, *, always: bool = False) -> None:
-        agent = self._waiting(name)
-        profile = self.profile(agent.profile)
-        keys = profile.approve_always_keys if always else profile.approve_keys
-        if not always and profile.approve_option and agent.pane_id:
-            menu = self.tmux.capture(agent.pane_id)
-            keys = screen.menu_moves(menu, profile.approve_option) + keys
-        self.press(name, keys)
-        self.store.add_event(name, "approved", None, agent.detail)
-
-    def deny(self, name: str, *, reason: str | None = None) -> None:
-        agent = self._waiting(name)
-        self.press(name, self.profile(agent.profile).deny_keys)
-        self.store.add_event(name, "denied", None, reason or agent.detail)
-        if reason:
-            self.wait_for([name], "done", timeout=self.config.delivery.ready_timeout)
-            self.type_into(self.agent(name), reason)
-
-    def _waiting(self, name: str) -> Agent:
-        """The agent, once its prompt is on screen: a hook can report the prompt
-        before the TUI draws it, and keys sent then would go nowhere."""
-        agent = self.agent(name)
-        if agent.state != "waiting":
-            raise AgentError(f"agent {name!r} is {agent.state}, not waiting for an answer")
-        profile = self.profile(agent.profile)
-        deadline = time.monotonic() + self.config.delivery.verify_timeout
-        while profile.waiting and agent.pane_id and time.monotonic() < deadline:
-            reading = screen.classify(profile, self.tmux.capture(agent.pane_id))
-            if reading.state == "waiting":
-                break
-            time.sleep(0.05)
-        return agent
-
-    def interrupt(self, name: str) -> None:
-        agent = self.agent(name)
-        if agent.state in ENDED or not agent.pane_id:
-            raise AgentError(f"agent {name!r} is {agent.state}")
-        profile = self.profile(agent.profile)
-        settings = self.config.delivery
-        delivery.interrupt(self.tmux, agent.pane_id, profile, agent.task or "", settings)
-        self.store.add_event(name, "interrupted", None, "")
-
-    def clear(self, name: str) -> None:
-        """Reset the conversation (``/clear`` for Claude) and come back idle."""
-        agent = self.agent(name)
-        command = self.profile(agent.profile).clear_command
-        if not command:
-            raise AgentError(f"profile {agent.profile} has no clear command")
-        self.type_into(agent, command, confirm=False)
-        self.store.add_event(name, "cleared", None, "")
-        self.wait_for([name], "idle", timeout=self.config.delivery.ready_timeout)
-
-    # -- reading --------------------------------------------------------------------
-
-    def output(
-        self, name: str, *, lines: int | None = None, full: bool = False, raw: bool = False
-    ) -> str:
-        agent = self.agent(name)
-        pane = self.pane(agent)
-        if pane is not None:
-            start: int | str | None = "-" if full else (-lines if lines else None)
-            text = self.tmux.capture(pane.pane_id, start=start, escapes=raw)
-        elif self.screen_path(name).exists():
-            text = private.read_text(self.screen_path(name)).rstrip("\n")
-        elif self.log_path(name).exists():
-            # Lost with its server (no last screen): the end of its pane log.
-            text = _plain(_tail(self.log_path(name), 64 * 1024)).rstrip("\n")
-        else:
-            raise AgentError(f"agent {name!r} has no window, saved screen or log")
-        if lines:
-            text = "\n".join(text.split("\n")[-lines:])
-        return text
 
     def attach_command(self, *, read_only: bool = False) -> tuple[list[str], dict[str, str]]:
         """argv and environment that put the caller's terminal on the fleet session.

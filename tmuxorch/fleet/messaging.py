@@ -18,7 +18,7 @@ from typing import Any
 from tmuxorch.core import procs
 from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.core.records import ENDED, Agent, Message, Watch, now
-from tmuxorch.fleet import delivery
+from tmuxorch.fleet import control, delivery
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import MODES, UNTIL, Fleet
 
@@ -429,7 +429,7 @@ def what(fleet: Fleet, name: str, *, tools: int = 5, lines: int = 5) -> Doing:
     agent = fleet.agent(name)
     calls = fleet.store.events(agent=name, kind="hook:PreToolUse", limit=tools)
     try:
-        screen = [line for line in fleet.output(name).split("\n") if line.strip()][-lines:]
+        screen = [line for line in control.output(fleet, name).split("\n") if line.strip()][-lines:]
     except AgentError:
         screen = []
     return Doing(

@@ -36,7 +36,7 @@ from tmuxorch import __version__
 from tmuxorch.claude import cost
 from tmuxorch.core import errors
 from tmuxorch.core.config import Settings
-from tmuxorch.fleet import batch, delegate, messaging, views
+from tmuxorch.fleet import batch, control, delegate, messaging, views
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
 from tmuxorch.locks import filelocks as locks
 
@@ -180,7 +180,7 @@ def get_output(
 ) -> str:
     """The agent's terminal screen as text (its last screen once it has exited): read it to
     see what the agent answered, what it is doing or what it asks."""
-    return fleet.output(name, lines=lines, full=full)
+    return control.output(fleet, name, lines=lines, full=full)
 
 
 def what_is_agent_doing(fleet: Fleet, name: AgentName) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def approve(
     ] = False,
 ) -> dict[str, Any]:
     """Answer yes to the permission prompt an agent in state "waiting" shows (its detail)."""
-    fleet.approve(name, always=always)
+    control.approve(fleet, name, always=always)
     return views.info(fleet, fleet.agent(name))
 
 
@@ -219,21 +219,21 @@ def deny(
 ) -> dict[str, Any]:
     """Answer no to the permission prompt an agent in state "waiting" shows; a reason is sent
     as its next message so it can change course."""
-    fleet.deny(name, reason=reason)
+    control.deny(fleet, name, reason=reason)
     return views.info(fleet, fleet.agent(name))
 
 
 def interrupt(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     """Stop the agent's current turn (Esc), keeping its conversation: then send_message it
     new directions."""
-    fleet.interrupt(name)
+    control.interrupt(fleet, name)
     return views.info(fleet, fleet.agent(name))
 
 
 def clear_agent(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     """Reset the agent's conversation (/clear) and wait until it is idle: reuse a worker for
     an unrelated task without its old context."""
-    fleet.clear(name)
+    control.clear(fleet, name)
     return views.info(fleet, fleet.agent(name))
 
 

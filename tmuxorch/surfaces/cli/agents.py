@@ -249,7 +249,9 @@ def status(name: str | None, as_json: bool) -> None:
 @handle_errors
 def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
     """Agent NAME's screen (or scrollback)."""
-    click.echo(fleet().output(name, lines=lines, full=full, raw=raw))
+    from tmuxorch.fleet import control
+
+    click.echo(control.output(fleet(), name, lines=lines, full=full, raw=raw))
 
 
 @click.command()

@@ -76,7 +76,9 @@ def wait(
 @handle_errors
 def approve(name: str, always: bool) -> None:
     """Answer yes to the permission prompt agent NAME is waiting on."""
-    fleet().approve(name, always=always)
+    from tmuxorch.fleet import control
+
+    control.approve(fleet(), name, always=always)
 
 
 @click.command()
@@ -85,7 +87,9 @@ def approve(name: str, always: bool) -> None:
 @handle_errors
 def deny(name: str, reason: str | None) -> None:
     """Answer no to the permission prompt agent NAME is waiting on."""
-    fleet().deny(name, reason=reason)
+    from tmuxorch.fleet import control
+
+    control.deny(fleet(), name, reason=reason)
 
 
 @click.command()
@@ -93,7 +97,9 @@ def deny(name: str, reason: str | None) -> None:
 @handle_errors
 def interrupt(name: str) -> None:
     """Interrupt agent NAME's turn (Esc for Claude)."""
-    fleet().interrupt(name)
+    from tmuxorch.fleet import control
+
+    control.interrupt(fleet(), name)
 
 
 @click.command()
@@ -101,4 +107,6 @@ def interrupt(name: str) -> None:
 @handle_errors
 def clear(name: str) -> None:
     """Reset agent NAME's conversation (/clear) and wait until it is idle."""
-    fleet().clear(name)
+    from tmuxorch.fleet import control
+
+    control.clear(fleet(), name)

@@ -1,0 +1,117 @@
+"""Driving an agent's pane by hand: keys, answers to its prompts, interrupt,
+clear, and reading its screen (live, saved, or the end of its pane log)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from tmuxorch.core import private, screen
+from tmuxorch.core.errors import AgentError
+from tmuxorch.core.records import ENDED, Agent
+from tmuxorch.fleet import delivery
+from tmuxorch.fleet.lifecycle import Fleet
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
+
+
+def _plain(text: str) -> str:
+    """Terminal output without escape sequences and carriage returns."""
+    return _ANSI.sub("", text)
+
+
+def _tail(path: Path, size: int) -> str:
+    with os.fdopen(private.open_file(path, os.O_RDONLY), "rb") as handle:
+        handle.seek(max(0, os.fstat(handle.fileno()).st_size - size))
+        return handle.read().decode("utf-8", errors="replace")
+
+
+def press(fleet: Fleet, name: str, keys: list[str]) -> None:
+    """Send key names (Escape, Enter, 1, ...) to the agent's pane."""
+    agent = fleet.agent(name)
+    if agent.state in ENDED or not agent.pane_id:
+        raise AgentError(f"agent {name!r} is {agent.state}")
+    fleet.tmux.leave_mode(agent.pane_id)
+    fleet.tmux.send_keys(agent.pane_id, *keys)
+
+
+def approve(fleet: Fleet, name: str, *, always: bool = False) -> None:
+    agent = _waiting(fleet, name)
+    profile = fleet.profile(agent.profile)
+    keys = profile.approve_always_keys if always else profile.approve_keys
+    if not always and profile.approve_option and agent.pane_id:
+        menu = fleet.tmux.capture(agent.pane_id)
+        keys = screen.menu_moves(menu, profile.approve_option) + keys
+    press(fleet, name, keys)
+    fleet.store.add_event(name, "approved", None, agent.detail)
+
+
+def deny(fleet: Fleet, name: str, *, reason: str | None = None) -> None:
+    agent = _waiting(fleet, name)
+    press(fleet, name, fleet.profile(agent.profile).deny_keys)
+    fleet.store.add_event(name, "denied", None, reason or agent.detail)
+    if reason:
+        fleet.wait_for([name], "done", timeout=fleet.config.delivery.ready_timeout)
+        fleet.type_into(fleet.agent(name), reason)
+
+
+def _waiting(fleet: Fleet, name: str) -> Agent:
+    """The agent, once its prompt is on screen: a hook can report the prompt
+    before the TUI draws it, and keys sent then would go nowhere."""
+    agent = fleet.agent(name)
+    if agent.state != "waiting":
+        raise AgentError(f"agent {name!r} is {agent.state}, not waiting for an answer")
+    profile = fleet.profile(agent.profile)
+    deadline = time.monotonic() + fleet.config.delivery.verify_timeout
+    while profile.waiting and agent.pane_id and time.monotonic() < deadline:
+        reading = screen.classify(profile, fleet.tmux.capture(agent.pane_id))
+        if reading.state == "waiting":
+            break
+        time.sleep(0.05)
+    return agent
+
+
+def interrupt(fleet: Fleet, name: str) -> None:
+    agent = fleet.agent(name)
+    if agent.state in ENDED or not agent.pane_id:
+        raise AgentError(f"agent {name!r} is {agent.state}")
+    profile = fleet.profile(agent.profile)
+    settings = fleet.config.delivery
+    delivery.interrupt(fleet.tmux, agent.pane_id, profile, agent.task or "", settings)
+    fleet.store.add_event(name, "interrupted", None, "")
+
+
+def clear(fleet: Fleet, name: str) -> None:
+    """Reset the conversation (``/clear`` for Claude) and come back idle."""
+    agent = fleet.agent(name)
+    command = fleet.profile(agent.profile).clear_command
+    if not command:
+        raise AgentError(f"profile {agent.profile} has no clear command")
+    fleet.type_into(agent, command, confirm=False)
+    fleet.store.add_event(name, "cleared", None, "")
+    fleet.wait_for([name], "idle", timeout=fleet.config.delivery.ready_timeout)
+
+
+# -- reading --------------------------------------------------------------------
+
+
+def output(
+    fleet: Fleet, name: str, *, lines: int | None = None, full: bool = False, raw: bool = False
+) -> str:
+    agent = fleet.agent(name)
+    pane = fleet.pane(agent)
+    if pane is not None:
+        start: int | str | None = "-" if full else (-lines if lines else None)
+        text = fleet.tmux.capture(pane.pane_id, start=start, escapes=raw)
+    elif fleet.screen_path(name).exists():
+        text = private.read_text(fleet.screen_path(name)).rstrip("\n")
+    elif fleet.log_path(name).exists():
+        # Lost with its server (no last screen): the end of its pane log.
+        text = _plain(_tail(fleet.log_path(name), 64 * 1024)).rstrip("\n")
+    else:
+        raise AgentError(f"agent {name!r} has no window, saved screen or log")
+    if lines:
+        text = "\n".join(text.split("\n")[-lines:])
+    return text
