@@ -19,7 +19,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -258,16 +258,18 @@ class LiveDashboard:
         if key == "attach":
             self._attach(name)
             return
-        actions = {
-            "approve": (self.fleet.approve, "approved"),
-            "deny": (self.fleet.deny, "denied"),
-            "interrupt": (self.fleet.interrupt, "interrupted"),
+        from tmuxorch.fleet import control
+
+        actions: dict[str, tuple[Callable[[Any, str], None], str]] = {
+            "approve": (control.approve, "approved"),
+            "deny": (control.deny, "denied"),
+            "interrupt": (control.interrupt, "interrupted"),
         }
         action, done = actions[key]
         self.message = f"{key} {name}…"
         self._draw()
         try:
-            action(name)
+            action(self.fleet, name)
         except TmuxorchError as exc:
             self.message = f"{key} {name}: {exc}"
         else:
