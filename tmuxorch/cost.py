@@ -28,13 +28,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.config import Config, Price
 from tmuxorch.errors import TmuxorchError
+from tmuxorch.frozen import replace
 from tmuxorch.records import MessageUsage, Turn
 
 if TYPE_CHECKING:

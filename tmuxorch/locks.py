@@ -25,10 +25,10 @@ import os
 import select
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from tmuxorch import procs
+from tmuxorch.frozen import frozen
 from tmuxorch.records import ENDED, Lock, Waiter, now
 from tmuxorch.store import Store
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-@dataclass(frozen=True)
+@frozen
 class Holder:
     """Who takes a lock, and the process whose death frees it (if any)."""
 
@@ -56,7 +56,7 @@ class Holder:
     pid_start: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """The result of an acquisition: granted, or denied with a reason."""
 

@@ -18,7 +18,6 @@ first-run dialogs, and the whole state of agents that have no hooks.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import os
 import queue
@@ -38,6 +37,7 @@ from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import StoreError, TmuxorchError
 from tmuxorch.fleet import Fleet
+from tmuxorch.frozen import replace
 from tmuxorch.notify import start_observer
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
@@ -287,7 +287,7 @@ class Monitor:
         self.states[name] = state
         agent = self.store.get_agent(name)
         if agent is not None and previous != state:
-            seen = dataclasses.replace(agent, state=state, detail=detail)
+            seen = replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
 
     def _pump(self) -> None:

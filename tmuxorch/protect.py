@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from tmuxorch.frozen import frozen
 from tmuxorch.locks import workspace_of
 
 # (components, relative to the workspace?)
 _Candidate = tuple[tuple[str, ...], bool]
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     pattern: str
     parts: tuple[str, ...]

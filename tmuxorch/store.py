@@ -9,7 +9,6 @@ Keeping SQL in this one module is what lets a server backend replace it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sqlite3
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from tmuxorch import states
 from tmuxorch.errors import AgentError, StoreError
+from tmuxorch.frozen import asdict
 from tmuxorch.records import (
     Agent,
     Event,
@@ -694,7 +694,7 @@ class Store:
             "INSERT OR REPLACE INTO locks (path, holder, agent, since, expires, reason, pid, "
             "pid_start) VALUES (:path, :holder, :agent, :since, :expires, :reason, :pid, "
             ":pid_start)",
-            dataclasses.asdict(lock),
+            asdict(lock),
         )
 
     def extend_lock(self, path: str, expires: float) -> None:
@@ -764,7 +764,7 @@ class Store:
         return [_turn(r) for r in rows]
 
     def put_turn(self, turn: Turn) -> None:
-        values = dataclasses.asdict(turn)
+        values = asdict(turn)
         values["tools"] = json.dumps(turn.tools)
         columns = ", ".join(values)
         marks = ", ".join(f":{c}" for c in values)
@@ -806,5 +806,5 @@ class Store:
             "INSERT OR REPLACE INTO message_usage (agent, key, turn, model, input, output, "
             "cache_read, cache_creation) VALUES (:agent, :key, :turn, :model, :input, :output, "
             ":cache_read, :cache_creation)",
-            dataclasses.asdict(usage),
+            asdict(usage),
         )
