@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -106,22 +107,28 @@ def cases(bin_dir: Path, env: dict[str, str], cwd: Path) -> list[_fleet.Case]:
     ]
 
 
-def import_tree(case: _fleet.Case, floor_us: int) -> list[str]:
-    """One run of ``case`` under ``python -X importtime``: the imports costing
-    ``floor_us`` or more (cumulative), as a tree in import order."""
+def import_tree(case: _fleet.Case, runs: int, floor_us: int) -> list[str]:
+    """``runs`` runs of ``case`` under ``python -X importtime``: the imports whose
+    median cumulative time is ``floor_us`` or more, as a tree in import order
+    (one run alone is too noisy to rank modules)."""
     python = str(Path(case.argv[0]).with_name("python"))
     args = case.argv[1:] if case.argv[0] == python else case.argv
-    proc = subprocess.run(
-        [python, "-X", "importtime", *args], input=case.stdin, env=case.env,
-        capture_output=True, check=True,
-    )  # fmt: skip
+    times: dict[str, list[tuple[int, int]]] = {}
+    for _ in range(runs):
+        proc = subprocess.run(
+            [python, "-X", "importtime", *args], input=case.stdin, env=case.env,
+            capture_output=True, check=True,
+        )  # fmt: skip
+        for line in proc.stderr.decode().splitlines():
+            if line.startswith("import time:") and "cumulative" not in line:
+                own, cumulative, name = line.removeprefix("import time:").split("|")
+                times.setdefault(name, []).append((int(own), int(cumulative)))
     tree = []
-    for line in proc.stderr.decode().splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        own, cumulative, name = line.removeprefix("import time:").split("|")
-        if int(cumulative) >= floor_us:
-            tree.append(f"{int(cumulative) / 1000:6.1f} ms {int(own) / 1000:6.1f} ms {name}")
+    for name, samples in times.items():
+        own = statistics.median(s[0] for s in samples)
+        cumulative = statistics.median(s[1] for s in samples)
+        if cumulative >= floor_us:
+            tree.append(f"{cumulative / 1000:6.1f} ms {own / 1000:6.1f} ms {name}")
     return tree
 
 
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
-        "--importtime", action="store_true", help="then show each case's imports over 0.5 ms"
+        "--importtime", action="store_true", help="then show each case's imports over 0.3 ms"
     )
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -153,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         bench = cases(bin_dir, env, work)
         results = _fleet.measure(bench, args.runs)
-        trees = {c.name: import_tree(c, 500) for c in bench} if args.importtime else {}
+        trees = {c.name: import_tree(c, args.runs, 300) for c in bench} if args.importtime else {}
 
     figures: dict[str, Any] = {"runs": args.runs, "baseline": bench[0].name, "cases": results}
     if args.json:
@@ -168,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("  target: <= 2x")
     for case, tree in trees.items():
-        print(f"\n{case}: imports over 0.5 ms (cumulative, self)")
+        print(f"\n{case}: imports over 0.3 ms (median cumulative, self)")
         for line in tree:
             print(f"  {line}")
     return 0
