@@ -32,9 +32,6 @@ from tmuxorch.errors import TmuxorchError
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    # Imported where used: a Bash command that writes nothing (most of them)
-    # is decided from json, os and shlex alone.
-    from pathlib import Path
     from typing import Any
 
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -105,22 +102,23 @@ def deny(reason: str) -> None:
     sys.stdout.write(json.dumps({"hookSpecificOutput": decision}) + "\n")
 
 
-def cached_settings(home: Path) -> dict[str, Any]:
+def cached_settings(home: str) -> dict[str, Any]:
     """``locks`` (wait, lease, scope) and ``protected`` (protected_paths) of
     config.yaml, from a JSON cache in the home while the file's path, mtime
     and size are unchanged: tmuxorch.config (dataclasses, typing, yaml) costs
     more than the whole rest of the hook."""
-    from tmuxorch.paths import config_path
+    from tmuxorch.paths import config_file
 
-    path = config_path()
+    path = config_file()
     try:
-        st = path.stat()
-        stamp: list[Any] = [str(path), st.st_mtime_ns, st.st_size]
+        st = os.stat(path)
+        stamp: list[Any] = [path, st.st_mtime_ns, st.st_size]
     except FileNotFoundError:
-        stamp = [str(path), None, None]
-    cache = home / SETTINGS_CACHE
+        stamp = [path, None, None]
+    cache = os.path.join(home, SETTINGS_CACHE)
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
+        with open(cache, encoding="utf-8") as handle:
+            data = json.load(handle)
         if (
             data["stamp"] == stamp
             and isinstance(data["locks"], dict)
@@ -129,10 +127,12 @@ def cached_settings(home: Path) -> dict[str, Any]:
             return {"locks": data["locks"], "protected": data["protected"]}
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    from pathlib import Path
+
     from tmuxorch.config import Config, load_config
 
-    settings = _settings_of(load_config(path)[0] if stamp[1] is not None else Config())
-    tmp = cache.with_name(f".{SETTINGS_CACHE}.{os.getpid()}")
+    settings = _settings_of(load_config(Path(path))[0] if stamp[1] is not None else Config())
+    tmp = Path(home, f".{SETTINGS_CACHE}.{os.getpid()}")
     try:
         tmp.write_text(json.dumps({"stamp": stamp, **settings}), encoding="utf-8")
         tmp.replace(cache)
@@ -145,7 +145,7 @@ def _settings_of(config: Any) -> dict[str, Any]:
     return {"locks": dict(vars(config.locks)), "protected": list(config.protected_paths)}
 
 
-def _home() -> tuple[Path, dict[str, Any] | None]:
+def _home() -> tuple[str, dict[str, Any] | None]:
     from tmuxorch.paths import quick_home
 
     home = quick_home()
@@ -154,7 +154,7 @@ def _home() -> tuple[Path, dict[str, Any] | None]:
     from tmuxorch.config import resolve
 
     settings = resolve()
-    return settings.home, _settings_of(settings.config)
+    return str(settings.home), _settings_of(settings.config)
 
 
 def decide(payload: dict[str, Any], managed: bool) -> str | None:
@@ -170,7 +170,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
         refused = _protected(home, path, cwd, settings["protected"])
         if refused is not None:
             return refused
-    if not (home / "state.db").exists():
+    if not os.path.exists(os.path.join(home, "state.db")):
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
@@ -193,7 +193,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
     return None
 
 
-def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str | None:
+def _protected(home: str, file_path: str, cwd: str, patterns: list[str]) -> str | None:
     """The deny reason when ``file_path`` is protected and this agent was not
     spawned allowed to write it (``spec["allow_protected"]``); hand-started
     sessions have no allowance."""
@@ -203,7 +203,7 @@ def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str
     if pattern is None:
         return None
     name = os.environ.get("TMUXORCH_AGENT")
-    if name and (home / "state.db").exists():
+    if name and os.path.exists(os.path.join(home, "state.db")):
         from tmuxorch.store import Store
 
         with Store.open(home, create=False) as store:

@@ -25,7 +25,6 @@ import os
 import select
 import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 from tmuxorch import procs
 from tmuxorch.frozen import frozen
@@ -177,15 +176,15 @@ def _task(store: Store, lock: Lock) -> str | None:
 # -- waking ----------------------------------------------------------------------
 
 
-def _wake_dir(store: Store) -> Path:
-    return store.path.parent / "lockwait"
+def _wake_dir(store: Store) -> str:
+    return os.path.join(os.path.dirname(store.path), "lockwait")
 
 
 def _wake(store: Store, waiters: list[Waiter]) -> None:
     """Poke each waiter's FIFO (after the commit that freed something)."""
     for waiter in waiters:
         try:
-            fd = os.open(_wake_dir(store) / waiter.wake, os.O_WRONLY | os.O_NONBLOCK)
+            fd = os.open(os.path.join(_wake_dir(store), waiter.wake), os.O_WRONLY | os.O_NONBLOCK)
         except OSError:
             continue  # gone, or not listening: it re-checks on its own
         try:
@@ -209,20 +208,26 @@ def _wake_fifo(store: Store) -> Iterator[tuple[str, int]]:
     """A private FIFO opened read-write: a reader and a writer always exist, so
     ``select`` reports it readable only when someone wrote a byte."""
     directory = _wake_dir(store)
-    directory.mkdir(mode=0o700, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory, 0o700)
     name = f"{os.getpid()}-{os.urandom(4).hex()}"
-    path = directory / name
+    path = os.path.join(directory, name)
     os.mkfifo(path, 0o600)
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
     except BaseException:
-        path.unlink(missing_ok=True)
+        _unlink(path)
         raise
     try:
         yield name, fd
     finally:
         os.close(fd)
-        path.unlink(missing_ok=True)
+        _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _sleep_on(fd: int, timeout: float) -> None:

@@ -14,7 +14,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from tmuxorch import states
 from tmuxorch.errors import AgentError, StoreError
@@ -35,6 +34,7 @@ from tmuxorch.storeerrors import store_error, translated
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 DB_NAME = "state.db"
@@ -192,12 +192,12 @@ _OVERLAPS = (
 )
 
 
-def ensure_home(home: Path) -> None:
+def ensure_home(home: Path | str) -> None:
     """Create the home 0700 (and tighten it if someone loosened it)."""
     try:
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if home.stat().st_mode & 0o077:
-            home.chmod(0o700)
+        os.makedirs(home, mode=0o700, exist_ok=True)
+        if os.stat(home).st_mode & 0o077:
+            os.chmod(home, 0o700)
     except OSError as exc:
         raise StoreError(f"cannot create home {home}: {exc.strerror or exc}") from exc
 
@@ -225,16 +225,17 @@ class Store:
     """A connection to one fleet's database (its methods raise StoreError,
     naming the file, for any error of the file: tmuxorch.storeerrors)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
 
     @classmethod
-    def open(cls, home: Path, *, create: bool = True) -> Store:
-        path = home / DB_NAME
+    def open(cls, home: Path | str, *, create: bool = True) -> Store:
+        # os.path, not pathlib: Claude's hooks open the store on every tool call.
+        path = os.path.join(home, DB_NAME)
         if create:
             ensure_home(home)
-        elif not path.exists():
+        elif not os.path.exists(path):
             raise StoreError(f"no fleet at {home}")
         old_umask = os.umask(0o077)  # the db, its WAL and shm files are 0600
         try:
