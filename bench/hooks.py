@@ -21,7 +21,8 @@ noise hits every case alike, median wall and CPU time of N runs each:
 - ``hook PreToolUse``: records the event, the agent is busy;
 - ``hook Stop``: records the event, the agent is idle, its locks are freed.
 
-Target: <= 2x each. ``--importtime`` then prints, per case, the heaviest
+Target: <= 2x each. ``import json, sqlite3`` is the floor any hook stands
+on (json brings re; sqlite3, datetime). ``--importtime`` then prints, per case, the heaviest
 imports of one run under ``python -X importtime``.
 """
 
@@ -100,6 +101,8 @@ def cases(bin_dir: Path, env: dict[str, str], cwd: Path) -> list[_fleet.Case]:
     stop = payload("Stop", cwd, stop_hook_active=False, last_assistant_message="Done.")
     return [
         _fleet.Case("python -c pass", [python, "-c", "pass"], env),
+        # The floor: what any hook needs to read Claude's JSON and write the store.
+        _fleet.Case("import json, sqlite3", [python, "-c", "import json, sqlite3"], env),
         _fleet.Case("auto-lock Write", [tmuxorch, "auto-lock"], env, write),
         _fleet.Case("auto-lock Bash read", [tmuxorch, "auto-lock"], env, bash),
         _fleet.Case("hook PreToolUse", [tmuxorch, "hook", "PreToolUse"], env, write),
