@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import time
 from collections.abc import Iterator, Mapping
 
@@ -231,6 +230,8 @@ def _unlink(path: str) -> None:
 
 
 def _sleep_on(fd: int, timeout: float) -> None:
+    import select  # here: only a waiting acquisition sleeps, and the hook pays for each import
+
     if timeout > 0:
         select.select([fd], [], [], timeout)
     with contextlib.suppress(OSError):
