@@ -43,6 +43,7 @@ def field(*, default_factory: Callable[[], T]) -> T:
 def frozen(cls: type[T]) -> type[T]:
     """Make ``cls`` a frozen record of its annotated fields, in order."""
     names: tuple[str, ...] = tuple(vars(cls).get("__annotations__", {}))
+    known = frozenset(names)
     defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
     title = cls.__name__
 
@@ -51,7 +52,7 @@ def frozen(cls: type[T]) -> type[T]:
             raise TypeError(f"{title}() takes {len(names)} arguments but {len(args)} were given")
         values = dict(zip(names, args, strict=False))
         for key, value in kwargs.items():
-            if key not in names:
+            if key not in known:
                 raise TypeError(f"{title}() got an unexpected keyword argument {key!r}")
             if key in values:
                 raise TypeError(f"{title}() got multiple values for argument {key!r}")
