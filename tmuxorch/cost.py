@@ -24,12 +24,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.config import Config, Price
+from tmuxorch.frozen import replace
 from tmuxorch.records import MessageUsage, Turn
 
 if TYPE_CHECKING:

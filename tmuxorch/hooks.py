@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 from tmuxorch import states
 
@@ -54,12 +53,12 @@ def tool_detail(payload: dict[str, Any]) -> str:
         for key in ("file_path", "notebook_path", "command", "pattern", "url", "path"):
             value = tool_input.get(key)
             if isinstance(value, str) and value:
-                target = Path(value).name if key.endswith("_path") else value
+                target = os.path.basename(value.rstrip("/")) if key.endswith("_path") else value
                 break
     return _short(f"{tool} {target}".strip(), 120)
 
 
-def home_from_env() -> Path | None:
+def home_from_env() -> str | None:
     """The fleet home, cheaply: the env var every tmuxorch pane has, the
     default when no config file exists, else what config says."""
     from tmuxorch.paths import quick_home
@@ -71,7 +70,7 @@ def home_from_env() -> Path | None:
     from tmuxorch.errors import TmuxorchError
 
     try:
-        return resolve().home
+        return str(resolve().home)
     except TmuxorchError:
         return None
 
@@ -169,7 +168,7 @@ def _record(event: str, payload: dict[str, Any]) -> None:
     if not name and event not in _TURN_ENDS:
         return  # a session we don't manage: only turn ends (lock release) concern us
     home = home_from_env()
-    if home is None or not (home / "state.db").exists():
+    if home is None or not os.path.exists(os.path.join(home, "state.db")):
         return  # no fleet: never get in Claude's way
     from tmuxorch.store import Store
 

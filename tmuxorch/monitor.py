@@ -18,7 +18,6 @@ first-run dialogs, and the whole state of agents that have no hooks.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import os
 import queue
@@ -39,6 +38,7 @@ from tmuxorch.cost import TURN_ENDS, pricing
 from tmuxorch.counted import Refresher
 from tmuxorch.errors import StoreError, TmuxorchError
 from tmuxorch.fleet import Fleet
+from tmuxorch.frozen import replace
 from tmuxorch.notify import start_observer
 from tmuxorch.private import check_home
 from tmuxorch.profiles import Profile
@@ -138,7 +138,8 @@ class _Watch(FileSystemEventHandler):
 
 
 def _observer(home: Path, handler: _Watch) -> Any:
-    logs = private.private_dir(home / "logs")
+    logs = home / "logs"
+    private.private_dir(logs)
     try:
         return start_observer(handler, home, logs)
     except OSError as exc:
@@ -295,7 +296,7 @@ class Monitor:
         self.states[name] = state
         agent = self.store.get_agent(name)
         if agent is not None and previous != state:
-            seen = dataclasses.replace(agent, state=state, detail=detail)
+            seen = replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
 
     def _pump(self) -> None:

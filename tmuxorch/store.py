@@ -9,17 +9,16 @@ Keeping SQL in this one module is what lets a server backend replace it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sqlite3
 import stat
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from tmuxorch import states
 from tmuxorch.errors import AgentError, StoreError
+from tmuxorch.frozen import asdict
 from tmuxorch.private import check_entry, check_home
 from tmuxorch.records import (
     Agent,
@@ -37,6 +36,7 @@ from tmuxorch.storeerrors import store_error, translated
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 DB_NAME = "state.db"
@@ -194,12 +194,12 @@ _OVERLAPS = (
 )
 
 
-def ensure_home(home: Path) -> None:
+def ensure_home(home: Path | str) -> None:
     """Create the home 0700; refuse one that is not ours or not private."""
     check_home(home)
 
 
-def _identity(path: Path) -> tuple[int, int]:
+def _identity(path: str) -> tuple[int, int]:
     """The database file's (device, inode). A link is refused, and so is a
     zero-length file: SQLite would take it for a new, empty fleet (``_create``
     never leaves one)."""
@@ -216,10 +216,12 @@ def _identity(path: Path) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-def _create(path: Path) -> None:
+def _create(path: str) -> None:
     """A new database, set up under a temporary name and linked into place
     whole: nobody ever opens a half-made (zero-length) ``state.db``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    tmp = os.path.join(
+        os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{time.monotonic_ns()}"
+    )
     try:
         with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -229,8 +231,9 @@ def _create(path: Path) -> None:
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
     finally:
-        for name in (tmp, *(tmp.with_name(tmp.name + x) for x in ("-wal", "-shm"))):
-            name.unlink(missing_ok=True)
+        for name in (tmp, tmp + "-wal", tmp + "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
 
 
 def _agent(row: sqlite3.Row) -> Agent:
@@ -256,17 +259,18 @@ class Store:
     """A connection to one fleet's database (its methods raise StoreError,
     naming the file, for any error of the file: tmuxorch.storeerrors)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
         self.identity = _identity(path)
 
     @classmethod
-    def open(cls, home: Path, *, create: bool = True) -> Store:
-        path = home / DB_NAME
+    def open(cls, home: Path | str, *, create: bool = True) -> Store:
+        # os.path, not pathlib: Claude's hooks open the store on every tool call.
+        path = os.path.join(home, DB_NAME)
         if create:
             ensure_home(home)
-        elif not path.exists():
+        elif not os.path.exists(path):
             raise StoreError(f"no fleet at {home}")
         else:
             check_home(home, create=False)
@@ -763,7 +767,7 @@ class Store:
             "INSERT OR REPLACE INTO locks (path, holder, agent, since, expires, reason, pid, "
             "pid_start) VALUES (:path, :holder, :agent, :since, :expires, :reason, :pid, "
             ":pid_start)",
-            dataclasses.asdict(lock),
+            asdict(lock),
         )
 
     def extend_lock(self, path: str, expires: float) -> None:
@@ -833,7 +837,7 @@ class Store:
         return [_turn(r) for r in rows]
 
     def put_turn(self, turn: Turn) -> None:
-        values = dataclasses.asdict(turn)
+        values = asdict(turn)
         values["tools"] = json.dumps(turn.tools)
         columns = ", ".join(values)
         marks = ", ".join(f":{c}" for c in values)
@@ -861,5 +865,5 @@ class Store:
             "INSERT OR REPLACE INTO message_usage (agent, key, turn, model, input, output, "
             "cache_read, cache_creation) VALUES (:agent, :key, :turn, :model, :input, :output, "
             ":cache_read, :cache_creation)",
-            dataclasses.asdict(usage),
+            asdict(usage),
         )
