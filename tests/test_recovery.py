@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import messaging, procs
+from tmuxorch import procs, recovery
 from tmuxorch.records import Message
 
 
@@ -79,6 +79,8 @@ def test_recovery_decides_by_stage_and_screen(
     draft_text = f"echo half >> {out}" if draft else ""
     env.spawn_ready("s")
     dead = env.kill_monitor()
+    # Its lock goes with its files, a moment before the process is gone.
+    retry_until(lambda: not procs.alive(dead), message="the monitor gone")
     pane = str(env.json("status", "s")["pane_id"])
     with env.fleet() as fleet:
         if typed:
@@ -92,7 +94,7 @@ def test_recovery_decides_by_stage_and_screen(
         fleet.store.claim_next("s", dead, procs.start_time(dead))
         if stage is not None:
             fleet.store.set_message_stage(message_id, stage, draft_text)
-        messaging.recover_claims(fleet, procs.alive)
+        recovery.recover_claims(fleet, procs.alive)
         assert _message(env, message_id).status == status
     env.ok("wait", "s", "--timeout", "60")  # a monitor delivers what was queued again
     retry_until(lambda: _message(env, message_id).status == "delivered", message="delivered")

@@ -33,7 +33,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import messaging, procs, safety, screen
+from tmuxorch import messaging, procs, recovery, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
@@ -185,7 +185,7 @@ class Monitor:
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
-        messaging.recover_claims(self.fleet, alive=_alive)
+        recovery.recover_claims(self.fleet, alive=_alive)
         for agent in self.store.list_agents():
             self.states[agent.name] = agent.state
             if agent.state not in ENDED:
