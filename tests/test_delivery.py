@@ -168,3 +168,12 @@ def test_draft_comes_back_when_the_delivery_fails(env: Env) -> None:
     )
     assert "the message" not in env.ok("output", "rec").rstrip().split("\n")[-1]
     assert env.records() == []
+
+
+def test_shell_command_still_running_counts_as_submitted(env: Env) -> None:
+    """A shell's command line is the cursor's row: the command just run stays
+    on the row above while it runs, and is not input still to submit."""
+    env.spawn_ready("s")
+    sent = env.json("send", "s", "sleep 600")
+    assert sent["status"] == "delivered"
+    assert env.json("status", "s")["state"] == "busy"

@@ -96,14 +96,16 @@ def _input_line(
     if pane is None or pane.dead:
         return None
     rows = tmux.cmd("capture-pane", "-p", "-t", pane_id)  # physical rows: cursor_y lines up
+    row = pane.cursor_y
+    cursor_row = rows[row].rstrip() if row < len(rows) else ""
     if profile.input_pattern:
-        matches = list(re.finditer(profile.input_pattern, "\n".join(rows), re.MULTILINE))
+        where = cursor_row if profile.input_at_cursor else "\n".join(rows)
+        matches = list(re.finditer(profile.input_pattern, where, re.MULTILINE))
         if matches or not fallback:
             return _InputLine(matches[-1].group(1).rstrip() if matches else "")
         # The input area's first row scrolled away (a long message): the
         # cursor sits at its end.
-    row = pane.cursor_y
-    return _InputLine(rows[row].rstrip() if row < len(rows) else "")
+    return _InputLine(cursor_row)
 
 
 def _alive_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine:
