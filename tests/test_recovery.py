@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from libtmux.server import Server
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
-from tmuxorch import procs, recovery
+from tmuxorch import monitor, procs, recovery
 from tmuxorch.records import Message
 
 
@@ -122,3 +123,28 @@ def test_half_typed_shell_line_is_a_draft(env: Env) -> None:
     retry_until(lambda: _input_line(env, "s") == f"$ echo half >> {out}", message="draft back")
     env.ok("wait", "s", "--timeout", "60")
     assert _lines(out) == ["whole"]
+
+
+def test_tmux_server_death_fails_every_agents_queue(env: Env, server: Server) -> None:
+    """The server dies with one agent busy and another in the middle of a
+    delivery (typed, before Enter): the queued messages of both fail alike;
+    none is left queued to arrive unseen after ``up``."""
+    config = base_config(env.tmp)
+    config["agents"]["slowshell"] = {"extends": "shell", "settle": 600}
+    env.write_config(config)
+    gate = env.tmp / "go"
+    env.spawn_ready("busy", "--agent", "fake")
+    env.ok("send", "busy", f"hold {gate}")
+    env.spawn_ready("typing", "--agent", "slowshell")
+    with env.fleet() as fleet:
+        typing_id = fleet.store.add_message(None, "typing", "sequential", "echo typed")
+    retry_until(lambda: _message(env, typing_id).stage == "typed", message="mid-delivery")
+    retry_until(lambda: env.json("status", "busy")["state"] == "busy", message="busy")
+    with env.fleet() as fleet:
+        queued = [
+            fleet.store.add_message(None, n, "sequential", "behind") for n in ("busy", "typing")
+        ]
+    assert [_message(env, i).status for i in queued] == ["queued", "queued"]
+    server.kill()
+    retry_until(lambda: not monitor.is_running(env.home), message="the monitor exits")
+    assert [_message(env, i).status for i in queued] == ["failed", "failed"]

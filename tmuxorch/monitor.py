@@ -287,15 +287,18 @@ class Monitor:
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""
         for name in self.store.recipients_with_queued():
-            worker = self.workers.get(name)
-            if worker is not None and worker.is_alive():
-                continue
             agent = self.store.get_agent(name)
             if agent is None:
                 continue
             if agent.state in ENDED:
+                # Even while a worker is still at its last delivery: every
+                # ended agent's queue fails alike (the monitor may be exiting).
                 self.store.fail_queued(name, f"agent {name!r} is {agent.state}")
-            elif agent.state in messaging.DELIVERABLE:
+                continue
+            worker = self.workers.get(name)
+            if worker is not None and worker.is_alive():
+                continue
+            if agent.state in messaging.DELIVERABLE:
                 worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
                 self.workers[name] = worker
                 worker.start()
