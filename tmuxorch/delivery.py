@@ -12,6 +12,10 @@ through ``type_message``. The steps, each for a reason:
    settle delay and press the submit key as a key of its own;
 4. verify the text left the input line; if it is still sitting there press
    the key again, and fail if it never leaves.
+
+Before each step the caller is told the stage (typing, typed, submitting)
+and any draft taken out of the input line, so that ``recover`` can finish
+the job after the deliverer died between two steps.
 """
 
 from __future__ import annotations
