@@ -236,8 +236,8 @@ def type_message(
     try:
         _type_and_submit(tmux, pane_id, text, profile, settings, tail, pending, saved, tell)
     except TmuxorchError:
-        if saved:
-            _put_back(tmux, pane_id, profile, tail, pending, saved)
+        # Failed, so not left in the input line for a later Enter to send.
+        _put_back(tmux, pane_id, profile, tail, pending, saved)
         raise
     if saved:
         _restore_input(tmux, pane_id, saved, profile)
@@ -299,16 +299,19 @@ def _put_back(
     draft: str,
 ) -> None:
     """Replace what is left of an undelivered message in the input line with
-    the draft it displaced (best effort: the delivery has failed already)."""
-    try:
+    the draft it displaced, if any (best effort: the delivery has failed)."""
+
+    def cleared() -> bool:
         line = _input_line(tmux, pane_id, profile)
-        if line is None:
-            return
-        if line.shows(tail, pending) or input_text(tmux, pane_id, profile):
-            _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
-        _restore_input(tmux, pane_id, draft, profile)
+        return line is None or not line.shows(tail, pending)
+
+    try:
+        if not cleared():
+            _clear_input(tmux, pane_id, profile, cleared)
+        if draft and not input_text(tmux, pane_id, profile):
+            _restore_input(tmux, pane_id, draft, profile)
     except TmuxorchError as exc:
-        logger.warning("could not put the draft %r back: %s", draft, exc)
+        logger.warning("could not clear a failed message or put the draft %r back: %s", draft, exc)
 
 
 def recover(
