@@ -255,7 +255,7 @@ def test_recover_claims_knows_a_dead_deliverer(
     """A claim is its deliverer's pid and start time: the pid alone could be
     another process by now, or a zombie, and the message would stay claimed
     until some later restart, then arrive out of order."""
-    from tmuxorch import messaging, procs
+    from tmuxorch import procs, recovery
 
     with subprocess.Popen(argv) as other, env.fleet() as fleet:
         try:
@@ -266,7 +266,7 @@ def test_recover_claims_knows_a_dead_deliverer(
             fleet.store.insert_agent(agent_row("f"))
             message_id = fleet.store.add_message(None, "f", "sequential", "hello")
             fleet.store.claim_next("f", other.pid, started + skew)
-            messaging.recover_claims(fleet, procs.alive)
+            recovery.recover_claims(fleet, procs.alive)
             message = fleet.store.get_message(message_id)
             assert message is not None and message.status == after
         finally:

@@ -32,7 +32,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch import messaging, private, procs, safety, screen
+from tmuxorch import messaging, private, procs, recovery, safety, screen
 from tmuxorch.config import Settings
 from tmuxorch.cost import TURN_ENDS, pricing
 from tmuxorch.counted import Refresher
@@ -195,7 +195,7 @@ class Monitor:
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
-        messaging.recover_claims(self.fleet, alive=_alive)
+        recovery.recover_claims(self.fleet, alive=_alive)
         for agent in self.store.list_agents():
             self.states[agent.name] = agent.state
             if agent.state not in ENDED:
@@ -302,16 +302,19 @@ class Monitor:
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""
         for name in self.store.recipients_with_queued():
-            worker = self.workers.get(name)
-            if worker is not None and worker.is_alive():
-                continue
             agent = self.store.get_agent(name)
             if agent is None:
                 continue
             if agent.state in ENDED:
+                # Even while a worker is still at its last delivery: every
+                # ended agent's queue fails alike (the monitor may be exiting).
                 why = f" ({agent.detail})" if agent.detail else ""  # e.g. why it never started
                 self.store.fail_queued(name, f"agent {name!r} is {agent.state}{why}")
-            elif agent.state in messaging.DELIVERABLE:
+                continue
+            worker = self.workers.get(name)
+            if worker is not None and worker.is_alive():
+                continue
+            if agent.state in messaging.DELIVERABLE:
                 worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
                 self.workers[name] = worker
                 worker.start()
