@@ -3,6 +3,7 @@ nothing planted in the home is believed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -33,6 +34,17 @@ def _one_line_error(env: Env, *args: str) -> str:
 
 def _windows(server: Server, name: str) -> int:
     return sum(w.name == name for w in server.windows)
+
+
+def _backup(env: Env) -> Path:
+    """A copy of the fleet's database, as a user's backup would be."""
+    backup = env.tmp / "backup.db"
+    with (
+        contextlib.closing(sqlite3.connect(env.home / DB_NAME)) as live,
+        contextlib.closing(sqlite3.connect(backup)) as copy,
+    ):
+        live.backup(copy)
+    return backup
 
 
 def _remove_db(home: Path) -> None:
@@ -68,9 +80,7 @@ def test_wait_ends_when_its_database_is_deleted(env: Env) -> None:
 
 def test_a_replaced_database_gets_a_monitor_of_its_own(env: Env, server: Server) -> None:
     env.spawn_ready("a1")
-    backup = env.tmp / "backup.db"
-    with sqlite3.connect(env.home / DB_NAME) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)
+    backup = _backup(env)
     _remove_db(env.home)
     backup.replace(env.home / DB_NAME)
     retry_until(lambda: not monitor.is_running(env.home), message="the monitor notices")
@@ -79,10 +89,8 @@ def test_a_replaced_database_gets_a_monitor_of_its_own(env: Env, server: Server)
 
 
 def test_an_older_database_never_doubles_a_live_window(env: Env, server: Server) -> None:
-    backup = env.tmp / "backup.db"
     env.spawn_ready("a1")
-    with sqlite3.connect(env.home / DB_NAME) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)
+    backup = _backup(env)
     env.ok("spawn", "b1")
     _remove_db(env.home)
     backup.replace(env.home / DB_NAME)  # a backup from before b1
