@@ -67,14 +67,15 @@ def test_wait_ends_when_its_database_is_deleted(env: Env) -> None:
     env.spawn_ready("w1")
     argv = [sys.executable, "-m", "tmuxorch", "wait", "w1", "--until", "exited", "--timeout", "60"]
     with subprocess.Popen(argv, env=env.environ, stderr=subprocess.PIPE, text=True) as proc:
-        db = str(env.home / DB_NAME)
         fds = Path(f"/proc/{proc.pid}/fd")
+        watching = "anon_inode:inotify"  # its watch on the store is up: it waits
         retry_until(
-            lambda: any(os.readlink(fd) == db for fd in fds.iterdir()), message="wait is waiting"
+            lambda: any(os.readlink(fd) == watching for fd in fds.iterdir()), message="waiting"
         )
         _remove_db(env.home)
         _, err = proc.communicate()
     assert proc.returncode == 1
+    db = env.home / DB_NAME
     assert err.splitlines() == [f"tmuxorch: {db} was deleted or replaced while waiting"]
 
 
