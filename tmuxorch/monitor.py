@@ -39,7 +39,6 @@ from tmuxorch.cost import TURN_ENDS, Refresher, pricing
 from tmuxorch.errors import TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.notify import start_observer
-from tmuxorch.private import check_home
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
 from tmuxorch.store import DB_NAME
@@ -64,7 +63,7 @@ class MonitorRunning(TmuxorchError):
 @contextlib.contextmanager
 def single_instance(home: Path) -> Iterator[None]:
     """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
-    check_home(home)
+    private.check_home(home)
     fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
         try:
