@@ -95,6 +95,12 @@ def ensure_running(settings: Settings) -> bool:
     """Start a detached monitor if none runs; True if one was started."""
     if is_running(settings.home):
         return False
+    start(settings)
+    return True
+
+
+def start(settings: Settings) -> None:
+    """Start a detached monitor (it exits at once if another holds the lock)."""
     argv = [sys.executable, "-m", "tmuxorch", "--home", str(settings.home)]
     argv += ["--socket", settings.socket, "--config", str(settings.config_path), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
@@ -112,7 +118,6 @@ def ensure_running(settings: Settings) -> bool:
         )
     finally:
         os.close(log)
-    return True
 
 
 class _Watch(FileSystemEventHandler):
@@ -158,6 +163,8 @@ class Monitor:
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
         self.states: dict[str, str] = {}
+        # Set when the database file was deleted or replaced under us.
+        self.successor = False
 
     # -- the loop -------------------------------------------------------------
 
@@ -174,6 +181,10 @@ class Monitor:
                 if self.waiting is not None and self.waiting.poll() is None:
                     self.waiting.terminate()  # a blocked `tmux wait-for` client
                 self.fleet.close()
+        if self.successor:
+            # Not ensure_running: its probe of the lock can meet a CLI's probe,
+            # and then neither would start one.
+            start(self.settings)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -210,9 +221,10 @@ class Monitor:
             if "stop" in kinds:
                 return
             if self.store.replaced():
-                # Deleted or replaced: the fleet lives on in the new file, which
-                # the next CLI call gives a monitor of its own once this one is gone.
-                _log(f"{self.store.path} was deleted or replaced: this monitor stops")
+                # This connection now reads a file nobody else sees: hand over
+                # to a successor that opens the one there now (or says why not).
+                _log(f"{self.store.path} was deleted or replaced: this monitor hands over")
+                self.successor = True
                 return
             for kind, name in batch:
                 if kind == "log":
