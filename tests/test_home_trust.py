@@ -20,7 +20,7 @@ from tests.helpers import retry_until
 from tests.test_locks import hook, write
 from tmuxorch import monitor
 from tmuxorch.autolock import SETTINGS_CACHE
-from tmuxorch.store import DB_NAME
+from tmuxorch.store import DB_NAME, Store
 
 NOBODY = 65534
 
@@ -178,6 +178,14 @@ def _plant(env: Env, where: str) -> Path:
     return target
 
 
+def _spawned(env: Env) -> None:
+    env.ok("spawn", "a1")
+
+
+def _made_db(env: Env) -> None:
+    Store.open(env.home).close()
+
+
 def _spawn_refused(env: Env, where: str) -> None:
     assert f"{where} is a symbolic link" in _one_line_error(env, "spawn", "a1")
 
@@ -205,18 +213,23 @@ def _settings_replaced(env: Env, where: str) -> None:
         pytest.param("logs/a1.log", None, _spawn_refused, id="log"),
         pytest.param("tmux.conf", None, _spawn_refused, id="tmux.conf"),
         pytest.param(DB_NAME, None, _spawn_refused, id="state.db"),
-        pytest.param("screens/a1.txt", "a1", _screen_replaced, id="screen"),
+        pytest.param(f"{DB_NAME}-wal", _made_db, _spawn_refused, id="state.db-wal"),
+        pytest.param(f"{DB_NAME}-shm", _made_db, _spawn_refused, id="state.db-shm"),
+        pytest.param("screens/a1.txt", _spawned, _screen_replaced, id="screen"),
         pytest.param(SETTINGS_CACHE, None, _cache_replaced, id="lock-settings"),
         pytest.param("claude/.h1.json.tmp", None, _settings_replaced, id="settings-tmp"),
         pytest.param("claude/h1.json", None, _settings_replaced, id="settings"),
     ],
 )
 def test_links_in_the_home_are_not_followed(
-    env: Env, where: str, before: str | None, then: Callable[[Env, str], None]
+    env: Env,
+    where: str,
+    before: Callable[[Env], None] | None,
+    then: Callable[[Env, str], None],
 ) -> None:
     env.home.mkdir(mode=0o700)
     if before:
-        env.ok("spawn", before)
+        before(env)
     target = _plant(env, where)
     then(env, where)
     assert target.read_text() == "untouched"

@@ -264,6 +264,9 @@ class Store:
             if create and not os.path.lexists(path):
                 _create(path)
             _identity(path)  # SQLite would follow a link, or take an empty file
+            for journal in (path.with_name(path.name + x) for x in ("-wal", "-shm")):
+                if journal.is_symlink():  # SQLite would write through it
+                    check_entry(journal, journal.lstat(), stat.S_IFREG)
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from exc
