@@ -64,15 +64,21 @@ def test_a_deleted_database_is_noticed(env: Env, server: Server) -> None:
     assert not (env.home / DB_NAME).exists()  # no new, empty fleet was made
 
 
+def _watching(pid: int) -> bool:
+    """Has ``pid`` an inotify watch (on the store: it waits) open?"""
+    try:
+        return any(
+            os.readlink(fd) == "anon_inode:inotify" for fd in Path(f"/proc/{pid}/fd").iterdir()
+        )
+    except OSError:  # an fd closed while we looked
+        return False
+
+
 def test_wait_ends_when_its_database_is_deleted(env: Env) -> None:
     env.spawn_ready("w1")
     argv = [sys.executable, "-m", "tmuxorch", "wait", "w1", "--until", "exited", "--timeout", "60"]
     with subprocess.Popen(argv, env=env.environ, stderr=subprocess.PIPE, text=True) as proc:
-        fds = Path(f"/proc/{proc.pid}/fd")
-        watching = "anon_inode:inotify"  # its watch on the store is up: it waits
-        retry_until(
-            lambda: any(os.readlink(fd) == watching for fd in fds.iterdir()), message="waiting"
-        )
+        retry_until(lambda: _watching(proc.pid), message="wait watches the store")
         _remove_db(env.home)
         _, err = proc.communicate()
     assert proc.returncode == 1
