@@ -142,7 +142,7 @@ def test_a_home_not_ours_or_not_private_is_refused(
     for args in (("spawn", "a1"), ("list",)):
         assert says in _one_line_error(env, *args)
     st = env.home.stat()
-    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, owner if owner is not None else 0)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, os.getuid() if owner is None else owner)
     assert list(env.home.iterdir()) == [] and server.sessions == []
 
 
