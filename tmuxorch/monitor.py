@@ -40,7 +40,6 @@ from tmuxorch.errors import StoreError, TmuxorchError
 from tmuxorch.fleet import Fleet
 from tmuxorch.frozen import replace
 from tmuxorch.notify import start_observer
-from tmuxorch.private import check_home
 from tmuxorch.profiles import Profile
 from tmuxorch.records import ENDED, Agent
 from tmuxorch.states import SCREEN
@@ -66,7 +65,7 @@ class MonitorRunning(TmuxorchError):
 @contextlib.contextmanager
 def single_instance(home: Path) -> Iterator[None]:
     """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
-    check_home(home)
+    private.check_home(home)
     fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
         try:
@@ -99,6 +98,12 @@ def ensure_running(settings: Settings) -> bool:
     """Start a detached monitor if none runs; True if one was started."""
     if is_running(settings.home):
         return False
+    start(settings)
+    return True
+
+
+def start(settings: Settings) -> None:
+    """Start a detached monitor (it exits at once if another holds the lock)."""
     argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
@@ -122,7 +127,6 @@ def ensure_running(settings: Settings) -> bool:
         )
     finally:
         os.close(log)
-    return True
 
 
 class _Watch(FileSystemEventHandler):
@@ -169,6 +173,8 @@ class Monitor:
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
         self.states: dict[str, str] = {}
+        # Set when the database file was deleted or replaced under us.
+        self.successor = False
 
     # -- the loop -------------------------------------------------------------
 
@@ -185,6 +191,10 @@ class Monitor:
                 if self.waiting is not None and self.waiting.poll() is None:
                     self.waiting.terminate()  # a blocked `tmux wait-for` client
                 self.fleet.close()
+        if self.successor:
+            # Not ensure_running: its probe of the lock can meet a CLI's probe,
+            # and then neither would start one.
+            start(self.settings)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -221,9 +231,10 @@ class Monitor:
             if "stop" in kinds:
                 return
             if self.store.replaced():
-                # Deleted or replaced: the fleet lives on in the new file, which
-                # the next CLI call gives a monitor of its own once this one is gone.
-                _log(f"{self.store.path} was deleted or replaced: this monitor stops")
+                # This connection now reads a file nobody else sees: hand over
+                # to a successor that opens the one there now (or says why not).
+                _log(f"{self.store.path} was deleted or replaced: this monitor hands over")
+                self.successor = True
                 return
             for kind, name in batch:
                 if kind == "log":

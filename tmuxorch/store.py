@@ -279,6 +279,9 @@ class Store:
             if create and not os.path.lexists(path):
                 _create(path)
             _identity(path)  # SQLite would follow a link, or take an empty file
+            for journal in (path + "-wal", path + "-shm"):
+                if os.path.islink(journal):  # SQLite would write through it
+                    check_entry(journal, os.lstat(journal), stat.S_IFREG)
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise store_error(exc, path) from exc
