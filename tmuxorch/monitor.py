@@ -373,12 +373,15 @@ class Monitor:
             if quiet_for < profile.quiet:  # look again once output has settled
                 self._schedule(name, time.monotonic() + profile.quiet - quiet_for)
             return
-        if (state, detail) != (agent.state, agent.detail):
-            # Decided on ``agent`` as read before the capture: if a hook or a
-            # delivery moved it since, that newer word stands.
-            self.store.set_state(
-                name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
-            )
+        # Decided on ``agent`` as read before the capture: if a hook or a
+        # delivery moved it since, that newer word stands, and the screen is
+        # judged again against it (a still screen, a prompt, wakes nobody).
+        if (state, detail) != (agent.state, agent.detail) and not self.store.set_state(
+            name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
+        ):
+            moved = self.store.get_agent(name)
+            if moved is not None and moved.state != agent.state:
+                self._schedule(name, time.monotonic())
 
     def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
         """First-run dialogs (folder trust and the like), answered per config."""
