@@ -204,34 +204,48 @@ def test_urgent_interrupt_of_a_vanished_pane_does_not_kill_the_monitor(env: Env)
         watcher.fleet.close()
 
 
-def test_a_look_overtaken_by_a_delivery_looks_again(
-    env: Env, monkeypatch: pytest.MonkeyPatch
+# When the delivery of a message to an agent without hooks marks it busy: while
+# the monitor reads its screen (the reading, "waiting", is refused: the agent
+# is no longer idle), or after (it overwrites "waiting").
+DELIVERED = [("during-the-look", True), ("after-the-look", False)]
+
+
+@pytest.mark.parametrize("during", [d[1] for d in DELIVERED], ids=[d[0] for d in DELIVERED])
+def test_a_prompt_seen_around_a_delivery_ends_waiting(
+    env: Env, monkeypatch: pytest.MonkeyPatch, during: bool
 ) -> None:
-    """The monitor read the agent idle, then its screen; a delivery marked it
-    busy in between, so the screen's "waiting" is refused. A confirmation
-    prompt is a still screen, no output wakes the monitor: it looks again at
-    once, or the agent stays busy for good."""
+    """A confirmation prompt is a still screen: no output wakes the monitor
+    again, so the delivery's own word makes it look again, or the agent stays
+    busy for good (``events --follow`` waited for "waiting" forever)."""
     from tmuxorch.config import resolve
 
     env.spawn_ready("f", "--agent", "fake")
-    env.kill_monitor()  # this test runs the looks itself
+    env.kill_monitor()  # this test runs the monitor's steps itself
     watcher = monitor.Monitor(resolve(str(env.home), env.socket, str(env.config_path)))
     try:
+        watcher.last_event = watcher.store.last_event_id()
         pane = watcher.store.get_agent("f").pane_id  # type: ignore[union-attr]
         assert pane is not None
         watcher.tmux.send_keys(pane, "ask go on", "Enter")
         retry_until(lambda: "Do you want to go on?" in watcher.tmux.capture(pane), message="ask")
         capture = watcher.tmux.capture
 
-        def delivered_meanwhile(pane_id: str) -> str:
+        def deliver() -> None:  # as messaging's delivery marks an agent without hooks
             watcher.store.set_state("f", "busy", "", data={"source": "delivery"})
+
+        def delivered_meanwhile(pane_id: str) -> str:
+            deliver()
             return capture(pane_id)
 
-        monkeypatch.setattr(watcher.tmux, "capture", delivered_meanwhile)
+        if during:
+            monkeypatch.setattr(watcher.tmux, "capture", delivered_meanwhile)
         watcher._look("f")
-        assert watcher.store.get_agent("f").state == "busy"  # type: ignore[union-attr]
         monkeypatch.setattr(watcher.tmux, "capture", capture)
-        for name in list(watcher.due):  # what the loop does with the looks due
+        if not during:
+            deliver()
+        assert _state(env, "f")[0] == "busy"
+        watcher._read_events()  # what the loop does on a store change, then the looks due
+        for name in list(watcher.due):
             watcher._look(name)
         assert _state(env, "f") == ("waiting", "Do you want to go on?")
     finally:

@@ -285,8 +285,11 @@ class Monitor:
                 self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
                 self.costs.turn_ended(event.agent, event.ts)
-            if event.agent and event.event.startswith("hook:"):
-                # A hook moved the state: read the screen for what it did not say.
+            if event.agent and (
+                event.event.startswith("hook:") or event.data.get("source") == "delivery"
+            ):
+                # A hook or a delivery moved the state: read the screen for what
+                # it did not say (a prompt that came first is a still screen).
                 self._schedule(event.agent, time.monotonic())
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
@@ -373,15 +376,12 @@ class Monitor:
             if quiet_for < profile.quiet:  # look again once output has settled
                 self._schedule(name, time.monotonic() + profile.quiet - quiet_for)
             return
-        # Decided on ``agent`` as read before the capture: if a hook or a
-        # delivery moved it since, that newer word stands, and the screen is
-        # judged again against it (a still screen, a prompt, wakes nobody).
-        if (state, detail) != (agent.state, agent.detail) and not self.store.set_state(
-            name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
-        ):
-            moved = self.store.get_agent(name)
-            if moved is not None and moved.state != agent.state:
-                self._schedule(name, time.monotonic())
+        if (state, detail) != (agent.state, agent.detail):
+            # Decided on ``agent`` as read before the capture: if a hook or a
+            # delivery moved it since, that newer word stands.
+            self.store.set_state(
+                name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
+            )
 
     def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
         """First-run dialogs (folder trust and the like), answered per config."""
