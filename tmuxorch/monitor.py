@@ -296,8 +296,11 @@ class Monitor:
                 self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
                 self.costs.turn_ended(event.agent, event.ts)
-            if event.agent and event.event.startswith("hook:"):
-                # A hook moved the state: read the screen for what it did not say.
+            if event.agent and (
+                event.event.startswith("hook:") or event.data.get("source") == "delivery"
+            ):
+                # A hook or a delivery moved the state: read the screen for what
+                # it did not say (a prompt that came first is a still screen).
                 self._schedule(event.agent, time.monotonic())
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())

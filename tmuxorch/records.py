@@ -145,7 +145,8 @@ class Turn:
     """One turn of a Claude conversation, read from its transcript: a prompt and
     the reply up to the next prompt. ``duration`` is Claude's own measure when
     it wrote one; ``response`` the reply's last text (``response_key`` the
-    message it came from)."""
+    message it came from); ``answered``: the last response ended the turn
+    (``end_turn``), its answer is written (the Stop hook may not have run yet)."""
 
     agent: str
     seq: int
@@ -157,6 +158,7 @@ class Turn:
     response: str = ""
     response_key: str = ""
     tools: list[str] = field(default_factory=list)
+    answered: bool = False
 
 
 @frozen

@@ -172,6 +172,10 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN stage TEXT;
     ALTER TABLE messages ADD COLUMN draft TEXT;
     """,
+    # 7: a turn whose answer is written (its last response ended it).
+    """
+    ALTER TABLE turns ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 # Delivery order: urgent interrupts, important goes ahead of sequential.
@@ -245,6 +249,7 @@ def _agent(row: sqlite3.Row) -> Agent:
 def _turn(row: sqlite3.Row) -> Turn:
     values = dict(row)
     values["tools"] = json.loads(values["tools"] or "[]")
+    values["answered"] = bool(values["answered"])
     return Turn(**values)
 
 
