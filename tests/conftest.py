@@ -76,7 +76,11 @@ class Env:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("TMUXORCH_", "TMUX")) and k not in self.unset
+            if not k.startswith(("TMUXORCH_", "TMUX"))
+            and k not in self.unset
+            # pytest-xdist's workers export COLUMNS=80: in the panes it would
+            # pin every program (rich's dashboard) to 80 columns.
+            and k not in ("COLUMNS", "LINES")
         }
         env.update(
             TMUXORCH_HOME=str(self.home),

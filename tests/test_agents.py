@@ -89,19 +89,36 @@ def test_twenty_concurrent_spawns_and_fifty_sends(env: Env, server: Server) -> N
     assert len({a["pane_id"] for a in listed}) == 20
     assert sorted(w.name for w in server.windows) == names
 
-    jobs = [(names[i % 20], f"echo msg-{i}-done") for i in range(50)]
+    # Each message appends its own line to its agent's file: the files count
+    # deliveries, so a message typed twice (or lost) shows, not just "seen".
+    out = env.tmp / "out"
+    out.mkdir()
+    jobs = [(names[i % 20], f"msg-{i}-done") for i in range(50)]
     with concurrent.futures.ThreadPoolExecutor(25) as pool:
-        sends = list(pool.map(lambda j: env.cli("send", j[0], j[1], "--json"), jobs))
+        sends = list(
+            pool.map(
+                lambda j: env.cli("send", j[0], f"echo {j[1]} >> {out / j[0]}", "--json"), jobs
+            )
+        )
     assert [s.returncode for s in sends] == [0] * 50, [s.stderr for s in sends if s.returncode]
     ids = [json.loads(s.stdout)["id"] for s in sends]
     assert len(set(ids)) == 50
-    for name, text in jobs:
+    with env.fleet() as fleet:
         retry_until(
-            lambda name=name, text=text: (
-                text.replace("echo ", "") in env.ok("output", name, "--full")
-            ),
-            message=f"{text} reached {name}",
+            lambda: all(m.status == "delivered" for m in fleet.store.messages()),
+            timeout=120,
+            message="all fifty delivered",
         )
+    env.ok("wait", *names, "--timeout", "120")
+    expected = {name: sorted(t for n, t in jobs if n == name) for name in names}
+    retry_until(
+        lambda: {n: sorted(_lines(out / n)) for n in names} == expected,
+        message="each message ran exactly once",
+    )
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
 
 
 def test_parent_from_calling_pane(env: Env) -> None:

@@ -538,3 +538,51 @@ def test_a_fork_is_charged_its_own_responses_only(claude_fleet: ClaudeFleet) -> 
     retry_until(lambda: output("c2") == 21, message="the fork's own response counted")
     assert output("c1") == 40
     assert env.json("cost")["total"]["tokens"]["output"] == 61
+
+
+def stopped(record: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """``record`` (a reply) as Claude Code 2.1 writes it: with its stop reason."""
+    return {**record, "message": {**record["message"], "stop_reason": reason}}
+
+
+ANSWERS = [
+    # (id, records after the prompt, turns before the call, the answer is written)
+    ("final-answer", [stopped(reply("m1", (1, 1, 0, 0)), "end_turn")], 0, True),
+    ("tool-call", [stopped(reply("m1", (1, 1, 0, 0), called("Bash")), "tool_use")], 0, False),
+    (
+        "answer-after-a-tool",
+        [
+            stopped(reply("m1", (1, 1, 0, 0), called("Bash")), "tool_use"),
+            result(),
+            stopped(reply("m2", (1, 1, 0, 0), at=3), "end_turn"),
+        ],
+        0,
+        True,
+    ),
+    (
+        "tool-after-text",
+        [
+            stopped(reply("m1", (1, 1, 0, 0), said("Let me look.")), "end_turn"),
+            stopped(reply("m2", (1, 1, 0, 0), called("Read"), at=2), "tool_use"),
+        ],
+        0,
+        False,
+    ),
+    ("no-stop-reason", [reply("m1", (1, 1, 0, 0))], 0, False),
+    ("an-earlier-turn", [stopped(reply("m1", (1, 1, 0, 0)), "end_turn")], 1, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("records", "since", "written"), [a[1:] for a in ANSWERS], ids=[a[0] for a in ANSWERS]
+)
+def test_an_answer_is_known_written_before_the_stop_hook(
+    store: Store, tmp_path: Path, records: list[dict[str, Any]], since: int, written: bool
+) -> None:
+    """A delegate call whose cap the answer breaks reads it before the Stop hook
+    runs: the transcript tells that the turn is over (nothing to interrupt)."""
+    path = tmp_path / "t.jsonl"
+    path.write_text(lines(prompt("task", at=0), *records))
+    name = make_agent(store, path)
+    cost.refresh_agent(store, name, PRICING)
+    assert counted.answer_written(store, name, since) is written

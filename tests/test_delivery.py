@@ -150,21 +150,34 @@ def test_undeliverable_text_is_refused_before_queueing(
     assert env.records() == []
 
 
-def test_draft_comes_back_when_the_delivery_fails(env: Env) -> None:
+@pytest.mark.parametrize("draft", ["my draft", ""], ids=["draft", "no-draft"])
+def test_failed_delivery_leaves_only_the_draft(env: Env, draft: str) -> None:
     """A message that is never submitted (a submit key the agent ignores) is
-    taken out of the composer again and the person's draft put back."""
+    taken out of the composer again, not left for a later Enter, and the
+    person's draft put back."""
     config = base_config(env.tmp)
     config["delivery"] = {"verify_timeout": 0.5, "retries": 0}
     config["agents"]["fake"]["submit_key"] = "F12"
     env.write_config(config)
     env.spawn_ready("rec", "--agent", "fake")
     pane = str(env.json("status", "rec")["pane_id"])
-    env.fleet().tmux.send_literal(pane, "my draft")
-    retry_until(lambda: env.ok("output", "rec").rstrip().endswith("> my draft"), message="typed")
+    composer = f"> {draft}".rstrip()
+    if draft:
+        env.fleet().tmux.send_literal(pane, draft)
+        retry_until(lambda: env.ok("output", "rec").rstrip().endswith(composer), message="typed")
     proc = env.cli("send", "rec", "the message")
     assert proc.returncode == 1 and "never submitted" in proc.stderr
     retry_until(
-        lambda: env.ok("output", "rec").rstrip().endswith("> my draft"), message="draft back"
+        lambda: env.ok("output", "rec").rstrip().split("\n")[-1] == composer,
+        message="only the draft left",
     )
-    assert "the message" not in env.ok("output", "rec").rstrip().split("\n")[-1]
     assert env.records() == []
+
+
+def test_shell_command_still_running_counts_as_submitted(env: Env) -> None:
+    """A shell's command line is the cursor's row: the command just run stays
+    on the row above while it runs, and is not input still to submit."""
+    env.spawn_ready("s")
+    sent = env.json("send", "s", "sleep 600")
+    assert sent["status"] == "delivered"
+    assert env.json("status", "s")["state"] == "busy"

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from tests.conftest import ClaudeFleet, Router
 from tests.fakeapi import text
@@ -91,3 +92,35 @@ def test_slash_command_is_delivered_and_judged_by_the_screen(
         message = tmuxorch.store.get_message(int(sent["id"]))
     assert message is not None and message.status == "delivered"
     assert command not in prompts(fleet, "c1")
+
+
+def test_monitor_killed_between_typing_and_enter(claude_fleet: ClaudeFleet) -> None:
+    """kill -9 of the monitor with a prompt typed into Claude's composer and
+    Enter not pressed: the next monitor clears the composer and delivers the
+    prompt once (not twice, nor left behind as a draft)."""
+    fleet, env = claude_fleet, claude_fleet.env
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["claude"]["settle"] = 600  # typed, then a pause before Enter
+    env.write_config(config)
+    fleet.spawn("c1")
+    with env.fleet() as tmuxorch:
+        message_id = tmuxorch.store.add_message(None, "c1", "sequential", "exactly once please")
+
+        def stage() -> str | None:
+            message = tmuxorch.store.get_message(message_id)
+            return message.stage if message else None
+
+        retry_until(lambda: stage() == "typed", message="typed")
+    env.kill_monitor()
+    del config["agents"]["claude"]["settle"]
+    env.write_config(config)
+    env.ok("wait", "c1", "--timeout", "60")  # a new monitor recovers the claim
+    retry_until(lambda: prompts(fleet, "c1"), message="the turn request")
+    env.ok("wait", "c1", "--timeout", "60")
+    assert prompts(fleet, "c1") == ["exactly once please"]
+    pane = str(env.json("status", "c1")["pane_id"])
+    with env.fleet() as tmuxorch:
+        message = tmuxorch.store.get_message(message_id)
+        assert message is not None and message.status == "delivered"
+        # Not kept as a "draft" either, for Enter to send it a second time.
+        assert input_text(tmuxorch.tmux, pane, tmuxorch.profile("claude")) == ""

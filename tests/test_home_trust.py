@@ -3,6 +3,7 @@ nothing planted in the home is believed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -19,7 +20,7 @@ from tests.helpers import retry_until
 from tests.test_locks import hook, write
 from tmuxorch.claude.autolock import SETTINGS_CACHE
 from tmuxorch.fleet import monitorproc
-from tmuxorch.store.db import DB_NAME
+from tmuxorch.store.db import DB_NAME, Store
 
 NOBODY = 65534
 
@@ -35,6 +36,17 @@ def _windows(server: Server, name: str) -> int:
     return sum(w.name == name for w in server.windows)
 
 
+def _backup(env: Env) -> Path:
+    """A copy of the fleet's database, as a user's backup would be."""
+    backup = env.tmp / "backup.db"
+    with (
+        contextlib.closing(sqlite3.connect(env.home / DB_NAME)) as live,
+        contextlib.closing(sqlite3.connect(backup)) as copy,
+    ):
+        live.backup(copy)
+    return backup
+
+
 def _remove_db(home: Path) -> None:
     for path in home.glob(f"{DB_NAME}*"):
         path.unlink()
@@ -43,46 +55,52 @@ def _remove_db(home: Path) -> None:
 def test_a_deleted_database_is_noticed(env: Env, server: Server) -> None:
     env.spawn_ready("d1")  # the monitor set it idle: it runs
     _remove_db(env.home)
-    retry_until(lambda: not monitorproc.is_running(env.home), message="the monitor notices")
-    assert "was deleted or replaced" in (env.home / monitorproc.LOG_FILE).read_text()
+    log = env.home / monitorproc.LOG_FILE
+    retry_until(lambda: "was deleted or replaced" in log.read_text(), message="monitor notices")
+    retry_until(lambda: not monitorproc.is_running(env.home), message="and no successor stays")
     for args in (("list",), ("spawn", "d1"), ("up",)):
         assert "state.db is missing, yet tmux session" in _one_line_error(env, *args)
     assert _windows(server, "d1") == 1
     assert not (env.home / DB_NAME).exists()  # no new, empty fleet was made
 
 
+def _watching(pid: int) -> bool:
+    """Has ``pid`` an inotify watch (on the store: it waits) open?"""
+    try:
+        return any(
+            os.readlink(fd) == "anon_inode:inotify" for fd in Path(f"/proc/{pid}/fd").iterdir()
+        )
+    except OSError:  # an fd closed while we looked
+        return False
+
+
 def test_wait_ends_when_its_database_is_deleted(env: Env) -> None:
     env.spawn_ready("w1")
     argv = [sys.executable, "-m", "tmuxorch", "wait", "w1", "--until", "exited", "--timeout", "60"]
     with subprocess.Popen(argv, env=env.environ, stderr=subprocess.PIPE, text=True) as proc:
-        db = str(env.home / DB_NAME)
-        fds = Path(f"/proc/{proc.pid}/fd")
-        retry_until(
-            lambda: any(os.readlink(fd) == db for fd in fds.iterdir()), message="wait is waiting"
-        )
+        retry_until(lambda: _watching(proc.pid), message="wait watches the store")
         _remove_db(env.home)
         _, err = proc.communicate()
     assert proc.returncode == 1
+    db = env.home / DB_NAME
     assert err.splitlines() == [f"tmuxorch: {db} was deleted or replaced while waiting"]
 
 
 def test_a_replaced_database_gets_a_monitor_of_its_own(env: Env, server: Server) -> None:
     env.spawn_ready("a1")
-    backup = env.tmp / "backup.db"
-    with sqlite3.connect(env.home / DB_NAME) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)
+    backup = _backup(env)
     _remove_db(env.home)
     backup.replace(env.home / DB_NAME)
-    retry_until(lambda: not monitorproc.is_running(env.home), message="the monitor notices")
-    env.spawn_ready("a2")  # a monitor on the new file brings it up
+    # At once: the old monitor may still hold the lock, so spawn starts none.
+    env.spawn_ready("a2")  # the old one's successor, on the new file, brings it up
     assert {a["name"]: a["state"] for a in env.json("list")} == {"a1": "idle", "a2": "idle"}
+    assert "was deleted or replaced" in (env.home / monitorproc.LOG_FILE).read_text()
+    assert monitorproc.is_running(env.home)
 
 
 def test_an_older_database_never_doubles_a_live_window(env: Env, server: Server) -> None:
-    backup = env.tmp / "backup.db"
     env.spawn_ready("a1")
-    with sqlite3.connect(env.home / DB_NAME) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)
+    backup = _backup(env)
     env.ok("spawn", "b1")
     _remove_db(env.home)
     backup.replace(env.home / DB_NAME)  # a backup from before b1
@@ -124,7 +142,7 @@ def test_a_home_not_ours_or_not_private_is_refused(
     for args in (("spawn", "a1"), ("list",)):
         assert says in _one_line_error(env, *args)
     st = env.home.stat()
-    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, owner if owner is not None else 0)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, os.getuid() if owner is None else owner)
     assert list(env.home.iterdir()) == [] and server.sessions == []
 
 
@@ -166,6 +184,14 @@ def _plant(env: Env, where: str) -> Path:
     return target
 
 
+def _spawned(env: Env) -> None:
+    env.ok("spawn", "a1")
+
+
+def _made_db(env: Env) -> None:
+    Store.open(env.home).close()
+
+
 def _spawn_refused(env: Env, where: str) -> None:
     assert f"{where} is a symbolic link" in _one_line_error(env, "spawn", "a1")
 
@@ -193,18 +219,23 @@ def _settings_replaced(env: Env, where: str) -> None:
         pytest.param("logs/a1.log", None, _spawn_refused, id="log"),
         pytest.param("tmux.conf", None, _spawn_refused, id="tmux.conf"),
         pytest.param(DB_NAME, None, _spawn_refused, id="state.db"),
-        pytest.param("screens/a1.txt", "a1", _screen_replaced, id="screen"),
+        pytest.param(f"{DB_NAME}-wal", _made_db, _spawn_refused, id="state.db-wal"),
+        pytest.param(f"{DB_NAME}-shm", _made_db, _spawn_refused, id="state.db-shm"),
+        pytest.param("screens/a1.txt", _spawned, _screen_replaced, id="screen"),
         pytest.param(SETTINGS_CACHE, None, _cache_replaced, id="lock-settings"),
         pytest.param("claude/.h1.json.tmp", None, _settings_replaced, id="settings-tmp"),
         pytest.param("claude/h1.json", None, _settings_replaced, id="settings"),
     ],
 )
 def test_links_in_the_home_are_not_followed(
-    env: Env, where: str, before: str | None, then: Callable[[Env, str], None]
+    env: Env,
+    where: str,
+    before: Callable[[Env], None] | None,
+    then: Callable[[Env, str], None],
 ) -> None:
     env.home.mkdir(mode=0o700)
     if before:
-        env.ok("spawn", before)
+        before(env)
     target = _plant(env, where)
     then(env, where)
     assert target.read_text() == "untouched"

@@ -147,3 +147,29 @@ DETAILS = [
 )
 def test_tool_detail(payload: dict[str, object], detail: str) -> None:
     assert tool_detail(payload) == detail
+
+
+STALE = [
+    ("from-its-process", True, "exited"),
+    ("from-an-old-process", False, "idle"),
+]
+
+
+@pytest.mark.parametrize(("own", "state"), [r[1:] for r in STALE], ids=[r[0] for r in STALE])
+def test_session_end_of_an_old_process_does_not_end_the_agent(
+    env: Env, own: bool, state: str
+) -> None:
+    """After ``up``, a Claude killed with the old server may still fire its
+    SessionEnd: only the agent's own process (an ancestor of the hook) ends it."""
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        pid = os.getpid() if own else other.pid  # the hook runs below this test
+        store = Store.open(env.home)
+        store.insert_agent(agent_row("a", profile="claude", state="idle", pid=pid))
+        payload = (FIXTURES / "SessionEnd.json").read_bytes()
+        assert run_hook(env, "SessionEnd", payload).returncode == 0
+        agent = store.get_agent("a")
+        assert agent is not None and agent.state == state
+    finally:
+        other.kill()
+        other.wait()

@@ -375,50 +375,6 @@ def test_hand_started_sessions_hold_by_session_id(fleet_env: Env) -> None:
     assert held_paths(fleet_env)[0][1] == "session:s1"
 
 
-# (id, config file?, tool call, modules it must not load)
-LIGHT = [
-    ("write", True, ("Write", {"file_path": "f"}), {"typing"}),
-    ("write-no-config", False, ("Write", {"file_path": "f"}), {"typing"}),
-    # A Bash command that writes nothing needs no store (nor its records).
-    ("bash-read", True, ("Bash", {"command": "git status && ls"}),
-     {"typing", "sqlite3", "dataclasses"}),
-    ("bash-write", True, ("Bash", {"command": "make > out.log"}), {"typing"}),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("config", "call", "banned"), [c[1:] for c in LIGHT], ids=[c[0] for c in LIGHT]
-)
-def test_hook_import_path_stays_light(
-    fleet_env: Env, config: bool, call: tuple[str, dict[str, str]], banned: set[str]
-) -> None:
-    if not config:
-        fleet_env.config_path.unlink()
-    heavy = {"click", "libtmux", "watchdog", "yaml", "rich"} | banned
-    code = (
-        "import io, sys; sys.stdin = io.TextIOWrapper(io.BytesIO(sys.argv[1].encode()));"
-        "from tmuxorch.entry import main; main(['auto-lock']);"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy!r}))"
-    )
-    tool, tool_input = call
-    payload = {
-        "session_id": "s",
-        "cwd": str(fleet_env.tmp),
-        "tool_name": tool,
-        "tool_input": tool_input,
-    }
-    args = [sys.executable, "-c", code, json.dumps(payload)]
-
-    def run() -> str:
-        proc = subprocess.run(
-            args, capture_output=True, text=True, env=fleet_env.environ, check=True
-        )
-        return proc.stdout.strip()
-
-    run()  # the first call may read config.yaml (and cache its lock settings)
-    assert run() == "[]"
-
-
 # -- the CLI ---------------------------------------------------------------------
 
 

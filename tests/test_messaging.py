@@ -257,7 +257,7 @@ def test_recover_claims_knows_a_dead_deliverer(
     another process by now, or a zombie, and the message would stay claimed
     until some later restart, then arrive out of order."""
     from tmuxorch.core import procs
-    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet import recovery
 
     with subprocess.Popen(argv) as other, env.fleet() as fleet:
         try:
@@ -268,7 +268,7 @@ def test_recover_claims_knows_a_dead_deliverer(
             fleet.store.insert_agent(agent_row("f"))
             message_id = fleet.store.add_message(None, "f", "sequential", "hello")
             fleet.store.claim_next("f", other.pid, started + skew)
-            messaging.recover_claims(fleet, procs.alive)
+            recovery.recover_claims(fleet, procs.alive)
             message = fleet.store.get_message(message_id)
             assert message is not None and message.status == after
         finally:

@@ -4,8 +4,10 @@ from the screen, answering prompts, waiting, and surviving its own death."""
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -132,18 +134,33 @@ def test_events_follow_streams_new_events(env: Env) -> None:
         [sys.executable, "-m", "tmuxorch", "events", "--follow", "--json", "--agent", "f"],
         env=env.environ, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    # Read on a thread: a missing event fails the test with what came, not a hang.
+    stdout = follower.stdout
+    assert stdout is not None
+    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+        lines.put("")  # the end of its output
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     try:
         env.ok("send", "f", "ask stream this")
-        assert follower.stdout is not None
         seen: list[dict[str, object]] = []
         while not any(e.get("state") == "waiting" for e in seen):
-            line = follower.stdout.readline()
-            assert line, "events --follow ended early"
+            try:
+                line = lines.get(timeout=60)
+            except queue.Empty:
+                pytest.fail(f"no waiting event in 60 s; events --follow printed {seen}")
+            assert line, f"events --follow ended early, after {seen}"
             seen.append(json.loads(line))
         assert {"ts", "agent", "event", "state", "detail"} <= set(seen[-1])
     finally:
         follower.terminate()
         follower.wait(timeout=10)
+        reader.join(timeout=10)
 
 
 def test_watching_falls_back_to_polling_without_inotify(
@@ -184,6 +201,54 @@ def test_urgent_interrupt_of_a_vanished_pane_does_not_kill_the_monitor(env: Env)
         watcher._pump()  # tmux: can't find pane %999
         assert watcher.interrupted == {"f": message_id}
         assert watcher.store.get_message(message_id).status == "queued"  # type: ignore[union-attr]
+    finally:
+        watcher.fleet.close()
+
+
+# When the delivery of a message to an agent without hooks marks it busy: while
+# the monitor reads its screen (the reading, "waiting", is refused: the agent
+# is no longer idle), or after (it overwrites "waiting").
+DELIVERED = [("during-the-look", True), ("after-the-look", False)]
+
+
+@pytest.mark.parametrize("during", [d[1] for d in DELIVERED], ids=[d[0] for d in DELIVERED])
+def test_a_prompt_seen_around_a_delivery_ends_waiting(
+    env: Env, monkeypatch: pytest.MonkeyPatch, during: bool
+) -> None:
+    """A confirmation prompt is a still screen: no output wakes the monitor
+    again, so the delivery's own word makes it look again, or the agent stays
+    busy for good (``events --follow`` waited for "waiting" forever)."""
+    from tmuxorch.core.config import resolve
+
+    env.spawn_ready("f", "--agent", "fake")
+    env.kill_monitor()  # this test runs the monitor's steps itself
+    watcher = monitor.Monitor(resolve(str(env.home), env.socket, str(env.config_path)))
+    try:
+        watcher.last_event = watcher.store.last_event_id()
+        pane = watcher.store.get_agent("f").pane_id  # type: ignore[union-attr]
+        assert pane is not None
+        watcher.tmux.send_keys(pane, "ask go on", "Enter")
+        retry_until(lambda: "Do you want to go on?" in watcher.tmux.capture(pane), message="ask")
+        capture = watcher.tmux.capture
+
+        def deliver() -> None:  # as messaging's delivery marks an agent without hooks
+            watcher.store.set_state("f", "busy", "", data={"source": "delivery"})
+
+        def delivered_meanwhile(pane_id: str) -> str:
+            deliver()
+            return capture(pane_id)
+
+        if during:
+            monkeypatch.setattr(watcher.tmux, "capture", delivered_meanwhile)
+        watcher._look("f")
+        monkeypatch.setattr(watcher.tmux, "capture", capture)
+        if not during:
+            deliver()
+        assert _state(env, "f")[0] == "busy"
+        watcher._read_events()  # what the loop does on a store change, then the looks due
+        for name in list(watcher.due):
+            watcher._look(name)
+        assert _state(env, "f") == ("waiting", "Do you want to go on?")
     finally:
         watcher.fleet.close()
 

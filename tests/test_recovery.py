@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from libtmux.server import Server
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
 from tmuxorch.core import procs
 from tmuxorch.core.records import Message
-from tmuxorch.fleet import messaging
+from tmuxorch.fleet import monitorproc, recovery
 
 
 def _lines(path: Path) -> list[str]:
@@ -80,6 +81,8 @@ def test_recovery_decides_by_stage_and_screen(
     draft_text = f"echo half >> {out}" if draft else ""
     env.spawn_ready("s")
     dead = env.kill_monitor()
+    # Its lock goes with its files, a moment before the process is gone.
+    retry_until(lambda: not procs.alive(dead), message="the monitor gone")
     pane = str(env.json("status", "s")["pane_id"])
     with env.fleet() as fleet:
         if typed:
@@ -93,7 +96,7 @@ def test_recovery_decides_by_stage_and_screen(
         fleet.store.claim_next("s", dead, procs.start_time(dead))
         if stage is not None:
             fleet.store.set_message_stage(message_id, stage, draft_text)
-        messaging.recover_claims(fleet, procs.alive)
+        recovery.recover_claims(fleet, procs.alive)
         assert _message(env, message_id).status == status
     env.ok("wait", "s", "--timeout", "60")  # a monitor delivers what was queued again
     retry_until(lambda: _message(env, message_id).status == "delivered", message="delivered")
@@ -121,3 +124,28 @@ def test_half_typed_shell_line_is_a_draft(env: Env) -> None:
     retry_until(lambda: _input_line(env, "s") == f"$ echo half >> {out}", message="draft back")
     env.ok("wait", "s", "--timeout", "60")
     assert _lines(out) == ["whole"]
+
+
+def test_tmux_server_death_fails_every_agents_queue(env: Env, server: Server) -> None:
+    """The server dies with one agent busy and another in the middle of a
+    delivery (typed, before Enter): the queued messages of both fail alike;
+    none is left queued to arrive unseen after ``up``."""
+    config = base_config(env.tmp)
+    config["agents"]["slowshell"] = {"extends": "shell", "settle": 600}
+    env.write_config(config)
+    gate = env.tmp / "go"
+    env.spawn_ready("busy", "--agent", "fake")
+    env.ok("send", "busy", f"hold {gate}")
+    env.spawn_ready("typing", "--agent", "slowshell")
+    with env.fleet() as fleet:
+        typing_id = fleet.store.add_message(None, "typing", "sequential", "echo typed")
+    retry_until(lambda: _message(env, typing_id).stage == "typed", message="mid-delivery")
+    retry_until(lambda: env.json("status", "busy")["state"] == "busy", message="busy")
+    with env.fleet() as fleet:
+        queued = [
+            fleet.store.add_message(None, n, "sequential", "behind") for n in ("busy", "typing")
+        ]
+    assert [_message(env, i).status for i in queued] == ["queued", "queued"]
+    server.kill()
+    retry_until(lambda: not monitorproc.is_running(env.home), message="the monitor exits")
+    assert [_message(env, i).status for i in queued] == ["failed", "failed"]

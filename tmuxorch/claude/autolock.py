@@ -33,9 +33,6 @@ from tmuxorch.core.errors import TmuxorchError
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    # Imported where used: a Bash command that writes nothing (most of them)
-    # is decided from json, os and shlex alone.
-    from pathlib import Path
     from typing import Any
 
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -106,22 +103,22 @@ def deny(reason: str) -> None:
     sys.stdout.write(json.dumps({"hookSpecificOutput": decision}) + "\n")
 
 
-def cached_settings(home: Path) -> dict[str, Any]:
+def cached_settings(home: str) -> dict[str, Any]:
     """``locks`` (wait, lease, scope) and ``protected`` (protected_paths) of
     config.yaml, from a JSON cache in the home while the file's path, mtime
     and size are unchanged: tmuxorch.core.config (dataclasses, typing, yaml) costs
     more than the whole rest of the hook."""
-    from tmuxorch.core.paths import config_path
+    from tmuxorch.core.paths import config_file
 
-    path = config_path()
+    path = config_file()
     try:
-        st = path.stat()
-        stamp: list[Any] = [str(path), st.st_mtime_ns, st.st_size]
+        st = os.stat(path)
+        stamp: list[Any] = [path, st.st_mtime_ns, st.st_size]
     except FileNotFoundError:
-        stamp = [str(path), None, None]
+        stamp = [path, None, None]
     from tmuxorch.core.private import read_text, write_file
 
-    cache = home / SETTINGS_CACHE
+    cache = os.path.join(home, SETTINGS_CACHE)
     try:
         data = json.loads(read_text(cache))
         if (
@@ -132,9 +129,11 @@ def cached_settings(home: Path) -> dict[str, Any]:
             return {"locks": data["locks"], "protected": data["protected"]}
     except (OSError, ValueError, KeyError, TypeError, TmuxorchError):
         pass
+    from pathlib import Path
+
     from tmuxorch.core.config import Config, load_config
 
-    settings = _settings_of(load_config(path)[0] if stamp[1] is not None else Config())
+    settings = _settings_of(load_config(Path(path))[0] if stamp[1] is not None else Config())
     with contextlib.suppress(TmuxorchError):  # only a cache
         write_file(cache, json.dumps({"stamp": stamp, **settings}).encode())
     return settings
@@ -144,7 +143,7 @@ def _settings_of(config: Any) -> dict[str, Any]:
     return {"locks": dict(vars(config.locks)), "protected": list(config.protected_paths)}
 
 
-def _home() -> tuple[Path, dict[str, Any] | None]:
+def _home() -> tuple[str, dict[str, Any] | None]:
     from tmuxorch.core.paths import quick_home
 
     home = quick_home()
@@ -153,7 +152,7 @@ def _home() -> tuple[Path, dict[str, Any] | None]:
     from tmuxorch.core.config import resolve
 
     settings = resolve()
-    return settings.home, _settings_of(settings.config)
+    return str(settings.home), _settings_of(settings.config)
 
 
 def decide(payload: dict[str, Any], managed: bool) -> str | None:
@@ -169,7 +168,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
         refused = _protected(home, path, cwd, settings["protected"])
         if refused is not None:
             return refused
-    if not (home / "state.db").exists():
+    if not os.path.exists(os.path.join(home, "state.db")):
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
@@ -192,7 +191,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
     return None
 
 
-def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str | None:
+def _protected(home: str, file_path: str, cwd: str, patterns: list[str]) -> str | None:
     """The deny reason when ``file_path`` is protected and this agent was not
     spawned allowed to write it (``spec["allow_protected"]``); hand-started
     sessions have no allowance."""
@@ -202,7 +201,7 @@ def _protected(home: Path, file_path: str, cwd: str, patterns: list[str]) -> str
     if pattern is None:
         return None
     name = os.environ.get("TMUXORCH_AGENT")
-    if name and (home / "state.db").exists():
+    if name and os.path.exists(os.path.join(home, "state.db")):
         from tmuxorch.store.db import Store
 
         with Store.open(home, create=False) as store:

@@ -24,12 +24,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.core.config import Config, Price
+from tmuxorch.core.frozen import replace
 from tmuxorch.core.records import MessageUsage, Turn, iso
 
 if TYPE_CHECKING:
@@ -363,7 +364,9 @@ class _Reader:
                     texts.append(block["text"])
                 elif block.get("type") == "tool_use":
                     tools.append(str(block.get("name") or "tool"))
-            turn = replace(turn, tools=tools)
+            # A response that ends the turn is its answer: a caller can tell it
+            # is written before the Stop hook runs.
+            turn = replace(turn, tools=tools, answered=message.get("stop_reason") == "end_turn")
             text = "\n".join(t for t in texts if t.strip())
             if text:
                 same = key and key == turn.response_key

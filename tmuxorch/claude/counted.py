@@ -32,6 +32,13 @@ def turn_counted(store: Store, name: str, ts: float) -> bool:
     return last is not None and last.duration is not None and (last.ended or 0.0) >= ts
 
 
+def answer_written(store: Store, name: str, since: int) -> bool:
+    """Has a turn after turn ``since`` (its seq) ended with its answer written
+    to the transcript? Claude writes it there before its Stop hook runs."""
+    last = store.last_turn(name)
+    return last is not None and last.seq > since and last.answered
+
+
 def settle(store: Store, name: str, table: Pricing, after: int) -> None:
     """Read the agent's transcript until the last turn that ended (Stop hook)
     after event id ``after`` is counted, re-reading at :data:`REREAD_DELAYS`;

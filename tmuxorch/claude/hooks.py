@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 from tmuxorch.core import states
 
@@ -54,12 +53,12 @@ def tool_detail(payload: dict[str, Any]) -> str:
         for key in ("file_path", "notebook_path", "command", "pattern", "url", "path"):
             value = tool_input.get(key)
             if isinstance(value, str) and value:
-                target = Path(value).name if key.endswith("_path") else value
+                target = os.path.basename(value.rstrip("/")) if key.endswith("_path") else value
                 break
     return _short(f"{tool} {target}".strip(), 120)
 
 
-def home_from_env() -> Path | None:
+def home_from_env() -> str | None:
     """The fleet home, cheaply: the env var every tmuxorch pane has, the
     default when no config file exists, else what config says."""
     from tmuxorch.core.paths import quick_home
@@ -71,7 +70,7 @@ def home_from_env() -> Path | None:
     from tmuxorch.core.errors import TmuxorchError
 
     try:
-        return resolve().home
+        return str(resolve().home)
     except TmuxorchError:
         return None
 
@@ -169,15 +168,39 @@ def _record(event: str, payload: dict[str, Any]) -> None:
     if not name and event not in _TURN_ENDS:
         return  # a session we don't manage: only turn ends (lock release) concern us
     home = home_from_env()
-    if home is None or not (home / "state.db").exists():
+    if home is None or not os.path.exists(os.path.join(home, "state.db")):
         return  # no fleet: never get in Claude's way
     from tmuxorch.store.db import Store
 
     with Store.open(home, create=False) as store:
+        if name and event == "SessionEnd" and _stale(store.get_agent(name)):
+            return  # an old process's ending: the agent runs again in a new one
         if name:
             apply(store, name, event, payload)
         if event in _TURN_ENDS:
             _release_locks(store, payload)
+
+
+def _stale(agent: Any) -> bool:
+    """Does this hook come from a process the agent no longer runs? A Claude
+    killed with its tmux server can fire SessionEnd after ``up`` has started
+    the agent again, and must not end the new one. Claude runs its hooks below
+    itself, so the pane's process is among the hook's ancestors."""
+    want = getattr(agent, "pid", None)
+    if not want:
+        return False
+    pid = os.getppid()
+    for _ in range(32):
+        if pid == want:
+            return False
+        if pid <= 1:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False  # cannot tell: take the event
+    return False
 
 
 def _release_locks(store: Any, payload: dict[str, Any]) -> None:

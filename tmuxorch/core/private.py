@@ -8,10 +8,10 @@ Stdlib only: the hooks open the home through here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import time
-from pathlib import Path
 
 from tmuxorch.core.errors import StoreError
 
@@ -28,19 +28,19 @@ def _owner(uid: int) -> str:
         return f"uid {uid}"
 
 
-def check_home(home: Path, *, create: bool = True) -> None:
+def check_home(home: str | os.PathLike[str], *, create: bool = True) -> None:
     """Create the home 0700, or refuse one that is not ours or not private."""
     try:
         if create:
-            home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = home.stat()
+            os.makedirs(home, mode=0o700, exist_ok=True)
+        st = os.stat(home)
     except OSError as exc:
         raise StoreError(f"cannot use home {home}: {exc.strerror or exc}") from exc
     if st.st_uid == os.getuid() and not st.st_mode & 0o077:
         return
     import shlex  # only for the message: the hooks pass here on every call
 
-    quoted = shlex.quote(str(home))
+    quoted = shlex.quote(os.fspath(home))
     if st.st_uid != os.getuid():
         raise StoreError(
             f"home {home} belongs to {_owner(st.st_uid)}, not to you: use a home of your own "
@@ -52,7 +52,7 @@ def check_home(home: Path, *, create: bool = True) -> None:
     )
 
 
-def check_entry(path: Path, st: os.stat_result, kind: int) -> None:
+def check_entry(path: str | os.PathLike[str], st: os.stat_result, kind: int) -> None:
     """Refuse ``path`` (as ``lstat`` saw it) unless it is a ``kind`` of ours."""
     if stat.S_ISLNK(st.st_mode):
         raise StoreError(
@@ -65,21 +65,21 @@ def check_entry(path: Path, st: os.stat_result, kind: int) -> None:
         raise StoreError(f"{path} belongs to {_owner(st.st_uid)}, not to you: remove it")
 
 
-def private_dir(path: Path) -> Path:
+def private_dir(path: str | os.PathLike[str]) -> None:
     """A directory of the home (``logs``, ``screens``...), made 0700: one found
     looser was made by us in our private home, so it is tightened."""
     try:
-        path.mkdir(mode=0o700, exist_ok=True)
-        st = path.lstat()
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        st = os.lstat(path)
     except OSError as exc:
         raise StoreError(f"cannot use {path}: {exc.strerror or exc}") from exc
     check_entry(path, st, stat.S_IFDIR)
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
-    return path
 
 
-def open_file(path: Path, flags: int) -> int:
+def open_file(path: str | os.PathLike[str], flags: int) -> int:
     """``os.open`` of a regular file of ours, created 0600 and made 0600,
     never through a link. A missing file raises FileNotFoundError."""
     try:
@@ -88,7 +88,7 @@ def open_file(path: Path, flags: int) -> int:
         raise
     except OSError as exc:
         try:
-            st = path.lstat()
+            st = os.lstat(path)
         except OSError:
             raise StoreError(f"cannot open {path}: {exc.strerror or exc}") from exc
         check_entry(path, st, stat.S_IFREG)
@@ -105,20 +105,24 @@ def open_file(path: Path, flags: int) -> int:
     return fd
 
 
-def read_text(path: Path) -> str:
+def read_text(path: str | os.PathLike[str]) -> str:
     with os.fdopen(open_file(path, os.O_RDONLY), "r", encoding="utf-8") as handle:
         return handle.read()
 
 
-def write_file(path: Path, data: bytes) -> None:
+def write_file(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` whole with ``data``, 0600: written under a fresh name
     and renamed over it (a rename replaces a link, it never follows one)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    name = os.fspath(path)
+    tmp = os.path.join(
+        os.path.dirname(name), f".{os.path.basename(name)}.{os.getpid()}.{time.monotonic_ns()}"
+    )
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_LINKS, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc

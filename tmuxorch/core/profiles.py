@@ -60,6 +60,9 @@ class Profile:
     # cursor's row. Profiles with one get half-typed input saved and restored
     # around a delivery.
     input_pattern: str | None = None
+    # The input area is the cursor's row (a shell's command line), read with
+    # ``input_pattern``: rows above it are output, whatever they look like.
+    input_at_cursor: bool = False
     # Text the input area shows that nobody typed (dim placeholders).
     input_placeholders: list[str] = field(default_factory=list)
     # Keys that empty the input area.
@@ -98,6 +101,7 @@ class ProfileOverride:
     permission_flag: str | None = None
     dialogs: dict[str, list[str]] | None = None
     input_pattern: str | None = None
+    input_at_cursor: bool | None = None
     input_placeholders: list[str] | None = None
     clear_input_keys: list[str] | None = None
     newline_key: str | None = None
@@ -114,8 +118,9 @@ BUILTIN: dict[str, Profile] = {
         clear_command="clear",
         quit_command="exit",
         ready=[_SHELL_PROMPT],
-        # The command line: after the prompt's first sign, on the last row.
-        input_pattern=r"[$#%>❯] ?([^\n]*)\s*\Z",
+        # The command line: after the prompt's first sign, on the cursor's row.
+        input_pattern=r"[$#%>❯] ?(.*)",
+        input_at_cursor=True,
         waiting=[
             r"([^\n]*\[[yY]/[nN]\])\s*\Z",
             r"([^\n]*\([yY]/[nN]\))\s*\Z",

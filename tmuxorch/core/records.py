@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+
+from tmuxorch.core.frozen import field, frozen
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
@@ -28,7 +29,7 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
-@dataclass(frozen=True)
+@frozen
 class Agent:
     name: str
     profile: str
@@ -57,7 +58,7 @@ class Agent:
     spec: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class Event:
     id: int
     ts: float
@@ -79,7 +80,7 @@ class Event:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Message:
     id: int
     ts: float
@@ -99,7 +100,7 @@ class Message:
     draft: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Watch:
     """A ``wait --notify``: message ``watcher`` when ``targets`` reach ``until``."""
 
@@ -112,7 +113,7 @@ class Watch:
     deadline: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Lock:
     """A held file lock. ``agent`` is set when the holder is a fleet agent;
     ``pid``/``pid_start`` identify the process whose death frees the lock."""
@@ -127,7 +128,7 @@ class Lock:
     pid_start: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Waiter:
     """A process waiting for a lock; ``wake`` names its FIFO in the home."""
 
@@ -139,12 +140,13 @@ class Waiter:
     wake: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Turn:
     """One turn of a Claude conversation, read from its transcript: a prompt and
     the reply up to the next prompt. ``duration`` is Claude's own measure when
     it wrote one; ``response`` the reply's last text (``response_key`` the
-    message it came from)."""
+    message it came from); ``answered``: the last response ended the turn
+    (``end_turn``), its answer is written (the Stop hook may not have run yet)."""
 
     agent: str
     seq: int
@@ -156,9 +158,10 @@ class Turn:
     response: str = ""
     response_key: str = ""
     tools: list[str] = field(default_factory=list)
+    answered: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class MessageUsage:
     """Tokens of one API response (``key``: message id + request id), counted
     in turn ``turn`` of its agent."""

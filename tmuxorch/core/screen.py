@@ -44,7 +44,8 @@ def classify(profile: Profile, screen: str, *, typing: bool = False) -> Reading:
     reading = _read(profile, text)
     if reading.state is None and typing and profile.input_pattern:
         matches = list(re.finditer(profile.input_pattern, text, re.MULTILINE))
-        if matches and matches[-1].group(1).strip():
+        # On the last row, where the cursor is (the screen ends with it).
+        if matches and matches[-1].group(1).strip() and "\n" not in text[matches[-1].start() :]:
             draft = matches[-1]
             bare = text[: draft.start(1)] + text[draft.end(1) :]
             if _read(profile, bare).state == "idle":

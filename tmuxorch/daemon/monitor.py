@@ -18,7 +18,6 @@ first-run dialogs, and the whole state of agents that have no hooks.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import queue
 import re
@@ -36,13 +35,14 @@ from tmuxorch.claude.counted import Refresher
 from tmuxorch.core import private, procs, screen
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
+from tmuxorch.core.frozen import replace
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent
 from tmuxorch.core.states import SCREEN
 from tmuxorch.daemon import safety
-from tmuxorch.fleet import control, messaging
+from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
-from tmuxorch.fleet.monitorproc import single_instance
+from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.store.db import DB_NAME
 from tmuxorch.store.notify import start_observer
 from tmuxorch.tmux.server import WAKE_CHANNEL, Pane, binary
@@ -70,7 +70,8 @@ class _Watch(FileSystemEventHandler):
 
 
 def _observer(home: Path, handler: _Watch) -> Any:
-    logs = private.private_dir(home / "logs")
+    logs = home / "logs"
+    private.private_dir(logs)
     try:
         return start_observer(handler, home, logs)
     except OSError as exc:
@@ -100,6 +101,8 @@ class Monitor:
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
         self.states: dict[str, str] = {}
+        # Set when the database file was deleted or replaced under us.
+        self.successor = False
 
     # -- the loop -------------------------------------------------------------
 
@@ -116,6 +119,10 @@ class Monitor:
                 if self.waiting is not None and self.waiting.poll() is None:
                     self.waiting.terminate()  # a blocked `tmux wait-for` client
                 self.fleet.close()
+        if self.successor:
+            # Not ensure_running: its probe of the lock can meet a CLI's probe,
+            # and then neither would start one.
+            start(self.settings)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -126,7 +133,7 @@ class Monitor:
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
-        messaging.recover_claims(self.fleet, alive=_alive)
+        recovery.recover_claims(self.fleet, alive=_alive)
         for agent in self.store.list_agents():
             self.states[agent.name] = agent.state
             if agent.state not in ENDED:
@@ -152,9 +159,10 @@ class Monitor:
             if "stop" in kinds:
                 return
             if self.store.replaced():
-                # Deleted or replaced: the fleet lives on in the new file, which
-                # the next CLI call gives a monitor of its own once this one is gone.
-                _log(f"{self.store.path} was deleted or replaced: this monitor stops")
+                # This connection now reads a file nobody else sees: hand over
+                # to a successor that opens the one there now (or says why not).
+                _log(f"{self.store.path} was deleted or replaced: this monitor hands over")
+                self.successor = True
                 return
             for kind, name in batch:
                 if kind == "log":
@@ -216,8 +224,11 @@ class Monitor:
                 self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
                 self.costs.turn_ended(event.agent, event.ts)
-            if event.agent and event.event.startswith("hook:"):
-                # A hook moved the state: read the screen for what it did not say.
+            if event.agent and (
+                event.event.startswith("hook:") or event.data.get("source") == "delivery"
+            ):
+                # A hook or a delivery moved the state: read the screen for what
+                # it did not say (a prompt that came first is a still screen).
                 self._schedule(event.agent, time.monotonic())
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
@@ -227,22 +238,25 @@ class Monitor:
         self.states[name] = state
         agent = self.store.get_agent(name)
         if agent is not None and previous != state:
-            seen = dataclasses.replace(agent, state=state, detail=detail)
+            seen = replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
 
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""
         for name in self.store.recipients_with_queued():
-            worker = self.workers.get(name)
-            if worker is not None and worker.is_alive():
-                continue
             agent = self.store.get_agent(name)
             if agent is None:
                 continue
             if agent.state in ENDED:
+                # Even while a worker is still at its last delivery: every
+                # ended agent's queue fails alike (the monitor may be exiting).
                 why = f" ({agent.detail})" if agent.detail else ""  # e.g. why it never started
                 self.store.fail_queued(name, f"agent {name!r} is {agent.state}{why}")
-            elif agent.state in messaging.DELIVERABLE:
+                continue
+            worker = self.workers.get(name)
+            if worker is not None and worker.is_alive():
+                continue
+            if agent.state in messaging.DELIVERABLE:
                 worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
                 self.workers[name] = worker
                 worker.start()

@@ -138,6 +138,8 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
     before = fleet.agent(name)
     hooks = fleet.profile(before.profile).hooks
     mark = fleet.store.last_event_id()
+    last_turn = fleet.store.last_turn(name)
+    turn_mark = last_turn.seq if last_turn else 0
     try:
         message = messaging.send(fleet, name, text)
     except (DeliveryError, TimeoutReached) as exc:
@@ -163,7 +165,9 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
         cost.refresh_agent(fleet.store, name, table)
         steps, usd = spent()
         found[:] = safetynet.breaches(caps, turns=steps, cost_usd=usd, worked=0.0)
-        if found:
+        # A cap broken by the answer itself, read before the Stop hook: the
+        # turn is over, nothing to stop; its end brings the answer.
+        if found and not counted.answer_written(fleet.store, name, turn_mark):
             return _EXCEEDED[found[0].limit]
         return messaging.turn_outcome(fleet, fleet.agent(name), message.id)
 

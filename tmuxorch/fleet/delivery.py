@@ -12,6 +12,10 @@ through ``type_message``. The steps, each for a reason:
    settle delay and press the submit key as a key of its own;
 4. verify the text left the input line; if it is still sitting there press
    the key again, and fail if it never leaves.
+
+Before each step the caller is told the stage (typing, typed, submitting)
+and any draft taken out of the input line, so that ``recover`` can finish
+the job after the deliverer died between two steps.
 """
 
 from __future__ import annotations
@@ -96,14 +100,16 @@ def _input_line(
     if pane is None or pane.dead:
         return None
     rows = tmux.cmd("capture-pane", "-p", "-t", pane_id)  # physical rows: cursor_y lines up
+    row = pane.cursor_y
+    cursor_row = rows[row].rstrip() if row < len(rows) else ""
     if profile.input_pattern:
-        matches = list(re.finditer(profile.input_pattern, "\n".join(rows), re.MULTILINE))
+        where = cursor_row if profile.input_at_cursor else "\n".join(rows)
+        matches = list(re.finditer(profile.input_pattern, where, re.MULTILINE))
         if matches or not fallback:
             return _InputLine(matches[-1].group(1).rstrip() if matches else "")
         # The input area's first row scrolled away (a long message): the
         # cursor sits at its end.
-    row = pane.cursor_y
-    return _InputLine(rows[row].rstrip() if row < len(rows) else "")
+    return _InputLine(cursor_row)
 
 
 def _alive_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine:
@@ -230,8 +236,8 @@ def type_message(
     try:
         _type_and_submit(tmux, pane_id, text, profile, settings, tail, pending, saved, tell)
     except TmuxorchError:
-        if saved:
-            _put_back(tmux, pane_id, profile, tail, pending, saved)
+        # Failed, so not left in the input line for a later Enter to send.
+        _put_back(tmux, pane_id, profile, tail, pending, saved)
         raise
     if saved:
         _restore_input(tmux, pane_id, saved, profile)
@@ -293,16 +299,19 @@ def _put_back(
     draft: str,
 ) -> None:
     """Replace what is left of an undelivered message in the input line with
-    the draft it displaced (best effort: the delivery has failed already)."""
-    try:
+    the draft it displaced, if any (best effort: the delivery has failed)."""
+
+    def cleared() -> bool:
         line = _input_line(tmux, pane_id, profile)
-        if line is None:
-            return
-        if line.shows(tail, pending) or input_text(tmux, pane_id, profile):
-            _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
-        _restore_input(tmux, pane_id, draft, profile)
+        return line is None or not line.shows(tail, pending)
+
+    try:
+        if not cleared():
+            _clear_input(tmux, pane_id, profile, cleared)
+        if draft and not input_text(tmux, pane_id, profile):
+            _restore_input(tmux, pane_id, draft, profile)
     except TmuxorchError as exc:
-        logger.warning("could not put the draft %r back: %s", draft, exc)
+        logger.warning("could not clear a failed message or put the draft %r back: %s", draft, exc)
 
 
 def recover(

@@ -206,7 +206,8 @@ class Fleet:
         except TmuxError:
             return ""
         path = self.screen_path(agent.name)
-        private.write_file(private.private_dir(path.parent) / path.name, (text + "\n").encode())
+        private.private_dir(path.parent)
+        private.write_file(path, (text + "\n").encode())
         return text
 
     # -- spawn --------------------------------------------------------------------

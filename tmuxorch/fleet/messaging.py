@@ -186,52 +186,6 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
     return _message(fleet, message.id)
 
 
-def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> None:
-    """After a deliverer died mid-delivery, decide each of its claims by how far
-    it got: taken by the agent (its UserPromptSubmit carries the text, or the
-    screen shows it submitted) is delivered; never submitted is queued again,
-    its leftovers cleared from the input line; when the screen cannot tell,
-    failed, with the reason, rather than retyped behind the user's back."""
-    for message in fleet.store.claimed_messages():
-        if message.claimed_by is not None and alive(message.claimed_by, message.claimed_start):
-            continue
-        if _taken(fleet, message):
-            fleet.store.set_message_status(message.id, "delivered")
-        elif message.stage is None:  # nothing typed yet
-            fleet.store.requeue_message(message.id)
-        else:
-            _recover_typed(fleet, message, message.stage)
-
-
-def _recover_typed(fleet: Fleet, message: Message, stage: str) -> None:
-    agent = fleet.store.get_agent(message.recipient)
-    try:
-        if agent is None or agent.state in ENDED or not agent.pane_id:
-            raise DeliveryError(f"agent {message.recipient!r} is gone")
-        profile = fleet.profile(agent.profile)
-        draft = message.draft or ""
-        taken = delivery.recover(fleet.tmux, agent.pane_id, message.body, profile, stage, draft)
-    except TmuxorchError as exc:
-        reason = f"the deliverer died while {stage}, and the screen cannot tell more: {exc}"
-        fleet.store.set_message_status(message.id, "failed", reason)
-        fleet.store.add_event(message.recipient, "message-failed", None, f"#{message.id}: {reason}")
-        return
-    if taken:
-        fleet.store.set_message_status(message.id, "delivered")
-        fleet.store.add_event(message.recipient, "message", None, f"#{message.id} recovered")
-    else:
-        fleet.store.requeue_message(message.id)
-
-
-def _taken(fleet: Fleet, message: Message) -> bool:
-    for event in fleet.store.events(agent=message.recipient, kind="hook:UserPromptSubmit"):
-        if event.ts >= (message.claimed_at or 0) and message.body.strip() in str(
-            event.data.get("prompt", "")
-        ):
-            return True
-    return False
-
-
 # -- coordination ------------------------------------------------------------------
 
 

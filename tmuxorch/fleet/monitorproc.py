@@ -16,7 +16,6 @@ from pathlib import Path
 from tmuxorch.core import private
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import StoreError, TmuxorchError
-from tmuxorch.core.private import check_home
 
 LOCK_FILE = "monitor.lock"
 LOG_FILE = "monitor.log"
@@ -29,7 +28,7 @@ class MonitorRunning(TmuxorchError):
 @contextlib.contextmanager
 def single_instance(home: Path) -> Iterator[None]:
     """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
-    check_home(home)
+    private.check_home(home)
     fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
         try:
@@ -62,6 +61,12 @@ def ensure_running(settings: Settings) -> bool:
     """Start a detached monitor if none runs; True if one was started."""
     if is_running(settings.home):
         return False
+    start(settings)
+    return True
+
+
+def start(settings: Settings) -> None:
+    """Start a detached monitor (it exits at once if another holds the lock)."""
     argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
@@ -85,4 +90,3 @@ def ensure_running(settings: Settings) -> bool:
         )
     finally:
         os.close(log)
-    return True

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from tmuxorch.core import procs
+from tmuxorch.core.frozen import frozen
 from tmuxorch.core.private import private_dir
 from tmuxorch.core.records import ENDED, Lock, Waiter, now
 from tmuxorch.store.db import Store
@@ -47,7 +45,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-@dataclass(frozen=True)
+@frozen
 class Holder:
     """Who takes a lock, and the process whose death frees it (if any)."""
 
@@ -57,7 +55,7 @@ class Holder:
     pid_start: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """The result of an acquisition: granted, or denied with a reason."""
 
@@ -178,8 +176,8 @@ def _task(store: Store, lock: Lock) -> str | None:
 # -- waking ----------------------------------------------------------------------
 
 
-def _wake_dir(store: Store) -> Path:
-    return store.path.parent / "lockwait"
+def _wake_dir(store: Store) -> str:
+    return os.path.join(os.path.dirname(store.path), "lockwait")
 
 
 def _wake(store: Store, waiters: list[Waiter]) -> None:
@@ -187,7 +185,8 @@ def _wake(store: Store, waiters: list[Waiter]) -> None:
     for waiter in waiters:
         try:
             fd = os.open(
-                _wake_dir(store) / waiter.wake, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                os.path.join(_wake_dir(store), waiter.wake),
+                os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW,
             )
         except OSError:
             continue  # gone, or not listening: it re-checks on its own
@@ -211,23 +210,31 @@ def _waiters_of(store: Store, paths: list[str]) -> list[Waiter]:
 def _wake_fifo(store: Store) -> Iterator[tuple[str, int]]:
     """A private FIFO opened read-write: a reader and a writer always exist, so
     ``select`` reports it readable only when someone wrote a byte."""
-    directory = private_dir(_wake_dir(store))
+    directory = _wake_dir(store)
+    private_dir(directory)
     name = f"{os.getpid()}-{os.urandom(4).hex()}"
-    path = directory / name
+    path = os.path.join(directory, name)
     os.mkfifo(path, 0o600)
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
     except BaseException:
-        path.unlink(missing_ok=True)
+        _unlink(path)
         raise
     try:
         yield name, fd
     finally:
         os.close(fd)
-        path.unlink(missing_ok=True)
+        _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _sleep_on(fd: int, timeout: float) -> None:
+    import select  # here: only a waiting acquisition sleeps, and the hook pays for each import
+
     if timeout > 0:
         select.select([fd], [], [], timeout)
     with contextlib.suppress(OSError):

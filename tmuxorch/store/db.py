@@ -9,17 +9,16 @@ Keeping SQL in this one module is what lets a server backend replace it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sqlite3
 import stat
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from tmuxorch.core import states
 from tmuxorch.core.errors import AgentError, StoreError
+from tmuxorch.core.frozen import asdict
 from tmuxorch.core.private import check_entry, check_home
 from tmuxorch.core.records import (
     Agent,
@@ -37,6 +36,7 @@ from tmuxorch.store.storeerrors import store_error, translated
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 DB_NAME = "state.db"
@@ -172,6 +172,10 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN stage TEXT;
     ALTER TABLE messages ADD COLUMN draft TEXT;
     """,
+    # 7: a turn whose answer is written (its last response ended it).
+    """
+    ALTER TABLE turns ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 # Delivery order: urgent interrupts, important goes ahead of sequential.
@@ -194,12 +198,12 @@ _OVERLAPS = (
 )
 
 
-def ensure_home(home: Path) -> None:
+def ensure_home(home: Path | str) -> None:
     """Create the home 0700; refuse one that is not ours or not private."""
     check_home(home)
 
 
-def _identity(path: Path) -> tuple[int, int]:
+def _identity(path: str) -> tuple[int, int]:
     """The database file's (device, inode). A link is refused, and so is a
     zero-length file: SQLite would take it for a new, empty fleet (``_create``
     never leaves one)."""
@@ -216,10 +220,12 @@ def _identity(path: Path) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-def _create(path: Path) -> None:
+def _create(path: str) -> None:
     """A new database, set up under a temporary name and linked into place
     whole: nobody ever opens a half-made (zero-length) ``state.db``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    tmp = os.path.join(
+        os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{time.monotonic_ns()}"
+    )
     try:
         with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -229,8 +235,9 @@ def _create(path: Path) -> None:
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
     finally:
-        for name in (tmp, *(tmp.with_name(tmp.name + x) for x in ("-wal", "-shm"))):
-            name.unlink(missing_ok=True)
+        for name in (tmp, tmp + "-wal", tmp + "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
 
 
 def _agent(row: sqlite3.Row) -> Agent:
@@ -242,6 +249,7 @@ def _agent(row: sqlite3.Row) -> Agent:
 def _turn(row: sqlite3.Row) -> Turn:
     values = dict(row)
     values["tools"] = json.loads(values["tools"] or "[]")
+    values["answered"] = bool(values["answered"])
     return Turn(**values)
 
 
@@ -256,17 +264,18 @@ class Store:
     """A connection to one fleet's database (its methods raise StoreError,
     naming the file, for any error of the file: tmuxorch.store.storeerrors)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
         self.identity = _identity(path)
 
     @classmethod
-    def open(cls, home: Path, *, create: bool = True) -> Store:
-        path = home / DB_NAME
+    def open(cls, home: Path | str, *, create: bool = True) -> Store:
+        # os.path, not pathlib: Claude's hooks open the store on every tool call.
+        path = os.path.join(home, DB_NAME)
         if create:
             ensure_home(home)
-        elif not path.exists():
+        elif not os.path.exists(path):
             raise StoreError(f"no fleet at {home}")
         else:
             check_home(home, create=False)
@@ -275,6 +284,9 @@ class Store:
             if create and not os.path.lexists(path):
                 _create(path)
             _identity(path)  # SQLite would follow a link, or take an empty file
+            for journal in (path + "-wal", path + "-shm"):
+                if os.path.islink(journal):  # SQLite would write through it
+                    check_entry(journal, os.lstat(journal), stat.S_IFREG)
             conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise store_error(exc, path) from exc
@@ -763,7 +775,7 @@ class Store:
             "INSERT OR REPLACE INTO locks (path, holder, agent, since, expires, reason, pid, "
             "pid_start) VALUES (:path, :holder, :agent, :since, :expires, :reason, :pid, "
             ":pid_start)",
-            dataclasses.asdict(lock),
+            asdict(lock),
         )
 
     def extend_lock(self, path: str, expires: float) -> None:
@@ -833,7 +845,7 @@ class Store:
         return [_turn(r) for r in rows]
 
     def put_turn(self, turn: Turn) -> None:
-        values = dataclasses.asdict(turn)
+        values = asdict(turn)
         values["tools"] = json.dumps(turn.tools)
         columns = ", ".join(values)
         marks = ", ".join(f":{c}" for c in values)
@@ -861,5 +873,5 @@ class Store:
             "INSERT OR REPLACE INTO message_usage (agent, key, turn, model, input, output, "
             "cache_read, cache_creation) VALUES (:agent, :key, :turn, :model, :input, :output, "
             ":cache_read, :cache_creation)",
-            dataclasses.asdict(usage),
+            asdict(usage),
         )

@@ -33,7 +33,7 @@ _ADVICE: tuple[tuple[str, str], ...] = (
 )
 
 
-def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+def store_error(exc: sqlite3.Error, path: Path | str) -> StoreError:
     """``exc`` as one line: the file, SQLite's reason, and what to do."""
     reason = str(exc) or type(exc).__name__
     advice = next((a for needle, a in _ADVICE if needle in reason), "")
