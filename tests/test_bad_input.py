@@ -101,7 +101,13 @@ FAULTS: dict[str, Callable[[Env], contextlib.AbstractContextManager[Any]]] = {
     "deep-json": deep_json,
 }
 
-READ_ONLY = r"fleet database \S+/state\.db: attempt to write a readonly database: make .* writable"
+# Which of the two SQLite says depends on whether the -wal and -shm files
+# were left behind by the last connection; each line names the file and the fix.
+READ_ONLY = (
+    r"fleet database \S+/state\.db: "
+    r"(attempt to write a readonly database|unable to open database file): "
+    r"(make|check) .* writable"
+)
 FULL = r"fleet database \S+/state\.db: (database or disk is full|disk I/O error): .*free"
 MALFORMED = r"fleet database \S+/state\.db: database disk image is malformed: move .* aside"
 DENY = r'\{"hookSpecificOutput": \{.*"permissionDecision": "deny".*'
