@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,22 @@ class ClaudeFleet:
         self.env.ok("wait", name, "--timeout", "90")
         status: dict[str, Any] = self.env.json("status", name)
         return status
+
+    DRAFT = "a draft by a person"
+
+    def spawn_with_draft(self, name: str) -> Callable[[], bool]:
+        """Spawn ``name`` with ``DRAFT`` typed into its composer as a person
+        would; returns the check that the draft shows there."""
+        self.spawn(name)
+        pane = str(self.env.json("status", name)["pane_id"])
+        tmux = self.env.fleet().tmux
+        tmux.send_literal(pane, self.DRAFT)
+
+        def shown() -> bool:
+            return f"❯\xa0{self.DRAFT}" in tmux.capture(pane)
+
+        retry_until(shown, message="draft shown")
+        return shown
 
 
 @pytest.fixture

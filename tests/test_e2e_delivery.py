@@ -28,11 +28,7 @@ def test_long_single_line_arrives_whole_and_the_draft_comes_back(
     (Claude Code wraps long input in <pasted_content> itself), and the draft
     a person had in the composer is back after it."""
     fleet, env = claude_fleet, claude_fleet.env
-    fleet.spawn("c1")
-    pane = str(env.json("status", "c1")["pane_id"])
-    tmux = env.fleet().tmux
-    tmux.send_literal(pane, "a draft by a person")
-    retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft shown")
+    draft_shown = fleet.spawn_with_draft("c1")
     payload = "".join(f"{i:06d} " for i in range(size // 7 + 1))[:size]
     sent = json.loads(env.ok("send", "c1", "-", "--json", input=payload, timeout=300))
     assert sent["status"] == "delivered"
@@ -41,7 +37,7 @@ def test_long_single_line_arrives_whole_and_the_draft_comes_back(
         r"\s*<pasted_content id=\"(\w+)\">\n(.*)\n</pasted_content id=\"\1\">\s*", prompt, re.S
     )
     assert block is not None and block.group(2) == payload
-    retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft put back")
+    retry_until(draft_shown, message="draft put back")
 
 
 # (id, how the running turn is cut short)

@@ -75,16 +75,12 @@ def test_multiline_payload_reaches_the_model(claude_fleet: ClaudeFleet) -> None:
 
 def test_half_typed_composer_text_survives(claude_fleet: ClaudeFleet) -> None:
     fleet, env = claude_fleet, claude_fleet.env
-    fleet.spawn("c1")
-    pane = str(env.json("status", "c1")["pane_id"])
-    tmux = env.fleet().tmux
-    tmux.send_literal(pane, "a draft by a person")
-    retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft shown")
+    draft_shown = fleet.spawn_with_draft("c1")
     env.ok("send", "c1", "from the fleet")
     retry_until(lambda: prompts(fleet, "c1"), message="the turn request")
     assert prompts(fleet, "c1") == ["from the fleet"]
     env.ok("wait", "c1", "--timeout", "60")
-    retry_until(lambda: "❯\xa0a draft by a person" in tmux.capture(pane), message="draft put back")
+    retry_until(draft_shown, message="draft put back")
 
 
 def test_monitor_killed_with_queued_messages(claude_fleet: ClaudeFleet) -> None:
