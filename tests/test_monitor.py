@@ -272,3 +272,14 @@ def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert client.wait(timeout=10) is not None
+
+
+def test_a_started_monitor_holds_its_lock_when_start_returns(env: Env) -> None:
+    """A command that follows the one that started the monitor must see it
+    running, or it starts a second that lingers until the lock comes free
+    (and outlives a test's kill of the first)."""
+    env.spawn_ready("s1", "--agent", "shell")
+    env.kill_monitor()
+    assert monitorproc.ensure_running(env.fleet().settings)
+    assert monitorproc.is_running(env.home)
+    assert not monitorproc.ensure_running(env.fleet().settings)

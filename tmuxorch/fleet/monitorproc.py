@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from tmuxorch.core.errors import StoreError, TmuxorchError
 
 LOCK_FILE = "monitor.lock"
 LOG_FILE = "monitor.log"
+READY_FD = "TMUXORCH_MONITOR_READY_FD"
+# How long a command waits for the monitor it started to hold its lock.
+READY_WAIT = 30.0
 
 
 class MonitorRunning(TmuxorchError):
@@ -37,9 +41,19 @@ def single_instance(home: Path) -> Iterator[None]:
             raise MonitorRunning(f"a monitor is already running for {home}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        _tell_ready()
         yield
     finally:
         os.close(fd)
+
+
+def _tell_ready() -> None:
+    """Tell the command that started us that we hold the lock (see ``start``)."""
+    ready = os.environ.pop(READY_FD, None)
+    if ready and ready.isdigit():
+        with contextlib.suppress(OSError):
+            os.write(int(ready), b"1")
+            os.close(int(ready))
 
 
 def is_running(home: Path) -> bool:
@@ -77,16 +91,27 @@ def start(settings: Settings) -> None:
             f"cannot start the monitor: {settings.home / LOG_FILE}: {reason}:"
             " make the home writable"
         ) from exc
+    # Returns once the monitor holds its lock (or has exited): a command that
+    # follows at once then sees it running and does not start a second one,
+    # which would linger until the lock came free.
+    ready, tell = os.pipe()
     try:
         subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            env=env,
+            env={**env, READY_FD: str(tell)},
             cwd=settings.home,
             start_new_session=True,  # outlives the CLI call and its terminal
             close_fds=True,
+            pass_fds=(tell,),
         )
+        os.close(tell)
+        tell = -1
+        select.select([ready], [], [], READY_WAIT)  # a byte, or EOF if it exited
     finally:
         os.close(log)
+        os.close(ready)
+        if tell != -1:
+            os.close(tell)
