@@ -201,3 +201,17 @@ def test_fork_of_a_shell_types_only_the_message(env: Env) -> None:
     retry_until(lambda: "forked-42" in env.ok("output", "b"), message="the fork's message ran")
     assert "[tmuxorch]" not in env.ok("output", "b")  # no note meant for Claude
     assert env.json("status", "b")["cwd"] == env.json("status", "a")["cwd"]
+
+
+def test_a_link_as_the_worktrees_directory_is_refused(env: Env, repo: Path, tmp_path: Path) -> None:
+    """HOME/worktrees is the home's like logs/: a link planted there would have
+    git check the agent's branch out wherever it points."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env.home.mkdir(mode=0o700)
+    (env.home / "worktrees").symlink_to(elsewhere)
+    proc = env.cli("spawn", "w", "--worktree", "--cwd", str(repo))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "symbolic link" in proc.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert env.json("list") == []

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tmuxorch.core import private
 from tmuxorch.core.errors import AgentError
 
 
@@ -46,7 +47,7 @@ def create(cwd: Path, where: Path, branch: str | None, name: str) -> tuple[Workt
     top = top_level(cwd)
     branch = branch or f"tmuxorch/{name}"
     exists = _git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=top)
-    where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private.private_dir(where.parent)  # in the home: ours, 0700, never a link
     if exists.returncode == 0:
         proc = _git("worktree", "add", str(where), branch, cwd=top)
     else:
