@@ -108,3 +108,22 @@ def test_bad_stdin_refused(env: Env) -> None:
     env.ok("spawn", "a")
     proc = env.cli("send", "a", "-", input=b"\xff\xfe bad")
     assert proc.returncode == 1 and "not UTF-8" in proc.stderr
+
+
+NOT_FINITE = [
+    ("wait-timeout-nan", ["wait", "a1", "--timeout", "nan"]),
+    ("spawn-max-cost-inf", ["spawn", "a1", "--max-cost", "inf"]),
+    ("spawn-max-duration-nan", ["spawn", "a1", "--max-duration", "nan"]),
+    ("lock-wait-nan", ["lock", "--wait", "nan"]),
+    ("delegate-timeout-inf", ["delegate", "d1", "task", "--timeout", "inf"]),
+    ("batch-timeout-nan", ["batch", "tasks.yaml", "--timeout", "nan"]),
+]
+
+
+@pytest.mark.parametrize("args", [r[1] for r in NOT_FINITE], ids=[r[0] for r in NOT_FINITE])
+def test_amounts_must_be_finite(args: list[str]) -> None:
+    """``nan`` passes a range check and ``inf`` overflows a wait: both are
+    refused as usage errors before anything runs."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "is not a finite number" in result.output

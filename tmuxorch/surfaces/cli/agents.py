@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
+from tmuxorch.surfaces.cli.common import (
+    AMOUNT,
+    echo_json,
+    fleet,
+    handle_errors,
+    json_option,
+    read_text_arg,
+)
 
 
 @click.command()
@@ -29,16 +36,14 @@ from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_o
     metavar="[BRANCH]",
     help="Run in its own git worktree: a new branch tmuxorch/NAME, or BRANCH.",
 )
-@click.option("--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Cost cap.")
+@click.option("--max-cost", type=AMOUNT, metavar="USD", help="Cost cap.")
 @click.option(
     "--max-turns",
     type=click.IntRange(min=0),
     metavar="N",
     help="Cap on model steps (a prompt's request, one after each tool call).",
 )
-@click.option(
-    "--max-duration", type=click.FloatRange(min=0), metavar="S", help="Cap on seconds of work."
-)
+@click.option("--max-duration", type=AMOUNT, metavar="S", help="Cap on seconds of work.")
 @click.option(
     "--allow-protected",
     multiple=True,
@@ -46,7 +51,7 @@ from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_o
     help="May write protected paths matching PATTERN (repeatable).",
 )
 @click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
+@click.option("--timeout", type=AMOUNT, metavar="S", help="For --wait (exit 124).")
 @json_option
 @handle_errors
 def spawn(
@@ -117,7 +122,7 @@ def spawn(
     help="sequential: when idle, in order; important: ahead of those; urgent: interrupt now.",
 )
 @click.option("--wait", "wait_turn", is_flag=True, help="Return when the agent's turn on it ends.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="For --wait (exit 124).")
+@click.option("--timeout", type=AMOUNT, metavar="S", help="For --wait (exit 124).")
 @json_option
 @handle_errors
 def send(

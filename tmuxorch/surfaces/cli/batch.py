@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors
+from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -46,7 +46,7 @@ def _table(batch: Batch, *, final: bool) -> Table:
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--max-parallel", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="Per task, by default.")
+@click.option("--timeout", type=AMOUNT, metavar="S", help="Per task, by default.")
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
 @handle_errors
 def batch(file: Path, max_parallel: int, timeout: float | None, as_json: bool) -> None:

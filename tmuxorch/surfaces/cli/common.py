@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,22 @@ import click
 from tmuxorch.core.errors import FileError, TmuxorchError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Amount(click.FloatRange):
+    """A number of seconds or dollars: 0 or more and finite (``nan`` passes a
+    range check, and ``inf`` overflows the waits it reaches)."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+AMOUNT = _Amount(min=0)
 
 
 class CliError(click.ClickException):

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
+from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors, json_option
 
 
 @click.command()
@@ -31,7 +31,7 @@ def monitor() -> None:
     help="done = idle, waiting, error, exited or stopped.",
 )
 @click.option("--any", "any_", is_flag=True, help="Return when any one agent gets there.")
-@click.option("--timeout", type=click.FloatRange(min=0), metavar="S", help="Give up (exit 124).")
+@click.option("--timeout", type=AMOUNT, metavar="S", help="Give up (exit 124).")
 @click.option(
     "--notify",
     is_flag=True,

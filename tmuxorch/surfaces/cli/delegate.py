@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, read_text_arg
+from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors, read_text_arg
 
 if TYPE_CHECKING:
     from tmuxorch.fleet.delegate import Limits, Result
@@ -34,16 +34,14 @@ def _report(result: Result, as_json: bool) -> None:
     sys.exit(_EXIT.get(result.status, 1))
 
 
-_max_cost = click.option(
-    "--max-cost", type=click.FloatRange(min=0), metavar="USD", help="Cost cap for this call."
-)
+_max_cost = click.option("--max-cost", type=AMOUNT, metavar="USD", help="Cost cap for this call.")
 _max_turns = click.option(
     "--max-turns",
     type=click.IntRange(min=1),
     metavar="N",
     help="Cap on model steps in this call (a prompt's request, one after each tool call).",
 )
-_timeout = click.option("--timeout", type=click.FloatRange(min=0), metavar="S")
+_timeout = click.option("--timeout", type=AMOUNT, metavar="S")
 _as_json = click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import click
 
-from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
+from tmuxorch.surfaces.cli.common import (
+    AMOUNT,
+    echo_json,
+    fleet,
+    handle_errors,
+    json_option,
+    read_text_arg,
+)
 
 
 @click.command()
 @click.argument("name")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=AMOUNT,
     default=15.0,
     show_default=True,
     metavar="S",
@@ -76,7 +83,7 @@ def up(as_json: bool) -> None:
 @click.command()
 @click.option(
     "--days",
-    type=click.FloatRange(min=0),
+    type=AMOUNT,
     default=7.0,
     show_default=True,
     help="Remove agents that ended more than this many days ago.",

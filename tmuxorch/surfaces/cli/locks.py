@@ -11,7 +11,7 @@ import os
 
 import click
 
-from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
+from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors, json_option
 
 
 @click.command()
@@ -19,7 +19,7 @@ from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_o
 @click.option("--reason", default="", metavar="TEXT", help="Why (shown to whoever is blocked).")
 @click.option(
     "--wait",
-    type=click.FloatRange(min=0),
+    type=AMOUNT,
     default=0.0,
     metavar="S",
     help="Wait up to S seconds for another holder to let go (default: fail at once).",
