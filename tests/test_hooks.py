@@ -150,26 +150,25 @@ def test_tool_detail(payload: dict[str, object], detail: str) -> None:
 
 
 STALE = [
-    ("from-its-process", True, "exited"),
-    ("from-an-old-process", False, "idle"),
+    ("from-this-start", "now", "exited"),
+    ("from-a-previous-start", "before", "idle"),
 ]
 
 
-@pytest.mark.parametrize(("own", "state"), [r[1:] for r in STALE], ids=[r[0] for r in STALE])
+@pytest.mark.parametrize(("launch", "state"), [r[1:] for r in STALE], ids=[r[0] for r in STALE])
 def test_session_end_of_an_old_process_does_not_end_the_agent(
-    env: Env, own: bool, state: str
+    env: Env, launch: str, state: str
 ) -> None:
     """After ``up``, a Claude killed with the old server may still fire its
-    SessionEnd: only the agent's own process (an ancestor of the hook) ends it."""
-    other = subprocess.Popen(["sleep", "60"])
-    try:
-        pid = os.getpid() if own else other.pid  # the hook runs below this test
-        store = Store.open(env.home)
-        store.insert_agent(agent_row("a", profile="claude", state="idle", pid=pid))
-        payload = (FIXTURES / "SessionEnd.json").read_bytes()
-        assert run_hook(env, "SessionEnd", payload).returncode == 0
-        agent = store.get_agent("a")
-        assert agent is not None and agent.state == state
-    finally:
-        other.kill()
-        other.wait()
+    SessionEnd: only the agent's current start (its TMUXORCH_LAUNCH) ends it."""
+    store = Store.open(env.home)
+    store.insert_agent(agent_row("a", profile="claude", spec={"launch": "now"}))
+    environ = {**env.environ, "TMUXORCH_AGENT": "a", "TMUXORCH_LAUNCH": launch}
+    payload = (FIXTURES / "SessionEnd.json").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tmuxorch", "hook", "SessionEnd"], input=payload,
+        env=environ, capture_output=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == b""
+    agent = store.get_agent("a")
+    assert agent is not None and agent.state == state

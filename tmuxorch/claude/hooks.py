@@ -182,25 +182,13 @@ def _record(event: str, payload: dict[str, Any]) -> None:
 
 
 def _stale(agent: Any) -> bool:
-    """Does this hook come from a process the agent no longer runs? A Claude
-    killed with its tmux server can fire SessionEnd after ``up`` has started
-    the agent again, and must not end the new one. Claude runs its hooks below
-    itself, so the pane's process is among the hook's ancestors."""
-    want = getattr(agent, "pid", None)
-    if not want:
-        return False
-    pid = os.getppid()
-    for _ in range(32):
-        if pid == want:
-            return False
-        if pid <= 1:
-            return True
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False  # cannot tell: take the event
-    return False
+    """Does this hook come from a process the agent no longer runs? Each start
+    of an agent gives its process a new ``TMUXORCH_LAUNCH``: a Claude killed
+    with its tmux server can fire SessionEnd after ``up`` has started the agent
+    again, and must not end the new one."""
+    mine = os.environ.get("TMUXORCH_LAUNCH")
+    current = (getattr(agent, "spec", None) or {}).get("launch")
+    return bool(mine and current and mine != current)
 
 
 def _release_locks(store: Any, payload: dict[str, Any]) -> None:

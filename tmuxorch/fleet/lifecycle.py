@@ -295,6 +295,7 @@ class Fleet:
             )
             argv += claude.teammate_args(argv)
         sandbox = claude.start_env(agent.spec.get("permission_mode")) if profile.hooks else {}
+        launch = uuid.uuid4().hex
         env = {
             **profile.env,
             **sandbox,
@@ -302,6 +303,7 @@ class Fleet:
             "TMUXORCH_AGENT": agent.name,
             "TMUXORCH_HOME": str(self.home),
             "TMUXORCH_SOCKET": self.settings.socket,
+            "TMUXORCH_LAUNCH": launch,  # tells this start's hooks from a previous one's
         }
         old = self.pane(agent)
         if old is not None:  # its dead pane from before: the new window replaces it
@@ -310,6 +312,7 @@ class Fleet:
         self.store.update_agent(
             agent.name, state="starting", detail="", since=now(), pane_id=pane.pane_id,
             window_id=pane.window_id, pid=pane.pid, ended_by=None, exit_status=None,
+            spec={**agent.spec, "launch": launch},
         )  # fmt: skip
         event = "spawned" if resume is None else ("forked" if fork else "resumed")
         self.store.add_event(agent.name, event, "starting", profile.name, {"argv": argv})
