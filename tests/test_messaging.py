@@ -334,3 +334,21 @@ def test_one_wake_per_child_event(env: Env, notes: list[str], watch_first: bool)
     assert len(kept) == notes.count("safety")
     (wake,) = [b for b in queued if b not in kept]
     assert wake.startswith("[tmuxorch] wait for kid (idle) is over: kid is idle")
+
+
+def test_a_watch_that_fired_first_covers_the_child_notice(env: Env) -> None:
+    """The monitor may fire the parent's watch before it sees the child's turn
+    end: the child's notice that follows is covered too, one wake."""
+    from tmuxorch.fleet import messaging
+
+    with env.fleet() as fleet:
+        fleet.store.insert_agent(agent_row("boss", profile="fake", state="busy"))
+        fleet.store.insert_agent(agent_row("kid", profile="fake", parent="boss"))
+        kid = fleet.store.get_agent("kid")
+        assert kid is not None
+        fleet.store.add_watch("boss", ["kid"], "idle", False, None)
+        messaging.check_watches(fleet)
+        messaging.notify_parent(fleet, kid, "busy")
+        queued = [m.body for m in fleet.store.messages("boss") if m.status == "queued"]
+    (wake,) = queued
+    assert wake.startswith("[tmuxorch] wait for kid (idle) is over: kid is idle")

@@ -276,9 +276,17 @@ def _fire(fleet: Fleet, watch: Watch) -> bool:
         return False
     if fleet.store.delete_watch(watch.id):  # fire once, even with two monitors racing
         # A child's notice that came before the watch was set says less.
-        folds = tuple(_child_note(a.name) for a in reached if a.parent == watch.watcher)
+        children = [a for a in reached if a.parent == watch.watcher]
+        folds = tuple(_child_note(a.name) for a in children)
         notify(fleet, watch.watcher, note, folds=folds)
+        for child in children:  # and one that comes after, for this same state, is covered
+            fleet.store.add_event(child.name, _AWAITED, child.state, watch.watcher)
     return True
+
+
+# The event a fired watch leaves on each child it reported: the monitor may
+# see that child's state change only after the watch has fired.
+_AWAITED = "awaited"
 
 
 def _child_note(name: str) -> str:
@@ -287,14 +295,15 @@ def _child_note(name: str) -> str:
 
 
 def _awaited(fleet: Fleet, agent: Agent) -> bool:
-    """Does a pending ``wait --notify`` of the agent's parent cover the state the
-    agent is in now? Its notice will say so: the parent is woken once."""
+    """Does a ``wait --notify`` of the agent's parent cover the state the agent
+    is in now (pending, or fired since the agent reached it)? Its notice says
+    so: the parent is woken once."""
     return any(
         watch.watcher == agent.parent
         and agent.name in watch.targets
         and agent.state in UNTIL[watch.until]
         for watch in fleet.store.watches()
-    )
+    ) or bool(fleet.store.count_events(agent.name, (_AWAITED,), since=agent.since))
 
 
 def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
