@@ -179,6 +179,13 @@ class Monitor:
                     self._read_events()
                     self._pump()  # fail what was queued for the agents that went with it
                     return  # tmux server gone and nothing left to watch
+                # A starting agent has no hook yet: if the look that would see
+                # it ready was missed (CI saw a name removed and spawned again
+                # stay 'starting'; the cause is not pinned down), look again at
+                # each heartbeat until it is up. Start-up is short.
+                for agent in self.store.list_agents():
+                    if agent.state == "starting":
+                        self._schedule(agent.name, now)
             for name, when in list(self.due.items()):
                 if when <= now:
                     del self.due[name]
