@@ -7,6 +7,7 @@ process: a hook, the monitor or another CLI call. Waiters sleep on it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,11 @@ from tmuxorch.core.errors import TimeoutReached
 from tmuxorch.store.db import DB_NAME
 
 T = TypeVar("T")
+
+
+# watchdog warns when an event reaches an emitter being stopped; with no logging
+# set up, Python prints that to the stderr of whatever command was waiting.
+logging.getLogger("watchdog").setLevel(logging.ERROR)
 
 
 def start_observer(handler: FileSystemEventHandler, *paths: Path) -> Any:
