@@ -37,28 +37,16 @@ def message_view(fleet: Fleet, message: Message) -> MessageView:
 
 @frozen
 class EventView:
-    """One line of ``events --json``."""
+    """One line of ``events --json``: the event as recorded, its time in ISO-8601."""
 
-    id: int
-    ts: float
-    agent: str | None
-    event: str
-    state: str | None
-    detail: str
-    data: dict[str, Any]
-
-    @classmethod
-    def of(cls, event: Event) -> EventView:
-        return cls(
-            event.id, event.ts, event.agent, event.event, event.state, event.detail, event.data
-        )
+    event: Event
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ts": iso(self.ts)}
+        return {**asdict(self.event), "ts": iso(self.event.ts)}
 
 
 def event_views(
     store: Store, agent: str | None = None, *, limit: int | None = None, after: int = 0
 ) -> list[EventView]:
     """The event log, oldest first: the last ``limit`` events, or those after id ``after``."""
-    return [EventView.of(e) for e in store.events(agent=agent, limit=limit, after=after)]
+    return [EventView(e) for e in store.events(agent=agent, limit=limit, after=after)]

@@ -6,12 +6,12 @@ import json
 
 import click
 
-from tmuxorch.core.records import iso
+from tmuxorch.core.records import Event, iso
 from tmuxorch.fleet.views.messages import EventView, event_views
 from tmuxorch.surfaces.cli.common import fleet, handle_errors, json_option
 
 
-def _line(event: EventView) -> str:
+def _line(event: Event) -> str:
     stamp = (iso(event.ts) or "")[11:23]
     state = f" -> {event.state}" if event.state else ""
     detail = f"  {event.detail}" if event.detail else ""
@@ -31,12 +31,12 @@ def events(agent: str | None, follow: bool, limit: int, as_json: bool) -> None:
 
     def show(items: list[EventView]) -> int:
         last = 0
-        for event in items:
+        for view in items:
             if as_json:
-                click.echo(json.dumps(event.to_json(), ensure_ascii=False))
+                click.echo(json.dumps(view.to_json(), ensure_ascii=False))
             else:
-                click.echo(_line(event))
-            last = event.id
+                click.echo(_line(view.event))
+            last = view.event.id
         return last
 
     if not follow:
