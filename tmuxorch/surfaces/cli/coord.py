@@ -106,9 +106,9 @@ def whoami(as_json: bool) -> None:
 @handle_errors
 def what(name: str, as_json: bool) -> None:
     """What agent NAME is doing: its task, recent tools, last response, screen."""
-    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet.views.doing import doing_view
 
-    doing = messaging.what(fleet(), name)
+    doing = doing_view(fleet(), name)
     if as_json:
         echo_json(doing.to_json())
         return

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from tmuxorch.fleet import control, messaging
+from tmuxorch.fleet import control
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.fleet.views import costs
+from tmuxorch.fleet.views.doing import doing_view
 from tmuxorch.surfaces.mcp.common import AgentName, shown
 
 
@@ -75,7 +76,7 @@ def get_output(
 def what_is_agent_doing(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     """What an agent is doing now, cheaply: its task, its last tool calls, its last response
     and the last lines of its screen. Prefer this to get_output for a quick look."""
-    return messaging.what(fleet, name).to_json()
+    return doing_view(fleet, name).to_json()
 
 
 def get_history(fleet: Fleet, name: AgentName) -> dict[str, Any]:
