@@ -15,7 +15,7 @@ from mcp.types import CallToolResult, TextContent
 
 from tests.conftest import Env
 from tests.helpers import retry_until
-from tmuxorch.surfaces.mcp_server import TOOLS
+from tmuxorch.surfaces.mcp.server import TOOLS
 
 Body = Callable[["Client"], Awaitable[None]]
 

@@ -22,6 +22,7 @@ from tmuxorch.core.records import Agent, Event, now
 from tmuxorch.daemon import safety
 from tmuxorch.fleet import safetynet
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.views import agents as views
 from tmuxorch.locks import protect
 from tmuxorch.store.db import Store
 
@@ -377,7 +378,7 @@ def test_guard_fires_once_and_tells_the_parent(fleet: Fleet) -> None:
     fleet.store.update_agent("w", turns=9, cost_usd=9.0)
     restarted.check("w")
     assert len(_notes(fleet)) == 2
-    shown = safetynet.summary(fleet.store, fleet.config, fleet.agent("w"))
+    shown = views.of(fleet, fleet.agent("w")).to_json()
     assert [(v["limit"], v["value"], v["cap"], v["action"]) for v in shown["violations"]] == [
         ("max_turns", 2, 1, "interrupt"),
         ("max_cost", 0.3, 0.25, "interrupt"),
@@ -408,7 +409,7 @@ def test_a_new_agent_of_the_same_name_starts_clean(fleet: Fleet) -> None:
     safety.Guard(fleet).check("w")
     fleet.store.delete_agent("w")
     _guarded(fleet, "w", state="idle", max_turns=0)
-    assert safetynet.summary(fleet.store, fleet.config, fleet.agent("w"))["violations"] == []
+    assert views.of(fleet, fleet.agent("w")).to_json()["violations"] == []
     guard = safety.Guard(fleet)
     guard.start(fleet.store.last_event_id())
     fleet.store.update_agent("w", turns=1)

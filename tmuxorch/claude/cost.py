@@ -548,32 +548,3 @@ def history(store: Store, name: str, table: Pricing) -> list[TurnReport]:
     for usage in store.message_usages(name).values():
         by_turn.setdefault(usage.turn, []).append(usage)
     return [TurnReport(t, price(by_turn.get(t.seq, []), table)) for t in store.turns(name)]
-
-
-def report(store: Store, names: list[str], table: Pricing) -> dict[str, Any]:
-    """``cost --json`` for ``names``: each agent's tokens and cost, and the total
-    (transcripts read up to now first)."""
-    rows: list[dict[str, Any]] = []
-    total = Cost()
-    turns = 0
-    for name in names:
-        refresh_agent(store, name, table)
-        spent = agent_cost(store, name, table)
-        agent = store.get_agent(name)
-        agent_turns = agent.turns if agent is not None else 0
-        turns += agent_turns
-        total = Cost(
-            total.tokens + spent.tokens,
-            total.cost_usd + spent.cost_usd,
-            unpriced=tuple(sorted({*total.unpriced, *spent.unpriced})),
-        )
-        rows.append({"name": name, "turns": agent_turns, **spent.to_json()})
-    return {
-        "agents": rows,
-        "total": {
-            "turns": turns,
-            "tokens": total.tokens.to_json(),
-            "cost_usd": total.cost_usd,
-            "unpriced_models": list(total.unpriced),
-        },
-    }

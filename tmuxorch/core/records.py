@@ -68,17 +68,6 @@ class Event:
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "ts": iso(self.ts),
-            "agent": self.agent,
-            "event": self.event,
-            "state": self.state,
-            "detail": self.detail,
-            "data": self.data,
-        }
-
 
 @frozen
 class Message:

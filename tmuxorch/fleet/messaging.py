@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tmuxorch.core import procs
 from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.core.records import ENDED, Agent, Message, Watch, now
-from tmuxorch.fleet import control, delivery
+from tmuxorch.fleet import delivery
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import MODES, UNTIL, Fleet
 
@@ -29,7 +28,8 @@ MAX_BYTES = 100 * 1024
 _EXCERPT = 300
 
 
-def _short(text: str, limit: int = _EXCERPT) -> str:
+def short(text: str, limit: int = _EXCERPT) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -176,7 +176,7 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
             "busy",
             "",
             data={"source": "delivery"},
-            task=_short(message.body),
+            task=short(message.body),
             turns=agent.turns + 1,
         )
     fleet.store.set_message_status(message.id, "delivered")
@@ -227,8 +227,8 @@ def notify(fleet: Fleet, to: str, text: str, *, folds: tuple[str, ...] = ()) -> 
 
 
 def turn_summary(fleet: Fleet, agent: Agent) -> str:
-    last = _short(last_response(fleet, agent.name), 200)
-    state = agent.state + (f" ({_short(agent.detail, 120)})" if agent.detail else "")
+    last = short(last_response(fleet, agent.name), 200)
+    state = agent.state + (f" ({short(agent.detail, 120)})" if agent.detail else "")
     return f"{agent.name} is {state}" + (f". Last response: {last}" if last else "")
 
 
@@ -361,46 +361,3 @@ def others(fleet: Fleet, me: str) -> list[Agent]:
         for a in fleet.agents()
         if a.name != me and a.state not in ENDED and workspace(a.cwd) == mine
     ]
-
-
-@dataclass(frozen=True)
-class Doing:
-    """``what NAME``: what an agent is doing now."""
-
-    name: str
-    state: str
-    detail: str
-    task: str
-    tools: list[str]
-    last_response: str
-    screen: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "state": self.state,
-            "detail": self.detail,
-            "task": self.task,
-            "tools": self.tools,
-            "last_response": self.last_response,
-            "screen": self.screen,
-        }
-
-
-def what(fleet: Fleet, name: str, *, tools: int = 5, lines: int = 5) -> Doing:
-    fleet.refresh()
-    agent = fleet.agent(name)
-    calls = fleet.store.events(agent=name, kind="hook:PreToolUse", limit=tools)
-    try:
-        screen = [line for line in control.output(fleet, name).split("\n") if line.strip()][-lines:]
-    except AgentError:
-        screen = []
-    return Doing(
-        name=name,
-        state=agent.state,
-        detail=agent.detail,
-        task=agent.task or "",
-        tools=[e.detail for e in calls],
-        last_response=_short(last_response(fleet, name), 1000),
-        screen=screen,
-    )

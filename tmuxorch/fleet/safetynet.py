@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tmuxorch.core.config import Config
-from tmuxorch.core.records import Agent, Event, iso
+from tmuxorch.core.records import Agent, Event
 from tmuxorch.store.db import Store
 
 LIMITS = ("max_cost", "max_turns", "max_duration")
@@ -120,41 +120,8 @@ def violation_events(store: Store, name: str | None = None) -> dict[str, list[Ev
     return found
 
 
-def violations(
-    store: Store, agent: Agent, events: dict[str, list[Event]] | None = None
-) -> list[dict[str, Any]]:
-    """The agent's violations (of this incarnation of the name), oldest first;
-    ``events`` may be prefetched with :func:`violation_events`."""
-    events = violation_events(store, agent.name) if events is None else events
-    return [
-        {
-            "ts": iso(event.ts),
-            "limit": event.data.get("limit"),
-            "value": event.data.get("value"),
-            "cap": event.data.get("cap"),
-            "action": event.data.get("action"),
-            "detail": event.detail,
-        }
-        for event in events.get(agent.name, [])
-        if event.ts >= agent.created
-    ]
-
-
 def record(store: Store, name: str, found: list[Breach], action: str, **data: Any) -> None:
     """A ``violation`` event per breach (``data`` adds to each one's data)."""
     for breach in found:
         values = {**breach.to_json(), "action": action, **data}
         store.add_event(name, VIOLATION, None, breach.detail, values)
-
-
-def summary(
-    store: Store, config: Config, agent: Agent, events: dict[str, list[Event]] | None = None
-) -> dict[str, Any]:
-    """The agent's safety net for its JSON object: effective limits,
-    violations so far, and the protected-path patterns it may write anyway."""
-    allow = agent.spec.get("allow_protected")
-    return {
-        "limits": Limits.of(config, agent.spec).to_json(),
-        "violations": violations(store, agent, events),
-        "allow_protected": list(allow) if isinstance(allow, list) else [],
-    }

@@ -42,7 +42,7 @@ _WRAPPERS = frozenset(
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 
 @frozen
@@ -505,20 +505,3 @@ def give_back(
     if freed is None:
         raise LockError(f"{key} is not locked")
     return freed
-
-
-def table(store: Store) -> list[dict[str, Any]]:
-    """``locks --json``: every live lock as ``{path, holder, since, expires, reason, waiters}``."""
-    from tmuxorch.core.records import iso
-
-    return [
-        {
-            "path": lock.path,
-            "holder": lock.holder,
-            "since": iso(lock.since),
-            "expires": iso(lock.expires),
-            "reason": lock.reason,
-            "waiters": waiters,
-        }
-        for lock, waiters in held(store)
-    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import click
 
@@ -104,9 +103,9 @@ def spawn(
         first = f.store.messages(agent.name)[0]
         agent = messaging.wait_turn(f, first.id, timeout=timeout)
     if as_json:
-        from tmuxorch.fleet import views
+        from tmuxorch.fleet.views import agents as views
 
-        echo_json(views.info(f, agent))
+        echo_json(views.of(f, agent).to_json())
     else:
         click.echo(f"spawned {agent.name} ({agent.profile}) in window {agent.window_id}")
 
@@ -133,6 +132,7 @@ def send(
     From inside an agent's pane the message names that agent as its sender.
     """
     from tmuxorch.fleet import messaging
+    from tmuxorch.fleet.views.messages import message_view
 
     text = read_text_arg(message)
     sender = os.environ.get("TMUXORCH_AGENT") or None
@@ -140,15 +140,14 @@ def send(
     msg = messaging.send(f, name, text, mode=mode, sender=sender)
     if wait_turn:
         messaging.wait_turn(f, msg.id, timeout=timeout)
-        msg = f.store.get_message(msg.id)
-    said = messaging.note(f, msg)
+        msg = f.store.get_message(msg.id) or msg  # removed with its agent meanwhile: as sent
+    view = message_view(f, msg)
     if as_json:
-        result = {"id": msg.id, "to": msg.recipient, "mode": msg.mode, "status": msg.status}
-        echo_json({**result, **({"note": said} if said else {})})
+        echo_json(view.to_json())
     else:
-        click.echo(str(msg.id))
-        if said:
-            click.echo(f"tmuxorch: message {msg.id} delivered: {said}", err=True)
+        click.echo(str(view.id))
+        if view.note:
+            click.echo(f"tmuxorch: message {view.id} delivered: {view.note}", err=True)
 
 
 @click.command("list")
@@ -156,13 +155,13 @@ def send(
 @handle_errors
 def list_(as_json: bool) -> None:
     """The fleet as a table."""
-    from tmuxorch.fleet import views
+    from tmuxorch.fleet.views.agents import agent_views
 
-    infos = views.infos(fleet())
+    views = agent_views(fleet())
     if as_json:
-        echo_json(infos)
+        echo_json([view.to_json() for view in views])
         return
-    if not infos:
+    if not views:
         click.echo("no agents")
         return
     from rich.console import Console
@@ -175,20 +174,18 @@ def list_(as_json: bool) -> None:
     columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
     for column in (*columns, "TURNS", "COST"):
         table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
-    agents = {a.name: a for a in fleet().store.list_agents()}
-    for info in infos:
-        since = agents[info["name"]].since
+    for view in views:
         table.add_row(
-            info["name"],
-            info["profile"],
-            f"[{STATE_STYLE.get(info['state'], '')}]{info['state']}[/]",
-            age(now() - since),
-            info["detail"],
-            info["parent"] or "",
-            str(info["queued"] or ""),
-            str(len(info["locks"]) or ""),
-            str(info["turns"] or ""),
-            f"${info['cost_usd']:.2f}" if info["cost_usd"] else "",
+            view.name,
+            view.profile,
+            f"[{STATE_STYLE.get(view.state, '')}]{view.state}[/]",
+            age(now() - view.since),
+            view.detail,
+            view.parent or "",
+            str(view.queued or ""),
+            str(len(view.locks) or ""),
+            str(view.turns or ""),
+            f"${view.cost_usd:.2f}" if view.cost_usd else "",
         )
     Console(highlight=False).print(table)
 
@@ -202,45 +199,38 @@ def status(name: str | None, as_json: bool) -> None:
     name = name or os.environ.get("TMUXORCH_AGENT")
     if not name:
         raise click.UsageError("name an agent (or run this inside an agent's pane)")
-    f = fleet()
-    f.refresh()
-    from tmuxorch.claude import cost
+    from tmuxorch.fleet.views.agents import agent_view
 
-    cost.refresh_agent(f.store, name, cost.pricing(f.config))  # tokens and cost up to now
-    from tmuxorch.fleet import views
-
-    info: dict[str, Any] = views.info(f, f.agent(name))
-    children = [a.name for a in f.store.list_agents() if a.parent == name]
-    info["children"] = children
+    view = agent_view(fleet(), name)
+    shown = view.to_json()
     if as_json:
-        echo_json(info)
+        echo_json(shown)
         return
-    tokens = info["tokens"]
     rows = [
-        ("name", info["name"]),
-        ("state", info["state"] + (f" ({info['detail']})" if info["detail"] else "")),
-        ("since", info["since"]),
-        ("profile", info["profile"]),
-        ("cwd", info["cwd"]),
-        ("parent", info["parent"] or "-"),
-        ("children", ", ".join(children) or "-"),
-        ("pane", f"{info['pane_id']} pid {info['pid']}"),
-        ("session id", info["session_id"] or "-"),
-        ("queued", str(info["queued"])),
-        ("locks", ", ".join(info["locks"]) or "-"),
-        ("turns", str(info["turns"])),
-        ("tokens", " ".join(f"{k}={v}" for k, v in tokens.items())),
-        ("cost", f"${info['cost_usd']:.4f}"),
+        ("name", view.name),
+        ("state", view.state + (f" ({view.detail})" if view.detail else "")),
+        ("since", shown["since"]),
+        ("profile", view.profile),
+        ("cwd", view.cwd),
+        ("parent", view.parent or "-"),
+        ("children", ", ".join(view.children or ()) or "-"),
+        ("pane", f"{view.pane_id} pid {view.pid}"),
+        ("session id", view.session_id or "-"),
+        ("queued", str(view.queued)),
+        ("locks", ", ".join(view.locks) or "-"),
+        ("turns", str(view.turns)),
+        ("tokens", " ".join(f"{k}={v}" for k, v in shown["tokens"].items())),
+        ("cost", f"${view.cost_usd:.4f}"),
     ]
-    if info["worktree"]:
-        rows.append(("worktree", f"{info['worktree']['path']} ({info['worktree']['branch']})"))
-    if info["exit_status"] is not None:
-        rows.append(("exit status", str(info["exit_status"])))
-    caps = {k: v for k, v in info["limits"].items() if v is not None and k != "on_breach"}
+    if view.worktree:
+        rows.append(("worktree", f"{view.worktree['path']} ({view.worktree['branch']})"))
+    if view.exit_status is not None:
+        rows.append(("exit status", str(view.exit_status)))
+    caps = {k: v for k, v in shown["limits"].items() if v is not None and k != "on_breach"}
     if caps:
         rows.append(("limits", " ".join(f"{k}={v}" for k, v in caps.items())))
-    for violation in info["violations"]:
-        rows.append(("violation", f"{violation['detail']} ({violation['action']})"))
+    for violation in view.violations:
+        rows.append(("violation", f"{violation.detail} ({violation.action})"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value}")

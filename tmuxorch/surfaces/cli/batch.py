@@ -81,7 +81,9 @@ def batch(file: Path, max_parallel: int, timeout: float | None, as_json: bool) -
         runner.cancel()
         console.print("interrupted: running tasks were stopped", markup=False)
     if as_json:
-        echo_json({"ok": runner.ok(), "tasks": [r.to_json() for r in runner.runs.values()]})
+        from tmuxorch.fleet.views.batches import BatchView
+
+        echo_json(BatchView.of(runner).to_json())
     else:
         console.print(_table(runner, final=True))
         done = sum(r.status == "completed" for r in runner.runs.values())

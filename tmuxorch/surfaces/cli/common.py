@@ -8,11 +8,15 @@ import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from tmuxorch.core.errors import FileError, TmuxorchError
+
+if TYPE_CHECKING:
+    from tmuxorch.core.config import Settings
+    from tmuxorch.fleet.lifecycle import Fleet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,14 +62,14 @@ class Obj:
     home: str | None = None
     socket: str | None = None
     config: str | None = None
-    _fleet: Any = field(default=None, repr=False)
+    _fleet: Fleet | None = field(default=None, repr=False)
 
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         from tmuxorch.core.config import resolve
 
         return resolve(self.home, self.socket, self.config)
 
-    def fleet(self) -> Any:
+    def fleet(self) -> Fleet:
         if self._fleet is None:
             from tmuxorch.fleet.lifecycle import Fleet
 
@@ -94,8 +98,10 @@ def handle_errors(func: F) -> F:
     return cast(F, wrapper)
 
 
-def fleet() -> Any:
-    return click.get_current_context().find_object(Obj).fleet()  # type: ignore[union-attr]
+def fleet() -> Fleet:
+    obj = click.get_current_context().find_object(Obj)
+    assert obj is not None  # the group's callback made it
+    return obj.fleet()
 
 
 def echo_json(value: Any) -> None:

@@ -41,15 +41,14 @@ def _names(names: list[str], as_json: bool) -> None:
 def broadcast(message: str, scope: str | None, mode: str, as_json: bool) -> None:
     """Send MESSAGE to many agents (default: my children inside a pane, else all)."""
     from tmuxorch.fleet import messaging
+    from tmuxorch.fleet.views.messages import message_view
 
     f = fleet()
     me = _me(required=False)
     targets = messaging.broadcast_targets(f, me or None, scope)
     sent = messaging.broadcast(f, read_text_arg(message), targets, mode=mode, sender=me or None)
     if as_json:
-        echo_json(
-            [{"id": m.id, "to": m.recipient, "mode": m.mode, "status": m.status} for m in sent]
-        )
+        echo_json([message_view(f, m).to_json() for m in sent])
     else:
         for m in sent:
             click.echo(f"{m.id} {m.recipient}")
@@ -94,9 +93,9 @@ def whoami(as_json: bool) -> None:
     me = _me()
     f = fleet()
     if as_json:
-        from tmuxorch.fleet import views
+        from tmuxorch.fleet.views import agents as views
 
-        echo_json(views.info(f, f.agent(me)))
+        echo_json(views.of(f, f.agent(me)).to_json())
     else:
         click.echo(me)
 
@@ -107,9 +106,9 @@ def whoami(as_json: bool) -> None:
 @handle_errors
 def what(name: str, as_json: bool) -> None:
     """What agent NAME is doing: its task, recent tools, last response, screen."""
-    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet.views.doing import doing_view
 
-    doing = messaging.what(fleet(), name)
+    doing = doing_view(fleet(), name)
     if as_json:
         echo_json(doing.to_json())
         return

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
 
-
-def _refreshed(names: list[str]) -> Any:
-    """The fleet's pricing, after reading what is new in these agents' transcripts."""
-    from tmuxorch.claude import cost
-
-    f = fleet()
-    table = cost.pricing(f.config)
-    for name in names:
-        cost.refresh_agent(f.store, name, table)
-    return table
+if TYPE_CHECKING:
+    from tmuxorch.claude.cost import Cost
 
 
 def _warn_unpriced(models: set[str]) -> None:
@@ -39,15 +31,12 @@ def _usd(value: float) -> str:
 @handle_errors
 def cost_(name: str | None, as_json: bool) -> None:
     """Tokens and cost of agent NAME, or of every agent and the fleet total."""
-    from tmuxorch.claude import cost
+    from tmuxorch.fleet.views.costs import cost_view
 
-    f = fleet()
-    agents = [f.agent(name)] if name else f.store.list_agents()
-    report = cost.report(f.store, [a.name for a in agents], cost.pricing(f.config))
-    rows, fleet_total = report["agents"], report["total"]
-    _warn_unpriced(set(fleet_total["unpriced_models"]))
+    view = cost_view(fleet(), name)
+    _warn_unpriced(set(view.total.unpriced))
     if as_json:
-        echo_json(rows[0] if name else report)
+        echo_json(view.agents[0].to_json() if name else view.to_json())
         return
     from rich.console import Console
     from rich.table import Table
@@ -56,14 +45,15 @@ def cost_(name: str | None, as_json: bool) -> None:
     for column in ("NAME", "TURNS", "INPUT", "OUTPUT", "CACHE READ", "CACHE WRITE", "COST"):
         out.add_column(column, justify="left" if column == "NAME" else "right", no_wrap=True)
 
-    def add(label: str, turns: int, tokens: dict[str, int], usd: float) -> None:
-        counts = (tokens[k] for k in ("input", "output", "cache_read", "cache_creation"))
-        out.add_row(label, str(turns), *(f"{n:,}" for n in counts), _usd(usd))
+    def add(label: str, turns: int, spent: Cost) -> None:
+        tokens = spent.tokens
+        counts = (tokens.input, tokens.output, tokens.cache_read, tokens.cache_creation)
+        out.add_row(label, str(turns), *(f"{n:,}" for n in counts), _usd(spent.cost_usd))
 
-    for row in rows:
-        add(row["name"], row["turns"], row["tokens"], row["cost_usd"])
+    for row in view.agents:
+        add(row.name, row.turns, row.cost)
     if not name:
-        add("TOTAL", fleet_total["turns"], fleet_total["tokens"], fleet_total["cost_usd"])
+        add("TOTAL", view.turns, view.total)
     Console(highlight=False).print(out)
 
 
@@ -94,12 +84,9 @@ def _excerpt(text: str, limit: int = 300) -> str:
 @handle_errors
 def history(name: str, as_json: bool) -> None:
     """Agent NAME's turns: prompt, response, tools, tokens, cost and duration."""
-    from tmuxorch.claude import cost
+    from tmuxorch.fleet.views.costs import history_view
 
-    f = fleet()
-    f.agent(name)  # an unknown name is an error, not an empty history
-    table = _refreshed([name])
-    reports = cost.history(f.store, name, table)
+    reports = history_view(fleet(), name)
     _warn_unpriced({m for r in reports for m in r.cost.unpriced})
     if as_json:
         echo_json([r.to_json() for r in reports])

@@ -7,6 +7,7 @@ import json
 import click
 
 from tmuxorch.core.records import Event, iso
+from tmuxorch.fleet.views.messages import EventView, event_views
 from tmuxorch.surfaces.cli.common import fleet, handle_errors, json_option
 
 
@@ -28,25 +29,24 @@ def events(agent: str | None, follow: bool, limit: int, as_json: bool) -> None:
     """The event log: state changes, messages, spawns, removals."""
     store = fleet().store
 
-    def show(items: list[Event]) -> int:
+    def show(items: list[EventView]) -> int:
         last = 0
-        for event in items:
+        for view in items:
             if as_json:
-                item = event.to_json()
-                click.echo(json.dumps(item, ensure_ascii=False))
+                click.echo(json.dumps(view.to_json(), ensure_ascii=False))
             else:
-                click.echo(_line(event))
-            last = event.id
+                click.echo(_line(view.event))
+            last = view.event.id
         return last
 
     if not follow:
-        show(store.events(agent=agent, limit=limit))
+        show(event_views(store, agent, limit=limit))
         return
     from tmuxorch.store.notify import StoreWaker
 
     # Watch before the first read so no event falls between the two.
     with StoreWaker(fleet().home) as waker:
-        last = show(store.events(agent=agent, limit=limit))
+        last = show(event_views(store, agent, limit=limit))
         while True:
-            last = max(last, show(store.events(agent=agent, after=last)))
+            last = max(last, show(event_views(store, agent, after=last)))
             waker.wait(timeout=5.0)

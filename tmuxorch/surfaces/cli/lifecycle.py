@@ -41,9 +41,9 @@ def resume(name: str, message: str | None, as_json: bool) -> None:
     f = fleet()
     agent = f.resume(name, read_text_arg(message) if message is not None else None)
     if as_json:
-        from tmuxorch.fleet import views
+        from tmuxorch.fleet.views import agents as views
 
-        echo_json(views.info(f, agent))
+        echo_json(views.of(f, agent).to_json())
     else:
         click.echo(f"resumed {name} in window {agent.window_id}")
 
@@ -59,9 +59,9 @@ def fork(name: str, new: str, message: str | None, as_json: bool) -> None:
     f = fleet()
     agent = f.fork(name, new, read_text_arg(message) if message is not None else None)
     if as_json:
-        from tmuxorch.fleet import views
+        from tmuxorch.fleet.views import agents as views
 
-        echo_json(views.info(f, agent))
+        echo_json(views.of(f, agent).to_json())
     else:
         click.echo(f"forked {name} as {new} in window {agent.window_id}")
 

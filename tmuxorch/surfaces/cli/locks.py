@@ -57,25 +57,26 @@ def unlock(path: str | None, force: bool) -> None:
 @handle_errors
 def locks_(as_json: bool) -> None:
     """Locks held, with holder, since, expiry, reason and waiters."""
-    from tmuxorch.locks.filelocks import table as lock_rows
+    from tmuxorch.fleet.views.locks import lock_views
 
-    rows = lock_rows(fleet().store)
+    views = lock_views(fleet().store)
     if as_json:
-        echo_json(rows)
+        echo_json([view.to_json() for view in views])
         return
-    if not rows:
+    if not views:
         click.echo("no locks")
         return
     table = [("PATH", "HOLDER", "SINCE", "EXPIRES", "WAITERS", "REASON")]
-    for row in rows:
+    for view in views:
+        shown = view.to_json()
         table.append(
             (
-                row["path"],
-                row["holder"],
-                (row["since"] or "")[11:19],
-                (row["expires"] or "")[11:19],
-                ", ".join(row["waiters"]),
-                row["reason"],
+                view.path,
+                view.holder,
+                shown["since"][11:19],
+                shown["expires"][11:19],
+                ", ".join(view.waiters),
+                view.reason,
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]

@@ -1,4 +1,4 @@
-"""``tmuxorch mcp``: the stdio MCP server (see tmuxorch/surfaces/mcp_server.py)."""
+"""``tmuxorch mcp``: the stdio MCP server (see tmuxorch/surfaces/mcp/server.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tmuxorch.surfaces.cli.common import Obj, handle_errors
 @handle_errors
 def mcp() -> None:
     """Serve the fleet as MCP tools on stdin/stdout (for Claude Code: see `setup`)."""
-    from tmuxorch.surfaces.mcp_server import serve
+    from tmuxorch.surfaces.mcp.server import serve
 
     obj = click.get_current_context().find_object(Obj)
     assert obj is not None

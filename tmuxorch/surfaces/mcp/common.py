@@ -1,0 +1,28 @@
+"""What the MCP tools share: their parameter types (the descriptions are what
+the model reads) and the agent object most of them return."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from tmuxorch.core.records import Agent
+from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.views import agents as views
+
+AgentName = Annotated[str, Field(description="The agent's name, as shown by list_agents.")]
+Until = Literal["idle", "waiting", "exited", "done"]
+Mode = Literal["sequential", "important", "urgent"]
+Preset = Literal["read-only", "review", "edit", "full", "plan"]
+MaxCost = Annotated[float | None, Field(description="Stop when the task has cost this (USD).")]
+MaxTurns = Annotated[
+    int | None,
+    Field(description="Stop after this many model steps (a prompt's, one after each tool call)."),
+]
+TimeoutS = Annotated[float | None, Field(description="Stop after this many seconds.")]
+
+
+def shown(fleet: Fleet, agent: Agent | str) -> dict[str, Any]:
+    """The agent object of the JSON contract, for an agent or its name."""
+    return views.of(fleet, fleet.agent(agent) if isinstance(agent, str) else agent).to_json()

@@ -1,0 +1,117 @@
+"""The MCP tools between agents: messages, waits, locks and the event log."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from tmuxorch.fleet import messaging
+from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.views.locks import lock_views
+from tmuxorch.fleet.views.messages import event_views, message_view
+from tmuxorch.locks import filelocks as locks
+from tmuxorch.surfaces.mcp.common import AgentName, Mode, Until
+
+
+def send_message(
+    fleet: Fleet,
+    name: AgentName,
+    message: Annotated[str, Field(description="The text, delivered as a prompt.")],
+    mode: Annotated[
+        Mode,
+        Field(
+            description="sequential: after what it has queued; important: as soon as its "
+            "current turn ends; urgent: interrupt it now."
+        ),
+    ] = "sequential",
+) -> dict[str, Any]:
+    """Send a message to an agent as if typed at its prompt: a follow-up, a correction or an
+    answer. Returns {id, to, mode, status}; status is delivered, queued or failed."""
+    sender = os.environ.get("TMUXORCH_AGENT") or None
+    msg = messaging.send(fleet, name, message, mode=mode, sender=sender)
+    return message_view(fleet, msg).to_json()
+
+
+def broadcast(
+    fleet: Fleet,
+    message: Annotated[str, Field(description="The text every recipient gets.")],
+    scope: Annotated[
+        Literal["children", "all"] | None,
+        Field(description="children: my workers; all: every live agent but me."),
+    ] = None,
+    mode: Annotated[
+        Mode, Field(description="sequential, important (next), or urgent (interrupts).")
+    ] = "sequential",
+) -> dict[str, Any]:
+    """Send one message to many agents. Returns one {id, to, mode, status} per recipient."""
+    me = os.environ.get("TMUXORCH_AGENT") or None
+    targets = messaging.broadcast_targets(fleet, me, scope)
+    sent = messaging.broadcast(fleet, message, targets, mode=mode, sender=me)
+    return {"messages": [message_view(fleet, m).to_json() for m in sent]}
+
+
+def wait_for(
+    fleet: Fleet,
+    names: Annotated[list[str], Field(description="The agents to wait for.", min_length=1)],
+    until: Annotated[
+        Until,
+        Field(
+            description="done: stopped working (idle, waiting for an answer, error, exited); "
+            "idle: finished its turn; waiting: needs a permission answer; exited: ended."
+        ),
+    ] = "done",
+    any: Annotated[bool, Field(description="Return as soon as one of them gets there.")] = False,
+    timeout_s: Annotated[float, Field(description="Give up after this many seconds.", gt=0)] = 600,
+) -> dict[str, str]:
+    """Block until the agents reach a state, without spending tokens on polling. Returns
+    {name: state} for each. Fails with a hint if the timeout passes or an agent ends first."""
+    return fleet.wait_for(names, until, any_=any, timeout=timeout_s)
+
+
+def get_events(
+    fleet: Fleet,
+    agent: Annotated[str | None, Field(description="Only this agent's events.")] = None,
+    limit: Annotated[int, Field(description="How many, most recent last.", ge=1)] = 50,
+) -> dict[str, Any]:
+    """The fleet's event log: state changes, messages, spawns, approvals, kills."""
+    return {"events": [e.to_json() for e in event_views(fleet.store, agent, limit=limit)]}
+
+
+def lock(
+    fleet: Fleet,
+    path: Annotated[
+        str | None,
+        Field(description="A file or directory (default: the whole workspace)."),
+    ] = None,
+    reason: Annotated[str, Field(description="Why: shown to whoever is blocked.")] = "",
+    wait_s: Annotated[
+        float, Field(description="Wait this long for another holder to let go.", ge=0)
+    ] = 0,
+) -> dict[str, Any]:
+    """Lock a path so no other agent writes under it until you unlock it (agents' own writes
+    are locked automatically per file; use this to reserve a directory or a whole task)."""
+    key = locks.take(
+        fleet.store, path, cwd=os.getcwd(), environ=os.environ,
+        wait=wait_s, lease=fleet.config.locks.lease, reason=reason,
+    )  # fmt: skip
+    return {"path": key, "holder": locks.cli_holder(os.environ).key}
+
+
+def unlock(
+    fleet: Fleet,
+    path: Annotated[
+        str | None, Field(description="What lock frees (default: the whole workspace).")
+    ] = None,
+    force: Annotated[bool, Field(description="Free it even if someone else holds it.")] = False,
+) -> dict[str, Any]:
+    """Release a lock taken with lock, so other agents may write there again; with force,
+    also one held by someone else (e.g. a worker that no longer needs it)."""
+    freed = locks.give_back(fleet.store, path, cwd=os.getcwd(), environ=os.environ, force=force)
+    return {"path": freed.path, "holder": freed.holder}
+
+
+def list_locks(fleet: Fleet) -> dict[str, Any]:
+    """Every held lock: {path, holder, since, expires, reason, waiters}."""
+    return {"locks": [view.to_json() for view in lock_views(fleet.store)]}
