@@ -12,7 +12,7 @@ import pytest
 
 from tmuxorch.core.config import Settings
 from tmuxorch.surfaces.cli import cli
-from tmuxorch.surfaces.mcp_server import build
+from tmuxorch.surfaces.mcp.server import build
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
