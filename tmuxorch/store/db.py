@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from tmuxorch.store.notify import StoreWaker
+
 DB_NAME = "state.db"
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -313,6 +315,16 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    @property
+    def home(self) -> str:
+        return os.path.dirname(self.path)
+
+    def changes(self) -> StoreWaker:
+        # Here, not at the top: watchdog is never on the hooks' path.
+        from tmuxorch.store.notify import StoreWaker
+
+        return StoreWaker(self.home)
 
     def replaced(self) -> bool:
         """Was the database file deleted or replaced since it was opened?

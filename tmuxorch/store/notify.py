@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch.core.errors import TimeoutReached
 from tmuxorch.store.db import DB_NAME
+from tmuxorch.store.interface import Store
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ T = TypeVar("T")
 logging.getLogger("watchdog").setLevel(logging.ERROR)
 
 
-def start_observer(handler: FileSystemEventHandler, *paths: Path) -> Any:
+def start_observer(handler: FileSystemEventHandler, *paths: Path | str) -> Any:
     """A started watchdog observer on ``paths`` (not recursive): inotify, else
     polling when inotify is unavailable (instance or watch limits reached,
     odd filesystems). A failed attempt is stopped, so it leaks no fd or thread."""
@@ -64,9 +64,10 @@ class _Handler(FileSystemEventHandler):
 
 
 class StoreWaker:
-    """Sleep until the store changes (or a timeout passes)."""
+    """Sleep until the SQLite store in ``home`` changes (or a timeout passes):
+    ``Store.changes()`` of the SQLite backend."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path | str) -> None:
         self._flag = threading.Event()
         self._recent = False
         self._observer = start_observer(_Handler(self._flag), home)
@@ -87,14 +88,12 @@ class StoreWaker:
     def __enter__(self) -> StoreWaker:
         return self
 
-    def __exit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 def wait_until(
-    home: Path, check: Callable[[], T | None], timeout: float | None, timed_out: Callable[[], str]
+    store: Store, check: Callable[[], T | None], timeout: float | None, timed_out: Callable[[], str]
 ) -> T:
     """Sleep on store changes until ``check()`` returns something truthy.
 
@@ -102,7 +101,7 @@ def wait_until(
     after ``timeout`` seconds, TimeoutReached with the message ``timed_out()``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    with StoreWaker(home) as waker:
+    with store.changes() as changes:
         while True:
             result = check()
             if result:
@@ -110,4 +109,4 @@ def wait_until(
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutReached(timed_out())
-            waker.wait(5.0 if left is None else min(left, 5.0))
+            changes.wait(5.0 if left is None else min(left, 5.0))
