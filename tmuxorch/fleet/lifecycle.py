@@ -29,9 +29,9 @@ from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent, now
 from tmuxorch.fleet import delivery, monitorproc, worktrees
 from tmuxorch.locks import filelocks as locks
-from tmuxorch.store.db import DB_NAME, ensure_home
 from tmuxorch.store.interface import Store
-from tmuxorch.store.opening import open_store
+from tmuxorch.store.opening import ensure_home, open_store
+from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux import strays
 from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
 

@@ -1,23 +1,19 @@
-"""Waking up when the fleet changes, without polling.
-
-Every write to the store commits into the SQLite WAL file, so an inotify
-watch on the home (through watchdog) fires on any state change by any
-process: a hook, the monitor or another CLI call. Waiters sleep on it.
+"""Waking up when the fleet changes, without polling: waiters sleep on
+``Store.changes()`` (each backend says how it learns of a change), and
+watchdog observers serve the backends and the monitor that watch files.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import FileSystemEventHandler
 
 from tmuxorch.core.errors import TimeoutReached
-from tmuxorch.store.db import DB_NAME
 from tmuxorch.store.interface import Store
 
 T = TypeVar("T")
@@ -52,44 +48,6 @@ def start_observer(handler: FileSystemEventHandler, *paths: Path | str) -> Any:
         return observer
     assert error is not None
     raise error
-
-
-class _Handler(FileSystemEventHandler):
-    def __init__(self, flag: threading.Event) -> None:
-        self.flag = flag
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if Path(str(event.src_path)).name.startswith(DB_NAME):
-            self.flag.set()
-
-
-class StoreWaker:
-    """Sleep until the SQLite store in ``home`` changes (or a timeout passes):
-    ``Store.changes()`` of the SQLite backend."""
-
-    def __init__(self, home: Path | str) -> None:
-        self._flag = threading.Event()
-        self._recent = False
-        self._observer = start_observer(_Handler(self._flag), home)
-
-    def wait(self, timeout: float | None) -> bool:
-        # inotify fires on the WAL write, which can come before the commit is
-        # visible to readers: after a wake-up, the next wait is a short one.
-        if self._recent:
-            timeout = 0.05 if timeout is None else min(timeout, 0.05)
-        changed = self._flag.wait(timeout)
-        self._flag.clear()
-        self._recent = changed
-        return changed
-
-    def close(self) -> None:
-        self._observer.stop()
-
-    def __enter__(self) -> StoreWaker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def wait_until(

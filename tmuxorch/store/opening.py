@@ -6,7 +6,8 @@ protocol is imported for the type checker alone, it needs typing).
 
 from __future__ import annotations
 
-from tmuxorch.store.db import Store as SqliteStore
+from tmuxorch.core.private import check_home
+from tmuxorch.store.sqlite.store import SqliteStore
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tmuxorch.store.interface import Store
+
+
+def ensure_home(home: Path | str) -> None:
+    """Create the home 0700; refuse one that is not ours or not private."""
+    check_home(home)
 
 
 def open_store(home: Path | str, *, create: bool = True) -> Store:

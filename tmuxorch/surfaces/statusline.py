@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from tmuxorch.store.db import DB_NAME
 from tmuxorch.store.opening import open_store
+from tmuxorch.store.sqlite.schema import DB_NAME
 
 # The states the segment counts, and the tmux style of a non-zero count.
 COUNTED: tuple[tuple[str, str], ...] = (
