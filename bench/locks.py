@@ -33,7 +33,6 @@ _WAITER = """
 import sys, time
 from pathlib import Path
 from tmuxorch.locks.filelocks import Holder, acquire
-from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 with open_store(Path(sys.argv[1])) as store:
     outcome = acquire(store, sys.argv[2], Holder("waiter"), wait=30)
@@ -85,7 +84,6 @@ import os, sys, time
 from pathlib import Path
 from tmuxorch.core import procs
 from tmuxorch.locks.filelocks import Holder, acquire
-from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 me = Holder("doomed", pid=os.getpid(), pid_start=procs.start_time(os.getpid()))
 with open_store(Path(sys.argv[1])) as store:
