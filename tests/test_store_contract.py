@@ -310,6 +310,38 @@ def test_a_lock_is_taken_released_and_then_free_for_another(store: Store) -> Non
     assert [(lk.path, lk.holder) for lk in store.locks()] == [("/w/f", "b")]
 
 
+def test_processes_racing_for_locks_get_each_one_once(backend: Backend) -> None:
+    store = backend.connect()
+    paths = [f"/w/{i}" for i in range(20)]
+    body = (
+        "from tmuxorch.locks.filelocks import Holder, acquire\n"
+        f"for path in {paths!r}:\n"
+        "    if acquire(store, path, Holder('HOLDER')).granted:\n"
+        "        print(path)"
+    )
+    racers = [backend.spawn(body.replace("HOLDER", f"h{n}")) for n in range(4)]
+    outputs: list[str] = []
+    try:
+        for racer in racers:  # all open before any acquires
+            assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
+        go = [
+            threading.Thread(target=lambda r=r: outputs.append(r.communicate("\n", timeout=60)[0]))
+            for r in racers
+        ]
+        for thread in go:
+            thread.start()
+        for thread in go:
+            thread.join()
+    finally:
+        for racer in racers:
+            racer.kill()
+            racer.wait()
+    assert [r.returncode for r in racers] == [0] * 4
+    granted = sorted(line for out in outputs for line in out.split())
+    assert granted == sorted(paths)  # each lock went to exactly one racer
+    assert sorted(lk.path for lk in store.locks()) == sorted(paths)
+
+
 def test_lock_rows_and_waiters_in_one_transaction(store: Store) -> None:
     with store.transaction():
         store.put_lock(Lock(path="/w/a", holder="h", since=now(), expires=now() + 5))
