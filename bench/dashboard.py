@@ -115,10 +115,10 @@ class DashPane:
 
 def churn(home: Path, stop: threading.Event, every: float = 0.02) -> int:
     """Write an event to the fleet's store every ``every`` seconds until stopped."""
-    from tmuxorch.store.db import Store
+    from tmuxorch.store.opening import open_store
 
     written = 0
-    with Store.open(home, create=False) as store:
+    with open_store(home, create=False) as store:
         while not stop.wait(every):
             store.add_event(None, "bench", None, f"churn {written}")
             written += 1
@@ -130,12 +130,12 @@ def frame_costs(home: Path, agents: int, rounds: int = 200) -> dict[str, float]:
     from rich.console import Console
 
     from tmuxorch.core.records import now
-    from tmuxorch.store.db import Store
+    from tmuxorch.store.opening import open_store
     from tmuxorch.surfaces.dashboard import read_rows, render
 
     reads, frames = [], []
     console = Console(file=io.StringIO(), width=200, height=50, force_terminal=True)
-    with Store.open(home, create=False) as store:
+    with open_store(home, create=False) as store:
         for _ in range(rounds):
             started = time.perf_counter()
             rows = read_rows(store)

@@ -26,14 +26,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tmuxorch.locks.filelocks import Holder, acquire, release_holder
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 
 _WAITER = """
 import sys, time
 from pathlib import Path
 from tmuxorch.locks.filelocks import Holder, acquire
-from tmuxorch.store.db import Store
-with Store.open(Path(sys.argv[1])) as store:
+from tmuxorch.store.opening import open_store
+with open_store(Path(sys.argv[1])) as store:
     outcome = acquire(store, sys.argv[2], Holder("waiter"), wait=30)
     print(time.time(), outcome.granted, flush=True)
 """
@@ -62,7 +63,7 @@ def _frees(
     """``runs`` times: ``hold`` takes the lock and returns how to let it go;
     seconds from letting go to a queued waiter having it."""
     home, path = tmp / name, str(tmp / f"{name}.txt")
-    with Store.open(home) as store:
+    with open_store(home) as store:
         return [_waiter_proceeds(store, home, path, hold(store, home, path)) for _ in range(runs)]
 
 
@@ -83,9 +84,9 @@ import os, sys, time
 from pathlib import Path
 from tmuxorch.core import procs
 from tmuxorch.locks.filelocks import Holder, acquire
-from tmuxorch.store.db import Store
+from tmuxorch.store.opening import open_store
 me = Holder("doomed", pid=os.getpid(), pid_start=procs.start_time(os.getpid()))
-with Store.open(Path(sys.argv[1])) as store:
+with open_store(Path(sys.argv[1])) as store:
     assert acquire(store, sys.argv[2], me).granted
 print("held", flush=True)
 time.sleep(600)
@@ -118,7 +119,7 @@ ROUNDS = 300
 
 def _contender(index: int, home: str, work: str) -> None:
     holder = Holder(f"w{index}")
-    with Store.open(Path(home)) as store:
+    with open_store(Path(home)) as store:
         for n in range(ROUNDS):
             outcome = acquire(store, f"{work}/file-{(index + n) % 3}", holder, wait=60)
             assert outcome.granted
@@ -127,7 +128,7 @@ def _contender(index: int, home: str, work: str) -> None:
 
 def throughput(tmp: Path, workers: int = 8) -> None:
     home = tmp / "contention"
-    Store.open(home).close()
+    open_store(home).close()
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_contender, args=(i, str(home), str(tmp))) for i in range(workers)]
     started = time.perf_counter()

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Env
-from tmuxorch.store.db import DB_NAME
+from tmuxorch.store.sqlite.schema import DB_NAME
 
 DEEP = b"[" * 100_000
 DEEPLY = "bad input: .*JSON nested too deeply"

@@ -17,7 +17,8 @@ from tests.helpers import retry_until
 from tmuxorch.claude import cost, counted
 from tmuxorch.core.config import Config, load_config
 from tmuxorch.core.records import Agent, now
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 
 ROOT = Path(__file__).parent.parent
 OPUS = "claude-opus-4-5-20251101"
@@ -84,7 +85,7 @@ def lines(*records: dict[str, Any] | str) -> str:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "home") as s:
+    with open_store(tmp_path / "home") as s:
         yield s
 
 
@@ -373,7 +374,7 @@ def test_a_concurrent_reader_is_not_counted_twice(
     def read_new(where: Path, position: int) -> tuple[list[dict[str, Any]], int]:
         if not raced:  # another process reads the same lines first
             raced.append(True)
-            with Store.open(tmp_path / "home") as other:
+            with open_store(tmp_path / "home") as other:
                 assert cost.refresh_agent(other, name, PRICING)
         return real(where, position)
 
@@ -426,7 +427,7 @@ def test_cli_cost_and_history(env: Env, tmp_path: Path) -> None:
             reply("m2", (1, 2, 3, 4), said("Using a tool"), called("Grep"), model="odd-1", at=6),
         )
     )
-    with Store.open(env.home) as s:
+    with open_store(env.home) as s:
         make_agent(s, path, "a1")
         make_agent(s, tmp_path / "none.jsonl", "a2")
     one = env.cli("cost", "a1", "--json")
@@ -492,7 +493,7 @@ def test_e2e_cost_matches_the_fake_api(claude_fleet: ClaudeFleet) -> None:
     expected = dict(zip(("input", "output", "cache_read", "cache_creation"), totals, strict=True))
 
     def counted_by_monitor() -> bool:  # no CLI call has read the transcript yet
-        with Store.open(env.home) as s:
+        with open_store(env.home) as s:
             agent = s.get_agent("c1")
         return agent is not None and tokens_of(agent) == totals
 

@@ -20,7 +20,8 @@ from tests.conftest import Env
 from tests.helpers import retry_until
 from tmuxorch.claude.launch import status_line_command
 from tmuxorch.core.records import Agent, Lock
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.dashboard import STATE_STYLE, Row, move, parse_keys, read_rows, render
 from tmuxorch.surfaces.statusline import segment
 from tmuxorch.tmux import server as tmux
@@ -52,7 +53,7 @@ FLEET: list[tuple[str, float, str]] = [
 
 
 def _fleet_store(home: Path) -> Store:
-    store = Store.open(home)
+    store = open_store(home)
     for index, (state, ago, detail) in enumerate(FLEET):
         store.insert_agent(
             Agent(
@@ -145,7 +146,7 @@ def test_selected_row_stays_visible_in_a_short_terminal(rows: list[Row]) -> None
 
 
 def test_empty_fleet(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "home") as store:
+    with open_store(tmp_path / "home") as store:
         text, _ = _frame(read_rows(store))
     assert "0 agents" in text and "no agents yet" in text
 

@@ -20,7 +20,8 @@ from tests.helpers import retry_until
 from tests.test_locks import hook, write
 from tmuxorch.claude.autolock import SETTINGS_CACHE
 from tmuxorch.fleet import monitorproc
-from tmuxorch.store.db import DB_NAME, Store
+from tmuxorch.store.opening import open_store
+from tmuxorch.store.sqlite.schema import DB_NAME
 
 NOBODY = 65534
 
@@ -189,7 +190,7 @@ def _spawned(env: Env) -> None:
 
 
 def _made_db(env: Env) -> None:
-    Store.open(env.home).close()
+    open_store(env.home).close()
 
 
 def _spawn_refused(env: Env, where: str) -> None:

@@ -19,7 +19,7 @@ import yaml
 
 from tests.helpers import agent_row
 from tmuxorch.locks.protect import glob_match
-from tmuxorch.store.db import Store
+from tmuxorch.store.opening import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,7 +77,7 @@ def test_hook_commands_import_only_what_they_use(
     banned: set[str],
 ) -> None:
     home, config_file = tmp_path / "home", tmp_path / "config.yaml"
-    with Store.open(home) as store:
+    with open_store(home) as store:
         store.insert_agent(agent_row("a", profile="claude"))
     if config:
         config_file.write_text(yaml.safe_dump({"locks": {"wait": 0.2}}))

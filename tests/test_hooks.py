@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import Env
 from tests.helpers import agent_row
 from tmuxorch.claude.hooks import apply, tool_detail
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude" / "2.1.329" / "hooks"
 
@@ -32,7 +33,7 @@ def run_hook(
 
 @pytest.fixture
 def agent_store(env: Env) -> Store:
-    store = Store.open(env.home)
+    store = open_store(env.home)
     store.insert_agent(agent_row("a", profile="claude"))
     return store
 
@@ -129,7 +130,7 @@ def test_hand_started_session_with_no_config_file_reads_no_config(tmp_path: Path
 
 
 def test_removed_agent_is_ignored(env: Env) -> None:
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         apply(store, "ghost", "Stop", {})
         assert store.events(agent="ghost") == []
 
@@ -161,7 +162,7 @@ def test_session_end_of_an_old_process_does_not_end_the_agent(
 ) -> None:
     """After ``up``, a Claude killed with the old server may still fire its
     SessionEnd: only the agent's current start (its TMUXORCH_LAUNCH) ends it."""
-    store = Store.open(env.home)
+    store = open_store(env.home)
     store.insert_agent(agent_row("a", profile="claude", spec={"launch": "now"}))
     environ = {**env.environ, "TMUXORCH_AGENT": "a", "TMUXORCH_LAUNCH": launch}
     payload = (FIXTURES / "SessionEnd.json").read_bytes()

@@ -26,7 +26,7 @@ from tests.helpers import retry_until
 from tests.test_mcp import Client, serve
 from tmuxorch.claude import launch as claude
 from tmuxorch.fleet import monitorproc
-from tmuxorch.store.db import Store
+from tmuxorch.store.opening import open_store
 from tmuxorch.tmux import server as tmux
 
 # Directory names (no "/"), each run through every path below.
@@ -205,7 +205,7 @@ def test_hook_and_status_commands_run_from_any_install_path(
     monkeypatch.setattr(sys, "executable", str(where / "python"))
     command = claude.executable()
     env.home.mkdir(mode=0o700)
-    Store.open(env.home).close()
+    open_store(env.home).close()
     hooks = claude.hook_settings(command)["hooks"]
     stop = hooks["Stop"][0]["hooks"][0]["command"]
     environ = {**env.environ, "TMUXORCH_AGENT": "nobody-here"}

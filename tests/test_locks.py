@@ -20,7 +20,8 @@ from tmuxorch.core.errors import LockError
 from tmuxorch.core.records import Agent, now
 from tmuxorch.locks import filelocks as locks
 from tmuxorch.locks.filelocks import Holder, Outcome, acquire, release, release_holder
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(home: Path) -> Iterator[Store]:
-    with Store.open(home) as s:
+    with open_store(home) as s:
         yield s
 
 
@@ -47,7 +48,7 @@ class Background:
         self.thread.start()
 
     def _run(self, home: Path, path: str, holder: Holder, wait: float) -> None:
-        with Store.open(home) as s:
+        with open_store(home) as s:
             self.outcome = acquire(s, path, holder, wait=wait)
 
     def result(self, timeout: float = 10) -> Outcome:
@@ -247,7 +248,7 @@ def write(path: str, cwd: Path, session: str = "sess", **extra: Any) -> bytes:
 @pytest.fixture
 def fleet_env(env: Env) -> Env:
     env.write_config({**base_config(env.tmp), "locks": {"wait": 0.2}})
-    Store.open(env.home).close()
+    open_store(env.home).close()
     return env
 
 
@@ -258,7 +259,7 @@ def denied(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def held_paths(env: Env) -> list[tuple[str, str]]:
-    with Store.open(env.home) as s:
+    with open_store(env.home) as s:
         return [(lk.path, lk.holder) for lk in s.locks()]
 
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tmuxorch.store.db import Store
+from tmuxorch.store.opening import open_store
 
 WORKERS = 8
 ROUNDS = 500
@@ -59,7 +59,7 @@ def _worker(index: int, home: str, config: str, work: str, out: str) -> None:
             os.write(fd, f"w{index}".encode())  # a little work while holding it
             os.close(fd)
             os.unlink(witness)
-        with Store.open(Path(home), create=False) as store:
+        with open_store(Path(home), create=False) as store:
             release_holder(store, f"w{index}")
     Path(out).write_text(json.dumps(result))
 
@@ -69,7 +69,7 @@ def test_never_two_holders_and_no_waiter_starved(tmp_path: Path) -> None:
     work.mkdir()
     config = tmp_path / "config.yaml"
     config.write_text("locks: {wait: 60}\n")
-    Store.open(home).close()
+    open_store(home).close()
     ctx = multiprocessing.get_context("spawn")
     outs = [tmp_path / f"out-{i}.json" for i in range(WORKERS)]
     procs = [
@@ -85,6 +85,6 @@ def test_never_two_holders_and_no_waiter_starved(tmp_path: Path) -> None:
     assert sum(r["overlaps"] for r in results) == 0
     assert [r["denied"] for r in results] == [[]] * WORKERS  # nobody starved past locks.wait
     assert [r["granted"] for r in results] == [ROUNDS] * WORKERS
-    with Store.open(home) as store:
+    with open_store(home) as store:
         assert store.locks() == [] and store.waiters() == []
     assert list((home / "lockwait").iterdir()) == []

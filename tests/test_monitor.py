@@ -170,7 +170,7 @@ def test_watching_falls_back_to_polling_without_inotify(
     files too): waiters and the monitor then poll instead of crashing."""
     import watchdog.observers
 
-    from tmuxorch.store.notify import StoreWaker
+    from tmuxorch.store.sqlite.wal import WalWatch
 
     class NoInotify:
         def __init__(self) -> None:
@@ -178,7 +178,7 @@ def test_watching_falls_back_to_polling_without_inotify(
 
     monkeypatch.setattr(watchdog.observers, "Observer", NoInotify)
     with env.fleet() as fleet:
-        with StoreWaker(fleet.home) as waker:
+        with WalWatch(fleet.home) as waker:
             fleet.store.add_event(None, "poke", None, "")
             assert waker.wait(10.0)
         watcher = monitor._observer(fleet.home, monitor._Watch(monitor.queue.SimpleQueue()))

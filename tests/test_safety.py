@@ -24,7 +24,7 @@ from tmuxorch.fleet import safetynet
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.locks import protect
-from tmuxorch.store.db import Store
+from tmuxorch.store.opening import open_store
 
 ROOT = Path(__file__).parent.parent
 
@@ -167,7 +167,7 @@ def denied(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def add_agent(env: Env, name: str, **spec: Any) -> None:
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         stamp = now()
         store.insert_agent(
             Agent(name=name, profile="shell", state="idle", cwd=str(env.tmp), created=stamp,
@@ -177,7 +177,7 @@ def add_agent(env: Env, name: str, **spec: Any) -> None:
 
 @pytest.fixture
 def fleet_env(env: Env) -> Env:
-    Store.open(env.home).close()
+    open_store(env.home).close()
     return env
 
 
@@ -187,7 +187,7 @@ def test_hook_denies_protected_writes_with_a_reason(fleet_env: Env, repo: Path) 
     reason = denied(hook(env, str(repo / ".env"), repo, TMUXORCH_AGENT="a"))
     assert str(repo / ".env") in reason and "'.env'" in reason and "--allow-protected" in reason
     assert hook(env, "src/a.py", repo, TMUXORCH_AGENT="a").stdout == ""
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         (event,) = store.events(kind="protected")
         assert (event.agent, event.detail) == ("a", f"write to {repo / '.env'} denied (.env)")
         assert [lk.path for lk in store.locks()] == [str(repo / "src/a.py")]  # no lock on .env
@@ -205,7 +205,7 @@ def test_spawned_allowance_lets_the_write_through(fleet_env: Env, repo: Path) ->
 def test_hand_started_sessions_are_protected_too(env: Env, repo: Path) -> None:
     assert not env.home.exists()  # not even a fleet: still protected
     assert ".git/" in denied(hook(env, ".git/config", repo))
-    Store.open(env.home).close()
+    open_store(env.home).close()
     assert ".git/" in denied(hook(env, ".git/config", repo, TMUXORCH_PANE="%9"))
     assert hook(env, "src/a.py", repo).stdout == ""
 
@@ -221,7 +221,7 @@ def test_bash_writes_are_checked_and_locked(fleet_env: Env, repo: Path) -> None:
     assert bash(env, "cat .env | grep TOKEN; ls -la", repo, TMUXORCH_AGENT="a").stdout == ""
     proc = bash(env, "echo hi > notes.txt && cp notes.txt src/", repo, TMUXORCH_AGENT="a")
     assert proc.returncode == 0 and proc.stdout == ""
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         locked = sorted(lk.path for lk in store.locks())
         assert locked == [str(repo / p) for p in ("notes.txt", "src", "src/notes.txt")]
         assert [e.detail for e in store.events(kind="protected")] == [
@@ -501,5 +501,5 @@ def test_max_duration_of_work_kills_when_configured(env: Env) -> None:
     assert (violation["limit"], violation["action"]) == ("max_duration", "kill")
     assert violation["value"] >= 1.5
     assert _records(env, "worker") == ["sleep 0.3", "sleep 60"]
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         assert [m.status for m in store.messages("worker")][-1] == "failed"

@@ -9,7 +9,7 @@ from tests.conftest import Env
 from tests.helpers import agent_row
 from tmuxorch.claude.hooks import apply
 from tmuxorch.core import states
-from tmuxorch.store.db import Store
+from tmuxorch.store.opening import open_store
 
 # (writer, current, proposed, moves?)
 TRANSITIONS = [
@@ -63,7 +63,7 @@ NOTICES = [
 def test_the_idle_notice_never_undoes_error_or_waiting_nor_moves_since(
     env: Env, state: str, detail: str, after: str, after_detail: str, recorded: str | None
 ) -> None:
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         store.insert_agent(agent_row("a", profile="claude", state=state, detail=detail, since=1.0))
         apply(store, "a", "Notification", IDLE_NOTICE)
         agent = store.get_agent("a")
@@ -75,7 +75,7 @@ def test_the_idle_notice_never_undoes_error_or_waiting_nor_moves_since(
 
 
 def test_a_new_detail_keeps_since(env: Env) -> None:
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         store.insert_agent(agent_row("a", profile="claude", state="busy", since=1.0))
         apply(store, "a", "PreToolUse", {"tool_name": "Bash", "tool_input": {"command": "ls"}})
         assert store.set_state("a", "busy", "Retrying in 3s", writer=states.SCREEN)

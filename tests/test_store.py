@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import agent_row
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.records import Agent
-from tmuxorch.store.db import Store
+from tmuxorch.store.sqlite.store import SqliteStore
 
 
 def _agent(name: str) -> Agent:
@@ -18,7 +18,7 @@ def _agent(name: str) -> Agent:
 
 def test_home_and_db_are_private(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    with Store.open(home) as store:
+    with SqliteStore.open(home) as store:
         store.insert_agent(_agent("a"))
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     for path in home.iterdir():
@@ -26,22 +26,22 @@ def test_home_and_db_are_private(tmp_path: Path) -> None:
 
 
 def test_wal_and_schema_version(tmp_path: Path) -> None:
-    with Store.open(tmp_path) as store:
+    with SqliteStore.open(tmp_path) as store:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = store.conn.execute("PRAGMA user_version").fetchone()[0]
-    with Store.open(tmp_path) as store:  # reopening migrates nothing twice
+    with SqliteStore.open(tmp_path) as store:  # reopening migrates nothing twice
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == version
 
 
 def test_duplicate_agent_refused(tmp_path: Path) -> None:
-    with Store.open(tmp_path) as store:
+    with SqliteStore.open(tmp_path) as store:
         store.insert_agent(_agent("a"))
         with pytest.raises(AgentError, match="already exists"):
             store.insert_agent(_agent("a"))
 
 
 def test_set_state_records_only_changes(tmp_path: Path) -> None:
-    with Store.open(tmp_path) as store:
+    with SqliteStore.open(tmp_path) as store:
         store.insert_agent(_agent("a"))
         assert store.set_state("a", "idle")
         assert not store.set_state("a", "idle")
@@ -52,7 +52,7 @@ def test_set_state_records_only_changes(tmp_path: Path) -> None:
 
 def test_set_state_expecting_a_state_that_moved_on_changes_nothing(tmp_path: Path) -> None:
     """The monitor's screen verdict on an older reading never undoes a newer one."""
-    with Store.open(tmp_path) as store:
+    with SqliteStore.open(tmp_path) as store:
         store.insert_agent(_agent("a"))
         store.set_state("a", "idle")
         store.set_state("a", "busy", data={"source": "delivery"})
@@ -68,7 +68,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
     def work(i: int) -> None:
         try:
-            with Store.open(tmp_path) as store:
+            with SqliteStore.open(tmp_path) as store:
                 store.insert_agent(_agent(f"a{i}"))
                 for j in range(10):
                     store.add_message(None, f"a{i}", "sequential", f"m{j}")
@@ -81,6 +81,6 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert not errors
-    with Store.open(tmp_path) as store:
+    with SqliteStore.open(tmp_path) as store:
         assert len(store.list_agents()) == 20
         assert sum(store.queued_counts().values()) == 200

@@ -10,7 +10,7 @@ from typing import Any
 from tests.conftest import Env
 from tests.test_cost import lines, make_agent, prompt, reply, said
 from tests.test_mcp import Client, serve
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
 
 # The agent object's keys, in the order `list`/`status --json` gave them
 # before the views (the contract's first, then those added since).

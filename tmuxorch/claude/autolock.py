@@ -173,7 +173,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
     from tmuxorch.locks.filelocks import acquire, hook_holder, lock_key
-    from tmuxorch.store.db import Store
+    from tmuxorch.store.opening import open_store
 
     session = payload.get("session_id")
     holder = hook_holder(os.environ, session if isinstance(session, str) else None)
@@ -181,7 +181,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
         raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
     locks = settings["locks"]
     wait, lease = float(locks["wait"]), float(locks["lease"])
-    with Store.open(home, create=False) as store:
+    with open_store(home, create=False) as store:
         for path in paths:
             key = lock_key(path, cwd, str(locks["scope"]))
             outcome = acquire(store, key, holder, wait=wait, lease=lease)
@@ -202,9 +202,9 @@ def _protected(home: str, file_path: str, cwd: str, patterns: list[str]) -> str 
         return None
     name = os.environ.get("TMUXORCH_AGENT")
     if name and os.path.exists(os.path.join(home, "state.db")):
-        from tmuxorch.store.db import Store
+        from tmuxorch.store.opening import open_store
 
-        with Store.open(home, create=False) as store:
+        with open_store(home, create=False) as store:
             agent = store.get_agent(name)
             allow = agent.spec.get("allow_protected") if agent is not None else None
             if isinstance(allow, list) and allow:

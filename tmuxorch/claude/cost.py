@@ -34,7 +34,7 @@ from tmuxorch.core.frozen import replace
 from tmuxorch.core.records import MessageUsage, Turn, iso
 
 if TYPE_CHECKING:
-    from tmuxorch.store.db import Store
+    from tmuxorch.store.interface import Store
 
 # Hook events after which the transcript holds a finished turn worth reading.
 TURN_ENDS = ("hook:Stop", "hook:StopFailure", "hook:SessionEnd")

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tmuxorch.claude.cost import Pricing, refresh_agent
 from tmuxorch.core.errors import TmuxorchError
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 
 # After a turn ends, read again this long after it (seconds) until Claude's
 # end-of-turn record has been read.
@@ -84,7 +85,7 @@ class Refresher:
         # name -> (monotonic time of the turn end, next delay index, hook's time)
         due: dict[str, tuple[float, int, float]] = {}
         try:
-            store = Store.open(self.home, create=False)
+            store = open_store(self.home, create=False)
         except TmuxorchError:
             return
         with store:

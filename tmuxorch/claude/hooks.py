@@ -170,9 +170,9 @@ def _record(event: str, payload: dict[str, Any]) -> None:
     home = home_from_env()
     if home is None or not os.path.exists(os.path.join(home, "state.db")):
         return  # no fleet: never get in Claude's way
-    from tmuxorch.store.db import Store
+    from tmuxorch.store.opening import open_store
 
-    with Store.open(home, create=False) as store:
+    with open_store(home, create=False) as store:
         if name and event == "SessionEnd" and _stale(store.get_agent(name)):
             return  # an old process's ending: the agent runs again in a new one
         if name:

@@ -43,8 +43,8 @@ from tmuxorch.daemon import safety
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
-from tmuxorch.store.db import DB_NAME
 from tmuxorch.store.notify import start_observer
+from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux.server import WAKE_CHANNEL, Pane, binary
 
 # Let a burst of output land before reading the screen.

@@ -219,16 +219,14 @@ class Batch:
 
     def run(self, on_change: Callable[[Batch], None]) -> None:
         """Drive the batch to the end, calling ``on_change`` after every step."""
-        from tmuxorch.store.notify import StoreWaker
-
         check_against_fleet(self.fleet, [r.task for r in self.runs.values()])
         on_change(self)
-        with StoreWaker(self.fleet.home) as waker:
+        with self.fleet.store.changes() as changes:
             while not self.finished:
                 self.step()
                 on_change(self)
                 if not self.finished:
-                    waker.wait(self._next_deadline())
+                    changes.wait(self._next_deadline())
 
     def _next_deadline(self) -> float:
         now = time.monotonic()

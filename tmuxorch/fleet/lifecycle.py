@@ -29,7 +29,9 @@ from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent, now
 from tmuxorch.fleet import delivery, monitorproc, worktrees
 from tmuxorch.locks import filelocks as locks
-from tmuxorch.store.db import DB_NAME, Store, ensure_home
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import ensure_home, open_store
+from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux import strays
 from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
 
@@ -101,7 +103,7 @@ class Fleet:
                 "or another home uses this socket): restore the database, or end them with "
                 f"`tmux -L {shlex.quote(settings.socket)} kill-server`"
             )
-        self.store = Store.open(self.home)
+        self.store: Store = open_store(self.home)
 
     def close(self) -> None:
         self.store.close()
@@ -399,7 +401,7 @@ class Fleet:
             return None
 
         return wait_until(
-            self.home,
+            self.store,
             check,
             timeout,
             lambda: f"timed out waiting for {until}: {', '.join(seen['missing'])}",
@@ -446,7 +448,7 @@ class Fleet:
         delivery.type_message(self.tmux, agent.pane_id, text, profile, settings, progress)
         try:
             wait_until(
-                self.home,
+                self.store,
                 lambda: self.store.events(
                     agent=agent.name, after=mark, kind="hook:UserPromptSubmit"
                 ),

@@ -38,7 +38,7 @@ def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, wh
     """Sleep on store changes until ``check()`` is truthy; TimeoutReached after ``timeout``."""
     from tmuxorch.store.notify import wait_until
 
-    return wait_until(fleet.home, check, timeout, lambda: f"timed out waiting for {what}")
+    return wait_until(fleet.store, check, timeout, lambda: f"timed out waiting for {what}")
 
 
 def send(

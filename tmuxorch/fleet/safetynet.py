@@ -11,7 +11,7 @@ from typing import Any
 
 from tmuxorch.core.config import Config
 from tmuxorch.core.records import Agent, Event
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
 
 LIMITS = ("max_cost", "max_turns", "max_duration")
 VIOLATION = "violation"

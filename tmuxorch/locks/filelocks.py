@@ -29,7 +29,6 @@ from tmuxorch.core import procs
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.private import private_dir
 from tmuxorch.core.records import ENDED, Lock, Waiter, now
-from tmuxorch.store.db import Store
 
 # How often a waiter re-checks the holder's liveness and lease. Releases wake
 # waiters at once; this only bounds how long a dead holder goes unnoticed.
@@ -43,6 +42,8 @@ _WRAPPERS = frozenset(
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     pass
+
+    from tmuxorch.store.interface import Store
 
 
 @frozen
@@ -177,7 +178,7 @@ def _task(store: Store, lock: Lock) -> str | None:
 
 
 def _wake_dir(store: Store) -> str:
-    return os.path.join(os.path.dirname(store.path), "lockwait")
+    return os.path.join(store.home, "lockwait")
 
 
 def _wake(store: Store, waiters: list[Waiter]) -> None:

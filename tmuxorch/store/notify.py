@@ -1,24 +1,20 @@
-"""Waking up when the fleet changes, without polling.
-
-Every write to the store commits into the SQLite WAL file, so an inotify
-watch on the home (through watchdog) fires on any state change by any
-process: a hook, the monitor or another CLI call. Waiters sleep on it.
+"""Waking up when the fleet changes, without polling: waiters sleep on
+``Store.changes()`` (each backend says how it learns of a change), and
+watchdog observers serve the backends and the monitor that watch files.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import FileSystemEventHandler
 
 from tmuxorch.core.errors import TimeoutReached
-from tmuxorch.store.db import DB_NAME
+from tmuxorch.store.interface import Store
 
 T = TypeVar("T")
 
@@ -28,7 +24,7 @@ T = TypeVar("T")
 logging.getLogger("watchdog").setLevel(logging.ERROR)
 
 
-def start_observer(handler: FileSystemEventHandler, *paths: Path) -> Any:
+def start_observer(handler: FileSystemEventHandler, *paths: Path | str) -> Any:
     """A started watchdog observer on ``paths`` (not recursive): inotify, else
     polling when inotify is unavailable (instance or watch limits reached,
     odd filesystems). A failed attempt is stopped, so it leaks no fd or thread."""
@@ -54,47 +50,8 @@ def start_observer(handler: FileSystemEventHandler, *paths: Path) -> Any:
     raise error
 
 
-class _Handler(FileSystemEventHandler):
-    def __init__(self, flag: threading.Event) -> None:
-        self.flag = flag
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if Path(str(event.src_path)).name.startswith(DB_NAME):
-            self.flag.set()
-
-
-class StoreWaker:
-    """Sleep until the store changes (or a timeout passes)."""
-
-    def __init__(self, home: Path) -> None:
-        self._flag = threading.Event()
-        self._recent = False
-        self._observer = start_observer(_Handler(self._flag), home)
-
-    def wait(self, timeout: float | None) -> bool:
-        # inotify fires on the WAL write, which can come before the commit is
-        # visible to readers: after a wake-up, the next wait is a short one.
-        if self._recent:
-            timeout = 0.05 if timeout is None else min(timeout, 0.05)
-        changed = self._flag.wait(timeout)
-        self._flag.clear()
-        self._recent = changed
-        return changed
-
-    def close(self) -> None:
-        self._observer.stop()
-
-    def __enter__(self) -> StoreWaker:
-        return self
-
-    def __exit__(
-        self, tp: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
 def wait_until(
-    home: Path, check: Callable[[], T | None], timeout: float | None, timed_out: Callable[[], str]
+    store: Store, check: Callable[[], T | None], timeout: float | None, timed_out: Callable[[], str]
 ) -> T:
     """Sleep on store changes until ``check()`` returns something truthy.
 
@@ -102,7 +59,7 @@ def wait_until(
     after ``timeout`` seconds, TimeoutReached with the message ``timed_out()``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    with StoreWaker(home) as waker:
+    with store.changes() as changes:
         while True:
             result = check()
             if result:
@@ -110,4 +67,4 @@ def wait_until(
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutReached(timed_out())
-            waker.wait(5.0 if left is None else min(left, 5.0))
+            changes.wait(5.0 if left is None else min(left, 5.0))

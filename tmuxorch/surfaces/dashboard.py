@@ -17,7 +17,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from tmuxorch.core.records import ENDED
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
 from tmuxorch.surfaces.statusline import COUNTED
 
 STATE_STYLE = {

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from tmuxorch.store.db import DB_NAME, Store
+from tmuxorch.store.opening import open_store
+from tmuxorch.store.sqlite.schema import DB_NAME
 
 # The states the segment counts, and the tmux style of a non-zero count.
 COUNTED: tuple[tuple[str, str], ...] = (
@@ -34,5 +35,5 @@ def read_counts(home: Path) -> dict[str, int]:
     """Agents per state; no fleet yet means no agents (and creates nothing)."""
     if not (home / DB_NAME).exists():
         return {}
-    with Store.open(home, create=False) as store:
+    with open_store(home, create=False) as store:
         return store.state_counts()

@@ -7,7 +7,7 @@ from typing import Any
 from tmuxorch.core.frozen import asdict, frozen
 from tmuxorch.core.records import iso
 from tmuxorch.locks import filelocks
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
 
 
 @frozen

@@ -9,7 +9,7 @@ from tmuxorch.core.frozen import asdict, frozen
 from tmuxorch.core.records import Event, Message, iso
 from tmuxorch.fleet import messaging
 from tmuxorch.fleet.lifecycle import Fleet
-from tmuxorch.store.db import Store
+from tmuxorch.store.interface import Store
 
 
 @frozen

@@ -1,7 +1,7 @@
 """The live dashboard (``dashboard``/``top``) and ``status-line``.
 
 The view wakes on three things only: a key on stdin, a store change (the
-StoreWaker's inotify watch, relayed through a pipe so that one ``select``
+``Store.changes()``, relayed through a pipe so that one ``select``
 waits on everything) and the turn of each wall-clock second, for the
 time-in-state column. Each wake is a store read; nothing here looks at a
 pane, and a frame that would look the same is not drawn again.
@@ -156,13 +156,11 @@ class LiveDashboard:
     def run(self) -> None:
         from rich.live import Live
 
-        from tmuxorch.store.notify import StoreWaker
-
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
             os.set_blocking(fd, False)
         stop = threading.Event()
-        waker = StoreWaker(self.fleet.home)
+        waker = self.fleet.store.changes()
         relay = threading.Thread(target=_relay, args=(waker, wake_w, stop), daemon=True)
         relay.start()
         try:

@@ -42,11 +42,9 @@ def events(agent: str | None, follow: bool, limit: int, as_json: bool) -> None:
     if not follow:
         show(event_views(store, agent, limit=limit))
         return
-    from tmuxorch.store.notify import StoreWaker
-
     # Watch before the first read so no event falls between the two.
-    with StoreWaker(fleet().home) as waker:
+    with store.changes() as changes:
         last = show(event_views(store, agent, limit=limit))
         while True:
             last = max(last, show(event_views(store, agent, after=last)))
-            waker.wait(timeout=5.0)
+            changes.wait(timeout=5.0)

@@ -1,0 +1,463 @@
+"""The Store protocol's contract (tmuxorch/store/interface.py), run against
+every backend through the protocol alone.
+
+A backend is a ``Backend`` below: how to open connections to one fresh fleet
+store, in this process and in another, and how to lose or spoil its state.
+Adding a backend (issue 16: PostgreSQL) is adding it to ``BACKENDS`` and
+making this file pass. SQLite specifics (WAL, migrations, file modes) stay
+in tests/test_store.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import agent_row, retry_until
+from tmuxorch.core.errors import AgentError, StoreError
+from tmuxorch.core.records import Lock, MessageUsage, Turn, now
+from tmuxorch.locks.filelocks import Holder, acquire, release
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
+from tmuxorch.store.sqlite.schema import DB_NAME
+
+
+class Backend:
+    """One fresh fleet store of one backend, and the connections opened to it."""
+
+    def __init__(self, name: str, connect: Callable[[], Store], opener: str) -> None:
+        self.name = name
+        self._connect = connect
+        # Python source, run in another process, whose last line makes ``store``.
+        self.opener = opener
+        self.opened: list[Store] = []
+        self.lose: Callable[[], None] = lambda: None
+        self.spoil: Callable[[], None] = lambda: None
+
+    def connect(self) -> Store:
+        store = self._connect()
+        self.opened.append(store)
+        return store
+
+    def spawn(self, body: str) -> subprocess.Popen[str]:
+        """Another process that opens the store, says "ready", and runs
+        ``body`` (Python, with ``store`` open) once it reads a line."""
+        script = (
+            f"{self.opener}\nimport sys\nwith store:\n"
+            "    print('ready', flush=True)\n    sys.stdin.readline()\n"
+        ) + "".join(f"    {line}\n" for line in body.splitlines())
+        return subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, body: str) -> str:
+        """Run ``body`` in another process (``spawn``); its stdout after "ready"."""
+        out, err = self.spawn(body).communicate("\n", timeout=60)
+        assert out.startswith("ready\n"), err
+        return out.removeprefix("ready\n")
+
+
+def _sqlite(tmp_path: Path) -> Backend:
+    home = tmp_path / "home"
+    open_store(home).close()
+    backend = Backend(
+        "sqlite",
+        lambda: open_store(home, create=False),
+        f"from tmuxorch.store.opening import open_store\nstore = open_store({str(home)!r})",
+    )
+    db = home / DB_NAME
+
+    def lose() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+    def spoil() -> None:
+        lose()
+        db.write_bytes(b"not a fleet's state\n" * 512)
+
+    backend.lose, backend.spoil = lose, spoil
+    return backend
+
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=list(BACKENDS), ids=list(BACKENDS))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    made = BACKENDS[request.param](tmp_path)
+    yield made
+    for store in made.opened:
+        store.close()
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    return backend.connect()
+
+
+# -- agents ---------------------------------------------------------------------
+
+
+def test_agents_are_inserted_listed_updated_and_deleted(store: Store) -> None:
+    store.insert_agent(agent_row("b", created=2.0, spec={"argv": ["sh"]}))
+    store.insert_agent(agent_row("a", created=2.0))
+    store.insert_agent(agent_row("c", created=1.0, state="busy"))
+    assert [a.name for a in store.list_agents()] == ["c", "a", "b"]
+    store.update_agent("b", pane_id="%3", pid=42, spec={"argv": ["bash"]})
+    b = store.get_agent("b")
+    assert b is not None and (b.pane_id, b.pid, b.spec) == ("%3", 42, {"argv": ["bash"]})
+    assert store.state_counts() == {"idle": 2, "busy": 1}
+    assert store.agent_liveness("b") == ("idle", 42, None)
+    store.delete_agent("b")
+    assert store.get_agent("b") is None and store.agent_liveness("b") is None
+    assert [e.event for e in store.events(agent="b")] == ["removed"]
+
+
+BAD_AGENT_WRITES = [
+    ("duplicate name", lambda s: s.insert_agent(agent_row("a")), AgentError),
+    ("unknown field", lambda s: s.update_agent("a", colour="red"), ValueError),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("write", "error"), [w[1:] for w in BAD_AGENT_WRITES], ids=[w[0] for w in BAD_AGENT_WRITES]
+)
+def test_a_bad_agent_write_is_refused_and_changes_nothing(
+    store: Store, write: Callable[[Store], None], error: type[Exception]
+) -> None:
+    store.insert_agent(agent_row("a", detail="kept"))
+    with pytest.raises(error):
+        write(store)
+    assert [(a.name, a.detail) for a in store.list_agents()] == [("a", "kept")]
+
+
+def test_deleting_an_agent_fails_its_queue_and_frees_its_rows(store: Store) -> None:
+    store.insert_agent(agent_row("a"))
+    queued = store.add_message(None, "a", "sequential", "hi")
+    store.put_lock(Lock(path="/w/f", holder="a", agent="a", since=now(), expires=now() + 60))
+    store.put_turn(Turn(agent="a", seq=1, prompt="p"))
+    store.delete_agent("a", record_event=False)
+    message = store.get_message(queued)
+    assert message is not None and (message.status, message.error) == ("failed", "agent removed")
+    assert store.locks() == [] and store.turns("a") == [] and store.events(agent="a") == []
+
+
+def test_state_writes_record_an_event_only_when_something_changed(store: Store) -> None:
+    store.insert_agent(agent_row("a", state="starting"))
+    mark = store.last_event_id()
+    assert store.set_state("a", "idle", "ready")
+    assert not store.set_state("a", "idle", "ready")
+    assert not store.set_state("a", "busy", expect="starting")  # it moved on
+    assert store.set_state("a", "busy", "working", expect="idle", task="t1")
+    agent = store.get_agent("a")
+    assert agent is not None and (agent.state, agent.detail, agent.task) == (
+        "busy",
+        "working",
+        "t1",
+    )
+    assert [(e.state, e.detail) for e in store.events(after=mark)] == [
+        ("idle", "ready"),
+        ("busy", "working"),
+    ]
+    assert not store.set_state("nobody", "idle")
+
+
+def test_a_hook_event_is_recorded_with_its_fields(store: Store) -> None:
+    store.insert_agent(agent_row("a"))
+    assert store.hook_event("a", "hook:Notification", None, "", {"k": 1}, {"session_id": "s1"})
+    agent = store.get_agent("a")
+    assert agent is not None and agent.session_id == "s1"
+    assert [(e.event, e.data) for e in store.events(agent="a")] == [("hook:Notification", {"k": 1})]
+    assert not store.hook_event("nobody", "hook:Stop", "idle", "", {}, {})
+
+
+# -- messages ---------------------------------------------------------------------
+
+# (id, modes queued in this order, the order they are claimed in)
+CLAIM_ORDERS = [
+    ("oldest first", ["sequential", "sequential"], [0, 1]),
+    ("urgent first", ["sequential", "important", "urgent"], [2, 1, 0]),
+    ("important before sequential", ["sequential", "important", "important"], [1, 2, 0]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("modes", "order"), [c[1:] for c in CLAIM_ORDERS], ids=[c[0] for c in CLAIM_ORDERS]
+)
+def test_messages_are_claimed_in_priority_order(
+    store: Store, modes: list[str], order: list[int]
+) -> None:
+    ids = [store.add_message("x", "a", mode, f"m{i}") for i, mode in enumerate(modes)]
+    store.add_message("x", "b", "urgent", "for someone else")
+    queued = store.next_queued("a")
+    assert queued is not None and queued.id == ids[order[0]]
+    claimed = []
+    while (message := store.claim_next("a", claimer=7, claimer_start=70)) is not None:
+        assert (message.status, message.claimed_by, message.claimed_start) == ("delivering", 7, 70)
+        claimed.append(message.id)
+    assert claimed == [ids[i] for i in order]
+    assert [m.id for m in store.claimed_messages()] == sorted(ids)
+    assert store.pending_count("a") == len(ids) and store.queued_counts() == {"b": 1}
+
+
+def test_a_claim_ends_delivered_failed_or_back_in_the_queue(store: Store) -> None:
+    first, second, third = (store.add_message(None, "a", "sequential", b) for b in "xyz")
+    assert store.recipients_with_queued() == ["a"]
+    for _ in range(3):
+        store.claim_next("a", claimer=1)
+    store.set_message_stage(first, "typed", "a draft")
+    store.set_message_status(first, "delivered")
+    store.set_message_status(second, "failed", "pane gone")
+    store.set_message_stage(third, "typing", "")
+    store.requeue_message(third)
+    got = {m.id: m for m in store.messages("a")}
+    assert got[first].status == "delivered" and got[first].delivered_at is not None
+    assert got[first].draft == "a draft" and got[first].stage == "typed"
+    assert (got[second].status, got[second].error) == ("failed", "pane gone")
+    assert (got[third].status, got[third].claimed_by, got[third].stage) == ("queued", None, None)
+    assert store.fail_queued("a", "agent exited") == 1
+    assert store.fail_queued("a", "agent exited") == 0
+    assert store.pending_count("a") == 0 and store.recipients_with_queued() == []
+
+
+def test_two_claimers_in_two_processes_take_each_message_exactly_once(backend: Backend) -> None:
+    store = backend.connect()
+    ids = {store.add_message(None, "a", "sequential", f"m{i}") for i in range(200)}
+    body = "while (m := store.claim_next('a', claimer=CLAIMER)) is not None:\n    print(m.id)"
+    claimers = [backend.spawn(body.replace("CLAIMER", n)) for n in ("1", "2")]
+    outputs: list[str] = []
+    try:
+        for claimer in claimers:  # both open before either claims
+            assert claimer.stdout is not None and claimer.stdout.readline() == "ready\n"
+        go = [
+            threading.Thread(target=lambda c=c: outputs.append(c.communicate("\n", timeout=60)[0]))
+            for c in claimers
+        ]
+        for thread in go:
+            thread.start()
+        for thread in go:
+            thread.join()
+    finally:
+        for claimer in claimers:
+            claimer.kill()
+            claimer.wait()
+    assert [c.returncode for c in claimers] == [0, 0]
+    taken = [int(line) for out in outputs for line in out.split()]
+    assert sorted(taken) == sorted(ids)  # each one once: none lost, none twice
+    assert {m.claimed_by for m in store.claimed_messages()} <= {1, 2}
+
+
+def test_folding_queued_messages_is_all_or_nothing(store: Store) -> None:
+    first, second, third = (store.add_message(None, "a", "sequential", b) for b in "xyz")
+    assert store.fold_queued([second, first], "x\ny")
+    assert [(m.id, m.body) for m in store.messages("a")] == [(first, "x\ny"), (third, "z")]
+    store.claim_next("a", claimer=1)  # takes the folded one
+    assert not store.fold_queued([first, third], "gone")
+    assert not store.fold_queued([], "nothing")
+    assert [m.body for m in store.messages()] == ["x\ny", "z"]
+
+
+def test_watches_are_kept_until_deleted(store: Store) -> None:
+    watch = store.add_watch("boss", ["a", "b"], "idle", True, None)
+    (got,) = store.watches()
+    assert (got.id, got.watcher, got.targets, got.any_of) == (watch, "boss", ["a", "b"], True)
+    assert store.delete_watch(watch) and not store.delete_watch(watch)
+    assert store.watches() == []
+
+
+# -- locks ------------------------------------------------------------------------
+
+# (id, lock held, lock asked for, do they overlap)
+OVERLAPS = [
+    ("same file", "/w/a.py", "/w/a.py", True),
+    ("directory above", "/w", "/w/src/a.py", True),
+    ("file below", "/w/src/a.py", "/w", True),
+    ("sibling", "/w/a.py", "/w/b.py", False),
+    ("common prefix only", "/w/src", "/w/src2/a.py", False),
+    ("wildcard characters", "/w/a%", "/w/ab", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("held", "asked", "overlap"), [o[1:] for o in OVERLAPS], ids=[o[0] for o in OVERLAPS]
+)
+def test_locks_overlap_on_the_same_path_and_along_directories(
+    store: Store, held: str, asked: str, overlap: bool
+) -> None:
+    assert acquire(store, held, Holder("a")).granted
+    outcome = acquire(store, asked, Holder("b"))
+    assert outcome.granted is not overlap
+    assert [lk.path for lk in store.locks_overlapping(asked)] == ([held] if overlap else [asked])
+
+
+def test_a_lock_is_taken_released_and_then_free_for_another(store: Store) -> None:
+    assert acquire(store, "/w/f", Holder("a", agent="a"), reason="edit").granted
+    denied = acquire(store, "/w/f", Holder("b"))
+    assert not denied.granted and denied.blocker == "a"
+    assert store.locks_by_agent() == {"a": ["/w/f"]}
+    freed = release(store, "/w/f", "a")
+    assert freed is not None and freed.reason == "edit"
+    assert acquire(store, "/w/f", Holder("b")).granted
+    assert [(lk.path, lk.holder) for lk in store.locks()] == [("/w/f", "b")]
+
+
+def test_processes_racing_for_locks_get_each_one_once(backend: Backend) -> None:
+    store = backend.connect()
+    paths = [f"/w/{i}" for i in range(20)]
+    body = (
+        "from tmuxorch.locks.filelocks import Holder, acquire\n"
+        f"for path in {paths!r}:\n"
+        "    if acquire(store, path, Holder('HOLDER')).granted:\n"
+        "        print(path)"
+    )
+    racers = [backend.spawn(body.replace("HOLDER", f"h{n}")) for n in range(4)]
+    outputs: list[str] = []
+    try:
+        for racer in racers:  # all open before any acquires
+            assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
+        go = [
+            threading.Thread(target=lambda r=r: outputs.append(r.communicate("\n", timeout=60)[0]))
+            for r in racers
+        ]
+        for thread in go:
+            thread.start()
+        for thread in go:
+            thread.join()
+    finally:
+        for racer in racers:
+            racer.kill()
+            racer.wait()
+    assert [r.returncode for r in racers] == [0] * 4
+    granted = sorted(line for out in outputs for line in out.split())
+    assert granted == sorted(paths)  # each lock went to exactly one racer
+    assert sorted(lk.path for lk in store.locks()) == sorted(paths)
+
+
+def test_lock_rows_and_waiters_in_one_transaction(store: Store) -> None:
+    with store.transaction():
+        store.put_lock(Lock(path="/w/a", holder="h", since=now(), expires=now() + 5))
+        store.put_lock(Lock(path="/w/b", holder="h", since=now(), expires=now() + 5))
+        store.extend_lock("/w/a", 123.0)
+        first = store.add_waiter("/w/a/x", "w1", 11, "fifo1")
+        second = store.add_waiter("/w/b", "w2", 12, "fifo2")
+    assert [w.id for w in store.waiters()] == [first, second]
+    assert [w.holder for w in store.waiters_overlapping("/w/a")] == ["w1"]
+    with store.transaction():
+        store.delete_waiter(first)
+        assert store.delete_locks_of("h") == ["/w/a", "/w/b"]
+    assert store.locks() == [] and [w.id for w in store.waiters()] == [second]
+
+
+def test_a_failed_transaction_writes_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_lock(Lock(path="/w/a", holder="h", since=now(), expires=now() + 5))
+        raise RuntimeError("the lock's logic gave up")
+    assert store.locks() == []
+
+
+# -- events -----------------------------------------------------------------------
+
+
+def test_events_come_oldest_first_after_an_id(store: Store) -> None:
+    store.insert_agent(agent_row("a"))
+    mark = store.last_event_id()
+    ids = [
+        store.add_event("a", "state", "busy", "one"),
+        store.add_event(None, "spawn", None, "", {"n": 2}),
+        store.add_event("a", "hook:Stop", "idle"),
+        store.add_event("a", "state", "idle", "four"),
+    ]
+    assert ids == sorted(ids) and ids[0] > mark and store.last_event_id() == ids[-1]
+    assert [e.id for e in store.events(after=mark)] == ids
+    assert [e.id for e in store.events(after=ids[1])] == ids[2:]
+    assert [e.id for e in store.events(after=mark, limit=2)] == ids[2:]  # newest two, in order
+    assert [e.id for e in store.events(agent="a", after=mark)] == [ids[0], ids[2], ids[3]]
+    assert [e.id for e in store.events(after=mark, kind="state")] == [ids[0], ids[3]]
+    assert store.events(after=ids[1])[0].data == {}
+    assert store.events(after=mark)[1].data == {"n": 2}
+    assert store.count_events("a", ("state", "hook:Stop"), after=mark) == 3
+    assert store.count_events("a", ("state",), after=ids[0]) == 1
+    assert store.count_events("a", ("state",), after=mark, since=now() + 60) == 0
+
+
+# -- cost and history ----------------------------------------------------------------
+
+
+def test_transcripts_turns_and_usage_are_kept_per_agent(store: Store) -> None:
+    with store.transaction():
+        store.set_transcript_position("a", "/t/2.jsonl", 10)
+        store.set_transcript_position("a", "/t/1.jsonl", 5)
+        store.set_transcript_position("a", "/t/2.jsonl", 20)  # keeps its place
+        store.put_turn(Turn(agent="a", seq=1, prompt="p1", tools=["Read"]))
+        store.put_turn(Turn(agent="a", seq=2, prompt="p2", answered=True))
+        store.put_turn(Turn(agent="b", seq=1, prompt="other"))
+        for key, turn in (("k1", 1), ("k2", 2)):
+            usage = MessageUsage(agent="a", key=key, turn=turn, model="m", input=turn)
+            store.put_message_usage(usage)
+    assert store.transcript_positions("a") == {"/t/2.jsonl": 20, "/t/1.jsonl": 5}
+    assert [(t.seq, t.tools) for t in store.turns("a")] == [(1, ["Read"]), (2, [])]
+    last = store.last_turn("a")
+    assert last is not None and (last.seq, last.answered) == (2, True)
+    assert store.last_turn("nobody") is None
+    assert set(store.message_usages("a")) == {"k1", "k2"}
+    assert {k: u.input for k, u in store.message_usages("a", ["k2", "k9"]).items()} == {"k2": 2}
+
+
+# -- wake-ups and the store's own failures ---------------------------------------------
+
+
+def test_a_write_from_another_process_wakes_a_waiter(backend: Backend) -> None:
+    store = backend.connect()
+    mark = store.last_event_id()
+    writer = backend.spawn("store.add_event(None, 'poke', None, 'from afar')")
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "ready\n"
+        with store.changes() as changes:  # after the writer opened: only its write is news
+            writer.communicate("\n", timeout=60)
+            assert changes.wait(30.0)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert writer.returncode == 0
+    # Woken: the write is (or very soon is) visible to this connection.
+    events = retry_until(lambda: store.events(after=mark))
+    assert [(e.event, e.detail) for e in events] == [("poke", "from afar")]
+
+
+def test_a_write_on_another_connection_wakes_a_waiter(backend: Backend) -> None:
+    waiter, writer = backend.connect(), backend.connect()
+    with waiter.changes() as changes:
+        writer.insert_agent(agent_row("a"))
+        assert changes.wait(30.0)
+    assert retry_until(lambda: waiter.get_agent("a")) is not None
+
+
+# (id, what happens to the stored state, what the one line says)
+DAMAGE = [
+    ("deleted", "lose", "no fleet at"),
+    ("replaced by something else", "spoil", "not a database"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("damage", "says"), [d[1:] for d in DAMAGE], ids=[d[0] for d in DAMAGE])
+def test_a_store_whose_state_is_gone_says_so_in_one_line(
+    backend: Backend, damage: str, says: str
+) -> None:
+    store = backend.connect()
+    store.insert_agent(agent_row("a"))
+    assert not store.replaced()
+    getattr(backend, damage)()
+    assert store.replaced()
+    with pytest.raises(StoreError) as caught:
+        backend.connect()
+    message = str(caught.value)
+    assert says in message and "\n" not in message

@@ -1,0 +1,243 @@
+"""What the layers above need from a store: the contract every backend meets.
+
+Callers (fleet, daemon, surfaces, claude, locks) hold a :class:`Store`; which
+backend it is (SQLite today, ``tmuxorch.store.sqlite``) is decided once, by
+``tmuxorch.store.opening.open_store``. tests/test_store_contract.py is the
+executable form of this contract: a new backend is done when it passes.
+
+The store persists; it does not decide. Every method raises StoreError (one
+line naming the store and what to do) for any failure of the store itself.
+
+Claude's hooks reach the store too, and must not import typing: modules on
+their path import this one only under ``TYPE_CHECKING``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from tmuxorch.core import states
+from tmuxorch.core.records import Agent, Event, Lock, Message, MessageUsage, Turn, Waiter, Watch
+
+
+class Changes(Protocol):
+    """Wake-ups on the store's changes, made by any process (a hook, the
+    monitor, another command). Open it before the read it guards, so no
+    change falls between the two."""
+
+    def wait(self, timeout: float | None) -> bool:
+        """Sleep until the store changed since the last wait (or the opening),
+        or ``timeout`` passed; whether it changed. It may wake for nothing:
+        callers read again and decide."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Changes: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Store(Protocol):
+    """One open connection to one fleet's state (not shared between threads)."""
+
+    @property
+    def path(self) -> str:
+        """Where the state lives, as messages name it (SQLite: the file)."""
+        ...
+
+    @property
+    def home(self) -> str:
+        """The fleet's home directory on this host (lock waiters' FIFOs live there)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def replaced(self) -> bool:
+        """Was the state this connection opened deleted or replaced since?
+        Nothing written elsewhere will ever reach it then."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """A write transaction: the calls inside it commit together, and no
+        other writer interleaves (nested ones join the outer one)."""
+        ...
+
+    def changes(self) -> Changes:
+        """Wake-ups on this store's changes (SQLite: its WAL file through
+        watchdog; a server: its notifications)."""
+        ...
+
+    # -- agents ---------------------------------------------------------------
+
+    def insert_agent(self, agent: Agent) -> None:
+        """AgentError if the name is taken."""
+        ...
+
+    def get_agent(self, name: str) -> Agent | None: ...
+
+    def list_agents(self) -> list[Agent]:
+        """Oldest first (created, then name)."""
+        ...
+
+    def update_agent(self, name: str, **fields: Any) -> None:
+        """ValueError for a field ``Agent`` does not have."""
+        ...
+
+    def delete_agent(self, name: str, *, record_event: bool = True) -> None:
+        """The agent, its locks and cost rows; its queued messages fail."""
+        ...
+
+    def state_counts(self) -> dict[str, int]: ...
+
+    def agent_liveness(self, name: str) -> tuple[str, int | None, str | None] | None:
+        """``(state, pid, task)``, or None for no such agent."""
+        ...
+
+    def set_state(
+        self,
+        name: str,
+        state: str,
+        detail: str = "",
+        *,
+        event: str = "state",
+        data: dict[str, Any] | None = None,
+        expect: str | None = None,
+        writer: str = states.FLEET,
+        **fields: Any,
+    ) -> bool: ...
+
+    def mark_lost(self, name: str) -> bool: ...
+
+    def hook_event(
+        self,
+        name: str,
+        event: str,
+        state: str | None,
+        detail: str,
+        data: dict[str, Any],
+        fields: dict[str, Any],
+        writer: str = states.HOOK,
+    ) -> bool: ...
+
+    # -- events (ids grow with time; ``after`` is an id) ------------------------
+
+    def add_event(
+        self,
+        agent: str | None,
+        event: str,
+        state: str | None = None,
+        detail: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    def last_event_id(self) -> int: ...
+
+    def events(
+        self,
+        *,
+        agent: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+        kind: str | None = None,
+    ) -> list[Event]:
+        """Oldest first; with ``limit``, the newest ``limit`` of them."""
+        ...
+
+    def count_events(
+        self, agent: str, kinds: tuple[str, ...], *, after: int = 0, since: float = 0.0
+    ) -> int: ...
+
+    # -- messages: each is claimed by exactly one deliverer ----------------------
+
+    def add_message(self, sender: str | None, recipient: str, mode: str, body: str) -> int: ...
+
+    def get_message(self, message_id: int) -> Message | None: ...
+
+    def fold_queued(self, message_ids: list[int], body: str) -> bool: ...
+
+    def set_message_status(
+        self, message_id: int, status: str, error: str | None = None
+    ) -> None: ...
+
+    def claim_next(
+        self, recipient: str, claimer: int, claimer_start: int | None = None
+    ) -> Message | None:
+        """The next queued message (urgent, important, then sequential; oldest
+        first), now 'delivering': no two claimers ever get the same one."""
+        ...
+
+    def set_message_stage(self, message_id: int, stage: str, draft: str) -> None: ...
+
+    def next_queued(self, recipient: str) -> Message | None: ...
+
+    def recipients_with_queued(self) -> list[str]: ...
+
+    def claimed_messages(self) -> list[Message]: ...
+
+    def requeue_message(self, message_id: int) -> None: ...
+
+    def fail_queued(self, recipient: str, reason: str) -> int: ...
+
+    def messages(self, recipient: str | None = None) -> list[Message]: ...
+
+    def pending_count(self, recipient: str) -> int: ...
+
+    def queued_counts(self) -> dict[str, int]: ...
+
+    def add_watch(
+        self, watcher: str, targets: list[str], until: str, any_of: bool, deadline: float | None
+    ) -> int: ...
+
+    def watches(self) -> list[Watch]: ...
+
+    def delete_watch(self, watch_id: int) -> bool: ...
+
+    # -- locks (the rules are tmuxorch.locks.filelocks, inside a transaction) ----
+
+    def locks_by_agent(self) -> dict[str, list[str]]: ...
+
+    def locks(self) -> list[Lock]: ...
+
+    def locks_overlapping(self, path: str) -> list[Lock]:
+        """Locks on ``path``, on a directory above it, or on anything below it."""
+        ...
+
+    def put_lock(self, lock: Lock) -> None: ...
+
+    def extend_lock(self, path: str, expires: float) -> None: ...
+
+    def delete_lock(self, path: str) -> None: ...
+
+    def delete_locks_of(self, holder: str) -> list[str]: ...
+
+    def waiters(self) -> list[Waiter]: ...
+
+    def waiters_overlapping(self, path: str) -> list[Waiter]: ...
+
+    def add_waiter(self, path: str, holder: str, pid: int, wake: str) -> int: ...
+
+    def delete_waiter(self, waiter_id: int) -> None: ...
+
+    # -- cost and history (the rules are tmuxorch.claude.cost) ------------------
+
+    def transcript_positions(self, agent: str) -> dict[str, int]: ...
+
+    def set_transcript_position(self, agent: str, path: str, position: int) -> None: ...
+
+    def last_turn(self, agent: str) -> Turn | None: ...
+
+    def turns(self, agent: str) -> list[Turn]: ...
+
+    def put_turn(self, turn: Turn) -> None: ...
+
+    def message_usages(
+        self, agent: str, keys: list[str] | None = None
+    ) -> dict[str, MessageUsage]: ...
+
+    def put_message_usage(self, usage: MessageUsage) -> None: ...
