@@ -10,7 +10,7 @@ from typing import Any
 from tests.conftest import Env
 from tests.test_cost import lines, make_agent, prompt, reply, said
 from tests.test_mcp import Client, serve
-from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
 
 # The agent object's keys, in the order `list`/`status --json` gave them
 # before the views (the contract's first, then those added since).
@@ -47,7 +47,7 @@ def _fleet(env: Env, tmp_path: Path) -> None:
     transcript.write_text(
         lines(prompt("count", at=0), reply("m1", (10, 20, 300, 40), said("Three."), at=1))
     )
-    with Store.open(env.home) as store:
+    with open_store(env.home) as store:
         store.update_agent(make_agent(store, transcript, "t1"), state="stopped")
 
 
