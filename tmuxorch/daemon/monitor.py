@@ -37,8 +37,9 @@ from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.frozen import replace
 from tmuxorch.core.profiles import Profile
-from tmuxorch.core.records import ENDED, Agent
+from tmuxorch.core.records import Agent
 from tmuxorch.core.states import SCREEN
+from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
@@ -352,7 +353,7 @@ class Monitor:
 
 def decide(
     agent: Agent, profile: Profile, reading: screen.Reading, quiet_for: float
-) -> tuple[str | None, str]:
+) -> tuple[State | None, str]:
     """Fuse what the screen says with the state hooks already set.
 
     Returns the new (state, detail), or (None, "") to leave things as they are.

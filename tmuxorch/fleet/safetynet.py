@@ -11,15 +11,16 @@ from typing import Any
 
 from tmuxorch.core.config import Config
 from tmuxorch.core.records import Agent, Event, iso
+from tmuxorch.core.vocab import EventKind, State
 from tmuxorch.store.db import Store
 
 LIMITS = ("max_cost", "max_turns", "max_duration")
-VIOLATION = "violation"
+VIOLATION: EventKind = "violation"
 # A model step starts with a prompt (UserPromptSubmit) or after a tool call
 # (PreToolUse): each is one more request to the model.
-STEP_EVENTS = ("hook:UserPromptSubmit", "hook:PreToolUse")
+STEP_EVENTS: tuple[EventKind, ...] = ("hook:UserPromptSubmit", "hook:PreToolUse")
 # States that count as work for max_duration.
-WORK_STATES = ("busy", "waiting")
+WORK_STATES: tuple[State, ...] = ("busy", "waiting")
 
 
 @dataclass(frozen=True)

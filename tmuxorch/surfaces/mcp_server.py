@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
@@ -34,7 +34,7 @@ from pydantic import Field
 
 from tmuxorch import __version__
 from tmuxorch.claude import cost
-from tmuxorch.core import errors
+from tmuxorch.core import errors, vocab
 from tmuxorch.core.config import Settings
 from tmuxorch.fleet import batch, control, delegate, messaging, views
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
@@ -52,8 +52,10 @@ reason). Give each worker its own files or directory; lock shared paths."""
 # -- parameter types (their descriptions are what the model reads) --------------------
 
 AgentName = Annotated[str, Field(description="The agent's name, as shown by list_agents.")]
-Until = Literal["idle", "waiting", "exited", "done"]
-Mode = Literal["sequential", "important", "urgent"]
+if TYPE_CHECKING:
+    from tmuxorch.core.vocab import Mode, Until
+else:  # pydantic reads the tools' signatures: typing's Literal of the same words
+    Mode, Until = Literal[vocab.MODES], Literal[vocab.UNTILS]
 
 # -- errors ----------------------------------------------------------------------------
 
@@ -152,7 +154,7 @@ def wait_for(
 ) -> dict[str, str]:
     """Block until the agents reach a state, without spending tokens on polling. Returns
     {name: state} for each. Fails with a hint if the timeout passes or an agent ends first."""
-    return fleet.wait_for(names, until, any_=any, timeout=timeout_s)
+    return dict(fleet.wait_for(names, until, any_=any, timeout=timeout_s))
 
 
 def list_agents(fleet: Fleet) -> dict[str, Any]:
