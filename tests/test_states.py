@@ -245,3 +245,15 @@ def test_a_prompt_counts_a_turn_in_the_hooks_transaction(env: Env) -> None:
         agent = store.get_agent("a")
         assert agent is not None
         assert (agent.state, agent.turns, agent.session_id, agent.task) == ("busy", 3, "s1", "go")
+
+
+@pytest.mark.parametrize(
+    "fields", [{"state": "busy"}, {"detail": "x"}, {"since": 2.0}], ids=["state", "detail", "since"]
+)
+def test_no_state_is_written_around_the_machine(env: Env, fields: dict[str, Any]) -> None:
+    with Store.open(env.home) as store:
+        store.insert_agent(agent_row("a", state="idle", since=1.0))
+        with pytest.raises(ValueError, match=r"only through tmuxorch\.core\.states"):
+            store.update_agent("a", **fields)
+        agent = store.get_agent("a")
+        assert agent is not None and (agent.state, agent.detail, agent.since) == ("idle", "", 1.0)
