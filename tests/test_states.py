@@ -3,6 +3,7 @@ and the store's writers that go through it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,8 +200,8 @@ def test_lost(row: dict[str, Any], expected: Decision) -> None:
     assert states.lost(Row(**row)) == expected
 
 
-def test_a_delivery_does_not_revive_an_agent_that_ended_meanwhile(env: Env) -> None:
-    with Store.open(env.home) as store:
+def test_a_delivery_does_not_revive_an_agent_that_ended_meanwhile(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
         store.insert_agent(agent_row("a", state="exited", detail="exit status 0", since=1.0))
         assert not store.set_state("a", "busy", data={"source": "delivery"}, task="hi")
         agent = store.get_agent("a")
@@ -209,8 +210,8 @@ def test_a_delivery_does_not_revive_an_agent_that_ended_meanwhile(env: Env) -> N
         assert store.events(agent="a") == []
 
 
-def test_an_agent_being_stopped_whose_process_ended_is_stopped(env: Env) -> None:
-    with Store.open(env.home) as store:
+def test_an_agent_being_stopped_whose_process_ended_is_stopped(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
         store.insert_agent(agent_row("a", state="busy", ended_by="stop"))
         assert store.set_state("a", "exited", "exit status 0", event="exited", exit_status=0)
         agent = store.get_agent("a")
@@ -219,8 +220,8 @@ def test_an_agent_being_stopped_whose_process_ended_is_stopped(env: Env) -> None
         assert [(e.event, e.state) for e in store.events(agent="a")] == [("stopped", "stopped")]
 
 
-def test_a_start_clears_how_the_last_process_ended(env: Env) -> None:
-    with Store.open(env.home) as store:
+def test_a_start_clears_how_the_last_process_ended(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
         store.insert_agent(
             agent_row("a", state="exited", detail="window gone", ended_by="lost", since=1.0,
                       exit_status=1, turns=3)
@@ -238,8 +239,8 @@ def test_a_start_clears_how_the_last_process_ended(env: Env) -> None:
         )  # fmt: skip
 
 
-def test_a_prompt_counts_a_turn_in_the_hooks_transaction(env: Env) -> None:
-    with Store.open(env.home) as store:
+def test_a_prompt_counts_a_turn_in_the_hooks_transaction(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
         store.insert_agent(agent_row("a", profile="claude", state="idle", turns=2))
         apply(store, "a", "UserPromptSubmit", {"prompt": "go", "session_id": "s1"})
         agent = store.get_agent("a")
@@ -250,8 +251,8 @@ def test_a_prompt_counts_a_turn_in_the_hooks_transaction(env: Env) -> None:
 @pytest.mark.parametrize(
     "fields", [{"state": "busy"}, {"detail": "x"}, {"since": 2.0}], ids=["state", "detail", "since"]
 )
-def test_no_state_is_written_around_the_machine(env: Env, fields: dict[str, Any]) -> None:
-    with Store.open(env.home) as store:
+def test_no_state_is_written_around_the_machine(tmp_path: Path, fields: dict[str, Any]) -> None:
+    with Store.open(tmp_path) as store:
         store.insert_agent(agent_row("a", state="idle", since=1.0))
         with pytest.raises(ValueError, match=r"only through tmuxorch\.core\.states"):
             store.update_agent("a", **fields)

@@ -48,6 +48,8 @@ ENDED_BY: tuple[EndedBy, ...] = get_args(EndedBy)
 # How a message is delivered: urgent interrupts, important goes ahead of sequential.
 Mode = Literal["sequential", "important", "urgent"]
 MODES: tuple[Mode, ...] = get_args(Mode)
+# The order in which an agent's queue is delivered (oldest first within a mode).
+DELIVERY_ORDER: tuple[Mode, ...] = ("urgent", "important", "sequential")
 
 # What ``wait --until`` accepts.
 Until = Literal["idle", "waiting", "exited", "done"]

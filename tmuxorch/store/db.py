@@ -31,6 +31,7 @@ from tmuxorch.core.records import (
     Watch,
     now,
 )
+from tmuxorch.core.vocab import DELIVERY_ORDER
 from tmuxorch.store.storeerrors import store_error, translated
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -180,8 +181,11 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-# Delivery order: urgent interrupts, important goes ahead of sequential.
-_MODE_ORDER = "CASE mode WHEN 'urgent' THEN 0 WHEN 'important' THEN 1 ELSE 2 END"
+# Delivery order (core.vocab): urgent interrupts, important goes ahead of sequential.
+_MODE_ORDER = "CASE mode {} ELSE {} END".format(
+    " ".join(f"WHEN '{mode}' THEN {rank}" for rank, mode in enumerate(DELIVERY_ORDER)),
+    len(DELIVERY_ORDER),
+)
 
 _AGENT_COLUMNS = (
     "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
