@@ -101,7 +101,7 @@ class Monitor:
         # The urgent message each agent was interrupted for (interrupt once).
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
-        self.states: dict[str, str] = {}
+        self.states: dict[str, State] = {}
         # Set when the database file was deleted or replaced under us.
         self.successor = False
 
@@ -241,7 +241,7 @@ class Monitor:
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
 
-    def _state_seen(self, name: str, state: str, detail: str) -> None:
+    def _state_seen(self, name: str, state: State, detail: str) -> None:
         previous = self.states.get(name)
         self.states[name] = state
         agent = self.store.get_agent(name)

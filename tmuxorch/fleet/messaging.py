@@ -313,7 +313,7 @@ def _awaited(fleet: Fleet, agent: Agent) -> bool:
     ) or bool(fleet.store.count_events(agent.name, (_AWAITED,), since=agent.since))
 
 
-def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
+def notify_parent(fleet: Fleet, agent: Agent, previous: State | None) -> None:
     """Config ``notify_parent``: tell the parent a child ended a turn or exited."""
     policy = fleet.config.notify_parent
     if policy == "never" or not agent.parent or previous is None:
@@ -376,7 +376,7 @@ class Doing:
     """``what NAME``: what an agent is doing now."""
 
     name: str
-    state: str
+    state: State
     detail: str
     task: str
     tools: list[str]

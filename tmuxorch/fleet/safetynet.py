@@ -97,7 +97,7 @@ class Clock:
     worked: float = 0.0
     since: float | None = None
 
-    def seen(self, state: str, ts: float) -> Clock:
+    def seen(self, state: State, ts: float) -> Clock:
         worked = self.worked + (max(0.0, ts - self.since) if self.since is not None else 0.0)
         return Clock(worked, ts if state in WORK_STATES else None)
 
