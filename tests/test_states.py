@@ -258,3 +258,26 @@ def test_no_state_is_written_around_the_machine(tmp_path: Path, fields: dict[str
             store.update_agent("a", **fields)
         agent = store.get_agent("a")
         assert agent is not None and (agent.state, agent.detail, agent.since) == ("idle", "", 1.0)
+
+
+# (id, the agent's row, is it marked lost?)
+MARKED = [
+    ("a live agent", {"state": "busy", "detail": "Bash ls"}, True),
+    ("one tmuxorch is stopping", {"state": "busy", "ended_by": "stop"}, False),
+    ("one that had ended", {"state": "exited", "detail": "exit status 0"}, False),
+]
+
+
+@pytest.mark.parametrize(("row", "marked"), [m[1:] for m in MARKED], ids=[m[0] for m in MARKED])
+def test_mark_lost(tmp_path: Path, row: dict[str, Any], marked: bool) -> None:
+    with Store.open(tmp_path) as store:
+        store.insert_agent(agent_row("a", since=1.0, **row))
+        assert store.mark_lost("a") is marked
+        agent = store.get_agent("a")
+        assert agent is not None
+        events = [(e.event, e.state, e.detail) for e in store.events(agent="a")]
+        if marked:
+            assert (agent.state, agent.detail, agent.ended_by) == ("exited", "window gone", "lost")
+            assert agent.since > 1.0 and events == [("exited", "exited", "window gone")]
+        else:
+            assert (agent.state, agent.since, events) == (row["state"], 1.0, [])

@@ -481,7 +481,7 @@ class Store:
             if row is None:
                 return False
             decision = states.lost(states.Row(**dict(row)))
-            self._persist(name, decision, {}, "window gone", {})
+            self._persist(name, decision, {}, decision.fields.get("detail", ""), {})
             return decision.changed
 
     def hook_event(
