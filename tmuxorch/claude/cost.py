@@ -34,12 +34,13 @@ from tmuxorch.core.frozen import replace
 from tmuxorch.core.records import MessageUsage, Turn, iso
 
 if TYPE_CHECKING:
+    from tmuxorch.core.vocab import EventKind
     from tmuxorch.store.interface import Store
 
 # Hook events after which the transcript holds a finished turn worth reading.
-TURN_ENDS = ("hook:Stop", "hook:StopFailure", "hook:SessionEnd")
+TURN_ENDS: tuple[EventKind, ...] = ("hook:Stop", "hook:StopFailure", "hook:SessionEnd")
 # The event recorded when an agent's cost changed.
-COST_EVENT = "cost"
+COST_EVENT: EventKind = "cost"
 
 # Anthropic list prices, USD per million tokens (cache_creation: 5-minute cache
 # writes). Longest prefix wins: date-suffixed and older models before families.

@@ -13,23 +13,17 @@ import os
 import sys
 
 from tmuxorch.core import states
+from tmuxorch.core.vocab import HOOK_KINDS, hook_kind
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PermissionRequest",
-    "Notification",
-    "Stop",
-    "StopFailure",
-    "SessionEnd",
-)
+    from tmuxorch.core.vocab import State, Writer
+
+# The hooks tmuxorch takes: SessionStart, UserPromptSubmit, ...
+EVENTS = tuple(kind.removeprefix("hook:") for kind in HOOK_KINDS)
 # Events after which the turn is over and its locks are free.
 _TURN_ENDS = ("Stop", "StopFailure", "SessionEnd")
 # Claude's notification types that mean "a person must answer".
@@ -90,6 +84,9 @@ def read_payload(stream: Any) -> dict[str, Any]:
 
 def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
     """Record one hook event against agent ``name`` and move its state."""
+    hook = hook_kind(event)
+    if hook is None:
+        raise ValueError(f"not a hook tmuxorch takes: {event!r}")
     fields: dict[str, Any] = {}
     session_id = payload.get("session_id")
     if isinstance(session_id, str) and session_id:
@@ -101,9 +98,9 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
     for key in ("source", "reason", "notification_type", "tool_name", "error", "stop_reason"):
         if isinstance(payload.get(key), str):
             data[key] = payload[key]
-    state: str | None = None
+    state: State | None = None
     detail = ""
-    writer = states.HOOK
+    writer: Writer = states.HOOK
     if event == "SessionStart":
         if payload.get("source") == "clear":
             state = "idle"
@@ -137,7 +134,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         detail = _short(str(reason or "the turn failed"))
     elif event == "SessionEnd" and payload.get("reason") != "clear":
         state, detail = "exited", _short(f"session ended ({payload.get('reason') or 'exit'})")
-    store.hook_event(name, f"hook:{event}", state, detail, data, fields, writer)
+    store.hook_event(name, hook, state, detail, data, fields, writer)
 
 
 def hook_main(args: list[str]) -> int:

@@ -11,9 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-STATES = ("starting", "idle", "busy", "waiting", "error", "exited", "stopped")
-# States in which the agent's process is gone.
-ENDED = ("exited", "stopped")
+    from tmuxorch.core.vocab import EndedBy, EventKind, Mode, State, Until
 
 
 def now() -> float:
@@ -33,7 +31,7 @@ def iso(ts: float | None) -> str | None:
 class Agent:
     name: str
     profile: str
-    state: str
+    state: State
     cwd: str
     created: float
     since: float
@@ -45,8 +43,8 @@ class Agent:
     session_id: str | None = None
     transcript_path: str | None = None
     exit_status: int | None = None
-    # Why the process ended when tmuxorch ended it: "stop" or "kill".
-    ended_by: str | None = None
+    # Why the process ended when tmuxorch ended it, or "lost" (its window vanished).
+    ended_by: EndedBy | None = None
     task: str | None = None
     turns: int = 0
     tokens_input: int = 0
@@ -63,8 +61,8 @@ class Event:
     id: int
     ts: float
     agent: str | None
-    event: str
-    state: str | None
+    event: EventKind
+    state: State | None
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -75,7 +73,7 @@ class Message:
     ts: float
     sender: str | None
     recipient: str
-    mode: str
+    mode: Mode
     body: str
     status: str
     delivered_at: float | None = None
@@ -96,7 +94,7 @@ class Watch:
     id: int
     watcher: str
     targets: list[str]
-    until: str
+    until: Until
     any_of: bool
     created: float
     deadline: float | None

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 
 from tmuxorch.core.profiles import Profile
+from tmuxorch.core.vocab import State
 
 
 @dataclass(frozen=True)
 class Reading:
     """What the screen says: a state (or None when it says nothing) and its detail."""
 
-    state: str | None
+    state: State | None
     detail: str = ""
 
 
@@ -54,12 +55,13 @@ def classify(profile: Profile, screen: str, *, typing: bool = False) -> Reading:
 
 
 def _read(profile: Profile, text: str) -> Reading:
-    for state, patterns in (
+    readings: tuple[tuple[State, list[str]], ...] = (
         ("waiting", profile.waiting),
         ("busy", profile.busy),
         ("error", profile.error),
         ("idle", profile.ready),
-    ):
+    )
+    for state, patterns in readings:
         match = _first(patterns, text)
         if match:
             # A pattern's first group, when it has one, is the detail to show.

@@ -37,8 +37,9 @@ from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.frozen import replace
 from tmuxorch.core.profiles import Profile
-from tmuxorch.core.records import ENDED, Agent
+from tmuxorch.core.records import Agent
 from tmuxorch.core.states import SCREEN
+from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
@@ -100,7 +101,7 @@ class Monitor:
         # The urgent message each agent was interrupted for (interrupt once).
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
-        self.states: dict[str, str] = {}
+        self.states: dict[str, State] = {}
         # Set when the database file was deleted or replaced under us.
         self.successor = False
 
@@ -240,7 +241,7 @@ class Monitor:
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
 
-    def _state_seen(self, name: str, state: str, detail: str) -> None:
+    def _state_seen(self, name: str, state: State, detail: str) -> None:
         previous = self.states.get(name)
         self.states[name] = state
         agent = self.store.get_agent(name)
@@ -352,7 +353,7 @@ class Monitor:
 
 def decide(
     agent: Agent, profile: Profile, reading: screen.Reading, quiet_for: float
-) -> tuple[str | None, str]:
+) -> tuple[State | None, str]:
     """Fuse what the screen says with the state hooks already set.
 
     Returns the new (state, detail), or (None, "") to leave things as they are.

@@ -32,7 +32,8 @@ from collections.abc import Callable
 
 from tmuxorch.claude.cost import COST_EVENT
 from tmuxorch.core.errors import TmuxorchError
-from tmuxorch.core.records import ENDED, Agent, Event
+from tmuxorch.core.records import Agent, Event
+from tmuxorch.core.vocab import ENDED, EventKind, State
 from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.safetynet import (
@@ -48,9 +49,9 @@ from tmuxorch.fleet.safetynet import (
 )
 
 # Events after which an agent's limits are checked (besides state changes).
-_CHECKED_ON = ("hook:Stop", "hook:StopFailure", COST_EVENT, *STEP_EVENTS)
+_CHECKED_ON: tuple[EventKind, ...] = ("hook:Stop", "hook:StopFailure", COST_EVENT, *STEP_EVENTS)
 # States in which an interrupt has a turn to stop.
-_INTERRUPTIBLE = ("busy", "waiting")
+_INTERRUPTIBLE: tuple[State, ...] = ("busy", "waiting")
 
 
 class Guard:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import ProfileError, TmuxorchError
-from tmuxorch.core.records import ENDED
+from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import NAME_RE, Fleet, SpawnRequest
 

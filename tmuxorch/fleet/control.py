@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tmuxorch.core import private, screen
 from tmuxorch.core.errors import AgentError
-from tmuxorch.core.records import ENDED, Agent
+from tmuxorch.core.records import Agent
+from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import delivery
 from tmuxorch.fleet.lifecycle import Fleet
 

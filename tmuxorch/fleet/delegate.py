@@ -10,7 +10,7 @@ from typing import Any
 
 from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
-from tmuxorch.core.records import ENDED
+from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging, safetynet
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
 

@@ -26,7 +26,9 @@ from tmuxorch.core.errors import (
     TmuxError,
 )
 from tmuxorch.core.profiles import Profile
-from tmuxorch.core.records import ENDED, Agent, now
+from tmuxorch.core.records import Agent, now
+from tmuxorch.core.states import UNTIL
+from tmuxorch.core.vocab import ENDED, EventKind, State, Until
 from tmuxorch.fleet import delivery, monitorproc, worktrees
 from tmuxorch.locks import filelocks as locks
 from tmuxorch.store.interface import Store
@@ -37,15 +39,6 @@ from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MODES = ("sequential", "important", "urgent")
-# What each ``wait --until`` accepts; "done" is any state in which the agent
-# stopped working: finished, needs an answer, failed or ended.
-UNTIL: dict[str, frozenset[str]] = {
-    "idle": frozenset({"idle"}),
-    "waiting": frozenset({"waiting"}),
-    "exited": frozenset({"exited", "stopped"}),
-    "done": frozenset({"idle", "waiting", "error", "exited", "stopped"}),
-}
 
 
 def check_name(name: str) -> str:
@@ -194,8 +187,8 @@ class Fleet:
                 if line.strip() and not line.startswith("Pane is dead (")  # tmux's own line
             ]
             detail = f"{detail} during start-up: {' / '.join(lines[-3:])}"[:500]
-        state = "stopped" if agent.ended_by == "stop" else "exited"
-        self.store.set_state(agent.name, state, detail, event=state, exit_status=status)
+        # Stopped instead when `stop` ended it (tmuxorch.core.states).
+        self.store.set_state(agent.name, "exited", detail, event="exited", exit_status=status)
         locks.release_holder(self.store, agent.name)
 
     def _save_screen(self, agent: Agent) -> str:
@@ -311,13 +304,13 @@ class Fleet:
         if old is not None:  # its dead pane from before: the new window replaces it
             self.tmux.kill_window(old.window_id)
         pane = self._start_window(agent.name, argv, agent.cwd, env)
-        self.store.update_agent(
-            agent.name, state="starting", detail="", since=now(), pane_id=pane.pane_id,
-            window_id=pane.window_id, pid=pane.pid, ended_by=None, exit_status=None,
+        event: EventKind = "spawned" if resume is None else ("forked" if fork else "resumed")
+        # A start begins afresh (tmuxorch.core.states); its event names the profile.
+        self.store.set_state(
+            agent.name, "starting", profile.name, event=event, data={"argv": argv},
+            pane_id=pane.pane_id, window_id=pane.window_id, pid=pane.pid,
             spec={**agent.spec, "launch": launch},
         )  # fmt: skip
-        event = "spawned" if resume is None else ("forked" if fork else "resumed")
-        self.store.add_event(agent.name, event, "starting", profile.name, {"argv": argv})
 
     def _model_args(self, profile: Profile, spec: dict[str, Any]) -> list[str]:
         args: list[str] = []
@@ -364,11 +357,11 @@ class Fleet:
     def wait_for(
         self,
         names: list[str],
-        until: str = "idle",
+        until: Until = "idle",
         *,
         any_: bool = False,
         timeout: float | None = None,
-    ) -> dict[str, str]:
+    ) -> dict[str, State]:
         """Block until the agents reach ``until`` (all of them, or ``any_``).
 
         Sleeps on store changes (inotify), never on a timer loop; raises
@@ -381,7 +374,7 @@ class Fleet:
         self.ensure_monitor()
         seen: dict[str, list[str]] = {"missing": list(names)}
 
-        def check() -> dict[str, str] | None:
+        def check() -> dict[str, State] | None:
             if self.store.replaced():  # nothing will ever change in the old file
                 raise StoreError(f"{self.store.path} was deleted or replaced while waiting")
             self.refresh()
@@ -407,7 +400,7 @@ class Fleet:
             lambda: f"timed out waiting for {until}: {', '.join(seen['missing'])}",
         )
 
-    def reached(self, agent: Agent, until: str) -> bool:
+    def reached(self, agent: Agent, until: Until) -> bool:
         """Is ``agent`` in an ``until`` state? An idle agent with messages still
         to deliver is not: its next turn is already queued."""
         if agent.state not in UNTIL[until]:

@@ -16,13 +16,15 @@ from typing import Any
 
 from tmuxorch.core import procs
 from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
-from tmuxorch.core.records import ENDED, Agent, Message, Watch, now
+from tmuxorch.core.records import Agent, Message, Watch, now
+from tmuxorch.core.states import UNTIL
+from tmuxorch.core.vocab import ENDED, MODES, EventKind, Mode, State
 from tmuxorch.fleet import delivery
 from tmuxorch.fleet.delivery import PASTE_END
-from tmuxorch.fleet.lifecycle import MODES, UNTIL, Fleet
+from tmuxorch.fleet.lifecycle import Fleet
 
 # States in which an agent takes a new message.
-DELIVERABLE = ("idle", "error")
+DELIVERABLE: tuple[State, ...] = ("idle", "error")
 # The largest message, in bytes of UTF-8 (README: 100 KB, even on one line).
 MAX_BYTES = 100 * 1024
 _EXCERPT = 300
@@ -41,6 +43,12 @@ def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, wh
     return wait_until(fleet.store, check, timeout, lambda: f"timed out waiting for {what}")
 
 
+def check_mode(mode: str) -> Mode:
+    if mode not in MODES:
+        raise AgentError(f"unknown mode {mode!r}")
+    return mode
+
+
 def send(
     fleet: Fleet,
     name: str,
@@ -55,8 +63,7 @@ def send(
     Returns the message row: ``delivered``, ``queued`` (the agent is busy) or
     raises DeliveryError for ``failed`` (the row keeps the reason).
     """
-    if mode not in MODES:
-        raise AgentError(f"unknown mode {mode!r}")
+    mode = check_mode(mode)
     check_text(text)
     fleet.refresh()
     agent = fleet.agent(name)
@@ -286,7 +293,7 @@ def _fire(fleet: Fleet, watch: Watch) -> bool:
 
 # The event a fired watch leaves on each child it reported: the monitor may
 # see that child's state change only after the watch has fired.
-_AWAITED = "awaited"
+_AWAITED: EventKind = "awaited"
 
 
 def _child_note(name: str) -> str:
@@ -306,7 +313,7 @@ def _awaited(fleet: Fleet, agent: Agent) -> bool:
     ) or bool(fleet.store.count_events(agent.name, (_AWAITED,), since=agent.since))
 
 
-def notify_parent(fleet: Fleet, agent: Agent, previous: str | None) -> None:
+def notify_parent(fleet: Fleet, agent: Agent, previous: State | None) -> None:
     """Config ``notify_parent``: tell the parent a child ended a turn or exited."""
     policy = fleet.config.notify_parent
     if policy == "never" or not agent.parent or previous is None:
@@ -335,6 +342,7 @@ def broadcast(
     fleet: Fleet, text: str, names: list[str], *, mode: str, sender: str | None
 ) -> list[Message]:
     """Queue one message per agent; delivery goes on in the monitor."""
+    mode = check_mode(mode)
     check_text(text)
     results = []
     for name in names:

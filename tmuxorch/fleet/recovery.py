@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tmuxorch.core.errors import DeliveryError, TmuxorchError
-from tmuxorch.core.records import ENDED, Message
+from tmuxorch.core.records import Message
+from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import delivery
 from tmuxorch.fleet.lifecycle import Fleet
 

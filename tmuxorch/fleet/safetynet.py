@@ -11,15 +11,16 @@ from typing import Any
 
 from tmuxorch.core.config import Config
 from tmuxorch.core.records import Agent, Event
+from tmuxorch.core.vocab import EventKind, State
 from tmuxorch.store.interface import Store
 
 LIMITS = ("max_cost", "max_turns", "max_duration")
-VIOLATION = "violation"
+VIOLATION: EventKind = "violation"
 # A model step starts with a prompt (UserPromptSubmit) or after a tool call
 # (PreToolUse): each is one more request to the model.
-STEP_EVENTS = ("hook:UserPromptSubmit", "hook:PreToolUse")
+STEP_EVENTS: tuple[EventKind, ...] = ("hook:UserPromptSubmit", "hook:PreToolUse")
 # States that count as work for max_duration.
-WORK_STATES = ("busy", "waiting")
+WORK_STATES: tuple[State, ...] = ("busy", "waiting")
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Clock:
     worked: float = 0.0
     since: float | None = None
 
-    def seen(self, state: str, ts: float) -> Clock:
+    def seen(self, state: State, ts: float) -> Clock:
         worked = self.worked + (max(0.0, ts - self.since) if self.since is not None else 0.0)
         return Clock(worked, ts if state in WORK_STATES else None)
 

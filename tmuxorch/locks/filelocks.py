@@ -28,7 +28,8 @@ from collections.abc import Iterator, Mapping
 from tmuxorch.core import procs
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.private import private_dir
-from tmuxorch.core.records import ENDED, Lock, Waiter, now
+from tmuxorch.core.records import Lock, Waiter, now
+from tmuxorch.core.vocab import ENDED
 
 # How often a waiter re-checks the holder's liveness and lease. Releases wake
 # waiters at once; this only bounds how long a dead holder goes unnoticed.

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from tmuxorch.core import states
 from tmuxorch.core.records import Agent, Event, Lock, Message, MessageUsage, Turn, Waiter, Watch
+from tmuxorch.core.vocab import EventKind, Mode, State, Until, Writer
 
 
 class Changes(Protocol):
@@ -102,13 +103,13 @@ class Store(Protocol):
     def set_state(
         self,
         name: str,
-        state: str,
+        state: State,
         detail: str = "",
         *,
-        event: str = "state",
+        event: EventKind = "state",
         data: dict[str, Any] | None = None,
-        expect: str | None = None,
-        writer: str = states.FLEET,
+        expect: State | None = None,
+        writer: Writer = states.FLEET,
         **fields: Any,
     ) -> bool: ...
 
@@ -117,12 +118,12 @@ class Store(Protocol):
     def hook_event(
         self,
         name: str,
-        event: str,
-        state: str | None,
+        event: EventKind,
+        state: State | None,
         detail: str,
         data: dict[str, Any],
         fields: dict[str, Any],
-        writer: str = states.HOOK,
+        writer: Writer = states.HOOK,
     ) -> bool: ...
 
     # -- events (ids grow with time; ``after`` is an id) ------------------------
@@ -130,8 +131,8 @@ class Store(Protocol):
     def add_event(
         self,
         agent: str | None,
-        event: str,
-        state: str | None = None,
+        event: EventKind,
+        state: State | None = None,
         detail: str = "",
         data: dict[str, Any] | None = None,
     ) -> int: ...
@@ -144,18 +145,18 @@ class Store(Protocol):
         agent: str | None = None,
         after: int = 0,
         limit: int | None = None,
-        kind: str | None = None,
+        kind: EventKind | None = None,
     ) -> list[Event]:
         """Oldest first; with ``limit``, the newest ``limit`` of them."""
         ...
 
     def count_events(
-        self, agent: str, kinds: tuple[str, ...], *, after: int = 0, since: float = 0.0
+        self, agent: str, kinds: tuple[EventKind, ...], *, after: int = 0, since: float = 0.0
     ) -> int: ...
 
     # -- messages: each is claimed by exactly one deliverer ----------------------
 
-    def add_message(self, sender: str | None, recipient: str, mode: str, body: str) -> int: ...
+    def add_message(self, sender: str | None, recipient: str, mode: Mode, body: str) -> int: ...
 
     def get_message(self, message_id: int) -> Message | None: ...
 
@@ -191,7 +192,7 @@ class Store(Protocol):
     def queued_counts(self) -> dict[str, int]: ...
 
     def add_watch(
-        self, watcher: str, targets: list[str], until: str, any_of: bool, deadline: float | None
+        self, watcher: str, targets: list[str], until: Until, any_of: bool, deadline: float | None
     ) -> int: ...
 
     def watches(self) -> list[Watch]: ...

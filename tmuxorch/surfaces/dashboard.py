@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tmuxorch.core.records import ENDED
+from tmuxorch.core.vocab import ENDED
 from tmuxorch.store.interface import Store
 from tmuxorch.surfaces.statusline import COUNTED
 

@@ -59,6 +59,8 @@ class Agents(Connection):
         unknown = set(fields) - set(_AGENT_COLUMNS)
         if unknown:
             raise ValueError(f"unknown agent fields {sorted(unknown)}")
+        if {"state", "detail", "since"} & set(fields):
+            raise ValueError("an agent's state moves only through tmuxorch.core.states")
         if "spec" in fields:
             fields["spec"] = json.dumps(fields["spec"])
         assignments = ", ".join(f"{k} = :{k}" for k in fields)

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 
 from tmuxorch.core.records import Message, Watch, now
+from tmuxorch.core.vocab import DELIVERY_ORDER
 from tmuxorch.store.sqlite.connection import Connection
 from tmuxorch.store.sqlite.errors import translated
 
-# Delivery order: urgent interrupts, important goes ahead of sequential.
-_MODE_ORDER = "CASE mode WHEN 'urgent' THEN 0 WHEN 'important' THEN 1 ELSE 2 END"
+# Delivery order (core.vocab): urgent interrupts, important goes ahead of sequential.
+_MODE_ORDER = "CASE mode {} ELSE {} END".format(
+    " ".join(f"WHEN '{mode}' THEN {rank}" for rank, mode in enumerate(DELIVERY_ORDER)),
+    len(DELIVERY_ORDER),
+)
 
 
 @translated

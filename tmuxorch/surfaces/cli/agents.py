@@ -6,6 +6,7 @@ import os
 
 import click
 
+from tmuxorch.core.vocab import MODES
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
     echo_json,
@@ -115,7 +116,7 @@ def spawn(
 @click.argument("message")
 @click.option(
     "--mode",
-    type=click.Choice(["sequential", "important", "urgent"]),
+    type=click.Choice(MODES),
     default="sequential",
     show_default=True,
     help="sequential: when idle, in order; important: ahead of those; urgent: interrupt now.",

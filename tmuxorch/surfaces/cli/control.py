@@ -6,6 +6,7 @@ import os
 
 import click
 
+from tmuxorch.core.vocab import UNTILS, Until
 from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors, json_option
 
 
@@ -25,7 +26,7 @@ def monitor() -> None:
 @click.argument("names", nargs=-1, required=True)
 @click.option(
     "--until",
-    type=click.Choice(["idle", "waiting", "exited", "done"]),
+    type=click.Choice(UNTILS),
     default="idle",
     show_default=True,
     help="done = idle, waiting, error, exited or stopped.",
@@ -41,7 +42,7 @@ def monitor() -> None:
 @handle_errors
 def wait(
     names: tuple[str, ...],
-    until: str,
+    until: Until,
     any_: bool,
     timeout: float | None,
     notify: bool,

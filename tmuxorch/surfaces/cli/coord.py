@@ -8,6 +8,7 @@ import sys
 import click
 
 from tmuxorch.core.errors import AgentError
+from tmuxorch.core.vocab import MODES
 from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
 
 
@@ -32,7 +33,7 @@ def _names(names: list[str], as_json: bool) -> None:
 @click.option("--all", "scope", flag_value="all", help="Every live agent but me.")
 @click.option(
     "--mode",
-    type=click.Choice(["sequential", "important", "urgent"]),
+    type=click.Choice(MODES),
     default="sequential",
     show_default=True,
 )

@@ -3,17 +3,21 @@ the model reads) and the agent object most of them return."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from tmuxorch.core import vocab
 from tmuxorch.core.records import Agent
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
 
 AgentName = Annotated[str, Field(description="The agent's name, as shown by list_agents.")]
-Until = Literal["idle", "waiting", "exited", "done"]
-Mode = Literal["sequential", "important", "urgent"]
+if TYPE_CHECKING:
+    from tmuxorch.core.vocab import Mode as Mode
+    from tmuxorch.core.vocab import Until as Until
+else:  # pydantic reads the tools' signatures: typing's Literal of the same words
+    Mode, Until = Literal[vocab.MODES], Literal[vocab.UNTILS]
 Preset = Literal["read-only", "review", "edit", "full", "plan"]
 MaxCost = Annotated[float | None, Field(description="Stop when the task has cost this (USD).")]
 MaxTurns = Annotated[

@@ -67,7 +67,7 @@ def wait_for(
 ) -> dict[str, str]:
     """Block until the agents reach a state, without spending tokens on polling. Returns
     {name: state} for each. Fails with a hint if the timeout passes or an agent ends first."""
-    return fleet.wait_for(names, until, any_=any, timeout=timeout_s)
+    return dict(fleet.wait_for(names, until, any_=any, timeout=timeout_s))
 
 
 def get_events(
