@@ -48,7 +48,7 @@ def _fleet(env: Env, tmp_path: Path) -> None:
         lines(prompt("count", at=0), reply("m1", (10, 20, 300, 40), said("Three."), at=1))
     )
     with open_store(env.home) as store:
-        store.update_agent(make_agent(store, transcript, "t1"), state="stopped")
+        store.set_state(make_agent(store, transcript, "t1"), "stopped", event="stopped")
 
 
 def test_cli_and_mcp_return_identical_objects(env: Env, tmp_path: Path) -> None:
