@@ -479,12 +479,15 @@ class Store:
 
     def mark_lost(self, name: str) -> bool:
         """An agent whose window vanished, unless tmuxorch itself ended it
-        (``ended_by`` is set before it kills anything): ``up`` brings it back."""
+        (``ended_by`` is set before it kills anything): ``up`` brings it back.
+        So is one whose SessionEnd came first (no exit status: its pane was
+        never seen dead): Claude ends its session as its server goes."""
         with self.transaction() as conn:
             changed = conn.execute(
                 "UPDATE agents SET state = 'exited', detail = 'window gone', ended_by = 'lost', "
                 "since = ? WHERE name = ? AND ended_by IS NULL "
-                "AND state NOT IN ('exited', 'stopped')",
+                "AND (state NOT IN ('exited', 'stopped') "
+                "OR (state = 'exited' AND exit_status IS NULL))",
                 (now(), name),
             ).rowcount
             if changed:
