@@ -74,9 +74,11 @@ def test_up_after_the_server_died_resumes(
     server.kill()
     retry_until(lambda: not monitorproc.is_running(env.home), message="monitor follows tmux")
     if monitor == "gone":
-        with env.fleet() as store_only:  # no CLI: its look at tmux would mark c1 lost first
-            ended = lambda: store_only.store.events(agent="c1", kind="hook:SessionEnd")  # noqa: E731
-            retry_until(ended, message="Claude's word of its end")
+        with env.fleet() as quiet:  # not the CLI: its look at tmux would mark c1 lost first
+            retry_until(
+                lambda: quiet.store.events(agent="c1", kind="hook:SessionEnd"),
+                message="Claude's SessionEnd",
+            )
     assert json.loads(env.ok("up", "--json"))["restored"] == ["c1"]
     env.ok("wait", "c1", "--timeout", "90")
     assert json.loads(env.ok("up", "--json"))["restored"] == []

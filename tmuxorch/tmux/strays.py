@@ -6,10 +6,10 @@ window or the whole server is gone. Each agent's processes carry its name
 and the fleet's home and socket in their environment, which is how they are
 found again.
 
-A stray is asked to end (SIGTERM) before it is killed: Claude Code keeps its
-conversation in memory for a moment after a turn, and writes it out as it
-exits. Killed outright, right after its server went, it left a transcript
-without the last turn, and ``claude --resume`` at ``up`` found no
+A stray is asked to end (SIGTERM) before it is killed: Claude Code queues
+its transcript lines, writes them out every 100 ms, and flushes the queue as
+it exits. Killed outright just after its server went, it left a transcript
+without its last turn, and ``claude --resume`` at ``up`` found no
 conversation and ended at once.
 """
 
