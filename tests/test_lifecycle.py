@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,42 @@ def test_processes_that_outlive_the_server_are_killed(
     finally:
         other.kill()
         other.wait()
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+# A stray that, as Claude Code does, writes its work out when asked to end; it
+# ignores the hang-up (as a job under nohup does), so it outlives its pane.
+_SAVES_ON_TERM = """
+import os, pathlib, signal, sys
+saved, pid_file = map(pathlib.Path, sys.argv[1:3])
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, lambda *_: (saved.write_text("saved"), sys.exit(0)))
+pid_file.write_text(str(os.getpid()))
+while True:
+    signal.pause()
+"""
+
+
+@pytest.mark.parametrize("reaper", ["monitor", "up"])
+def test_a_stray_is_asked_to_end_before_it_is_killed(env: Env, server: Server, reaper: str) -> None:
+    """Killed outright, a Claude that outlived its server lost the turn it had
+    not written out yet, and the resumed one found no conversation."""
+    script, saved, pid_file = env.tmp / "saver.py", env.tmp / "saved", env.tmp / "saver.pid"
+    script.write_text(_SAVES_ON_TERM)
+    env.spawn_ready("s")
+    env.ok("send", "s", f"{sys.executable} {script} {saved} {pid_file} >/dev/null 2>&1 &")
+    pid = int(retry_until(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    try:
+        if reaper == "up":
+            env.kill_monitor()  # nobody looks: `up` finds it
+        server.kill()
+        if reaper == "up":
+            assert _running(pid)
+            env.ok("up")
+        retry_until(lambda: not _running(pid), message="the stray ended")
+        assert saved.read_text() == "saved"
+    finally:
         if _running(pid):
             os.kill(pid, signal.SIGKILL)
 

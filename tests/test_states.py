@@ -190,8 +190,11 @@ LOST = [
     ("one still starting too", {"state": "starting"}, _GONE),
     ("not one tmuxorch is stopping", {"state": "busy", **_STOPPING}, Decision("exited")),
     ("nor one it is killing", {"state": "idle", "ended_by": "kill"}, Decision("exited")),
-    ("nor one that had ended", {"state": "exited", "detail": "exit status 1"},
+    ("nor one that had ended", {"state": "exited", "detail": "exit status 1", "exit_status": 1},
      Decision("exited")),
+    ("nor one stopped", {"state": "stopped", "detail": "session ended"}, Decision("exited")),
+    ("one only its SessionEnd ended", {"state": "exited", "detail": "session ended (other)"},
+     _GONE),
 ]  # fmt: skip
 
 
@@ -264,7 +267,8 @@ def test_no_state_is_written_around_the_machine(tmp_path: Path, fields: dict[str
 MARKED = [
     ("a live agent", {"state": "busy", "detail": "Bash ls"}, True),
     ("one tmuxorch is stopping", {"state": "busy", "ended_by": "stop"}, False),
-    ("one that had ended", {"state": "exited", "detail": "exit status 0"}, False),
+    ("one that had ended", {"state": "exited", "detail": "exit status 0", "exit_status": 0}, False),
+    ("one only its SessionEnd ended", {"state": "exited", "detail": "session ended (other)"}, True),
 ]
 
 

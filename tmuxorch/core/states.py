@@ -62,6 +62,7 @@ class Row:
     state: State
     detail: str = ""
     ended_by: EndedBy | None = None
+    exit_status: int | None = None
 
 
 @frozen
@@ -133,8 +134,11 @@ def transition(
 def lost(row: Row) -> Decision:
     """The agent's window vanished unseen (with the tmux server, say): it is
     exited and ``lost``, so that ``up`` brings it back. Not when tmuxorch
-    ended it (``ended_by`` is set before anything is killed) or it had ended."""
-    if row.ended_by is not None or row.state in ENDED:
+    ended it (``ended_by`` is set before anything is killed) or it had ended,
+    unless only its SessionEnd said so (no exit status: its pane was never
+    seen dead): Claude ends its session as its tmux server goes."""
+    ended_unseen = row.state == "exited" and row.exit_status is None
+    if row.ended_by is not None or (row.state in ENDED and not ended_unseen):
         return Decision("exited")
     changes = {"state": "exited", "detail": "window gone", "ended_by": "lost"}
     return Decision("exited", "exited", changes, since=True, record=True)

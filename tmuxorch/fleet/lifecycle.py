@@ -603,7 +603,8 @@ class Fleet:
                 if agent.state not in ENDED or agent.exit_status is None:
                     self._mark_exited(agent, pane.dead_status)
                 continue
-            if agent.state in ENDED and agent.ended_by != "lost":
+            ended = agent.ended_by != "lost" and agent.state in ENDED
+            if ended and not self.store.mark_lost(agent.name):
                 continue  # it had ended on its own before the server went
             profile = self.profile(agent.profile)
             self._launch(agent, profile, resume=self._conversation(agent, profile))

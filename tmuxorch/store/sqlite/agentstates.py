@@ -54,7 +54,7 @@ class AgentStates(Connection):
         (``ended_by`` is set before it kills anything): ``up`` brings it back."""
         with self.transaction() as conn:
             row = conn.execute(
-                "SELECT state, detail, ended_by FROM agents WHERE name = ?", (name,)
+                "SELECT state, detail, ended_by, exit_status FROM agents WHERE name = ?", (name,)
             ).fetchone()
             if row is None:
                 return False
