@@ -14,6 +14,7 @@ import yaml
 
 from tests.conftest import ClaudeFleet, Env
 from tests.fakeapi import Usage, error, text
+from tests.test_mcp import Client, serve
 from tmuxorch.fleet import summary
 from tmuxorch.fleet.views.doing import DoingView
 
@@ -124,18 +125,20 @@ def test_without_a_model_what_shows_the_facts_and_says_why(
 
 
 def test_mcp_what_is_agent_doing_takes_summary(claude_fleet: ClaudeFleet) -> None:
-    from tmuxorch.surfaces.mcp.agents import what_is_agent_doing
-
     env = claude_fleet.env
     _configure(env, summary__model=MODEL)
     env.spawn_ready("a1", "--agent", "fake")
     claude_fleet.api.side_response = text(ANSWER)
-    with env.fleet() as fleet:
-        plain = what_is_agent_doing(fleet, "a1")
-        summarised = what_is_agent_doing(fleet, "a1", summary=True)
-    assert "summary" not in plain
-    assert summarised["summary"] == ANSWER and summarised["summary_error"] is None
-    assert {k: v for k, v in summarised.items() if k in plain}.keys() == plain.keys()
+    shown: dict[str, Any] = {}
+
+    async def body(client: Client) -> None:
+        shown["plain"] = await client.ok("what_is_agent_doing", name="a1")
+        shown["summary"] = await client.ok("what_is_agent_doing", name="a1", summary=True)
+
+    serve(env, body)
+    assert "summary" not in shown["plain"]
+    assert shown["summary"]["summary"] == ANSWER and shown["summary"]["summary_error"] is None
+    assert shown["summary"] == env.json("what", "a1", "--summary")
 
 
 def _record(kind: str, content: Any) -> str:
