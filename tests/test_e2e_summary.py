@@ -92,7 +92,7 @@ def _hanging(tmp_path: Path, fleet: ClaudeFleet) -> dict[str, Any]:
 
 # id, what breaks the claude profile, summary.timeout, what stderr says
 FALLBACKS = [
-    ("model-fails", _failing_model, 60, "exit 1"),
+    ("model-fails", _failing_model, 60, "exit 1): API Error: 400 model: no such model"),
     ("not-installed", _not_installed, 60, "cannot run"),
     ("crashes", _crashing, 60, "exit 3): cannot start: boom"),
     ("times-out", _hanging, 1, "no answer in 1s"),

@@ -103,8 +103,8 @@ def model_input(doing: DoingView, tail: list[str]) -> str:
         budget -= len(line) + 1
         if budget < 0:
             break
-        kept.insert(0, line)
-    body = ["transcript, latest last:", *kept] if kept else []
+        kept.append(line)
+    body = ["transcript, latest last:", *reversed(kept)] if kept else []
     return "\n".join(head + body + screen)[:INPUT_CHARS]
 
 
