@@ -40,6 +40,18 @@ class DeliverySettings:
     ready_timeout: float = 90.0
     # Put before a message from another agent so the model knows who spoke.
     header: str = "[message from {sender}] "
+    # A message to a stopped Claude agent resumes it in its conversation
+    # first; false: the message fails, saying so.
+    resume_stopped: bool = True
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """``what --summary``: the small model the claude profile's command runs."""
+
+    model: str = "haiku"
+    # Seconds the model may take before the factual view is shown instead.
+    timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     locks: LockSettings = field(default_factory=LockSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    summary: SummarySettings = field(default_factory=SummarySettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -133,7 +146,8 @@ _INT_MAX = 2**31 - 1
 _RANGES: dict[str, tuple[float, float]] = {
     "tmux.width": (1, 10000),  # tmux's own bounds on a window's size
     "tmux.height": (1, 10000),
-    "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
+    "locks.lease": (1, _INT_MAX),
+    "summary.timeout": (1, 3600),  # a lease shorter than a second ends before the write
 }
 
 

@@ -45,6 +45,10 @@ class DeliveryError(TmuxorchError):
     """A message could not be delivered to an agent."""
 
 
+class SummaryError(TmuxorchError):
+    """The small model could not summarise an agent (``what --summary``)."""
+
+
 class LockError(TmuxorchError):
     """A file lock cannot be taken or released."""
 

@@ -68,9 +68,11 @@ def send(
     fleet.refresh()
     agent = fleet.agent(name)
     body = attributed(fleet, text, sender)
+    if agent.state == "stopped" and _resumes(fleet, agent):
+        agent = fleet.resume(name)  # the message waits for it to be ready
     message_id = fleet.store.add_message(sender, name, mode, body)
     if agent.state in ENDED:
-        reason = f"agent {name!r} is {agent.state}"
+        reason = _ended(fleet, agent)
         fleet.store.set_message_status(message_id, "failed", reason)
         raise DeliveryError(f"message {message_id} to {name!r} failed: {reason}")
     fleet.ensure_monitor()
@@ -87,6 +89,25 @@ def send(
         raise DeliveryError(f"message {message_id} to {name!r} failed: {message.error}")
     assert isinstance(message, Message)
     return message
+
+
+def _resumes(fleet: Fleet, agent: Agent) -> bool:
+    """Does a message to this stopped agent start it again? A Claude agent's
+    conversation resumes (config ``delivery.resume_stopped``); other programs
+    would start afresh, without what the message follows on from."""
+    return fleet.config.delivery.resume_stopped and fleet.profile(agent.profile).hooks
+
+
+def _ended(fleet: Fleet, agent: Agent) -> str:
+    """Why an ended agent takes no message, and what would bring it back."""
+    reason = f"agent {agent.name!r} is {agent.state}"
+    if agent.state != "stopped":
+        return reason
+    if not fleet.profile(agent.profile).hooks:
+        why = f"profile {agent.profile} cannot resume a conversation"
+    else:
+        why = "delivery.resume_stopped is false"
+    return f"{reason} ({why}): `tmuxorch resume {agent.name}` starts it again"
 
 
 def check_text(text: str) -> None:

@@ -1,14 +1,16 @@
 """What an agent is doing now (``what NAME``, ``what_is_agent_doing``): its task,
-its last tool calls, its last response and the last lines of its screen."""
+its last tool calls, its last response and the last lines of its screen; with
+``--summary``, also a small model's few sentences on it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tmuxorch.core.errors import AgentError
+from tmuxorch.core.errors import AgentError, SummaryError
 from tmuxorch.core.frozen import asdict, frozen
 from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.summary import summarise
 
 
 @frozen
@@ -42,3 +44,28 @@ def doing_view(fleet: Fleet, name: str, *, tools: int = 5, lines: int = 5) -> Do
         last_response=messaging.short(messaging.last_response(fleet, name), 1000),
         screen=screen,
     )
+
+
+@frozen
+class SummaryView:
+    """``what --summary``: the factual view, and the small model's summary of it
+    (or why there is none)."""
+
+    doing: DoingView
+    summary: str | None
+    summary_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.doing.to_json(),
+            "summary": self.summary,
+            "summary_error": self.summary_error,
+        }
+
+
+def summary_view(fleet: Fleet, name: str) -> SummaryView:
+    doing = doing_view(fleet, name)
+    try:
+        return SummaryView(doing, summarise(fleet, doing), None)
+    except SummaryError as exc:
+        return SummaryView(doing, None, str(exc))

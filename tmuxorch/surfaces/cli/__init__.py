@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from tmuxorch import __version__
+from tmuxorch.surfaces.cli import completion
 from tmuxorch.surfaces.cli.common import Obj
 
 # command name -> "module:attribute" under tmuxorch.surfaces.cli
@@ -56,6 +57,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "dashboard:dashboard",
     "top": "dashboard:dashboard",
     "status-line": "dashboard:status_line",
+    "completion": "completion:completion",
 }
 HIDDEN_ALIASES = {"ls", "restore"}
 
@@ -74,7 +76,15 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"tmuxorch.surfaces.cli.{module_name}")
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
-        return command
+        return completion.completing(command, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and name[0] != "-" and not ctx.resilient_parsing:
+            raise completion.unknown_command(name, COMMANDS)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module.
@@ -126,6 +136,7 @@ SUMMARIES: dict[str, str] = {
     "dashboard": "A live view of the fleet; keys to attach, approve, deny, interrupt.",
     "top": "The live dashboard (alias of dashboard).",
     "status-line": "Busy / waiting / error counts for tmux's status-right.",
+    "completion": "A shell completion script: bash, zsh or fish.",
 }
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}

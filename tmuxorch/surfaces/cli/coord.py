@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.vocab import MODES
 from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option, read_text_arg
+
+if TYPE_CHECKING:
+    from tmuxorch.fleet.views.doing import DoingView
 
 
 def _me(required: bool = True) -> str:
@@ -103,16 +107,34 @@ def whoami(as_json: bool) -> None:
 
 @click.command()
 @click.argument("name")
+@click.option(
+    "--summary", is_flag=True, help="Also a few sentences by a small model (config summary.model)."
+)
 @json_option
 @handle_errors
-def what(name: str, as_json: bool) -> None:
+def what(name: str, summary: bool, as_json: bool) -> None:
     """What agent NAME is doing: its task, recent tools, last response, screen."""
-    from tmuxorch.fleet.views.doing import doing_view
+    from tmuxorch.fleet.views.doing import doing_view, summary_view
 
-    doing = doing_view(fleet(), name)
-    if as_json:
-        echo_json(doing.to_json())
+    if not summary:
+        doing = doing_view(fleet(), name)
+        if as_json:
+            echo_json(doing.to_json())
+        else:
+            _show_doing(doing)
         return
+    view = summary_view(fleet(), name)
+    if view.summary_error:
+        click.echo(f"tmuxorch: no summary ({view.summary_error})", err=True)
+    if as_json:
+        echo_json(view.to_json())
+    elif view.summary:
+        click.echo(view.summary)
+    else:
+        _show_doing(view.doing)
+
+
+def _show_doing(doing: DoingView) -> None:
     state = doing.state + (f" ({doing.detail})" if doing.detail else "")
     click.echo(f"{doing.name} is {state}")
     if doing.task:

@@ -10,7 +10,7 @@ from tmuxorch.fleet import control
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.fleet.views import costs
-from tmuxorch.fleet.views.doing import doing_view
+from tmuxorch.fleet.views.doing import doing_view, summary_view
 from tmuxorch.surfaces.mcp.common import AgentName, shown
 
 
@@ -73,10 +73,20 @@ def get_output(
     return control.output(fleet, name, lines=lines, full=full)
 
 
-def what_is_agent_doing(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+def what_is_agent_doing(
+    fleet: Fleet,
+    name: AgentName,
+    summary: Annotated[
+        bool,
+        Field(
+            description="Also a few sentences by a small model (slower, costs a little); "
+            "without one, summary is null and summary_error says why."
+        ),
+    ] = False,
+) -> dict[str, Any]:
     """What an agent is doing now, cheaply: its task, its last tool calls, its last response
     and the last lines of its screen. Prefer this to get_output for a quick look."""
-    return doing_view(fleet, name).to_json()
+    return (summary_view if summary else doing_view)(fleet, name).to_json()
 
 
 def get_history(fleet: Fleet, name: AgentName) -> dict[str, Any]:
