@@ -47,11 +47,11 @@ def _items(names: Iterable[str], incomplete: str) -> list[CompletionItem]:
 def agent_names(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    from tmuxorch.store.db import Store
+    from tmuxorch.store.opening import open_store
 
     try:
         settings = _settings(ctx).settings()
-        with Store.open(settings.home, create=False) as store:  # no fleet: no names
+        with open_store(settings.home, create=False) as store:  # no fleet: no names
             names = [a.name for a in store.list_agents()]
     except (TmuxorchError, OSError):
         return []  # a broken config or home: no candidates, never an error in the shell
