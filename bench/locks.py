@@ -25,13 +25,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tmuxorch.locks.filelocks import Holder, acquire, release_holder
+from tmuxorch.locks.acquisition import acquire, release_holder
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.db import Store
 
 _WAITER = """
 import sys, time
 from pathlib import Path
-from tmuxorch.locks.filelocks import Holder, acquire
+from tmuxorch.locks.acquisition import acquire
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.db import Store
 with Store.open(Path(sys.argv[1])) as store:
     outcome = acquire(store, sys.argv[2], Holder("waiter"), wait=30)
@@ -82,7 +84,8 @@ _HOLDER = """
 import os, sys, time
 from pathlib import Path
 from tmuxorch.core import procs
-from tmuxorch.locks.filelocks import Holder, acquire
+from tmuxorch.locks.acquisition import acquire
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.db import Store
 me = Holder("doomed", pid=os.getpid(), pid_start=procs.start_time(os.getpid()))
 with Store.open(Path(sys.argv[1])) as store:

@@ -172,7 +172,8 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
-    from tmuxorch.locks.filelocks import acquire, hook_holder, lock_key
+    from tmuxorch.locks.acquisition import acquire
+    from tmuxorch.locks.keys import hook_holder, lock_key
     from tmuxorch.store.db import Store
 
     session = payload.get("session_id")

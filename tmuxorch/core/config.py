@@ -114,7 +114,7 @@ class Config:
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Model-name prefix -> price, over the built-in table (tmuxorch.claude.cost.DEFAULT_PRICING).
+    # Model-name prefix -> price, over the built-in table (tmuxorch.claude.pricing.DEFAULT_PRICING).
     pricing: dict[str, Price] = field(default_factory=dict)
     # Price of models no prefix matches; null: they cost 0 and are reported unpriced.
     pricing_default: Price | None = None

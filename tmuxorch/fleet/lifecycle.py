@@ -28,7 +28,7 @@ from tmuxorch.core.errors import (
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent, now
 from tmuxorch.fleet import delivery, monitorproc, worktrees
-from tmuxorch.locks import filelocks as locks
+from tmuxorch.locks.acquisition import release_holder
 from tmuxorch.store.db import DB_NAME, Store, ensure_home
 from tmuxorch.tmux import strays
 from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
@@ -167,7 +167,7 @@ class Fleet:
             if pane is None:
                 # Lost with its window or the whole server: ``up`` brings it back.
                 if self.store.mark_lost(agent.name):
-                    locks.release_holder(self.store, agent.name)
+                    release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
 
@@ -194,7 +194,7 @@ class Fleet:
             detail = f"{detail} during start-up: {' / '.join(lines[-3:])}"[:500]
         state = "stopped" if agent.ended_by == "stop" else "exited"
         self.store.set_state(agent.name, state, detail, event=state, exit_status=status)
-        locks.release_holder(self.store, agent.name)
+        release_holder(self.store, agent.name)
 
     def _save_screen(self, agent: Agent) -> str:
         """Keep the last screen so ``output`` works after the window is gone;
@@ -482,7 +482,7 @@ class Fleet:
         self._terminate(agent)
         self.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
         self.store.fail_queued(name, f"agent {name!r} is exited")
-        locks.release_holder(self.store, name)
+        release_holder(self.store, name)
         return self.agent(name)
 
     def _terminate(self, agent: Agent) -> None:
@@ -531,7 +531,7 @@ class Fleet:
             name, "stopped", "stopped", event="stopped", exit_status=status, ended_by="stop"
         )
         self.store.fail_queued(name, f"agent {name!r} is stopped")
-        locks.release_holder(self.store, name)
+        release_holder(self.store, name)
         return self.agent(name)
 
     def resume(self, name: str, message: str | None = None) -> Agent:

@@ -1,7 +1,7 @@
 """``tmuxorch mcp``: the fleet as MCP tools, served over stdio with the official SDK.
 
 Every tool is a thin layer over the same domain functions the CLI calls
-(:class:`tmuxorch.fleet.lifecycle.Fleet`, :mod:`tmuxorch.locks.filelocks`) and returns the same
+(:class:`tmuxorch.fleet.lifecycle.Fleet`, :mod:`tmuxorch.locks.manual`) and returns the same
 JSON keys as the matching ``--json`` output. A tool function takes the Fleet
 as its first argument; :func:`build` hides that argument from the schema,
 opens a fresh Fleet for each call inside a worker thread (SQLite connections
@@ -38,7 +38,8 @@ from tmuxorch.core import errors
 from tmuxorch.core.config import Settings
 from tmuxorch.fleet import batch, control, delegate, messaging, views
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
-from tmuxorch.locks import filelocks as locks
+from tmuxorch.locks import manual as locks
+from tmuxorch.locks.keys import cli_holder
 
 INSTRUCTIONS = """\
 tmuxorch runs coding agents (Claude Code, Codex, Aider, Gemini CLI, shells) as live \
@@ -398,7 +399,7 @@ def lock(
         fleet.store, path, cwd=os.getcwd(), environ=os.environ,
         wait=wait_s, lease=fleet.config.locks.lease, reason=reason,
     )  # fmt: skip
-    return {"path": key, "holder": locks.cli_holder(os.environ).key}
+    return {"path": key, "holder": cli_holder(os.environ).key}
 
 
 def unlock(
