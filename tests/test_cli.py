@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
+import click
 import pytest
 from click.testing import CliRunner
 
+import tmuxorch.surfaces.cli
 from tests.conftest import Env
 from tmuxorch.surfaces.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
 
@@ -18,6 +23,35 @@ def test_help_on_every_command(name: str) -> None:
 
 def test_every_command_has_a_summary() -> None:
     assert set(COMMANDS) - HIDDEN_ALIASES == set(SUMMARIES)
+
+
+def test_top_level_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = {
+        line.split()[0]
+        for line in result.output.split("Commands:", 1)[1].splitlines()
+        if line.startswith("  ") and not line.startswith("   ")
+    }
+    assert listed == set(COMMANDS) - HIDDEN_ALIASES
+
+
+def test_every_command_defined_is_in_the_lazy_table() -> None:
+    """A command written in a module under surfaces/cli but left out of the
+    table would never load."""
+    package = Path(tmuxorch.surfaces.cli.__file__).parent
+    defined: dict[str, str | None] = {}  # "module:attribute" -> command name
+    for source in sorted(package.glob("[!_]*.py")):
+        module = importlib.import_module(f"tmuxorch.surfaces.cli.{source.stem}")
+        commands = {a: v for a, v in vars(module).items() if isinstance(v, click.Command)}
+        # A group's subcommands (hooks install, ...) load with their group.
+        grouped = {id(c) for g in commands.values() if isinstance(g, click.Group)
+                   for c in g.commands.values()}  # fmt: skip
+        for attr, command in commands.items():
+            if command.callback.__module__ == module.__name__ and id(command) not in grouped:
+                defined[f"{source.stem}:{attr}"] = command.name
+    assert set(defined) == set(COMMANDS.values())
+    assert all(COMMANDS[name] == target for target, name in defined.items() if name)
 
 
 def test_version() -> None:
