@@ -66,9 +66,11 @@ def install(tmp: Path) -> Path:
     ).stdout.strip()  # fmt: skip
     # After the venv's own site-packages: the installed tmuxorch wins over the editable one.
     Path(site, "_bench_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Run from tmp: ``python -c`` puts its working directory first on sys.path,
+    # and from the checkout that finds ./tmuxorch (the console script does not).
     where = subprocess.run(
         [str(python), "-c", "import tmuxorch; print(tmuxorch.__file__)"],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, cwd=tmp,
     ).stdout.strip()  # fmt: skip
     if not where.startswith(site):
         raise RuntimeError(f"the bench venv imports tmuxorch from {where}, not {site}")
