@@ -1,14 +1,16 @@
 """config.yaml: every key has a default, unknown keys and wrong types name the key.
 
 The schema is the dataclasses below; ``build`` walks them, so adding a key is
-adding a field. pyyaml is imported only when a file is actually read, which
-keeps the hook entry points (they find the fleet through ``TMUXORCH_HOME``)
-free of it.
+adding a field. pyyaml is imported only when a file is actually read (and
+not cached in the home, CONFIG_CACHE), which keeps the hook entry points (they
+find the fleet through ``TMUXORCH_HOME``) free of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import math
 import os
 import types
@@ -17,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
-from tmuxorch.core.errors import ConfigError
+from tmuxorch.core.errors import ConfigError, TmuxorchError
 from tmuxorch.core.paths import config_path, default_home
+from tmuxorch.core.private import check_home, read_text, write_file
 
 T = TypeVar("T")
 
@@ -215,16 +218,45 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
     return cls(**values)
 
 
-def load_config(path: Path | None = None) -> tuple[Config, Path]:
+# config.yaml as parsed, kept as JSON in a fleet home while the file's path,
+# inode, mtime and size are unchanged: importing pyyaml costs a short command
+# (``list --json``) more than its own work.
+CONFIG_CACHE = "config-cache.json"
+
+
+def load_config(path: Path | None = None, cache_in: Path | None = None) -> tuple[Config, Path]:
     """Read and check config.yaml. Only the default file may be missing (all
-    defaults then): a file named by ``--config`` or ``TMUXORCH_CONFIG`` must exist."""
+    defaults then): a file named by ``--config`` or ``TMUXORCH_CONFIG`` must exist.
+    ``cache_in``: an existing home that may keep the parsed file (CONFIG_CACHE)."""
     named = path is not None or bool(os.environ.get("TMUXORCH_CONFIG"))
     path = (path or config_path()).expanduser()
     if not path.exists():
         if named:
             raise ConfigError(f"config file {path} does not exist")
         return Config(), path
-    from tmuxorch.core.yamlfile import YamlError, load_yaml
+    config = build(Config, _parsed(path, cache_in))
+    _check_meaning(config)
+    return config, path
+
+
+def _parsed(path: Path, cache_in: Path | None) -> Any:
+    """The YAML of ``path``, from the cache in ``cache_in`` while it matches the file."""
+    cache = None
+    if cache_in is not None:
+        with contextlib.suppress(TmuxorchError):  # a home not ours or not private keeps none
+            check_home(cache_in, create=False)
+            cache = cache_in / CONFIG_CACHE
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    stamp = [str(path.absolute()), st.st_ino, st.st_mtime_ns, st.st_size]
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, TmuxorchError):
+            data = json.loads(read_text(cache))
+            if data["stamp"] == stamp:
+                return data["config"]
+    from tmuxorch.core.yamlfile import YamlError, load_yaml  # only when the cache is stale
 
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"))
@@ -232,9 +264,11 @@ def load_config(path: Path | None = None) -> tuple[Config, Path]:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     except YamlError as exc:
         raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
-    config = build(Config, raw)
-    _check_meaning(config)
-    return config, path
+    with contextlib.suppress(TypeError, ValueError, TmuxorchError):  # only a cache
+        text = json.dumps({"stamp": stamp, "config": raw})
+        if cache is not None and json.loads(text)["config"] == raw:  # JSON keeps it all
+            write_file(cache, text.encode())
+    return raw
 
 
 def _check_meaning(config: Config) -> None:
@@ -286,8 +320,11 @@ class Settings:
 def resolve(
     home: str | None = None, socket: str | None = None, config: str | None = None
 ) -> Settings:
-    cfg, cfg_path = load_config(Path(config) if config else None)
-    home_str = home or os.environ.get("TMUXORCH_HOME") or cfg.home
+    given = home or os.environ.get("TMUXORCH_HOME")
+    # The cache may sit in a home other than the one the file names: it is ours either way.
+    cache_in = Path(given).expanduser() if given else default_home()
+    cfg, cfg_path = load_config(Path(config) if config else None, cache_in)
+    home_str = given or cfg.home
     home_path = Path(home_str).expanduser() if home_str else default_home()
     sock = socket or os.environ.get("TMUXORCH_SOCKET") or cfg.socket
     if not sock or "/" in sock:
