@@ -12,9 +12,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tmuxorch.claude import launch as claude
 from tmuxorch.core import private, profiles
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import (
@@ -27,11 +26,18 @@ from tmuxorch.core.errors import (
 )
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent, now
-from tmuxorch.fleet import delivery, monitorproc, worktrees
+from tmuxorch.fleet import monitorproc
 from tmuxorch.locks.acquisition import release_holder
 from tmuxorch.store.db import DB_NAME, Store, ensure_home
 from tmuxorch.tmux import strays
 from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
+
+if TYPE_CHECKING:
+    from tmuxorch.fleet.delivery import Progress
+
+# Imported where used: delivery (typing into panes), claude.launch and
+# worktrees serve starting and removing agents, not the short commands that
+# only read the fleet (``list --json``), whose start-up they would double.
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -238,6 +244,8 @@ class Fleet:
         if self.store.get_agent(name) is not None:
             raise AgentError(f"an agent named {name!r} already exists")
         tree = None
+        from tmuxorch.fleet import worktrees  # start-up cost: see the imports
+
         if req.worktree is not None:
             tree, cwd = worktrees.create(cwd, self.home / "worktrees" / name, req.worktree, name)
             spec["worktree"] = tree.to_json()
@@ -277,6 +285,8 @@ class Fleet:
     ) -> None:
         """Start the agent's program in its window (a new one, or its own dead
         pane brought back) and record where it runs."""
+        from tmuxorch.claude import launch as claude  # start-up cost: see the imports
+
         argv = profiles.command_argv(profile) + self._model_args(profile, agent.spec)
         argv += agent.spec.get("args", [])
         if profile.hooks:
@@ -332,6 +342,8 @@ class Fleet:
         return args
 
     def _start_window(self, name: str, argv: list[str], cwd: str, env: dict[str, str]) -> Any:
+        from tmuxorch.claude import launch as claude  # start-up cost: see the imports
+
         ensure_home(self.home)
         tmux_cfg = self.config.tmux
         status = claude.status_line_command(claude.executable(), self.home, self.settings.socket)
@@ -427,12 +439,14 @@ class Fleet:
         text: str,
         *,
         confirm: bool = True,
-        progress: delivery.Progress | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """Type ``text`` and submit it. For agents with hooks, ``confirm`` waits
         for the UserPromptSubmit hook: the agent itself says it took the text."""
         if agent.state in ENDED or not agent.pane_id:
             raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
+        from tmuxorch.fleet import delivery  # start-up cost: see the imports
+
         profile = self.profile(agent.profile)
         settings = self.config.delivery
         # A slash command runs inside Claude Code and fires no UserPromptSubmit:
@@ -503,6 +517,8 @@ class Fleet:
         self._terminate(agent)
         notes = []
         if "worktree" in agent.spec:
+            from tmuxorch.fleet import worktrees  # start-up cost: see the imports
+
             notes.append(worktrees.remove(worktrees.Worktree(**agent.spec["worktree"])))
         for path in (self.log_path(name), self.screen_path(name), self.settings_path(name)):
             path.unlink(missing_ok=True)
