@@ -10,7 +10,6 @@ import shutil
 import signal
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from tmuxorch.core.errors import (
     TimeoutReached,
     TmuxError,
 )
+from tmuxorch.core.frozen import frozen
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent, now
 from tmuxorch.fleet import monitorproc
@@ -71,7 +71,7 @@ def parse_env(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
+@frozen
 class SpawnRequest:
     name: str
     prompt: str | None = None
