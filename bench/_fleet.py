@@ -16,6 +16,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -134,6 +135,44 @@ class BenchFleet:
         if is_running(self.home):
             with contextlib.suppress(ValueError, IndexError, ProcessLookupError, OSError):
                 os.kill(self.monitor_pid(), signal.SIGKILL)
+
+
+def install(tmp: Path) -> Path:
+    """A venv in ``tmp`` with tmuxorch installed from a copy of this checkout
+    (uncommitted changes included; no build files in the checkout); its bin/.
+
+    As a user gets it: built and installed, not the editable install (its
+    import finder alone costs milliseconds), its modules compiled once (with
+    PYTHONDONTWRITEBYTECODE set, an editable tree is compiled on every run);
+    the dependencies seen through a ``.pth`` to this venv's site-packages."""
+    src = tmp / "src"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "tmuxorch", src / "tmuxorch", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+         "--no-deps", str(src)],
+        check=True,
+    )  # fmt: skip
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    # After the venv's own site-packages: the installed tmuxorch wins over the editable one.
+    Path(site, "_bench_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Run from tmp: ``python -c`` puts its working directory first on sys.path,
+    # and from the checkout that finds ./tmuxorch (the console script does not).
+    where = subprocess.run(
+        [str(python), "-c", "import tmuxorch; print(tmuxorch.__file__)"],
+        capture_output=True, text=True, check=True, cwd=tmp,
+    ).stdout.strip()  # fmt: skip
+    if not where.startswith(site):
+        raise RuntimeError(f"the bench venv imports tmuxorch from {where}, not {site}")
+    return venv / "bin"
 
 
 def spawn_sleepers(fleet: BenchFleet, count: int) -> list[str]:

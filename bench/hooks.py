@@ -31,48 +31,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
 import _fleet
 
 SESSION = "0b6f5c1e-5d5e-4bd4-9f3c-2a7e0b1c9d11"
-
-
-def install(tmp: Path) -> Path:
-    """A venv in ``tmp`` with tmuxorch installed from a copy of this checkout
-    (uncommitted changes included; no build files in the checkout); its bin/."""
-    src = tmp / "src"
-    ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(_fleet.REPO / "tmuxorch", src / "tmuxorch", ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(_fleet.REPO / name, src / name)
-    venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-         "--no-deps", str(src)],
-        check=True,
-    )  # fmt: skip
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    # After the venv's own site-packages: the installed tmuxorch wins over the editable one.
-    Path(site, "_bench_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    where = subprocess.run(
-        [str(python), "-c", "import tmuxorch; print(tmuxorch.__file__)"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    if not where.startswith(site):
-        raise RuntimeError(f"the bench venv imports tmuxorch from {where}, not {site}")
-    return venv / "bin"
 
 
 def payload(event: str, cwd: Path, **fields: Any) -> bytes:
@@ -150,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     log = _fleet.logger(args.json)
     with _fleet.bench_fleet("bench-hooks") as fleet:
         log("installing tmuxorch into a throw-away venv")
-        bin_dir = install(fleet.tmp)
+        bin_dir = _fleet.install(fleet.tmp)
         (name,) = _fleet.spawn_sleepers(fleet, 1)
         (agent,) = json.loads(fleet.ok("list", "--json"))
         work = fleet.tmp / "work"

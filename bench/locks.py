@@ -25,14 +25,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tmuxorch.locks.filelocks import Holder, acquire, release_holder
+from tmuxorch.locks.acquisition import acquire, release_holder
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 
 _WAITER = """
 import sys, time
 from pathlib import Path
-from tmuxorch.locks.filelocks import Holder, acquire
+from tmuxorch.locks.acquisition import acquire
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.opening import open_store
 with open_store(Path(sys.argv[1])) as store:
     outcome = acquire(store, sys.argv[2], Holder("waiter"), wait=30)
@@ -83,7 +85,8 @@ _HOLDER = """
 import os, sys, time
 from pathlib import Path
 from tmuxorch.core import procs
-from tmuxorch.locks.filelocks import Holder, acquire
+from tmuxorch.locks.acquisition import acquire
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.opening import open_store
 me = Holder("doomed", pid=os.getpid(), pid_start=procs.start_time(os.getpid()))
 with open_store(Path(sys.argv[1])) as store:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
 import pytest
 from click.testing import CliRunner
 
+import tmuxorch.surfaces.cli
 from tests.conftest import Env
+from tests.helpers import agent_row
+from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
 
 
@@ -18,6 +30,72 @@ def test_help_on_every_command(name: str) -> None:
 
 def test_every_command_has_a_summary() -> None:
     assert set(COMMANDS) - HIDDEN_ALIASES == set(SUMMARIES)
+
+
+def test_top_level_help_lists_every_command() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = {
+        line.split()[0]
+        for line in result.output.split("Commands:", 1)[1].splitlines()
+        if line.startswith("  ") and not line.startswith("   ")
+    }
+    assert listed == set(COMMANDS) - HIDDEN_ALIASES
+
+
+def test_every_command_defined_is_in_the_lazy_table() -> None:
+    """A command written in a module under surfaces/cli but left out of the
+    table would never load."""
+    package = Path(tmuxorch.surfaces.cli.__file__).parent
+    defined: dict[str, str | None] = {}  # "module:attribute" -> command name
+    for source in sorted(package.glob("[!_]*.py")):
+        module = importlib.import_module(f"tmuxorch.surfaces.cli.{source.stem}")
+        commands = {a: v for a, v in vars(module).items() if isinstance(v, click.Command)}
+        # A group's subcommands (hooks install, ...) load with their group.
+        grouped = {id(c) for g in commands.values() if isinstance(g, click.Group)
+                   for c in g.commands.values()}  # fmt: skip
+        for attr, command in commands.items():
+            if command.callback.__module__ == module.__name__ and id(command) not in grouped:
+                defined[f"{source.stem}:{attr}"] = command.name
+    assert set(defined) == set(COMMANDS.values())
+    assert all(COMMANDS[name] == target for target, name in defined.items() if name)
+
+
+# What ``list --json`` reads the fleet without: the monitor's, the dashboard's
+# and a spawn's libraries, and pyyaml once config.yaml is cached.
+NOT_FOR_LIST = {
+    "yaml", "libtmux", "rich", "watchdog", "mcp", "tmuxorch.fleet.delivery",
+    "tmuxorch.fleet.worktrees", "tmuxorch.claude", "tmuxorch.daemon",
+}  # fmt: skip
+PROBE = (
+    "import sys\n"
+    "from tmuxorch.entry import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "finally:\n"
+    "    print(sorted(sys.modules), file=sys.stderr)\n"
+)
+
+
+def test_list_json_imports_only_what_it_reads(tmp_path: Path) -> None:
+    home, config = tmp_path / "home", tmp_path / "config.yaml"
+    with open_store(home) as store:
+        store.insert_agent(agent_row("a1"))
+    config.write_text("locks:\n  wait: 1.5\n")
+    environ = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMUXORCH_HOME": str(home),
+        "TMUXORCH_CONFIG": str(config), "TMUXORCH_SOCKET": f"list-probe-{os.getpid()}",
+    }  # fmt: skip
+    for _ in range(2):  # the first reads config.yaml and caches it
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, "list", "--json"],
+            env=environ, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+    assert [a["name"] for a in json.loads(proc.stdout)] == ["a1"]
+    loaded = set(ast.literal_eval(proc.stderr.splitlines()[-1]))
+    assert "tmuxorch.fleet.views" in loaded  # the probe saw the command's imports
+    tops = {".".join(m.split(".")[:i]) for m in loaded for i in (1, 2)}
+    assert sorted(tops & NOT_FOR_LIST) == []
 
 
 def test_version() -> None:

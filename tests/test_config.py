@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tmuxorch.core import profiles
-from tmuxorch.core.config import Config, load_config, resolve
+from tmuxorch.core.config import CONFIG_CACHE, Config, load_config, resolve
 from tmuxorch.core.errors import ConfigError, ProfileError
 
 ROOT = Path(__file__).parent.parent
@@ -107,3 +112,108 @@ def test_profile_overrides(
 def test_new_profile_needs_command() -> None:
     with pytest.raises(ProfileError, match=r"agents\.mine\.command"):
         profiles.get(Config(agents={"mine": {"args": ["x"]}}), "mine")
+
+
+# -- config.yaml parsed once: the JSON cache in the home ---------------------------
+
+
+def _use(path: Path, wait: str) -> None:
+    path.write_text(f"locks:\n  wait: {wait}\n")
+
+
+def _same_size_later(path: Path) -> None:
+    before = path.stat().st_mtime_ns
+    _use(path, "2.5")
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a second later, whatever the clock
+
+
+def _replaced(path: Path) -> None:
+    new = path.with_name("new.yaml")
+    _use(new, "2.5")
+    os.utime(new, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    os.replace(new, path)  # same size and times, another file
+
+
+def _grown(path: Path) -> None:
+    _use(path, "2.50")
+
+
+# (id, how config.yaml changes after a command read it)
+CHANGES = [("grown", _grown), ("same size, later", _same_size_later), ("replaced", _replaced)]
+
+
+@pytest.mark.parametrize("change", [c[1] for c in CHANGES], ids=[c[0] for c in CHANGES])
+def test_config_cache_follows_the_file(tmp_path: Path, change: Callable[[Path], None]) -> None:
+    home, path = tmp_path / "home", tmp_path / "config.yaml"
+    home.mkdir(mode=0o700)
+    _use(path, "1.5")
+    assert resolve(str(home), None, str(path)).config.locks.wait == 1.5
+    assert (home / CONFIG_CACHE).exists()
+    change(path)
+    assert resolve(str(home), None, str(path)).config.locks.wait == 2.5
+
+
+def _garbled(cache: Path, home: Path) -> None:
+    cache.write_text("{not json")
+
+
+def _linked(cache: Path, home: Path) -> None:
+    elsewhere = home.parent / "planted.json"
+    data = json.loads(cache.read_text())
+    data["config"] = {"locks": {"wait": 9.0}}
+    elsewhere.write_text(json.dumps(data))
+    cache.unlink()
+    cache.symlink_to(elsewhere)
+
+
+# (id, what becomes of the cache)
+BAD_CACHES = [("garbled", _garbled), ("a link", _linked)]
+
+
+@pytest.mark.parametrize("spoil", [c[1] for c in BAD_CACHES], ids=[c[0] for c in BAD_CACHES])
+def test_a_cache_that_is_not_ours_or_not_json_is_read_past(
+    tmp_path: Path, spoil: Callable[[Path, Path], None]
+) -> None:
+    home, path = tmp_path / "home", tmp_path / "config.yaml"
+    home.mkdir(mode=0o700)
+    _use(path, "1.5")
+    resolve(str(home), None, str(path))
+    spoil(home / CONFIG_CACHE, home)
+    assert resolve(str(home), None, str(path)).config.locks.wait == 1.5
+
+
+# (id, an invalid config.yaml, its message): JSON holds the first, not the second.
+INVALID = [
+    ("unknown key", "colour: red\n", "unknown config key colour"),
+    ("a date", "agents:\n  shell:\n    env:\n      WHEN: 2024-01-01\n", "expected str, got date"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [i[1:] for i in INVALID], ids=[i[0] for i in INVALID])
+def test_an_invalid_config_fails_each_time(tmp_path: Path, text: str, message: str) -> None:
+    home, path = tmp_path / "home", tmp_path / "config.yaml"
+    home.mkdir(mode=0o700)
+    path.write_text(text)
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=message):
+            resolve(str(home), None, str(path))
+
+
+def test_a_command_with_a_cached_config_imports_no_yaml(tmp_path: Path) -> None:
+    home, path = tmp_path / "home", tmp_path / "config.yaml"
+    home.mkdir(mode=0o700)
+    _use(path, "1.5")
+    probe = (
+        "import sys\n"
+        "from tmuxorch.core.config import resolve\n"
+        f"assert resolve({str(home)!r}, None, {str(path)!r}).config.locks.wait == 1.5\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'yaml')[:1])\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["['yaml']", "[]"]
+    assert (home / CONFIG_CACHE).stat().st_mode & 0o777 == 0o600

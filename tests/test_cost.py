@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import ClaudeFleet, Env
 from tests.fakeapi import Usage, text, tool_use
 from tests.helpers import retry_until
-from tmuxorch.claude import cost, counted
+from tmuxorch.claude import cost, counted, pricing, transcripts
 from tmuxorch.core.config import Config, load_config
 from tmuxorch.core.records import Agent, now
 from tmuxorch.store.interface import Store
@@ -165,7 +165,7 @@ def test_config_pricing(
 
 def test_example_config_shows_the_default_prices() -> None:
     config, _ = load_config(ROOT / "config.yaml.example")
-    assert config.pricing == cost.DEFAULT_PRICING
+    assert config.pricing == pricing.DEFAULT_PRICING
     assert config.pricing_default is None
 
 
@@ -277,7 +277,7 @@ def test_incremental_reads_continue_the_open_turn(store: Store, tmp_path: Path) 
     assert cost.refresh_agent(store, name, PRICING)
     first, second = cost.history(store, name, PRICING)
     assert (first.turn.response, first.turn.tools, first.duration) == ("Part\ntwo.", ["Edit"], 2.5)
-    assert first.cost.tokens == cost.Tokens(5, 5, 0, 0)
+    assert first.cost.tokens == pricing.Tokens(5, 5, 0, 0)
     assert (second.turn.seq, second.turn.prompt, second.duration) == (2, "two", 1.0)
     assert second.cost.cost_usd == pytest.approx(usd((1, 1, 0, 0), (1.0, 5.0, 0.1, 1.25)))
     agent = store.get_agent(name)
@@ -303,7 +303,7 @@ def test_unknown_model_is_free_and_flagged(store: Store, tmp_path: Path) -> None
     assert spent.unpriced == ("mystery-9",)
     assert spent.cost_usd == pytest.approx(usd((1, 1, 0, 0), (5.0, 25.0, 0.5, 6.25)))
     assert set(spent.models) == {"mystery-9", OPUS}
-    priced = cost.Pricing(PRICING.table, cost.Rates(1.0, 1.0, 1.0, 1.0))
+    priced = pricing.Pricing(PRICING.table, pricing.Rates(1.0, 1.0, 1.0, 1.0))
     assert cost.agent_cost(store, name, priced).unpriced == ()
 
 
@@ -328,7 +328,7 @@ PROMPTS = [
     ("record", "expected"), [p[1:] for p in PROMPTS], ids=[p[0] for p in PROMPTS]
 )
 def test_what_starts_a_turn(record: dict[str, Any], expected: str | None) -> None:
-    assert cost.prompt_text(record) == expected
+    assert transcripts.prompt_text(record) == expected
 
 
 def test_a_new_transcript_after_clear_keeps_counting(store: Store, tmp_path: Path) -> None:
@@ -358,7 +358,7 @@ def test_subagent_transcripts_are_counted(store: Store, tmp_path: Path) -> None:
     name = make_agent(store, main)
     cost.refresh_agent(store, name, PRICING)
     (turn,) = cost.history(store, name, PRICING)
-    assert turn.cost.tokens == cost.Tokens(1, 0, 0, 50)
+    assert turn.cost.tokens == pricing.Tokens(1, 0, 0, 50)
     assert turn.turn.response == ""  # a subagent's words are not the agent's reply
 
 
@@ -368,7 +368,7 @@ def test_a_concurrent_reader_is_not_counted_twice(
     path = tmp_path / "t.jsonl"
     path.write_text(lines(prompt("p"), reply("m1", (7, 7, 7, 7))))
     name = make_agent(store, path)
-    real = cost.read_new
+    real = transcripts.read_new  # cost calls it by this name
     raced: list[bool] = []
 
     def read_new(where: Path, position: int) -> tuple[list[dict[str, Any]], int]:

@@ -32,7 +32,13 @@ HEAVY = {
     "tmuxorch.core.config", "tmuxorch.surfaces.cli", "tmuxorch.tmux", "tmuxorch.fleet",
 }  # fmt: skip
 # A Bash command that writes nothing is decided without the store.
-STORE = {"sqlite3", "tmuxorch.store", "tmuxorch.core.records", "tmuxorch.locks.filelocks"}
+STORE = {
+    "sqlite3",
+    "tmuxorch.store",
+    "tmuxorch.core.records",
+    "tmuxorch.locks.acquisition",
+    "tmuxorch.locks.wakeups",
+}
 
 # What the hook loads after start-up; -S: no site, so no editable-install
 # finder (which imports pathlib) stands in for what Claude's start-up loads.

@@ -1,4 +1,4 @@
-"""Locks: the domain (tmuxorch.locks.filelocks), the auto-lock hook and the lock CLI."""
+"""Locks: the domain (tmuxorch.locks), the auto-lock hook and the lock CLI."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from tests.helpers import retry_until
 from tmuxorch.core import procs
 from tmuxorch.core.errors import LockError
 from tmuxorch.core.records import Agent, now
-from tmuxorch.locks import filelocks as locks
-from tmuxorch.locks.filelocks import Holder, Outcome, acquire, release, release_holder
+from tmuxorch.locks.acquisition import Outcome, acquire, release, release_holder
+from tmuxorch.locks.keys import Holder, hook_holder, lock_key
+from tmuxorch.locks.manual import held
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 
@@ -190,7 +191,7 @@ def test_held_lists_waiters(store: Store, home: Path) -> None:
     assert acquire(store, "/r/f", me("a"), reason="migrating").granted
     waiter = Background(home, "/r/f", me("b"), wait=30)
     queued(store, 1)
-    ((lock, waiters),) = locks.held(store)
+    ((lock, waiters),) = held(store)
     assert (lock.path, lock.holder, lock.reason, waiters) == ("/r/f", "a", "migrating", ["b"])
     release_holder(store, "a")
     assert waiter.result().granted
@@ -208,15 +209,15 @@ HOLDERS = [
     ("environ", "session", "key"), [h[1:] for h in HOLDERS], ids=[h[0] for h in HOLDERS]
 )
 def test_hook_holder(environ: dict[str, str], session: str | None, key: str | None) -> None:
-    holder = locks.hook_holder(environ, session)
+    holder = hook_holder(environ, session)
     assert (holder.key if holder else None) == key
 
 
 def test_workspace_is_the_git_top_level(tmp_path: Path) -> None:
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     (tmp_path / "repo" / "src").mkdir()
-    assert locks.lock_key("src/x.py", str(tmp_path / "repo"), "workspace") == str(tmp_path / "repo")
-    assert locks.lock_key("loose.txt", str(tmp_path), "workspace") == str(tmp_path)
+    assert lock_key("src/x.py", str(tmp_path / "repo"), "workspace") == str(tmp_path / "repo")
+    assert lock_key("loose.txt", str(tmp_path), "workspace") == str(tmp_path)
 
 
 # -- the hook --------------------------------------------------------------------

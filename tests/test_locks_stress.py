@@ -34,7 +34,7 @@ def _worker(index: int, home: str, config: str, work: str, out: str) -> None:
     os.environ.update(TMUXORCH_HOME=home, TMUXORCH_CONFIG=config, TMUXORCH_AGENT=f"w{index}")
     os.environ.pop("TMUX_PANE", None)
     from tmuxorch.claude.autolock import main
-    from tmuxorch.locks.filelocks import release_holder
+    from tmuxorch.locks.acquisition import release_holder
 
     result: dict[str, Any] = {"granted": 0, "denied": [], "overlaps": 0, "max_wait": 0.0}
     for n in range(ROUNDS):

@@ -21,7 +21,8 @@ import pytest
 from tests.helpers import agent_row, retry_until
 from tmuxorch.core.errors import AgentError, StoreError
 from tmuxorch.core.records import Lock, MessageUsage, Turn, now
-from tmuxorch.locks.filelocks import Holder, acquire, release
+from tmuxorch.locks.acquisition import acquire, release
+from tmuxorch.locks.keys import Holder
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.sqlite.schema import DB_NAME
@@ -314,7 +315,7 @@ def test_processes_racing_for_locks_get_each_one_once(backend: Backend) -> None:
     store = backend.connect()
     paths = [f"/w/{i}" for i in range(20)]
     body = (
-        "from tmuxorch.locks.filelocks import Holder, acquire\n"
+        "from tmuxorch.locks.acquisition import acquire\nfrom tmuxorch.locks.keys import Holder\n"
         f"for path in {paths!r}:\n"
         "    if acquire(store, path, Holder('HOLDER')).granted:\n"
         "        print(path)"

@@ -106,7 +106,7 @@ def deny(reason: str) -> None:
 def cached_settings(home: str) -> dict[str, Any]:
     """``locks`` (wait, lease, scope) and ``protected`` (protected_paths) of
     config.yaml, from a JSON cache in the home while the file's path, mtime
-    and size are unchanged: tmuxorch.core.config (dataclasses, typing, yaml) costs
+    and size are unchanged: tmuxorch.core.config (typing, yaml) costs
     more than the whole rest of the hook."""
     from tmuxorch.core.paths import config_file
 
@@ -172,7 +172,8 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
-    from tmuxorch.locks.filelocks import acquire, hook_holder, lock_key
+    from tmuxorch.locks.acquisition import acquire
+    from tmuxorch.locks.keys import hook_holder, lock_key
     from tmuxorch.store.opening import open_store
 
     session = payload.get("session_id")

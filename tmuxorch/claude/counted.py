@@ -16,7 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from tmuxorch.claude.cost import Pricing, refresh_agent
+from tmuxorch.claude.cost import refresh_agent
+from tmuxorch.claude.pricing import Pricing
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store

@@ -190,9 +190,10 @@ def _stale(agent: Any) -> bool:
 
 def _release_locks(store: Any, payload: dict[str, Any]) -> None:
     """A turn that ended holds no file locks: agents and hand-started sessions alike."""
-    from tmuxorch.locks import filelocks as locks
+    from tmuxorch.locks.acquisition import release_holder
+    from tmuxorch.locks.keys import hook_holder
 
     session_id = payload.get("session_id")
-    holder = locks.hook_holder(os.environ, session_id if isinstance(session_id, str) else None)
+    holder = hook_holder(os.environ, session_id if isinstance(session_id, str) else None)
     if holder is not None:
-        locks.release_holder(store, holder.key)
+        release_holder(store, holder.key)

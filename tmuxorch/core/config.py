@@ -1,36 +1,39 @@
 """config.yaml: every key has a default, unknown keys and wrong types name the key.
 
-The schema is the dataclasses below; ``build`` walks them, so adding a key is
-adding a field. pyyaml is imported only when a file is actually read, which
-keeps the hook entry points (they find the fleet through ``TMUXORCH_HOME``)
-free of it.
+The schema is the frozen records below (tmuxorch.core.frozen: a dataclass
+costs a command's start-up about 1 ms, 5 for 30 fields); ``build`` walks them,
+so adding a key is adding a field. pyyaml is imported only when a file is actually read (and
+not cached in the home, CONFIG_CACHE), which keeps the hook entry points (they
+find the fleet through ``TMUXORCH_HOME``) free of it.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import json
 import math
 import os
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
-from tmuxorch.core.errors import ConfigError
+from tmuxorch.core.errors import ConfigError, TmuxorchError
+from tmuxorch.core.frozen import field, fields, frozen
 from tmuxorch.core.paths import config_path, default_home
+from tmuxorch.core.private import check_home, read_text, write_file
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@frozen
 class TmuxSettings:
     history_limit: int = 50000
     width: int = 200
     height: int = 50
 
 
-@dataclass(frozen=True)
+@frozen
 class DeliverySettings:
     # How long to wait for typed text to leave the input line after Enter.
     verify_timeout: float = 5.0
@@ -45,7 +48,7 @@ class DeliverySettings:
     resume_stopped: bool = True
 
 
-@dataclass(frozen=True)
+@frozen
 class SummarySettings:
     """``what --summary``: the small model the claude profile's command runs."""
 
@@ -54,14 +57,14 @@ class SummarySettings:
     timeout: float = 60.0
 
 
-@dataclass(frozen=True)
+@frozen
 class LockSettings:
     wait: float = 30.0
     lease: float = 1800.0
     scope: str = "file"
 
 
-@dataclass(frozen=True)
+@frozen
 class LimitSettings:
     """Per-agent caps (null: none), overridden per agent by spawn flags."""
 
@@ -100,7 +103,7 @@ DEFAULT_PROTECTED: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Price:
     """USD per million tokens. Cache prices left out follow Anthropic's ratios
     to the input price: reads 0.1x, writes (5-minute cache) 1.25x."""
@@ -111,7 +114,7 @@ class Price:
     cache_creation: float | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Config:
     socket: str = "tmuxorch"
     session: str = "tmuxorch"
@@ -127,7 +130,7 @@ class Config:
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Model-name prefix -> price, over the built-in table (tmuxorch.claude.cost.DEFAULT_PRICING).
+    # Model-name prefix -> price, over the built-in table (tmuxorch.claude.pricing.DEFAULT_PRICING).
     pricing: dict[str, Price] = field(default_factory=dict)
     # Price of models no prefix matches; null: they cost 0 and are reported unpriced.
     pricing_default: Price | None = None
@@ -179,8 +182,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             except ConfigError as exc:
                 errors.append(exc)
         raise errors[0]
-    if dataclasses.is_dataclass(tp):
-        return build(typing.cast(type, tp), value, where)
+    if isinstance(tp, type) and fields(tp) is not None:
+        return build(tp, value, where)
     if origin is list:
         (item,) = typing.get_args(tp)
         if not isinstance(value, list):
@@ -210,14 +213,14 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 
 
 def build(cls: type[T], data: Any, where: str = "") -> T:
-    """Build dataclass ``cls`` from a mapping, naming the dotted key on any error."""
+    """Build record ``cls`` from a mapping, naming the dotted key on any error."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         label = where or "(top level)"
         raise ConfigError(f"config key {label}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(typing.cast(Any, cls))}
+    known = set(fields(cls) or ())
     for key in data:
         if key not in known:
             dotted = f"{where}.{key}" if where else str(key)
@@ -229,16 +232,45 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
     return cls(**values)
 
 
-def load_config(path: Path | None = None) -> tuple[Config, Path]:
+# config.yaml as parsed, kept as JSON in a fleet home while the file's path,
+# inode, mtime and size are unchanged: importing pyyaml costs a short command
+# (``list --json``) more than its own work.
+CONFIG_CACHE = "config-cache.json"
+
+
+def load_config(path: Path | None = None, cache_in: Path | None = None) -> tuple[Config, Path]:
     """Read and check config.yaml. Only the default file may be missing (all
-    defaults then): a file named by ``--config`` or ``TMUXORCH_CONFIG`` must exist."""
+    defaults then): a file named by ``--config`` or ``TMUXORCH_CONFIG`` must exist.
+    ``cache_in``: an existing home that may keep the parsed file (CONFIG_CACHE)."""
     named = path is not None or bool(os.environ.get("TMUXORCH_CONFIG"))
     path = (path or config_path()).expanduser()
     if not path.exists():
         if named:
             raise ConfigError(f"config file {path} does not exist")
         return Config(), path
-    from tmuxorch.core.yamlfile import YamlError, load_yaml
+    config = build(Config, _parsed(path, cache_in))
+    _check_meaning(config)
+    return config, path
+
+
+def _parsed(path: Path, cache_in: Path | None) -> Any:
+    """The YAML of ``path``, from the cache in ``cache_in`` while it matches the file."""
+    cache = None
+    if cache_in is not None:
+        with contextlib.suppress(TmuxorchError):  # a home not ours or not private keeps none
+            check_home(cache_in, create=False)
+            cache = cache_in / CONFIG_CACHE
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    stamp = [str(path.absolute()), st.st_ino, st.st_mtime_ns, st.st_size]
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, TmuxorchError):
+            data = json.loads(read_text(cache))
+            if data["stamp"] == stamp:
+                return data["config"]
+    from tmuxorch.core.yamlfile import YamlError, load_yaml  # only when the cache is stale
 
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"))
@@ -246,9 +278,11 @@ def load_config(path: Path | None = None) -> tuple[Config, Path]:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     except YamlError as exc:
         raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
-    config = build(Config, raw)
-    _check_meaning(config)
-    return config, path
+    with contextlib.suppress(TypeError, ValueError, TmuxorchError):  # only a cache
+        text = json.dumps({"stamp": stamp, "config": raw})
+        if cache is not None and json.loads(text)["config"] == raw:  # JSON keeps it all
+            write_file(cache, text.encode())
+    return raw
 
 
 def _check_meaning(config: Config) -> None:
@@ -277,7 +311,7 @@ def _check_meaning(config: Config) -> None:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """The resolved configuration of one fleet: flags > environment > file > defaults."""
 
@@ -300,8 +334,11 @@ class Settings:
 def resolve(
     home: str | None = None, socket: str | None = None, config: str | None = None
 ) -> Settings:
-    cfg, cfg_path = load_config(Path(config) if config else None)
-    home_str = home or os.environ.get("TMUXORCH_HOME") or cfg.home
+    given = home or os.environ.get("TMUXORCH_HOME")
+    # The cache may sit in a home other than the one the file names: it is ours either way.
+    cache_in = Path(given).expanduser() if given else default_home()
+    cfg, cfg_path = load_config(Path(config) if config else None, cache_in)
+    home_str = given or cfg.home
     home_path = Path(home_str).expanduser() if home_str else default_home()
     sock = socket or os.environ.get("TMUXORCH_SOCKET") or cfg.socket
     if not sock or "/" in sock:

@@ -96,6 +96,11 @@ def frozen(cls: type[T]) -> type[T]:
     return cls
 
 
+def fields(cls: type) -> tuple[str, ...] | None:
+    """The field names of a record class, in order; None for any other class."""
+    return getattr(cls, "__record_fields__", None)
+
+
 def asdict(record: Any) -> dict[str, Any]:
     """The record's fields as a dict, in order (shallow, unlike ``dataclasses.asdict``)."""
     return {name: record.__dict__[name] for name in type(record).__record_fields__}

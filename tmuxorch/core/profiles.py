@@ -8,17 +8,16 @@ section overrides fields of a built-in (the rest is kept) or adds new ones.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shlex
-from dataclasses import dataclass, field
 
 from tmuxorch.core.config import Config, build
 from tmuxorch.core.errors import ProfileError
+from tmuxorch.core.frozen import asdict, field, frozen, replace
 
 
-@dataclass(frozen=True)
+@frozen
 class Profile:
     name: str
     command: str
@@ -72,7 +71,7 @@ class Profile:
     newline_key: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ProfileOverride:
     """A config.yaml ``agents.NAME`` entry: every field optional."""
 
@@ -220,11 +219,11 @@ BUILTIN: dict[str, Profile] = {
 
 def _apply(base: Profile, name: str, override: ProfileOverride) -> Profile:
     changes = {
-        f.name: getattr(override, f.name)
-        for f in dataclasses.fields(override)
-        if f.name != "extends" and getattr(override, f.name) is not None
+        key: value
+        for key, value in asdict(override).items()
+        if key != "extends" and value is not None
     }
-    return dataclasses.replace(base, name=name, **changes)
+    return replace(base, name=name, **changes)
 
 
 def profiles(config: Config) -> dict[str, Profile]:

@@ -10,11 +10,9 @@ import shutil
 import signal
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tmuxorch.claude import launch as claude
 from tmuxorch.core import private, profiles
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import (
@@ -25,17 +23,25 @@ from tmuxorch.core.errors import (
     TimeoutReached,
     TmuxError,
 )
+from tmuxorch.core.frozen import frozen
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
 from tmuxorch.core.states import UNTIL
 from tmuxorch.core.vocab import ENDED, EventKind, State, Until
-from tmuxorch.fleet import delivery, monitorproc, worktrees
-from tmuxorch.locks import filelocks as locks
+from tmuxorch.fleet import monitorproc
+from tmuxorch.locks.acquisition import release_holder
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import ensure_home, open_store
 from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux import strays
 from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
+
+if TYPE_CHECKING:
+    from tmuxorch.fleet.delivery import Progress
+
+# Imported where used: delivery (typing into panes), claude.launch and
+# worktrees serve starting and removing agents, not the short commands that
+# only read the fleet (``list --json``), whose start-up they would double.
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,7 +66,7 @@ def parse_env(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
+@frozen
 class SpawnRequest:
     name: str
     prompt: str | None = None
@@ -162,7 +168,7 @@ class Fleet:
             if pane is None:
                 # Lost with its window or the whole server: ``up`` brings it back.
                 if self.store.mark_lost(agent.name):
-                    locks.release_holder(self.store, agent.name)
+                    release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
 
@@ -189,7 +195,7 @@ class Fleet:
             detail = f"{detail} during start-up: {' / '.join(lines[-3:])}"[:500]
         # Stopped instead when `stop` ended it (tmuxorch.core.states).
         self.store.set_state(agent.name, "exited", detail, event="exited", exit_status=status)
-        locks.release_holder(self.store, agent.name)
+        release_holder(self.store, agent.name)
 
     def _save_screen(self, agent: Agent) -> str:
         """Keep the last screen so ``output`` works after the window is gone;
@@ -233,6 +239,8 @@ class Fleet:
         if self.store.get_agent(name) is not None:
             raise AgentError(f"an agent named {name!r} already exists")
         tree = None
+        from tmuxorch.fleet import worktrees  # start-up cost: see the imports
+
         if req.worktree is not None:
             tree, cwd = worktrees.create(cwd, self.home / "worktrees" / name, req.worktree, name)
             spec["worktree"] = tree.to_json()
@@ -272,6 +280,8 @@ class Fleet:
     ) -> None:
         """Start the agent's program in its window (a new one, or its own dead
         pane brought back) and record where it runs."""
+        from tmuxorch.claude import launch as claude  # start-up cost: see the imports
+
         argv = profiles.command_argv(profile) + self._model_args(profile, agent.spec)
         argv += agent.spec.get("args", [])
         if profile.hooks:
@@ -327,6 +337,8 @@ class Fleet:
         return args
 
     def _start_window(self, name: str, argv: list[str], cwd: str, env: dict[str, str]) -> Any:
+        from tmuxorch.claude import launch as claude  # start-up cost: see the imports
+
         ensure_home(self.home)
         tmux_cfg = self.config.tmux
         status = claude.status_line_command(claude.executable(), self.home, self.settings.socket)
@@ -422,12 +434,14 @@ class Fleet:
         text: str,
         *,
         confirm: bool = True,
-        progress: delivery.Progress | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """Type ``text`` and submit it. For agents with hooks, ``confirm`` waits
         for the UserPromptSubmit hook: the agent itself says it took the text."""
         if agent.state in ENDED or not agent.pane_id:
             raise DeliveryError(f"agent {agent.name!r} is {agent.state}")
+        from tmuxorch.fleet import delivery  # start-up cost: see the imports
+
         profile = self.profile(agent.profile)
         settings = self.config.delivery
         # A slash command runs inside Claude Code and fires no UserPromptSubmit:
@@ -477,7 +491,7 @@ class Fleet:
         self._terminate(agent)
         self.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
         self.store.fail_queued(name, f"agent {name!r} is exited")
-        locks.release_holder(self.store, name)
+        release_holder(self.store, name)
         return self.agent(name)
 
     def _terminate(self, agent: Agent) -> None:
@@ -498,6 +512,8 @@ class Fleet:
         self._terminate(agent)
         notes = []
         if "worktree" in agent.spec:
+            from tmuxorch.fleet import worktrees  # start-up cost: see the imports
+
             notes.append(worktrees.remove(worktrees.Worktree(**agent.spec["worktree"])))
         for path in (self.log_path(name), self.screen_path(name), self.settings_path(name)):
             path.unlink(missing_ok=True)
@@ -526,7 +542,7 @@ class Fleet:
             name, "stopped", "stopped", event="stopped", exit_status=status, ended_by="stop"
         )
         self.store.fail_queued(name, f"agent {name!r} is stopped")
-        locks.release_holder(self.store, name)
+        release_holder(self.store, name)
         return self.agent(name)
 
     def resume(self, name: str, message: str | None = None) -> Agent:

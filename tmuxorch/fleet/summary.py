@@ -17,7 +17,7 @@ import signal
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from tmuxorch.claude.cost import prompt_text
+from tmuxorch.claude.transcripts import prompt_text
 from tmuxorch.core import profiles
 from tmuxorch.core.errors import SummaryError
 

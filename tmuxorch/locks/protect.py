@@ -1,7 +1,7 @@
 """Protected paths: files no agent writes unless it was spawned allowed to.
 
 The auto-lock hook asks :func:`protected` before it takes a lock, so this
-module stays on the hook's import path (stdlib and tmuxorch.locks.filelocks; no yaml,
+module stays on the hook's import path (stdlib and tmuxorch.locks.keys; no yaml,
 no config: the patterns come from the hook's JSON settings cache).
 
 Patterns are globs in the manner of .gitignore, tried against the path's
@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterable
 
 from tmuxorch.core.frozen import frozen
-from tmuxorch.locks.filelocks import workspace_of
+from tmuxorch.locks.keys import workspace_of
 
 # (components, relative to the workspace?)
 _Candidate = tuple[tuple[str, ...], bool]

@@ -199,7 +199,7 @@ class Store(Protocol):
 
     def delete_watch(self, watch_id: int) -> bool: ...
 
-    # -- locks (the rules are tmuxorch.locks.filelocks, inside a transaction) ----
+    # -- locks (the rules are tmuxorch.locks.acquisition, inside a transaction) ----
 
     def locks_by_agent(self) -> dict[str, list[str]]: ...
 

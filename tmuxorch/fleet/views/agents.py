@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tmuxorch.claude import cost
 from tmuxorch.core.frozen import asdict, frozen, replace
 from tmuxorch.core.records import Agent, Event, iso
 from tmuxorch.fleet import safetynet
@@ -131,6 +130,8 @@ def of(
 def agent_view(fleet: Fleet, name: str) -> AgentView:
     """One agent in detail (``status``, ``get_status``): panes looked at, tokens
     and cost read from its transcripts up to now, and its children."""
+    from tmuxorch.claude import cost  # start-up cost: `list` reads no transcript
+
     fleet.refresh()
     cost.refresh_agent(fleet.store, name, cost.pricing(fleet.config))
     children = [a.name for a in fleet.store.list_agents() if a.parent == name]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tmuxorch.claude import cost
+from tmuxorch.claude.pricing import Cost
 from tmuxorch.core.frozen import frozen
 from tmuxorch.fleet.lifecycle import Fleet
 
@@ -14,7 +15,7 @@ from tmuxorch.fleet.lifecycle import Fleet
 class AgentCostView:
     name: str
     turns: int
-    cost: cost.Cost
+    cost: Cost
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "turns": self.turns, **self.cost.to_json()}
@@ -26,7 +27,7 @@ class CostView:
 
     agents: list[AgentCostView]
     turns: int
-    total: cost.Cost
+    total: Cost
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,13 +46,13 @@ def cost_view(fleet: Fleet, name: str | None = None) -> CostView:
     names = [fleet.agent(name).name] if name else [a.name for a in fleet.store.list_agents()]
     table = cost.pricing(fleet.config)
     rows: list[AgentCostView] = []
-    total = cost.Cost()
+    total = Cost()
     for each in names:
         cost.refresh_agent(fleet.store, each, table)
         spent = cost.agent_cost(fleet.store, each, table)
         agent = fleet.store.get_agent(each)
         rows.append(AgentCostView(each, agent.turns if agent is not None else 0, spent))
-        total = cost.Cost(
+        total = Cost(
             total.tokens + spent.tokens,
             total.cost_usd + spent.cost_usd,
             unpriced=tuple(sorted({*total.unpriced, *spent.unpriced})),

@@ -6,7 +6,7 @@ from typing import Any
 
 from tmuxorch.core.frozen import asdict, frozen
 from tmuxorch.core.records import iso
-from tmuxorch.locks import filelocks
+from tmuxorch.locks.manual import held
 from tmuxorch.store.interface import Store
 
 
@@ -28,5 +28,5 @@ def lock_views(store: Store) -> list[LockView]:
     """Every live lock (dead or expired holders cleared first)."""
     return [
         LockView(lock.path, lock.holder, lock.since, lock.expires, lock.reason, waiters)
-        for lock, waiters in filelocks.held(store)
+        for lock, waiters in held(store)
     ]

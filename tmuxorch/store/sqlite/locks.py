@@ -1,4 +1,4 @@
-"""File locks and their waiters (the rules are tmuxorch.locks.filelocks,
+"""File locks and their waiters (the rules are tmuxorch.locks.acquisition,
 which calls these inside one transaction)."""
 
 from __future__ import annotations

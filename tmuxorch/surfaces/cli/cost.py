@@ -9,7 +9,7 @@ import click
 from tmuxorch.surfaces.cli.common import echo_json, fleet, handle_errors, json_option
 
 if TYPE_CHECKING:
-    from tmuxorch.claude.cost import Cost
+    from tmuxorch.claude.pricing import Cost
 
 
 def _warn_unpriced(models: set[str]) -> None:

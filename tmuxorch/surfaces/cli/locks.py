@@ -27,7 +27,7 @@ from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors
 @handle_errors
 def lock(path: str | None, reason: str, wait: float) -> None:
     """Lock PATH (a file or directory; default: the whole workspace)."""
-    from tmuxorch.locks.filelocks import take
+    from tmuxorch.locks.manual import take
 
     f = fleet()
     key = take(
@@ -43,7 +43,8 @@ def lock(path: str | None, reason: str, wait: float) -> None:
 @handle_errors
 def unlock(path: str | None, force: bool) -> None:
     """Unlock PATH (default: the whole workspace)."""
-    from tmuxorch.locks.filelocks import cli_holder, describe, give_back
+    from tmuxorch.locks.keys import cli_holder, describe
+    from tmuxorch.locks.manual import give_back
 
     freed = give_back(fleet().store, path, cwd=os.getcwd(), environ=os.environ, force=force)
     mine = freed.holder == cli_holder(os.environ).key

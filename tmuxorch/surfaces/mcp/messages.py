@@ -11,7 +11,8 @@ from tmuxorch.fleet import messaging
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.locks import lock_views
 from tmuxorch.fleet.views.messages import event_views, message_view
-from tmuxorch.locks import filelocks as locks
+from tmuxorch.locks import manual as locks
+from tmuxorch.locks.keys import cli_holder
 from tmuxorch.surfaces.mcp.common import AgentName, Mode, Until
 
 
@@ -96,7 +97,7 @@ def lock(
         fleet.store, path, cwd=os.getcwd(), environ=os.environ,
         wait=wait_s, lease=fleet.config.locks.lease, reason=reason,
     )  # fmt: skip
-    return {"path": key, "holder": locks.cli_holder(os.environ).key}
+    return {"path": key, "holder": cli_holder(os.environ).key}
 
 
 def unlock(

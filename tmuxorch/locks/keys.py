@@ -1,0 +1,120 @@
+"""The two keys of a lock: who holds it and what it covers.
+
+The holder is a string: an agent's name, ``pane:%N@SOCKET`` for a tmux pane
+outside the fleet, ``session:ID`` for a bare Claude session, or ``user`` for
+a manual lock taken outside any pane. What it covers is a real absolute path;
+a lock on a directory covers everything below it.
+
+On the auto-lock hook's hot path: stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from tmuxorch.core import procs
+from tmuxorch.core.frozen import frozen
+
+# Processes between the hook and the long-lived program that ran it.
+_WRAPPERS = frozenset(
+    {"sh", "bash", "dash", "zsh", "fish", "ksh", "env", "timeout", "nice", "nohup", "tmuxorch"}
+)
+
+
+@frozen
+class Holder:
+    """Who takes a lock, and the process whose death frees it (if any)."""
+
+    key: str
+    agent: str | None = None
+    pid: int | None = None
+    pid_start: int | None = None
+
+
+# -- identities ------------------------------------------------------------------
+
+
+def owner_process(start: int | None = None) -> tuple[int, int | None]:
+    """The long-lived process that ran us: walk up past shells and Python
+    wrappers (Claude runs hooks as ``sh -c CMD``) to the first other program,
+    i.e. the Claude Code (node) process. Returns ``(pid, start time)``."""
+    pid = os.getppid() if start is None else start
+    for _ in range(32):
+        stat = procs.stat(pid)
+        if stat is None:
+            break
+        comm, ppid, started = stat
+        if comm not in _WRAPPERS and not comm.startswith("python"):
+            return pid, started
+        if ppid <= 1:
+            break
+        pid = ppid
+    parent = os.getppid()
+    return parent, procs.start_time(parent)
+
+
+def _pane_key(environ: Mapping[str, str]) -> str | None:
+    pane = environ.get("TMUX_PANE")
+    if not pane:
+        return None
+    # Pane ids repeat across tmux servers; the socket path tells them apart.
+    socket = environ.get("TMUX", "").split(",")[0]
+    return f"pane:{pane}@{socket}" if socket else f"pane:{pane}"
+
+
+def hook_holder(environ: Mapping[str, str], session_id: str | None) -> Holder | None:
+    """The holder for a hook call: the agent, else the pane, else the session."""
+    agent = environ.get("TMUXORCH_AGENT") or None
+    key = agent or _pane_key(environ) or (f"session:{session_id}" if session_id else None)
+    if key is None:
+        return None
+    pid, started = owner_process()
+    return Holder(key=key, agent=agent, pid=pid, pid_start=started)
+
+
+def cli_holder(environ: Mapping[str, str]) -> Holder:
+    """The holder for a manual ``lock``: the agent, else the pane, else ``user``.
+
+    A manual lock outside an agent is tied to no process: it lasts until
+    ``unlock`` or its lease ends, not until the shell that took it exits.
+    """
+    agent = environ.get("TMUXORCH_AGENT") or None
+    return Holder(key=agent or _pane_key(environ) or "user", agent=agent)
+
+
+def describe(holder: str) -> str:
+    kind, sep, rest = holder.partition(":")
+    if not sep:
+        return "the user (a manual lock)" if holder == "user" else f"agent {holder}"
+    if kind == "pane":
+        return f"tmux pane {rest.partition('@')[0]}"
+    return f"Claude session {rest}"
+
+
+# -- paths -----------------------------------------------------------------------
+
+
+def workspace_of(path: str) -> str:
+    """The git top level containing ``path`` (found by walking up to ``.git``,
+    a directory or, in worktrees and submodules, a file), else ``path``."""
+    current = path
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return path
+        current = parent
+
+
+def lock_key(path: str, cwd: str, scope: str = "file") -> str:
+    """The real absolute path that names the lock for ``path``."""
+    real = os.path.realpath(os.path.join(cwd, os.path.expanduser(path)))
+    if scope == "workspace":
+        return workspace_of(real if os.path.isdir(real) else os.path.dirname(real))
+    return real
+
+
+def overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
