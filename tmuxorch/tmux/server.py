@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import shlex
 import shutil
@@ -29,6 +30,8 @@ from tmuxorch.core.errors import TmuxError
 
 if TYPE_CHECKING:
     import libtmux
+
+logger = logging.getLogger(__name__)
 
 MIN_VERSION = (3, 2)
 # Signalled by the server's own hooks when a pane dies or a window closes;
@@ -227,6 +230,7 @@ class TmuxServer:
 
     def cmd(self, *args: str, check: bool = True) -> list[str]:
         """Run one tmux command on the fleet's server; stdout lines."""
+        logger.debug("tmux %s", shlex.join(args))
         try:
             proc = subprocess.run(
                 self._argv(args), capture_output=True, text=True, encoding="utf-8",
