@@ -46,7 +46,9 @@ from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.store.db import DB_NAME
 from tmuxorch.store.notify import start_observer
-from tmuxorch.tmux.server import WAKE_CHANNEL, Pane, binary
+from tmuxorch.tmux.conf import WAKE_CHANNEL
+from tmuxorch.tmux.panes import Pane
+from tmuxorch.tmux.server import binary
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def _observer(home: Path, handler: _Watch) -> Any:
 class Monitor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.fleet = Fleet(settings)
+        self.fleet = Fleet(settings, long_lived=True)
         self.store = self.fleet.store
         self.tmux = self.fleet.tmux
         self.events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
@@ -92,7 +94,8 @@ class Monitor:
         self.looked_at: dict[str, float] = {}
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
-        # The `tmux wait-for` client the waiter thread blocks in.
+        # The `tmux wait-for` client the waiter thread blocks in: a process of
+        # its own (libtmux's cmd gives no handle), so that stop can end it.
         self.waiting: subprocess.Popen[bytes] | None = None
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config))
@@ -289,7 +292,7 @@ class Monitor:
     def _deliver(self, name: str) -> None:
         # Its own Fleet: SQLite connections belong to one thread.
         try:
-            with Fleet(self.settings) as fleet:
+            with Fleet(self.settings, long_lived=True) as fleet:
                 messaging.deliver_next(fleet, name)
         except TmuxorchError as exc:
             logger.warning("delivering to %s: %s", name, exc)

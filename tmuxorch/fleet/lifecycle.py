@@ -31,7 +31,8 @@ from tmuxorch.fleet import delivery, monitorproc, worktrees
 from tmuxorch.locks import filelocks as locks
 from tmuxorch.store.db import DB_NAME, Store, ensure_home
 from tmuxorch.tmux import strays
-from tmuxorch.tmux.server import Pane, TmuxServer, binary, check_version
+from tmuxorch.tmux.panes import Pane
+from tmuxorch.tmux.server import binary, check_version, open_server
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -88,11 +89,14 @@ class SpawnRequest:
 class Fleet:
     """One home: its store, its tmux server and its agents."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, long_lived: bool = False) -> None:
+        """``long_lived``: for a process that lives long (tmux.longlived)."""
         self.settings = settings
         self.config = settings.config
         self.home = settings.home
-        self.tmux = TmuxServer(settings.socket, settings.session, self.home / "tmux.conf")
+        self.tmux = open_server(
+            settings.socket, settings.session, self.home / "tmux.conf", long_lived=long_lived
+        )
         if not (self.home / DB_NAME).exists() and self.tmux.panes():
             # A new, empty database would hide live agents and let their names be reused.
             raise StoreError(
