@@ -6,9 +6,13 @@ agent. Panes are always targeted by their ``%id``: names are for people, ids
 never move.
 
 ``TmuxServer`` runs each command as a plain tmux process: short CLI commands
-(``list``, ``send``, ``wait``...) do not pay libtmux's import. The processes
-that live long (the monitor, the MCP server, the dashboard) open the same
-server through libtmux's objects instead (``open_server``, ``longlived``).
+(``send``, ``kill``, ``attach``...) do not pay libtmux's import. Measured as
+whole processes on this 2-core machine (median CPU of 15 runs): ``python -c
+pass`` 24 ms, plus one ``tmux list-panes`` by subprocess 33 ms, the same call
+through libtmux, import included, 95 ms (2.97x): a short command would pay
+over 60 ms for nothing. The processes that live long (the monitor, the MCP
+server, the live dashboard) open the same server through libtmux's objects
+instead (``open_server``, ``longlived``): they pay that import once.
 """
 
 from __future__ import annotations
