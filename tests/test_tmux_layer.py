@@ -72,6 +72,20 @@ def test_both_kinds_fail_alike_on_what_is_gone(
 
 
 @pytest.mark.parametrize("long_lived", [k[1] for k in KINDS], ids=[k[0] for k in KINDS])
+def test_a_server_tmux_cannot_reach_has_no_panes(tmp_path: Path, long_lived: bool) -> None:
+    """As a dying server can answer (the monitor then fails what was queued
+    for its agents): an error, not "no server running", is still no panes."""
+    conf = tmp_path / "tmux.conf"
+    conf.write_text(config_text(1000, 80, 24))
+    tmux = open_server("x" * 200, "s", conf, long_lived=long_lived)  # File name too long
+    assert tmux.panes() == {}
+    assert tmux.pane("%1") is None
+    assert not tmux.is_alive()
+    with pytest.raises(TmuxError, match=r"^tmux window @1 is gone$"):
+        tmux.select_window("@1")
+
+
+@pytest.mark.parametrize("long_lived", [k[1] for k in KINDS], ids=[k[0] for k in KINDS])
 def test_names_paths_and_text_reach_tmux_as_written(
     server: Server, tmp_path: Path, long_lived: bool
 ) -> None:

@@ -50,7 +50,11 @@ class LongLivedServer(TmuxServer):
         return self.server.is_alive()
 
     def _list_panes(self) -> list[Pane]:
-        return [_record(p) for p in self.server.panes if p.session_name == self.session]
+        try:
+            panes = self.server.panes
+        except LibTmuxException:  # a server dying ("server exited unexpectedly"...)
+            return []  # as a plain list-panes that fails: no panes
+        return [_record(p) for p in panes if p.session_name == self.session]
 
     def _find_pane(self, pane_id: str) -> Pane | None:
         try:
@@ -63,7 +67,11 @@ class LongLivedServer(TmuxServer):
             libtmux.Window(server=self.server, window_id=window_id).kill()
 
     def select_window(self, window_id: str) -> None:
-        window = self.server.windows.get(window_id=window_id, default=None)
-        if window is None:
-            raise TmuxError(f"tmux window {window_id} is gone")
-        window.select()
+        try:
+            window = self.server.windows.get(window_id=window_id, default=None)
+            if window is not None:
+                window.select()
+                return
+        except LibTmuxException:
+            pass
+        raise TmuxError(f"tmux window {window_id} is gone")
