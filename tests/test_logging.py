@@ -65,6 +65,13 @@ def test_the_monitor_logs_state_changes_to_a_rotated_private_file(env: Env) -> N
     assert os.readlink(f"/proc/{pid}/fd/2") == str(log)
 
 
+def test_the_monitor_logs_what_it_delivered(env: Env) -> None:
+    env.spawn_ready("f", "--agent", "fake")
+    sent = env.json("send", "f", "hello")
+    line = f"INFO tmuxorch.fleet.messaging: message {sent['id']} delivered to f"
+    retry_until(lambda: any(line in x for x in _lines(env.home)), message="delivery logged")
+
+
 def test_nothing_prints_outside_the_surfaces() -> None:
     found = [
         f"{path.relative_to(PACKAGE)}:{number}"

@@ -9,6 +9,7 @@ thread. A message counts as delivered only once the agent verifiably took it
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from tmuxorch.core.records import ENDED, Agent, Message, Watch, now
 from tmuxorch.fleet import control, delivery
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import MODES, UNTIL, Fleet
+
+logger = logging.getLogger(__name__)
 
 # States in which an agent takes a new message.
 DELIVERABLE = ("idle", "error")
@@ -164,6 +167,7 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         reason = str(exc) or type(exc).__name__
         fleet.store.set_message_status(message.id, "failed", reason)
         fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {reason}")
+        logger.warning("message %d to %s failed: %s", message.id, name, reason)
         if not isinstance(exc, TmuxorchError):
             raise  # a bug or a broken machine: the monitor's log shows it
         return _message(fleet, message.id)
@@ -180,6 +184,7 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
             turns=agent.turns + 1,
         )
     fleet.store.set_message_status(message.id, "delivered")
+    logger.info("message %d delivered to %s", message.id, name)
     fleet.store.add_event(
         name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
     )
