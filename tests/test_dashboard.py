@@ -24,7 +24,7 @@ from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.dashboard import STATE_STYLE, Row, move, parse_keys, read_rows, render
 from tmuxorch.surfaces.statusline import segment
-from tmuxorch.tmux import server as tmux
+from tmuxorch.tmux import conf as tmux
 
 NOW = 1_800_000_000.0
 # A 20-agent fleet: (state, seconds in that state, detail), in creation order.

@@ -9,7 +9,7 @@ from tests.conftest import Env, base_config
 from tests.helpers import retry_until
 from tmuxorch.fleet.delivery import needs_paste, visible_tail
 from tmuxorch.fleet.messaging import MAX_BYTES
-from tmuxorch.tmux.server import arg
+from tmuxorch.tmux.panes import arg
 
 BIG = "".join(f"line {i:04d} " + "x" * 88 + "\n" for i in range(200)).rstrip("\n")  # ~20 KB
 

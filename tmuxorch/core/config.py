@@ -74,6 +74,14 @@ class LimitSettings:
     on_breach: str = "interrupt"
 
 
+@frozen
+class MonitorLogSettings:
+    """HOME/monitor.log: rotated past ``max_bytes``, ``backups`` old files kept."""
+
+    max_bytes: int = 1_000_000
+    backups: int = 3
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -127,6 +135,7 @@ class Config:
     locks: LockSettings = field(default_factory=LockSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     summary: SummarySettings = field(default_factory=SummarySettings)
+    monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -149,8 +158,9 @@ _INT_MAX = 2**31 - 1
 _RANGES: dict[str, tuple[float, float]] = {
     "tmux.width": (1, 10000),  # tmux's own bounds on a window's size
     "tmux.height": (1, 10000),
-    "locks.lease": (1, _INT_MAX),
-    "summary.timeout": (1, 3600),  # a lease shorter than a second ends before the write
+    "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
+    "summary.timeout": (1, 3600),
+    "monitor_log.max_bytes": (1, _INT_MAX),  # 0 would never rotate
 }
 
 

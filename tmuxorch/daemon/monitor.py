@@ -18,11 +18,11 @@ first-run dialogs, and the whole state of agents that have no hooks.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -41,12 +41,17 @@ from tmuxorch.core.records import Agent
 from tmuxorch.core.states import SCREEN
 from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
+from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.store.notify import start_observer
 from tmuxorch.store.sqlite.schema import DB_NAME
-from tmuxorch.tmux.server import WAKE_CHANNEL, Pane, binary
+from tmuxorch.tmux.conf import WAKE_CHANNEL
+from tmuxorch.tmux.panes import Pane
+from tmuxorch.tmux.server import binary
+
+logger = logging.getLogger(__name__)
 
 # Let a burst of output land before reading the screen.
 _DEBOUNCE = 0.03
@@ -82,7 +87,7 @@ def _observer(home: Path, handler: _Watch) -> Any:
 class Monitor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.fleet = Fleet(settings)
+        self.fleet = Fleet(settings, long_lived=True)
         self.store = self.fleet.store
         self.tmux = self.fleet.tmux
         self.events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
@@ -90,7 +95,8 @@ class Monitor:
         self.looked_at: dict[str, float] = {}
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
-        # The `tmux wait-for` client the waiter thread blocks in.
+        # The `tmux wait-for` client the waiter thread blocks in: a process of
+        # its own (libtmux's cmd gives no handle), so that stop can end it.
         self.waiting: subprocess.Popen[bytes] | None = None
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config))
@@ -162,7 +168,8 @@ class Monitor:
             if self.store.replaced():
                 # This connection now reads a file nobody else sees: hand over
                 # to a successor that opens the one there now (or says why not).
-                _log(f"{self.store.path} was deleted or replaced: this monitor hands over")
+                path = self.store.path
+                logger.warning("%s was deleted or replaced: this monitor hands over", path)
                 self.successor = True
                 return
             for kind, name in batch:
@@ -245,6 +252,8 @@ class Monitor:
         previous = self.states.get(name)
         self.states[name] = state
         agent = self.store.get_agent(name)
+        if previous != state:
+            logger.info("%s: %s -> %s %s", name, previous or "(new)", state, detail)
         if agent is not None and previous != state:
             seen = replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
@@ -279,15 +288,15 @@ class Monitor:
                     try:
                         control.interrupt(self.fleet, name)
                     except TmuxorchError as exc:  # it ended, or its pane went, meanwhile
-                        _log(f"interrupting {name} for message {top.id}: {exc}")
+                        logger.warning("interrupting %s for message %d: %s", name, top.id, exc)
 
     def _deliver(self, name: str) -> None:
         # Its own Fleet: SQLite connections belong to one thread.
         try:
-            with Fleet(self.settings) as fleet:
+            with Fleet(self.settings, long_lived=True) as fleet:
                 messaging.deliver_next(fleet, name)
         except TmuxorchError as exc:
-            print(f"tmuxorch monitor: delivering to {name}: {exc}", file=sys.stderr, flush=True)
+            logger.warning("delivering to %s: %s", name, exc)
         finally:
             self.events.put(("db", ""))
 
@@ -296,7 +305,7 @@ class Monitor:
         the server is gone and nobody is left."""
         self.fleet.refresh()
         for pid, name in self.fleet.reap_strays().items():
-            _log(f"killed process {pid} of agent {name}: it outlived its pane")
+            logger.warning("killed process %d of agent %s: it outlived its pane", pid, name)
         if self.tmux.is_alive():
             return True
         return any(a.state not in ENDED for a in self.store.list_agents())
@@ -341,7 +350,7 @@ class Monitor:
                 try:
                     self.tmux.send_keys(pane.pane_id, *keys)
                 except TmuxorchError as exc:  # the pane went since the capture
-                    _log(f"answering a dialog of {agent.name}: {exc}")
+                    logger.warning("answering a dialog of %s: %s", agent.name, exc)
                     return True
                 # What was on screen and what was pressed, not the pattern.
                 answer = f"{' '.join(match.group(0).split())} -> {' '.join(keys)}"
@@ -390,10 +399,6 @@ def decide(
     return None, ""
 
 
-def _log(text: str) -> None:
-    print(f"tmuxorch monitor: {text}", file=sys.stderr, flush=True)
-
-
 def _is_retry(detail: str) -> bool:
     return bool(re.search(r"(?i)retrying|attempt \d+", detail))
 
@@ -406,4 +411,5 @@ def _alive(pid: int, started: int | None) -> bool:
 
 
 def run_foreground(settings: Settings) -> None:
+    log_to_home(settings)
     Monitor(settings).run()

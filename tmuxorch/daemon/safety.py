@@ -26,7 +26,7 @@ again): turns someone starts after that are their deliberate choice.
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 import time
 from collections.abc import Callable
 
@@ -47,6 +47,8 @@ from tmuxorch.fleet.safetynet import (
     record,
     steps,
 )
+
+logger = logging.getLogger(__name__)
 
 # Events after which an agent's limits are checked (besides state changes).
 _CHECKED_ON: tuple[EventKind, ...] = ("hook:Stop", "hook:StopFailure", COST_EVENT, *STEP_EVENTS)
@@ -159,7 +161,7 @@ class Guard:
             try:
                 enforce(self.fleet, agent, limits, new)
             except TmuxorchError as exc:
-                print(f"tmuxorch monitor: enforcing limits of {name}: {exc}", file=sys.stderr)
+                logger.warning("enforcing limits of %s: %s", name, exc)
         return agent
 
 

@@ -30,7 +30,8 @@ from tmuxorch.core import screen
 from tmuxorch.core.config import DeliverySettings
 from tmuxorch.core.errors import DeliveryError, TmuxorchError
 from tmuxorch.core.profiles import Profile
-from tmuxorch.tmux.server import TmuxServer, arg
+from tmuxorch.tmux.panes import arg
+from tmuxorch.tmux.server import TmuxServer
 
 logger = logging.getLogger(__name__)
 

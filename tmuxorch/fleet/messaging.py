@@ -9,6 +9,7 @@ thread. A message counts as delivered only once the agent verifiably took it
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ from tmuxorch.core.vocab import ENDED, MODES, EventKind, Mode, State
 from tmuxorch.fleet import delivery
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import Fleet
+
+logger = logging.getLogger(__name__)
 
 # States in which an agent takes a new message.
 DELIVERABLE: tuple[State, ...] = ("idle", "error")
@@ -192,6 +195,7 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         reason = str(exc) or type(exc).__name__
         fleet.store.set_message_status(message.id, "failed", reason)
         fleet.store.add_event(name, "message-failed", None, f"#{message.id}: {reason}")
+        logger.warning("message %d to %s failed: %s", message.id, name, reason)
         if not isinstance(exc, TmuxorchError):
             raise  # a bug or a broken machine: the monitor's log shows it
         return _message(fleet, message.id)
@@ -208,6 +212,7 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
             turns=agent.turns + 1,
         )
     fleet.store.set_message_status(message.id, "delivered")
+    logger.info("message %d delivered to %s", message.id, name)
     fleet.store.add_event(
         name, "message", None, f"#{message.id} {message.mode} from {message.sender or 'user'}"
     )

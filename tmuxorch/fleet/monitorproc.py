@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import select
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 from tmuxorch.core import private
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import StoreError, TmuxorchError
+
+logger = logging.getLogger(__name__)
 
 LOCK_FILE = "monitor.lock"
 LOG_FILE = "monitor.log"
@@ -82,6 +85,7 @@ def ensure_running(settings: Settings) -> bool:
 def start(settings: Settings) -> None:
     """Start a detached monitor (it exits at once if another holds the lock)."""
     argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
+    logger.info("starting the monitor of %s (its log: %s)", settings.home, LOG_FILE)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
         log = private.open_file(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)

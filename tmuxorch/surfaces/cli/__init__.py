@@ -147,7 +147,25 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 @click.option("--home", metavar="DIR", help="Fleet home (env TMUXORCH_HOME).")
 @click.option("--socket", metavar="NAME", help="tmux socket name (env TMUXORCH_SOCKET).")
 @click.option("--config", metavar="FILE", help="config.yaml path (env TMUXORCH_CONFIG).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log to stderr: -v what happens, -vv tmux's commands too."
+)
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, socket: str | None, config: str | None) -> None:
+def cli(
+    ctx: click.Context, home: str | None, socket: str | None, config: str | None, verbose: int
+) -> None:
     """Run a fleet of AI coding agents as live tmux sessions."""
     ctx.obj = Obj(home=home, socket=socket, config=config)
+    if verbose:
+        _log_to_stderr(verbose)
+
+
+def _log_to_stderr(verbose: int) -> None:
+    """Without -v, Python's last-resort handler shows warnings and above."""
+    import logging  # here: a quick command without -v does not pay for it
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("tmuxorch %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("tmuxorch")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)

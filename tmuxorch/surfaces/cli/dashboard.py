@@ -60,6 +60,7 @@ def dashboard(once: bool) -> None:
     from rich.console import Console
 
     from tmuxorch.core.records import now
+    from tmuxorch.fleet.lifecycle import Fleet
     from tmuxorch.surfaces.dashboard import read_rows, render
 
     f = fleet()
@@ -71,7 +72,9 @@ def dashboard(once: bool) -> None:
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("dashboard needs a terminal (use --once to print one frame)")
-    LiveDashboard(f, Console(highlight=False)).run()
+    # It lives long: its keys drive the panes through libtmux (tmux.longlived).
+    with Fleet(f.settings, long_lived=True) as live:
+        LiveDashboard(live, Console(highlight=False)).run()
 
 
 class Terminal:

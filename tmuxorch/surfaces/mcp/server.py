@@ -119,7 +119,7 @@ TOOLS: tuple[Tool, ...] = (
 
 def _call(fn: Callable[..., Any], settings: Callable[[], Settings], kwargs: dict[str, Any]) -> Any:
     try:
-        with Fleet(settings()) as fleet:
+        with Fleet(settings(), long_lived=True) as fleet:
             return fn(fleet, **kwargs)
     except errors.TmuxorchError as exc:
         raise tool_error(exc) from exc
