@@ -184,14 +184,15 @@ class Fleet:
         detail = f"exit status {status}" if status is not None else "process ended"
         if agent.state in ENDED and agent.detail:
             detail = f"{agent.detail}, {detail}"  # keep why (e.g. "session ended (other)")
-        elif agent.state == "starting" and last:
+        elif agent.state == "starting":
             # Ended before it ever took input: why is on its screen, nowhere else.
             lines = [
                 line.strip()
                 for line in last.splitlines()
                 if line.strip() and not line.startswith("Pane is dead (")  # tmux's own line
             ]
-            detail = f"{detail} during start-up: {' / '.join(lines[-3:])}"[:500]
+            shown = f": {' / '.join(lines[-3:])}" if lines else ""
+            detail = f"{detail} during start-up{shown}"[:500]
         state = "stopped" if agent.ended_by == "stop" else "exited"
         self.store.set_state(agent.name, state, detail, event=state, exit_status=status)
         locks.release_holder(self.store, agent.name)
@@ -351,6 +352,13 @@ class Fleet:
         )
         try:
             self.tmux.pipe_to(pane.pane_id, log)
+        except TmuxError:
+            # tmux pipes no dead pane: a program that ended at once keeps its
+            # window, whose screen says why (``refresh`` marks it exited).
+            ended = self.tmux.pane(pane.pane_id)
+            if ended is None or not ended.dead:
+                self.tmux.kill_window(pane.window_id)
+                raise
         except BaseException:
             self.tmux.kill_window(pane.window_id)
             raise
