@@ -40,6 +40,7 @@ from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import ENDED, Agent
 from tmuxorch.core.states import SCREEN
 from tmuxorch.daemon import safety
+from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
@@ -84,6 +85,8 @@ class Monitor:
         self.fleet = Fleet(settings)
         self.store = self.fleet.store
         self.tmux = self.fleet.tmux
+        self.config = FollowedConfig(self.fleet)
+        self.config.check()
         self.events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self.changed_at: dict[str, float] = {}
         self.looked_at: dict[str, float] = {}
@@ -164,6 +167,7 @@ class Monitor:
                 _log(f"{self.store.path} was deleted or replaced: this monitor hands over")
                 self.successor = True
                 return
+            self.config.check()  # before any look: an agent may use a profile just added
             for kind, name in batch:
                 if kind == "log":
                     self.changed_at[name] = now
@@ -200,8 +204,10 @@ class Monitor:
         agent = self.store.get_agent(name)
         if agent is None or agent.state in ENDED:
             return
-        hooks = self.fleet.profile(agent.profile).hooks
-        earliest = self.looked_at.get(name, 0.0) + _MIN_INTERVAL[hooks]
+        profile = self.config.profile(agent)
+        if profile is None:
+            return
+        earliest = self.looked_at.get(name, 0.0) + _MIN_INTERVAL[profile.hooks]
         when = max(when, earliest)
         self.due[name] = min(self.due.get(name, when), when)
 
@@ -283,7 +289,7 @@ class Monitor:
     def _deliver(self, name: str) -> None:
         # Its own Fleet: SQLite connections belong to one thread.
         try:
-            with Fleet(self.settings) as fleet:
+            with Fleet(self.fleet.settings) as fleet:  # config.yaml as last read
                 messaging.deliver_next(fleet, name)
         except TmuxorchError as exc:
             print(f"tmuxorch monitor: delivering to {name}: {exc}", file=sys.stderr, flush=True)
@@ -315,7 +321,9 @@ class Monitor:
             text = self.tmux.capture(agent.pane_id)
         except TmuxorchError:
             return
-        profile = self.fleet.profile(agent.profile)
+        profile = self.config.profile(agent)
+        if profile is None:
+            return
         if self._answer_dialog(agent, profile, pane, text):
             return
         quiet_for = time.monotonic() - self.changed_at.get(name, 0.0)
