@@ -15,6 +15,7 @@ from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
 from tmuxorch.daemon import monitor
 from tmuxorch.fleet import monitorproc
+from tmuxorch.fleet.lifecycle import SpawnRequest
 
 
 def _state(env: Env, name: str) -> tuple[str, str]:
@@ -283,3 +284,15 @@ def test_a_started_monitor_holds_its_lock_when_start_returns(env: Env) -> None:
     assert monitorproc.ensure_running(env.fleet().settings)
     assert monitorproc.is_running(env.home)
     assert not monitorproc.ensure_running(env.fleet().settings)
+
+
+def test_a_name_removed_and_spawned_again_gets_idle_each_time(env: Env) -> None:
+    """Removing the last agent ends the tmux server, and the monitor leaves
+    with it: a spawn that came while it was leaving saw its lock still held
+    and started none. Spawned at once, as an MCP client does, each new agent
+    must still be seen ready."""
+    with env.fleet() as fleet:
+        for round_ in range(10):
+            fleet.spawn(SpawnRequest(name="w1", profile="shell"))
+            assert fleet.wait_for(["w1"], "idle", timeout=30) == {"w1": "idle"}, round_
+            fleet.remove("w1")

@@ -106,6 +106,8 @@ class Monitor:
         self.states: dict[str, str] = {}
         # Set when the database file was deleted or replaced under us.
         self.successor = False
+        # Set when it ends because nothing was left to watch.
+        self.emptied = False
 
     # -- the loop -------------------------------------------------------------
 
@@ -122,10 +124,17 @@ class Monitor:
                 if self.waiting is not None and self.waiting.poll() is None:
                     self.waiting.terminate()  # a blocked `tmux wait-for` client
                 self.fleet.close()
-        if self.successor:
+        if self.successor or (self.emptied and self._watched_again()):
             # Not ensure_running: its probe of the lock can meet a CLI's probe,
             # and then neither would start one.
             start(self.settings)
+
+    def _watched_again(self) -> bool:
+        """Did something come to watch while this monitor was leaving? A spawn
+        then saw its lock still held and started no monitor (its agent stayed
+        'starting'); asked once the lock is free, so no spawn falls between."""
+        with Fleet(self.fleet.settings) as fleet:
+            return _anything_to_watch(fleet)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -182,14 +191,8 @@ class Monitor:
                 if not self._refresh():
                     self._read_events()
                     self._pump()  # fail what was queued for the agents that went with it
+                    self.emptied = True
                     return  # tmux server gone and nothing left to watch
-                # A starting agent has no hook yet: if the look that would see
-                # it ready was missed (CI saw a name removed and spawned again
-                # stay 'starting'; the cause is not pinned down), look again at
-                # each heartbeat until it is up. Start-up is short.
-                for agent in self.store.list_agents():
-                    if agent.state == "starting":
-                        self._schedule(agent.name, now)
             for name, when in list(self.due.items()):
                 if when <= now:
                     del self.due[name]
@@ -302,9 +305,7 @@ class Monitor:
         self.fleet.refresh()
         for pid, name in self.fleet.reap_strays().items():
             _log(f"killed process {pid} of agent {name}: it outlived its pane")
-        if self.tmux.is_alive():
-            return True
-        return any(a.state not in ENDED for a in self.store.list_agents())
+        return _anything_to_watch(self.fleet)
 
     # -- reading one screen -------------------------------------------------------
 
@@ -395,6 +396,11 @@ def decide(
     if not profile.hooks and not quiet and current == "idle":
         return "busy", ""  # output is flowing and no prompt shows
     return None, ""
+
+
+def _anything_to_watch(fleet: Fleet) -> bool:
+    """A tmux server to listen to, or an agent that has not ended."""
+    return fleet.tmux.is_alive() or any(a.state not in ENDED for a in fleet.store.list_agents())
 
 
 def _log(text: str) -> None:

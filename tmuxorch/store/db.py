@@ -477,15 +477,17 @@ class Store:
                 self._add_event(name, event, state, detail, data or {})
             return changed
 
-    def mark_lost(self, name: str) -> bool:
+    def mark_lost(self, name: str, created: float) -> bool:
         """An agent whose window vanished, unless tmuxorch itself ended it
-        (``ended_by`` is set before it kills anything): ``up`` brings it back."""
+        (``ended_by`` is set before it kills anything): ``up`` brings it back.
+        ``created`` says which agent of that name was seen without a window:
+        one removed and spawned again since is another."""
         with self.transaction() as conn:
             changed = conn.execute(
                 "UPDATE agents SET state = 'exited', detail = 'window gone', ended_by = 'lost', "
-                "since = ? WHERE name = ? AND ended_by IS NULL "
+                "since = ? WHERE name = ? AND created = ? AND ended_by IS NULL "
                 "AND state NOT IN ('exited', 'stopped')",
-                (now(), name),
+                (now(), name, created),
             ).rowcount
             if changed:
                 self._add_event(name, "exited", "exited", "window gone", {})
