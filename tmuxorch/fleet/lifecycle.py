@@ -166,7 +166,7 @@ class Fleet:
             pane = self._own(agent, panes.get(agent.pane_id or ""))
             if pane is None:
                 # Lost with its window or the whole server: ``up`` brings it back.
-                if self.store.mark_lost(agent.name, agent.created):
+                if self.store.mark_lost(agent.name, agent.since):
                     locks.release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)

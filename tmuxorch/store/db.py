@@ -477,17 +477,18 @@ class Store:
                 self._add_event(name, event, state, detail, data or {})
             return changed
 
-    def mark_lost(self, name: str, created: float) -> bool:
+    def mark_lost(self, name: str, since: float) -> bool:
         """An agent whose window vanished, unless tmuxorch itself ended it
         (``ended_by`` is set before it kills anything): ``up`` brings it back.
-        ``created`` says which agent of that name was seen without a window:
-        one removed and spawned again since is another."""
+        ``since`` is the agent's as the caller saw it without a window: one
+        started since (spawned again after a remove, brought back by ``up``)
+        has a window the caller did not see."""
         with self.transaction() as conn:
             changed = conn.execute(
                 "UPDATE agents SET state = 'exited', detail = 'window gone', ended_by = 'lost', "
-                "since = ? WHERE name = ? AND created = ? AND ended_by IS NULL "
+                "since = ? WHERE name = ? AND since = ? AND ended_by IS NULL "
                 "AND state NOT IN ('exited', 'stopped')",
-                (now(), name, created),
+                (now(), name, since),
             ).rowcount
             if changed:
                 self._add_event(name, "exited", "exited", "window gone", {})
