@@ -10,6 +10,7 @@ import sys
 import threading
 
 import pytest
+import yaml
 
 from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
@@ -296,3 +297,25 @@ def test_a_name_removed_and_spawned_again_gets_idle_each_time(env: Env) -> None:
             fleet.spawn(SpawnRequest(name="w1", profile="shell"))
             assert fleet.wait_for(["w1"], "idle", timeout=30) == {"w1": "idle"}, round_
             fleet.remove("w1")
+
+
+def test_the_monitor_outlives_an_edit_of_config_yaml(env: Env) -> None:
+    """config.yaml that does not parse for a while (a save under way), then a
+    profile gone while its agent runs: the monitor says so and goes on."""
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["late"] = {"extends": "shell"}
+    env.write_config(config)
+    env.spawn_ready("l1", "--agent", "late")
+    lock, log = env.home / monitorproc.LOCK_FILE, env.home / monitorproc.LOG_FILE
+    running = lock.read_text()
+    with env.fleet() as fleet:
+        env.config_path.write_text("agents: [")
+        fleet.store.add_event("l1", "note", None, "a write wakes the monitor")
+        retry_until(lambda: "keeping the settings read before" in log.read_text())
+        del config["agents"]["late"]
+        env.write_config(config)
+        pane = env.json("status", "l1")["pane_id"]
+        fleet.tmux.send_keys(pane, "echo moved", "Enter")  # its screen changes
+        retry_until(lambda: "not reading the screen of l1" in log.read_text())
+    env.spawn_ready("s1")
+    assert lock.read_text() == running and monitorproc.is_running(env.home)
