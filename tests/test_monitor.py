@@ -8,9 +8,11 @@ import queue
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import yaml
+from libtmux.server import Server
 
 from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
@@ -269,7 +271,7 @@ def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    client = retry_until(lambda: made and made[0].waiting, message="blocked in wait-for")
+    client = retry_until(lambda: made and made[0].waker.client, message="blocked in wait-for")
     made[0].stop()
     thread.join(timeout=30)
     assert not thread.is_alive()
@@ -319,3 +321,35 @@ def test_the_monitor_outlives_an_edit_of_config_yaml(env: Env) -> None:
         retry_until(lambda: "not reading the screen of l1" in log.read_text())
     env.spawn_ready("s1")
     assert lock.read_text() == running and monitorproc.is_running(env.home)
+
+
+def _wait_for_clients(pid: int) -> list[int]:
+    """The `tmux wait-for` clients process ``pid`` runs."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = (entry / "stat").read_text().rpartition(")")[2].split()[1]
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue  # not a process, or gone meanwhile
+        if ppid == str(pid) and b"wait-for" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_monitor_listens_to_the_next_tmux_server(env: Env, server: Server) -> None:
+    """A monitor that stays when its tmux server goes (an agent is still
+    starting) hears the server the next spawn starts: pane deaths there wake
+    it at once, not at its next heartbeat."""
+    env.spawn_ready("s1")
+    pid = int((env.home / monitorproc.LOCK_FILE).read_text())
+    with env.fleet() as fleet:
+        fleet.store.insert_agent(agent_row("ghost", state="starting"))  # a spawn under way
+        try:
+            server.kill()
+            retry_until(lambda: not _wait_for_clients(pid), message="its server gone")
+            env.spawn_ready("s2")  # a new server
+            assert int((env.home / monitorproc.LOCK_FILE).read_text()) == pid
+            retry_until(lambda: _wait_for_clients(pid), message="listening to the new server")
+        finally:
+            fleet.store.delete_agent("ghost")  # so the monitor leaves with the server

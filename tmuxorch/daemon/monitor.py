@@ -21,7 +21,6 @@ import contextlib
 import os
 import queue
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -41,12 +40,13 @@ from tmuxorch.core.records import ENDED, Agent
 from tmuxorch.core.states import SCREEN
 from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
+from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.store.db import DB_NAME
 from tmuxorch.store.notify import start_observer
-from tmuxorch.tmux.server import WAKE_CHANNEL, Pane, binary
+from tmuxorch.tmux.server import Pane
 
 # Let a burst of output land before reading the screen.
 _DEBOUNCE = 0.03
@@ -56,6 +56,8 @@ _MIN_INTERVAL = {True: 0.25, False: 0.1}
 _REREAD = ".reread"
 # A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
 _HEARTBEAT = 10.0
+# The events of an agent's start (``Fleet._launch``).
+_STARTS = ("spawned", "resumed", "forked")
 
 
 class _Watch(FileSystemEventHandler):
@@ -92,8 +94,7 @@ class Monitor:
         self.looked_at: dict[str, float] = {}
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
-        # The `tmux wait-for` client the waiter thread blocks in.
-        self.waiting: subprocess.Popen[bytes] | None = None
+        self.waker = TmuxWaker(self.tmux, self.events)
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config))
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
@@ -114,15 +115,13 @@ class Monitor:
     def run(self) -> None:
         with single_instance(self.settings.home):
             observer = _observer(self.settings.home, _Watch(self.events))
-            waiter = threading.Thread(target=self._wait_tmux, daemon=True)
-            waiter.start()
+            self.waker.start()
             try:
                 self._loop()
             finally:
                 observer.stop()
                 self.stopping.set()
-                if self.waiting is not None and self.waiting.poll() is None:
-                    self.waiting.terminate()  # a blocked `tmux wait-for` client
+                self.waker.stop()  # and its blocked `tmux wait-for` client
                 self.fleet.close()
         if self.successor or (self.emptied and self._watched_again()):
             # Not ensure_running: its probe of the lock can meet a CLI's probe,
@@ -214,22 +213,6 @@ class Monitor:
         when = max(when, earliest)
         self.due[name] = min(self.due.get(name, when), when)
 
-    def _wait_tmux(self) -> None:
-        """Block on the server's wait-for channel; each signal is a pane death or
-        a closed window. Ends when the server does (the monitor then exits)."""
-        argv = [binary(), "-L", self.settings.socket, "wait-for", WAKE_CHANNEL]
-        while not self.stopping.is_set():
-            try:
-                self.waiting = subprocess.Popen(
-                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-                )
-            except OSError:
-                return
-            self.waiting.wait()
-            self.events.put(("tmux", ""))
-            if not self.tmux.is_alive():
-                return
-
     # -- sources ----------------------------------------------------------------
 
     def _read_events(self) -> None:
@@ -248,6 +231,8 @@ class Monitor:
                 self._schedule(event.agent, time.monotonic())
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
+            if event.event in _STARTS:  # on a new tmux server, if its own had gone
+                self.waker.agent_started()
 
     def _state_seen(self, name: str, state: str, detail: str) -> None:
         previous = self.states.get(name)
