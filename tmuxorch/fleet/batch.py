@@ -21,7 +21,8 @@ from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import ProfileError, TmuxorchError
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging
-from tmuxorch.fleet.lifecycle import NAME_RE, Fleet, SpawnRequest
+from tmuxorch.fleet.launching import NAME_RE, SpawnRequest
+from tmuxorch.fleet.lifecycle import Fleet
 
 # Seconds a timed-out task gets after its interrupt before it is killed.
 GRACE = 10.0

@@ -78,7 +78,7 @@ def spawn(
     agent: on a breach it is interrupted (or killed, per config) and its
     parent told.
     """
-    from tmuxorch.fleet.lifecycle import SpawnRequest, check_name, parse_env
+    from tmuxorch.fleet.launching import SpawnRequest, check_name, parse_env
 
     check_name(name)
     limits = {"max_cost": max_cost, "max_turns": max_turns, "max_duration": max_duration}
