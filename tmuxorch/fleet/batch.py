@@ -100,7 +100,7 @@ def load(path: Path) -> list[Task]:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            from tmuxorch.core.yamlfile import load_yaml
+            from tmuxorch.core.yamlfile import load_yaml  # here: yaml only for a YAML file
 
             data = load_yaml(text)
     except RecursionError:

@@ -41,6 +41,7 @@ def short(text: str, limit: int = _EXCERPT) -> str:
 
 def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, what: str) -> Any:
     """Sleep on store changes until ``check()`` is truthy; TimeoutReached after ``timeout``."""
+    # Start-up cost: notify loads watchdog; `events` and `messages` load this module, never wait.
     from tmuxorch.store.notify import wait_until
 
     return wait_until(fleet.store, check, timeout, lambda: f"timed out waiting for {what}")

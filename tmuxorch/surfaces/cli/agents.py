@@ -6,6 +6,7 @@ import os
 
 import click
 
+from tmuxorch.core.errors import AgentError
 from tmuxorch.core.vocab import MODES
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
@@ -256,8 +257,6 @@ def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
 @handle_errors
 def attach(name: str | None, read_only: bool) -> None:
     """Attach to the fleet session at NAME's window (from inside tmux too)."""
-    from tmuxorch.core.errors import AgentError
-
     f = fleet()
     if not f.tmux.has_session():
         raise AgentError("the fleet has no tmux session: spawn an agent first")
