@@ -311,7 +311,7 @@ def _check_meaning(config: Config) -> None:
     if not session or any(c in ":." or not c.isprintable() for c in session):
         # tmux would rename it (":" and "." separate a target's parts).
         raise ConfigError(f"config key session: {session!r} is not a tmux session name")
-    from tmuxorch.core.profiles import profiles
+    from tmuxorch.core.profiles import profiles  # here: profiles imports this module
 
     known = profiles(config)
     if config.default_agent not in known:

@@ -12,7 +12,8 @@ from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging, safetynet
-from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
+from tmuxorch.fleet.launching import SpawnRequest
+from tmuxorch.fleet.lifecycle import Fleet
 
 # The status a broken cap gives, by limit.
 _EXCEEDED = {"max_cost": "cost_exceeded", "max_turns": "turns_exceeded"}

@@ -6,6 +6,7 @@ import os
 
 import click
 
+from tmuxorch.core.errors import AgentError
 from tmuxorch.core.vocab import MODES
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
@@ -78,7 +79,7 @@ def spawn(
     agent: on a breach it is interrupted (or killed, per config) and its
     parent told.
     """
-    from tmuxorch.fleet.lifecycle import SpawnRequest, check_name, parse_env
+    from tmuxorch.fleet.launching import SpawnRequest, check_name, parse_env
 
     check_name(name)
     limits = {"max_cost": max_cost, "max_turns": max_turns, "max_duration": max_duration}
@@ -256,8 +257,6 @@ def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
 @handle_errors
 def attach(name: str | None, read_only: bool) -> None:
     """Attach to the fleet session at NAME's window (from inside tmux too)."""
-    from tmuxorch.core.errors import AgentError
-
     f = fleet()
     if not f.tmux.has_session():
         raise AgentError("the fleet has no tmux session: spawn an agent first")

@@ -7,7 +7,14 @@ import os
 import click
 
 from tmuxorch.core.vocab import UNTILS, Until
-from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors, json_option
+from tmuxorch.surfaces.cli.common import (
+    AMOUNT,
+    Obj,
+    echo_json,
+    fleet,
+    handle_errors,
+    json_option,
+)
 
 
 @click.command()
@@ -15,7 +22,6 @@ from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors
 def monitor() -> None:
     """Run the output monitor in the foreground (normally started for you)."""
     from tmuxorch.daemon.monitor import run_foreground
-    from tmuxorch.surfaces.cli.common import Obj
 
     obj = click.get_current_context().find_object(Obj)
     assert obj is not None

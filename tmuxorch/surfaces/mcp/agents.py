@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from tmuxorch.fleet import control
-from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
+from tmuxorch.fleet.launching import SpawnRequest
+from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.fleet.views import costs
 from tmuxorch.fleet.views.doing import doing_view, summary_view

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from tmuxorch.fleet import messaging
+from tmuxorch.fleet import messaging, peers
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.locks import lock_views
 from tmuxorch.fleet.views.messages import event_views, message_view
@@ -48,7 +48,7 @@ def broadcast(
 ) -> dict[str, Any]:
     """Send one message to many agents. Returns one {id, to, mode, status} per recipient."""
     me = os.environ.get("TMUXORCH_AGENT") or None
-    targets = messaging.broadcast_targets(fleet, me, scope)
+    targets = peers.broadcast_targets(fleet, me, scope)
     sent = messaging.broadcast(fleet, message, targets, mode=mode, sender=me)
     return {"messages": [message_view(fleet, m).to_json() for m in sent]}
 
