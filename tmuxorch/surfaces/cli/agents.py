@@ -6,6 +6,7 @@ import os
 
 import click
 
+from tmuxorch.surfaces.cli import several
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
     echo_json,
@@ -270,12 +271,17 @@ def attach(name: str | None, read_only: bool) -> None:
 
 
 @click.command()
-@click.argument("name")
+@several.options
 @handle_errors
-def kill(name: str) -> None:
-    """Force agent NAME down and close its window; the record stays."""
-    fleet().kill(name)
-    click.echo(f"killed {name}")
+def kill(names: tuple[str, ...], all_: bool, yes: bool) -> None:
+    """Force agents NAME... (or --all running ones) down and close their windows;
+    the records stay. --all asks first on a terminal (--yes does not)."""
+
+    def act(name: str) -> str:
+        fleet().kill(name)
+        return f"killed {name}"
+
+    several.act_on_each("kill", names, all_, yes, act)
 
 
 @click.command()
