@@ -152,18 +152,19 @@ def send(
 
 
 @click.command("list")
+@click.option("--state", metavar="STATE", help="Only agents in this state (idle, busy, ...).")
 @json_option
 @handle_errors
-def list_(as_json: bool) -> None:
+def list_(state: str | None, as_json: bool) -> None:
     """The fleet as a table."""
     from tmuxorch.fleet.views.agents import agent_views
 
-    views = agent_views(fleet())
+    views = agent_views(fleet(), state)
     if as_json:
         echo_json([view.to_json() for view in views])
         return
     if not views:
-        click.echo("no agents")
+        click.echo(f"no {state} agents" if state else "no agents")
         return
     from rich.console import Console
     from rich.table import Table

@@ -48,10 +48,15 @@ def spawn_agent(
     return shown(fleet, fleet.spawn(request))
 
 
-def list_agents(fleet: Fleet) -> dict[str, Any]:
+def list_agents(
+    fleet: Fleet,
+    state: Annotated[
+        str | None, Field(description="Only agents in this state, e.g. waiting or busy.")
+    ] = None,
+) -> dict[str, Any]:
     """Every agent of the fleet with its state (starting, idle, busy, waiting, error, exited,
     stopped), detail (e.g. the question it waits on), parent, queue and locks."""
-    return {"agents": [view.to_json() for view in views.agent_views(fleet)]}
+    return {"agents": [view.to_json() for view in views.agent_views(fleet, state)]}
 
 
 def get_status(fleet: Fleet, name: AgentName) -> dict[str, Any]:
