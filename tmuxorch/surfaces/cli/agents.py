@@ -98,17 +98,22 @@ def spawn(
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
+    response = None
     if wait_turn and request.prompt is not None:
         from tmuxorch.fleet import messaging
 
         first = f.store.messages(agent.name)[0]
         agent = messaging.wait_turn(f, first.id, timeout=timeout)
+        response = messaging.turn_response(f, f.store.get_message(first.id) or first)
     if as_json:
         from tmuxorch.fleet.views import agents as views
 
-        echo_json(views.of(f, agent).to_json())
+        shown = views.of(f, agent).to_json()
+        echo_json(shown if response is None else {**shown, "response": response})
     else:
         click.echo(f"spawned {agent.name} ({agent.profile}) in window {agent.window_id}")
+        if response:
+            click.echo(response)
 
 
 @click.command()
@@ -142,13 +147,15 @@ def send(
     if wait_turn:
         messaging.wait_turn(f, msg.id, timeout=timeout)
         msg = f.store.get_message(msg.id) or msg  # removed with its agent meanwhile: as sent
-    view = message_view(f, msg)
+    view = message_view(f, msg, waited=wait_turn)
     if as_json:
         echo_json(view.to_json())
     else:
         click.echo(str(view.id))
         if view.note:
             click.echo(f"tmuxorch: message {view.id} delivered: {view.note}", err=True)
+        if view.response:
+            click.echo(view.response)
 
 
 @click.command("list")
