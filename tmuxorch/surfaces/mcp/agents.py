@@ -155,6 +155,18 @@ def stop_agent(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     return shown(fleet, fleet.stop(name))
 
 
+def pause_session(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+    """Pause an agent: stop it gracefully, keeping its record and conversation, so that
+    resume_agent continues it where it was (the same as stop_agent)."""
+    return stop_agent(fleet, name)
+
+
+def abort_task(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+    """Abort the task the agent is working on now (Esc), keeping the agent and its
+    conversation: send_message it new directions (the same as interrupt)."""
+    return interrupt(fleet, name)
+
+
 def resume_agent(
     fleet: Fleet,
     name: AgentName,
