@@ -17,7 +17,21 @@ from tmuxorch.surfaces.cli.common import (
 )
 
 
-@click.command()
+class _WithProgramArgs(click.Command):
+    """A command whose arguments after ``--`` are the agent program's own,
+    kept apart from its PROMPT (click would take the first as PROMPT)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            args, ctx.meta["program_args"] = args[:cut], tuple(args[cut + 1 :])
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- PROGRAM_ARGS...]"]
+
+
+@click.command(cls=_WithProgramArgs)
 @click.argument("name")
 @click.argument("prompt", required=False)
 @click.option(
@@ -26,6 +40,14 @@ from tmuxorch.surfaces.cli.common import (
 @click.option("--cwd", metavar="DIR", help="Working directory (default: here).")
 @click.option("--model", metavar="M", help="Model for the agent.")
 @click.option("--permission-mode", metavar="MODE", help="Claude Code permission mode.")
+@click.option(
+    "--system-prompt", metavar="TEXT", help="Added to Claude's system prompt (Claude profiles)."
+)
+@click.option(
+    "--allowed-tools",
+    metavar="LIST",
+    help="Tools that run without asking, e.g. 'Read,Grep,Bash(git *)' (Claude's --allowedTools).",
+)
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Extra environment (repeatable).")
 @click.option("--parent", metavar="NAME", help="Parent agent (default: the calling agent).")
 @click.option(
@@ -61,6 +83,8 @@ def spawn(
     cwd: str | None,
     model: str | None,
     permission_mode: str | None,
+    system_prompt: str | None,
+    allowed_tools: str | None,
     env: tuple[str, ...],
     parent: str | None,
     worktree: str | None,
@@ -76,7 +100,8 @@ def spawn(
 
     --max-cost/--max-turns/--max-duration override config's limits for this
     agent: on a breach it is interrupted (or killed, per config) and its
-    parent told.
+    parent told. Arguments after -- go to the agent's program as they are
+    (`spawn w 'task' -- --add-dir ../lib`).
     """
     from tmuxorch.fleet.lifecycle import SpawnRequest, check_name, parse_env
 
@@ -94,7 +119,9 @@ def spawn(
         name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
         profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,
         env=parse_env(env), parent=parent, worktree=worktree,
+        args=click.get_current_context().meta.get("program_args", ()),
         limits=caps, allow_protected=allow_protected,
+        system_prompt=system_prompt, allowed_tools=allowed_tools,
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)

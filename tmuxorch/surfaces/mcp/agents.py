@@ -37,13 +37,24 @@ def spawn_agent(
     parent: Annotated[
         str | None, Field(description="Parent agent (default: the calling agent, if any).")
     ] = None,
+    system_prompt: Annotated[
+        str | None, Field(description="Claude: text added to the agent's system prompt.")
+    ] = None,
+    allowed_tools: Annotated[
+        str | None,
+        Field(description="Claude: tools that run without asking, e.g. 'Read,Grep,Edit'."),
+    ] = None,
+    args: Annotated[
+        list[str] | None, Field(description="Extra arguments for the agent's program.")
+    ] = None,
 ) -> dict[str, Any]:
     """Start a new agent in its own tmux window and, if a prompt is given, send it its task
     once it is ready. Returns the agent (name, state, cwd, parent, session_id, ...). It works
     on its own from then on: wait_for it, then read its result with get_output."""
     request = SpawnRequest(
         name=name, prompt=prompt, profile=profile, cwd=cwd, model=model,
-        permission_mode=permission_mode, env=env, parent=parent,
+        permission_mode=permission_mode, env=env, parent=parent, args=tuple(args or ()),
+        system_prompt=system_prompt, allowed_tools=allowed_tools,
     )  # fmt: skip
     return shown(fleet, fleet.spawn(request))
 
