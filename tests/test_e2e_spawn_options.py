@@ -4,6 +4,7 @@ unasked."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -66,3 +67,19 @@ def test_claude_arguments_after_double_dash(claude_fleet: ClaudeFleet) -> None:
     fleet.spawn("c1", "--", "--model", "passthrough-model-1")
     env.ok("send", "c1", "hello", "--wait", "--timeout", "120")
     assert agent_requests(fleet.api, "c1")[-1]["model"] == "passthrough-model-1"
+
+
+def test_delegate_model_and_system_prompt_reach_the_request(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    prompt = "Answer tersely.\n$(touch PWNED); end;"
+    proc = env.cli(
+        "delegate", "d1", "say hi", "--agent", "claude", "--cwd", str(fleet.project),
+        "--model", "delegate-model-2", "--system-prompt", prompt, "--json", timeout=300,
+    )  # fmt: skip
+    result = json.loads(proc.stdout)
+    assert (proc.returncode, result["status"]) == (0, "completed"), proc.stderr
+    request = agent_requests(fleet.api, "d1")[-1]
+    assert request["model"] == "delegate-model-2"
+    assert prompt in _system(request)
+    assert result["safety"]["limits"] == {"max_cost": 2.0, "max_turns": 50, "timeout": 600.0}
+    assert not list(env.tmp.rglob("PWNED*"))

@@ -15,8 +15,16 @@ from tests.test_mcp import Client, serve
 HOSTILE = "x; $(touch PWNED) `touch PWNED2` end;"
 
 
-def test_program_args_after_double_dash_are_passed_verbatim(env: Env) -> None:
-    env.ok("spawn", "f", "hello -- there", "--agent", "fake", "--", "--name", HOSTILE)
+# How the command line says it: a -- before NAME only ends the options.
+FORMS = [
+    ("after NAME", ["f", "hello -- there", "--agent", "fake", "--", "--name", HOSTILE]),
+    ("NAME after --", ["--agent", "fake", "--", "f", "hello -- there", "--", "--name", HOSTILE]),
+]
+
+
+@pytest.mark.parametrize("args", [f[1] for f in FORMS], ids=[f[0] for f in FORMS])
+def test_program_args_after_double_dash_are_passed_verbatim(env: Env, args: list[str]) -> None:
+    env.ok("spawn", *args)
     env.ok("wait", "f", "--timeout", "60")
     retry_until(lambda: f"{HOSTILE} (fake agent) ready" in env.ok("output", "f"), message="banner")
     retry_until(lambda: env.records() == ["hello -- there"], message="the prompt, not the args")

@@ -19,12 +19,15 @@ from tmuxorch.surfaces.cli.common import (
 
 class _WithProgramArgs(click.Command):
     """A command whose arguments after ``--`` are the agent program's own,
-    kept apart from its PROMPT (click would take the first as PROMPT)."""
+    kept apart from its PROMPT (click would take the first as PROMPT). A
+    ``--`` before NAME only ends the options, as ever (``spawn -- -dash``)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--" in args:
-            cut = args.index("--")
-            args, ctx.meta["program_args"] = args[:cut], tuple(args[cut + 1 :])
+        for cut in (i for i, a in enumerate(args) if a == "--"):
+            named, _, _ = self.make_parser(ctx).parse_args(args[:cut])
+            if isinstance(named.get("name"), str):
+                args, ctx.meta["program_args"] = args[:cut], tuple(args[cut + 1 :])
+                break
         return super().parse_args(ctx, args)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
