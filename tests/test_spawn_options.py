@@ -62,3 +62,12 @@ def test_options_the_profile_does_not_take(
     assert [a["name"] for a in env.json("list")] == ["m"]
     env.ok("wait", "m", "--timeout", "60")
     retry_until(lambda: "from-mcp (fake agent) ready" in env.ok("output", "m"), message="args")
+
+
+def test_a_nul_in_the_program_args_is_one_error(env: Env) -> None:
+    async def body(client: Client) -> None:
+        error = await client.error("spawn_agent", name="m", profile="fake", args=["a\0b"])
+        assert "an argument for the agent's program contains a NUL byte" in error
+
+    serve(env, body)
+    assert env.json("list") == []

@@ -340,6 +340,9 @@ class Fleet:
         if spec.get("system_prompt") is not None and not profile.hooks:
             # Only Claude's start-up takes one (tmuxorch's own lines go there too).
             raise AgentError(f"--system-prompt does not apply to profile {profile.name}")
+        # No program argument can hold a NUL (MCP callers can send one).
+        if any("\0" in str(v) for v in (spec.get("system_prompt"), *args, *spec.get("args", []))):
+            raise AgentError("an argument for the agent's program contains a NUL byte")
         return args
 
     def _start_window(self, name: str, argv: list[str], cwd: str, env: dict[str, str]) -> Any:
