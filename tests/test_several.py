@@ -118,3 +118,14 @@ def test_all_on_a_terminal_asks_first(
     assert proc.returncode == (0 if done else 1)
     expected = "stopped" if done else "idle"
     assert _states(env) == {"a": expected, "b": expected}
+
+
+def test_one_that_fails_does_not_keep_the_others(env: Env) -> None:
+    for name in ("a", "b", "c"):
+        env.spawn_ready(name, "--agent", "fake")
+    env.ok("stop", "b")
+    proc = env.cli("stop", "a", "b", "c", input="")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == ["stopped a", "stopped c"]
+    assert proc.stderr.splitlines() == ["tmuxorch: agent 'b' is already stopped"]
+    assert _states(env) == {"a": "stopped", "b": "stopped", "c": "stopped"}
