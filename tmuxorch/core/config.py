@@ -82,6 +82,16 @@ class MonitorLogSettings:
     backups: int = 3
 
 
+@frozen
+class DelegateSettings:
+    """The safety net of a ``delegate``/``continue`` call that sets no cap of
+    its own (null: none); ``--no-safety`` lifts them."""
+
+    max_cost: float | None = 2.0
+    max_turns: int | None = 50
+    timeout: float | None = 600.0
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -136,6 +146,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     summary: SummarySettings = field(default_factory=SummarySettings)
     monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
+    delegate: DelegateSettings = field(default_factory=DelegateSettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -68,6 +68,10 @@ class SpawnRequest:
     # (max_cost, max_turns, max_duration) and protected paths it may write.
     limits: dict[str, float] | None = None
     allow_protected: tuple[str, ...] = ()
+    # Added to a Claude agent's system prompt, after tmuxorch's own lines.
+    system_prompt: str | None = None
+    # Tools that run without asking (Claude's --allowedTools), as given.
+    allowed_tools: str | None = None
 
 
 def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
@@ -82,6 +86,8 @@ def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
         "env": req.env or {},
         "model": req.model,
         "permission_mode": req.permission_mode,
+        "allowed_tools": req.allowed_tools,
+        "system_prompt": req.system_prompt,
         "args": list(req.args),
         "limits": {k: v for k, v in (req.limits or {}).items() if v is not None},
         "allow_protected": list(req.allow_protected),
@@ -156,6 +162,7 @@ def launch(
             session_id=agent.session_id,
             resume=resume,
             fork=fork,
+            extra=agent.spec.get("system_prompt"),
         )
         argv += claude.teammate_args(argv)
     sandbox = claude.start_env(agent.spec.get("permission_mode")) if profile.hooks else {}
@@ -187,6 +194,7 @@ def model_args(profile: Profile, spec: dict[str, Any]) -> list[str]:
     for key, flag, option in (
         ("model", profile.model_flag, "--model"),
         ("permission_mode", profile.permission_flag, "--permission-mode"),
+        ("allowed_tools", profile.allowed_tools_flag, "--allowed-tools"),
     ):
         value = spec.get(key)
         if value is None:
@@ -194,6 +202,12 @@ def model_args(profile: Profile, spec: dict[str, Any]) -> list[str]:
         if flag is None:
             raise AgentError(f"{option} does not apply to profile {profile.name}")
         args += [flag, value]
+    if spec.get("system_prompt") is not None and not profile.hooks:
+        # Only Claude's start-up takes one (tmuxorch's own lines go there too).
+        raise AgentError(f"--system-prompt does not apply to profile {profile.name}")
+    # No program argument can hold a NUL (MCP callers can send one).
+    if any("\0" in str(v) for v in (spec.get("system_prompt"), *args, *spec.get("args", []))):
+        raise AgentError("an argument for the agent's program contains a NUL byte")
     return args
 
 

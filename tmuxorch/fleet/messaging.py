@@ -242,6 +242,23 @@ def last_response(fleet: Fleet, name: str) -> str:
     return str(stops[0].data.get("last", "")) if stops else ""
 
 
+# How many of an agent's latest Stop events are searched for a turn's own.
+_STOPS_SEARCHED = 50
+
+
+def turn_response(fleet: Fleet, message: Message) -> str:
+    """The answer of the turn ``message`` started (``send --wait``): the last
+    response the first Stop after it was claimed reports. "" when the turn
+    ended without one (interrupted, failed) or the profile has no hooks."""
+    if message.claimed_at is None:
+        return ""
+    # The first Stop after the claim, not the latest: turns on messages
+    # queued behind this one may have ended since.
+    stops = fleet.store.events(agent=message.recipient, kind="hook:Stop", limit=_STOPS_SEARCHED)
+    ours = [e for e in stops if e.ts >= message.claimed_at]
+    return str(ours[0].data.get("last", "")) if ours else ""
+
+
 _NOTE = "[tmuxorch] "
 
 

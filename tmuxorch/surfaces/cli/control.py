@@ -7,6 +7,7 @@ import os
 import click
 
 from tmuxorch.core.vocab import UNTILS, Until
+from tmuxorch.surfaces.cli import several
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
     Obj,
@@ -100,13 +101,18 @@ def deny(name: str, reason: str | None) -> None:
 
 
 @click.command()
-@click.argument("name")
+@several.options
 @handle_errors
-def interrupt(name: str) -> None:
-    """Interrupt agent NAME's turn (Esc for Claude)."""
+def interrupt(names: tuple[str, ...], all_: bool, yes: bool) -> None:
+    """Interrupt the turn of agents NAME... (Esc for Claude), or of --all busy or
+    waiting ones. --all asks first on a terminal (--yes does not)."""
     from tmuxorch.fleet import control
 
-    control.interrupt(fleet(), name)
+    def act(name: str) -> str:
+        control.interrupt(fleet(), name)
+        return f"interrupted {name}"
+
+    several.act_on_each("interrupt", names, all_, yes, act)
 
 
 @click.command()

@@ -27,12 +27,22 @@ def send_message(
             "current turn ends; urgent: interrupt it now."
         ),
     ] = "sequential",
+    wait: Annotated[
+        bool, Field(description="Return when the agent's turn on it ends, with its answer.")
+    ] = False,
+    timeout_s: Annotated[
+        float | None, Field(description="With wait: give up after this many seconds.", gt=0)
+    ] = None,
 ) -> dict[str, Any]:
     """Send a message to an agent as if typed at its prompt: a follow-up, a correction or an
-    answer. Returns {id, to, mode, status}; status is delivered, queued or failed."""
+    answer. Returns {id, to, mode, status}; status is delivered, queued or failed. With
+    wait, also response: the agent's answer (its last response of that turn)."""
     sender = os.environ.get("TMUXORCH_AGENT") or None
     msg = messaging.send(fleet, name, message, mode=mode, sender=sender)
-    return message_view(fleet, msg).to_json()
+    if wait:
+        messaging.wait_turn(fleet, msg.id, timeout=timeout_s)
+        msg = fleet.store.get_message(msg.id) or msg  # removed with its agent: as sent
+    return message_view(fleet, msg, waited=wait).to_json()
 
 
 def broadcast(

@@ -99,6 +99,8 @@ TOOLS: tuple[Tool, ...] = (
     Tool(agents.kill_agent, destructive=True),
     Tool(agents.remove_agent, destructive=True),
     Tool(agents.stop_agent, destructive=True),
+    Tool(agents.pause_session, destructive=True),
+    Tool(agents.abort_task, destructive=True),
     Tool(agents.resume_agent),
     Tool(agents.fork_agent),
     Tool(messages.broadcast),
