@@ -126,3 +126,20 @@ def test_a_refused_rename_leaves_the_old_name_everywhere(
     assert {a["name"]: a["parent"] for a in before} == {"p": None, "c": "p"}
     assert _windows(env) == {"p", "c"}
     assert (env.home / "logs" / "p.log").exists()
+
+
+def test_the_monitor_follows_a_rename_mid_turn(env: Env) -> None:
+    """The monitor remembers the child busy under its new name: the turn's end
+    reads as one, and the parent is told (notify_parent on_idle)."""
+    env.spawn_ready("boss", "--agent", "fake")
+    env.ok("spawn", "kid", "--agent", "fake", "--parent", "boss")
+    env.ok("wait", "kid", "--timeout", "60")
+    env.ok("send", "kid", "sleep 30")
+    retry_until(lambda: env.json("status", "kid")["state"] == "busy", message="kid busy")
+    env.ok("rename", "kid", "kid2")
+    env.ok("interrupt", "kid2")
+    note = retry_until(
+        lambda: [r for r in env.records() if r.startswith("[tmuxorch] child kid2")],
+        message="boss told that kid2's turn ended",
+    )
+    assert "kid2 is idle" in note[0]
