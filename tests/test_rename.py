@@ -59,14 +59,22 @@ def test_rename_moves_the_record_window_log_and_children(env: Env) -> None:
     retry_until(lambda: "still-here" in env.ok("output", "q"), message="q still runs")
 
 
-def test_name_renames_the_agent_of_the_pane_and_whoami_follows(env: Env) -> None:
+def test_name_renames_the_agent_of_the_pane_and_the_pane_acts_as_it(env: Env) -> None:
+    """After ``name q`` the pane's commands act as q (its environment still says p)."""
     _pair(env)
-    out = env.tmp / "whoami.txt"
+    out, locked = env.tmp / "whoami.txt", env.tmp / "locked"
     tmuxorch = f"{sys.executable} -m tmuxorch"
-    _type(env, "p", f"{tmuxorch} name q && {tmuxorch} whoami > {out}")
+    line = (
+        f"{tmuxorch} name q && {tmuxorch} lock {locked} && {tmuxorch} send c 'echo from-q' "
+        f"&& {tmuxorch} whoami > {out}"
+    )
+    _type(env, "p", line)
     retry_until(lambda: out.exists() and out.read_text() == "q\n", message="whoami says q")
     assert {a["name"]: a["parent"] for a in env.json("list")} == {"q": None, "c": "q"}
     assert _windows(env) == {"q", "c"}
+    assert [(lk["path"], lk["holder"]) for lk in env.json("locks")] == [(str(locked), "q")]
+    with env.fleet() as fleet:
+        assert [m.sender for m in fleet.store.messages("c")] == ["q"]
 
 
 def test_queued_messages_follow_the_agent(env: Env) -> None:

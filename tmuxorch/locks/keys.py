@@ -93,13 +93,14 @@ def hook_holder(
     return Holder(key=key, agent=agent, pid=pid, pid_start=started)
 
 
-def cli_holder(environ: Mapping[str, str]) -> Holder:
-    """The holder for a manual ``lock``: the agent, else the pane, else ``user``.
+def cli_holder(environ: Mapping[str, str], agent: str | None = None) -> Holder:
+    """The holder for a manual ``lock``: the agent (``agent``, as for
+    :func:`hook_holder`), else the pane, else ``user``.
 
     A manual lock outside an agent is tied to no process: it lasts until
     ``unlock`` or its lease ends, not until the shell that took it exits.
     """
-    agent = environ.get("TMUXORCH_AGENT") or None
+    agent = agent or environ.get("TMUXORCH_AGENT") or None
     return Holder(key=agent or _pane_key(environ) or "user", agent=agent)
 
 

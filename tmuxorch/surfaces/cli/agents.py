@@ -7,6 +7,7 @@ import os
 import click
 
 from tmuxorch.core.vocab import MODES
+from tmuxorch.locks.keys import agent_name
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
     echo_json,
@@ -136,8 +137,8 @@ def send(
     from tmuxorch.fleet.views.messages import message_view
 
     text = read_text_arg(message)
-    sender = os.environ.get("TMUXORCH_AGENT") or None
     f = fleet()
+    sender = agent_name(f.store, os.environ)
     msg = messaging.send(f, name, text, mode=mode, sender=sender)
     if wait_turn:
         messaging.wait_turn(f, msg.id, timeout=timeout)
@@ -197,7 +198,8 @@ def list_(as_json: bool) -> None:
 @handle_errors
 def status(name: str | None, as_json: bool) -> None:
     """One agent in detail (default: the calling agent)."""
-    name = name or os.environ.get("TMUXORCH_AGENT")
+    if not name and os.environ.get("TMUXORCH_AGENT"):
+        name = agent_name(fleet().store, os.environ)
     if not name:
         raise click.UsageError("name an agent (or run this inside an agent's pane)")
     from tmuxorch.fleet.views.agents import agent_view
