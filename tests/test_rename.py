@@ -100,6 +100,15 @@ def _delivering(env: Env) -> None:
         assert fleet.store.claim_next("p", 1) is not None
 
 
+def _blocked_file(env: Env) -> None:
+    """p has a saved screen and settings (moved first), and q's settings path
+    is a directory: the third move fails, and the two before are undone."""
+    for folder, file in (("screens", "p.txt"), ("claude", "p.json")):
+        (env.home / folder).mkdir(mode=0o700, exist_ok=True)
+        (env.home / folder / file).write_text("kept\n")
+    (env.home / "claude" / "q.json" / "inside").mkdir(parents=True)
+
+
 def _nothing(env: Env) -> None:
     pass
 
@@ -116,6 +125,7 @@ BAD = [
     ("old unknown", _nothing, ("rename", "nobody", "q"), "no agent named 'nobody'"),
     ("name outside a pane", _nothing, ("name", "q"), "not inside an agent's pane"),
     ("a delivery under way", _delivering, ("rename", "p", "q"), "taking a message right now"),
+    ("a file that cannot move", _blocked_file, ("rename", "p", "q"), "cannot rename"),
 ]  # fmt: skip
 
 
@@ -133,7 +143,9 @@ def test_a_refused_rename_leaves_the_old_name_everywhere(
     assert env.json("list") == before
     assert {a["name"]: a["parent"] for a in before} == {"p": None, "c": "p"}
     assert _windows(env) == {"p", "c"}
-    assert (env.home / "logs" / "p.log").exists()
+    assert (env.home / "logs" / "p.log").exists() and not (env.home / "logs" / "q.log").exists()
+    if setup is _blocked_file:
+        assert (env.home / "screens" / "p.txt").read_text() == "kept\n"
 
 
 def test_the_monitor_follows_a_rename_mid_turn(env: Env) -> None:
