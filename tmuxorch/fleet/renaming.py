@@ -58,7 +58,8 @@ def rename(fleet: Fleet, old: str, new: str) -> Agent:
 
 
 def _move(source: Path, target: Path, undo: list[Callable[[], None]]) -> None:
-    """The pane log keeps its pipe: ``pipe-pane``'s cat writes to the file, not the name."""
+    """Move one of the agent's files, noting how to move it back. The pane log
+    keeps its pipe: ``pipe-pane``'s cat writes to the open file, not the name."""
     try:
         os.rename(source, target)
     except FileNotFoundError:
