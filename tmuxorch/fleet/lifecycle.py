@@ -128,11 +128,14 @@ class Fleet:
 
     def reap_strays(self) -> dict[int, str]:
         """Kill the processes of this fleet's agents that outlived their panes."""
-        return strays.reap(
-            self.home,
-            self.settings.socket,
-            lambda: {p.window_name for p in self.tmux.panes().values() if not p.dead},
-        )
+        return strays.reap(self.home, self.settings.socket, self._live_names)
+
+    def _live_names(self) -> set[str]:
+        """The names the processes of live windows carry: a renamed agent's
+        keep the ones it had when it started (``renamed`` events say which)."""
+        names = {p.window_name for p in self.tmux.panes().values() if not p.dead}
+        renamed = self.store.events(kind="renamed")
+        return names | {str(e.data.get("from")) for e in renamed if e.agent in names}
 
     def mark_exited(self, agent: Agent, status: int | None) -> None:
         """Its process ended: say why (its status; its last lines if it never started)."""

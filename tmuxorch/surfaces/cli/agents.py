@@ -8,6 +8,7 @@ import click
 
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.vocab import MODES
+from tmuxorch.locks.keys import agent_name
 from tmuxorch.surfaces.cli import several
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
@@ -173,8 +174,8 @@ def send(
     from tmuxorch.fleet.views.messages import message_view
 
     text = read_text_arg(message)
-    sender = os.environ.get("TMUXORCH_AGENT") or None
     f = fleet()
+    sender = agent_name(f.store, os.environ)
     msg = messaging.send(f, name, text, mode=mode, sender=sender)
     if wait_turn:
         messaging.wait_turn(f, msg.id, timeout=timeout)
@@ -237,7 +238,8 @@ def list_(state: str | None, as_json: bool) -> None:
 @handle_errors
 def status(name: str | None, as_json: bool) -> None:
     """One agent in detail (default: the calling agent)."""
-    name = name or os.environ.get("TMUXORCH_AGENT")
+    if not name and os.environ.get("TMUXORCH_AGENT"):
+        name = agent_name(fleet().store, os.environ)
     if not name:
         raise click.UsageError("name an agent (or run this inside an agent's pane)")
     from tmuxorch.fleet.views.agents import agent_view

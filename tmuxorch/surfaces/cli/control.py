@@ -7,6 +7,7 @@ import os
 import click
 
 from tmuxorch.core.vocab import UNTILS, Until
+from tmuxorch.locks.keys import agent_name
 from tmuxorch.surfaces.cli import several
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
@@ -63,7 +64,7 @@ def wait(
     if notify:
         from tmuxorch.fleet import messaging
 
-        watcher = os.environ.get("TMUXORCH_AGENT") or ""
+        watcher = agent_name(fleet().store, os.environ) or ""
         watch = messaging.add_watch(fleet(), watcher, list(names), until, any_, timeout)
         if as_json:
             echo_json({"watch": watch, "watcher": watcher, "names": list(names), "until": until})

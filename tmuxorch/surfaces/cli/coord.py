@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
 
 def _me(required: bool = True) -> str:
-    name = os.environ.get("TMUXORCH_AGENT") or ""
-    if required and not name:
-        raise AgentError("not inside an agent's pane (TMUXORCH_AGENT is not set)")
-    return name
+    if not os.environ.get("TMUXORCH_AGENT"):
+        if required:
+            raise AgentError("not inside an agent's pane (TMUXORCH_AGENT is not set)")
+        return ""
+    from tmuxorch.locks.keys import agent_name
+
+    return agent_name(fleet().store, os.environ) or ""  # renamed since it started?
 
 
 def _names(names: list[str], as_json: bool) -> None:

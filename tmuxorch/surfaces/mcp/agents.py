@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from tmuxorch.fleet import control
+from tmuxorch.fleet import control, renaming
 from tmuxorch.fleet.launching import SpawnRequest
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
@@ -207,3 +207,13 @@ def fork_agent(
     """Start a new agent from another's conversation (Claude --fork-session): it knows
     everything the source knew, and goes its own way from here."""
     return shown(fleet, fleet.fork(name, new, message))
+
+
+def rename_agent(
+    fleet: Fleet,
+    name: AgentName,
+    new: Annotated[str, Field(description="The new name: unused; letters, digits, . _ -")],
+) -> dict[str, Any]:
+    """Rename an agent everywhere: its record and history, its tmux window, its children's
+    parent, its queued messages and locks. A running agent goes on under the new name."""
+    return shown(fleet, renaming.rename(fleet, name, new))

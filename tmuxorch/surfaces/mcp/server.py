@@ -103,6 +103,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(agents.abort_task, destructive=True),
     Tool(agents.resume_agent),
     Tool(agents.fork_agent),
+    Tool(agents.rename_agent),
     Tool(messages.broadcast),
     Tool(agents.get_cost, read_only=True),
     Tool(work.delegate_task),
