@@ -2,11 +2,14 @@
 
 Claude Code runs ``tmuxorch auto-lock`` and ``tmuxorch hook EVENT`` on its
 hot path, so those are dispatched here before click (or anything else heavy)
-is imported; every other command goes to the click group.
+is imported; so are ``--help`` and ``list --json`` alone (no other option:
+those go to click, so behaviour never differs); every other command goes to
+the click group.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -20,6 +23,19 @@ def main(argv: list[str] | None = None) -> int:
         from tmuxorch.claude.hooks import hook_main
 
         return hook_main(args[1:])
+    # Here, not above: the hooks do not load the CLI's table.
+    from tmuxorch.surfaces.commandtable import COMPLETE_VAR
+
+    if os.environ.get(COMPLETE_VAR) is None:
+        # Click-free: importing click alone would spend these commands' budget.
+        if args in ([], ["--help"], ["-h"]):
+            from tmuxorch.surfaces import quickhelp
+
+            return quickhelp.main(args)
+        if args in (["list", "--json"], ["ls", "--json"]):
+            from tmuxorch.surfaces import quicklist
+
+            return quicklist.main()
     from tmuxorch.surfaces.cli import cli
 
     return int(cli.main(args=args, prog_name="tmuxorch", standalone_mode=True) or 0)
