@@ -85,6 +85,45 @@ def test_which_path(args: list[str], by_click: bool, tmp_path: Path) -> None:
     assert ast.literal_eval(stderr.splitlines()[-1]) is by_click
 
 
+# The process as the console script runs it, telling whether Python's teardown ran.
+TEARDOWN = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('torn down', file=sys.stderr))\n"
+    "from tmuxorch.entry import main\n"
+    "sys.exit(main())\n"
+)
+# argv, stdin -> whether Python tears the process down (click's paths do).
+ENDS = [
+    (["hook", "Stop"], "{}", False),
+    (["auto-lock"], '{"tool_name": "Write", "tool_input": {"file_path": ".env"}}', False),
+    (["--help"], "", False),
+    (["list", "--json"], "", False),
+    (["list"], "", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "torn_down"), ENDS, ids=[" ".join(a) for a, _, _ in ENDS]
+)
+def test_click_free_paths_end_without_teardown(
+    args: list[str], stdin: str, torn_down: bool, tmp_path: Path
+) -> None:
+    """Python's teardown (freeing every module) is a fifth of a hook's CPU;
+    what the command printed still arrives whole, with its status."""
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
+        "TMUXORCH_HOME": str(tmp_path / "home"), "TMUXORCH_SOCKET": f"quick-end-{os.getpid()}",
+    }  # fmt: skip
+    run_as = [sys.executable, "-c", TEARDOWN, *args]
+    ended = subprocess.run(run_as, env=env, input=stdin, capture_output=True, text=True)
+    as_module = subprocess.run(
+        [sys.executable, "-m", "tmuxorch", *args], env=env, input=stdin,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert ("torn down" in ended.stderr) is torn_down
+    assert (ended.returncode, ended.stdout) == (as_module.returncode, as_module.stdout)
+
+
 def test_completion_goes_to_click(env: Env) -> None:
     """The completion script runs ``tmuxorch`` with no arguments: not the help."""
     completing = {"_TMUXORCH_COMPLETE": "bash_complete", "COMP_WORDS": "tmuxorch li",
