@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,32 @@ def test_nothing_prints_outside_the_surfaces() -> None:
         if re.search(r"(?<![\w.])print\(", line)
     ]
     assert found == []
+
+
+# (id, what the process does first, the record, on stderr?): a lazy logger
+# emits as the module's logging logger would, without importing logging early.
+LAZY = [
+    ("debug, nothing configured", "", "log.debug('seen')", False),
+    ("info, nothing configured", "", "log.info('seen')", False),
+    ("warning, nothing configured", "", "log.warning('seen')", True),
+    ("debug at -vv", "import logging; logging.basicConfig(level=logging.DEBUG)",
+     "log.debug('seen')", True),
+    ("info at the default level", "import logging; logging.basicConfig()",
+     "log.info('seen')", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("setup", "record", "shown"), [c[1:] for c in LAZY], ids=[c[0] for c in LAZY]
+)
+def test_lazy_logger_logs_as_logging_would(setup: str, record: str, shown: bool) -> None:
+    code = (
+        f"{setup}\nimport sys\nfrom tmuxorch.core import lazylog\n"
+        f"log = lazylog.getLogger('tmuxorch.x')\n{record}\n"
+        "print('logging' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert ("seen" in proc.stderr) == shown
+    # Loaded only when a record could go somewhere.
+    assert proc.stdout.strip() == str(bool(setup) or shown)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import os
 import select
 import subprocess
@@ -15,11 +14,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tmuxorch.core import private
+from tmuxorch.core import lazylog, private
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import StoreError, TmuxorchError
 
-logger = logging.getLogger(__name__)
+logger = lazylog.getLogger(__name__)  # list --json runs through here
 
 LOCK_FILE = "monitor.lock"
 LOG_FILE = "monitor.log"

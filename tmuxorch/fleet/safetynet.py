@@ -6,10 +6,10 @@ fleet so its views and ``delegate`` can use them; the monitor's enforcer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tmuxorch.core.config import Config
+from tmuxorch.core.frozen import frozen
 from tmuxorch.core.records import Agent, Event
 from tmuxorch.core.vocab import EventKind, State
 from tmuxorch.store.interface import Store
@@ -23,7 +23,7 @@ STEP_EVENTS: tuple[EventKind, ...] = ("hook:UserPromptSubmit", "hook:PreToolUse"
 WORK_STATES: tuple[State, ...] = ("busy", "waiting")
 
 
-@dataclass(frozen=True)
+@frozen
 class Limits:
     max_cost: float | None = None
     max_turns: int | None = None
@@ -49,7 +49,7 @@ class Limits:
         return {key: getattr(self, key) for key in (*LIMITS, "on_breach")}
 
 
-@dataclass(frozen=True)
+@frozen
 class Breach:
     limit: str
     value: float
@@ -89,7 +89,7 @@ def breaches(limits: Limits, *, turns: int, cost_usd: float, worked: float) -> l
     return found
 
 
-@dataclass(frozen=True)
+@frozen
 class Clock:
     """Work time so far: seconds ``worked`` before ``since``, the start of the
     turn in progress (None when not in one)."""

@@ -8,7 +8,8 @@ message reaches tmux through ``arg`` (its command parser) and ``literal``
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+
+from tmuxorch.core.frozen import frozen
 
 # What tmuxorch reads of a pane, in this order: the format of ``-F`` and the
 # attributes of a libtmux Pane alike.
@@ -29,7 +30,7 @@ PANE_FIELDS = (
 PANE_FORMAT = "\t".join(f"#{{{name}}}" for name in PANE_FIELDS)
 
 
-@dataclass(frozen=True)
+@frozen
 class Pane:
     pane_id: str
     window_id: str

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import re
 import shlex
 import shutil
@@ -28,12 +27,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tmuxorch.core import private
+from tmuxorch.core import lazylog, private
 from tmuxorch.core.errors import TmuxError
 from tmuxorch.tmux.conf import config_text
 from tmuxorch.tmux.panes import PANE_FORMAT, Pane, arg, literal, parse_pane, program
 
-logger = logging.getLogger(__name__)
+logger = lazylog.getLogger(__name__)  # list --json runs through here
 
 MIN_VERSION = (3, 2)
 INSTALL_HINT = "install it with your package manager, e.g. apt-get install tmux"

@@ -4,64 +4,21 @@ so ``tmuxorch --help`` and quick commands start fast."""
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from tmuxorch import __version__
 from tmuxorch.surfaces.cli import completion
 from tmuxorch.surfaces.cli.common import Obj
-
-# command name -> "module:attribute" under tmuxorch.surfaces.cli
-COMMANDS: dict[str, str] = {
-    "spawn": "agents:spawn",
-    "send": "agents:send",
-    "list": "agents:list_",
-    "ls": "agents:list_",
-    "status": "agents:status",
-    "output": "agents:output",
-    "attach": "agents:attach",
-    "kill": "agents:kill",
-    "rm": "agents:rm",
-    "delegate": "delegate:delegate",
-    "continue": "delegate:continue_",
-    "finish": "delegate:finish",
-    "batch": "batch:batch",
-    "stop": "lifecycle:stop",
-    "resume": "lifecycle:resume",
-    "fork": "lifecycle:fork",
-    "rename": "renaming:rename",
-    "name": "renaming:name_",
-    "up": "lifecycle:up",
-    "restore": "lifecycle:up",
-    "cleanup": "lifecycle:cleanup",
-    "events": "events:events",
-    "lock": "locks:lock",
-    "unlock": "locks:unlock",
-    "locks": "locks:locks_",
-    "hooks": "hooks_cmd:hooks",
-    "broadcast": "coord:broadcast",
-    "children": "coord:children",
-    "others": "coord:others",
-    "alone": "coord:alone",
-    "whoami": "coord:whoami",
-    "what": "coord:what",
-    "monitor": "control:monitor",
-    "wait": "control:wait",
-    "approve": "control:approve",
-    "deny": "control:deny",
-    "interrupt": "control:interrupt",
-    "clear": "control:clear",
-    "cost": "cost:cost_",
-    "history": "cost:history",
-    "mcp": "mcp:mcp",
-    "setup": "setup:setup",
-    "dashboard": "dashboard:dashboard",
-    "top": "dashboard:dashboard",
-    "status-line": "dashboard:status_line",
-    "completion": "completion:completion",
-}
-HIDDEN_ALIASES = {"ls", "restore"}
+from tmuxorch.surfaces.commandtable import (
+    COMMANDS,
+    GROUP_HELP,
+    HIDDEN_ALIASES,
+    OPTIONS,
+    SUMMARIES,
+)
 
 
 class LazyGroup(click.Group):
@@ -88,6 +45,12 @@ class LazyGroup(click.Group):
             raise completion.unknown_command(name, COMMANDS)
         return super().resolve_command(ctx, args)
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = OPTIONS["--help"][2]  # the text `entry` prints without click
+        return option
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module.
         rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
@@ -96,69 +59,28 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-SUMMARIES: dict[str, str] = {
-    "spawn": "Start an agent in a new tmux window.",
-    "send": "Deliver a message to an agent.",
-    "list": "The fleet as a table (alias: ls).",
-    "status": "One agent in detail.",
-    "output": "An agent's screen or scrollback.",
-    "attach": "Attach to the fleet session at an agent's window.",
-    "kill": "Force an agent down (its record is kept).",
-    "rm": "Remove an agent: window, record, logs.",
-    "delegate": "Spawn, send and wait, with a safety net: a structured result.",
-    "continue": "Send a correction to a delegated agent; the same result.",
-    "finish": "Stop a delegated agent cleanly.",
-    "batch": "Run many tasks from a YAML/JSON file.",
-    "stop": "Stop an agent gracefully (resumable).",
-    "resume": "Start a stopped agent again in its conversation.",
-    "fork": "A new agent from another's conversation.",
-    "rename": "Rename an agent everywhere (record, history, window).",
-    "name": "Rename the agent of this pane.",
-    "up": "Bring the fleet back after a reboot (alias: restore).",
-    "cleanup": "Remove agents that ended long ago.",
-    "events": "The event log.",
-    "lock": "Lock a file or directory (default: the workspace).",
-    "unlock": "Release a lock.",
-    "locks": "Locks held, their holders and waiters.",
-    "hooks": "Add tmuxorch's hooks to Claude Code settings (hand-started sessions).",
-    "broadcast": "Send a message to many agents.",
-    "children": "My children (agents spawned from my pane).",
-    "others": "Other agents in my workspace.",
-    "alone": "Exit 0 if no other agent shares my workspace.",
-    "whoami": "The agent this pane belongs to.",
-    "what": "What an agent is doing now.",
-    "monitor": "Run the output monitor in the foreground.",
-    "wait": "Block until agents reach a state (exit 124 on timeout).",
-    "approve": "Answer yes to a permission prompt.",
-    "deny": "Answer no to a permission prompt.",
-    "interrupt": "Interrupt an agent's turn.",
-    "clear": "Reset an agent's conversation.",
-    "cost": "Tokens and cost per agent and for the fleet.",
-    "history": "An agent's turns: prompt, response, tools, tokens, cost, duration.",
-    "mcp": "Serve the fleet as MCP tools over stdio.",
-    "setup": "Register the MCP server with Claude Code (and the strategy guide).",
-    "dashboard": "A live view of the fleet; keys to attach, approve, deny, interrupt.",
-    "top": "The live dashboard (alias of dashboard).",
-    "status-line": "Busy / waiting / error counts for tmux's status-right.",
-    "completion": "A shell completion script: bash, zsh or fish.",
-}
-
-CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": list(OPTIONS["--help"][0])}
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="tmuxorch")
-@click.option("--home", metavar="DIR", help="Fleet home (env TMUXORCH_HOME).")
-@click.option("--socket", metavar="NAME", help="tmux socket name (env TMUXORCH_SOCKET).")
-@click.option("--config", metavar="FILE", help="config.yaml path (env TMUXORCH_CONFIG).")
-@click.option(
-    "-v", "--verbose", count=True, help="Log to stderr: -v what happens, -vv tmux's commands too."
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _option(long: str, **attrs: Any) -> Callable[[F], F]:
+    """A global option from the table, as the fast --help shows it."""
+    flags, metavar, text = OPTIONS[long]
+    return click.option(*flags, metavar=metavar, help=text, **attrs)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, help=GROUP_HELP)
+@click.version_option(__version__, prog_name="tmuxorch", help=OPTIONS["--version"][2])
+@_option("--home")
+@_option("--socket")
+@_option("--config")
+@_option("--verbose", count=True)
 @click.pass_context
 def cli(
     ctx: click.Context, home: str | None, socket: str | None, config: str | None, verbose: int
 ) -> None:
-    """Run a fleet of AI coding agents as live tmux sessions."""
     ctx.obj = Obj(home=home, socket=socket, config=config)
     if verbose:
         _log_to_stderr(verbose)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from tmuxorch.core.errors import FileError, TmuxorchError
+from tmuxorch.core.errors import TmuxorchError
+from tmuxorch.surfaces.edge import error_line
 
 if TYPE_CHECKING:
     from tmuxorch.core.config import Settings
@@ -86,14 +87,12 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except TmuxorchError as exc:
-            error = CliTimeout if exc.exit_code == CliTimeout.exit_code else CliError
-            raise error(str(exc)) from None
-        except OSError as exc:
-            if exc.filename is None:
-                raise  # not about a file: a bug to see whole
-            # A file of the home (a log, a screen capture) the system refused.
-            raise CliError(str(FileError.of(exc))) from None
+        except (TmuxorchError, OSError) as exc:
+            said = error_line(exc)
+            if said is None:
+                raise
+            message, status = said
+            raise (CliTimeout if status == CliTimeout.exit_code else CliError)(message) from None
 
     return cast(F, wrapper)
 

@@ -19,9 +19,8 @@ from click.shell_completion import CompletionItem, get_completion_class
 
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.surfaces.cli.common import CliUsage, Obj
+from tmuxorch.surfaces.commandtable import COMPLETE_VAR, PROG
 
-PROG = "tmuxorch"
-COMPLETE_VAR = "_TMUXORCH_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
 
 # Parameters that take an existing agent's name, or a profile's, by name.
