@@ -1,15 +1,19 @@
 """Claude Code's newer hook events under tmuxorch, on the real binary offline
 against the scripted fake API: a tool call that fails, a compaction, a
-sub-agent. Each test passes ``--permission-mode`` (2.1.329's default, auto
-mode, asks a classifier the fake API cannot answer)."""
+sub-agent, an MCP server's question (elicitation). Each test passes
+``--permission-mode`` (2.1.329's default, auto mode, asks a classifier the
+fake API cannot answer)."""
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import ClaudeFleet, Env, agent_requests
+from tests.elicitserver import QUESTION
 from tests.fakeapi import Response, text, tool_use
 from tests.helpers import retry_until
 
@@ -99,3 +103,32 @@ def test_a_subagent_shows_under_its_agent_while_it_runs(claude_fleet: ClaudeFlee
     # The tool's name in 2.1.329's request: Agent (Task in older versions).
     tools = [t["name"] for t in agent_requests(fleet.api, "c1")[0]["tools"]]
     assert "Agent" in tools
+
+
+def _asker(fleet: ClaudeFleet) -> None:
+    """The project's MCP server ``asker`` (tests/elicitserver.py), approved and
+    its tool allowed, as a user would set it up."""
+    server = Path(__file__).with_name("elicitserver.py")
+    mcp = {"mcpServers": {"asker": {"command": sys.executable, "args": [str(server)]}}}
+    (fleet.project / ".mcp.json").write_text(json.dumps(mcp))
+    settings = fleet.project / ".claude"
+    settings.mkdir()
+    (settings / "settings.local.json").write_text(json.dumps({"enabledMcpjsonServers": ["asker"]}))
+    (settings / "settings.json").write_text(json.dumps({"permissions": {"allow": ["mcp__asker"]}}))
+
+
+def test_an_elicitation_is_waiting_with_its_question(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    _asker(fleet)
+    fleet.spawn("c1", "--permission-mode", "acceptEdits")
+    fleet.api.enqueue(tool_use("mcp__asker__ask", {}), text("Asked."))
+    env.ok("send", "c1", "ask me")
+    env.ok("wait", "c1", "--until", "waiting", "--timeout", "90")
+    status = env.json("status", "c1")
+    assert status["detail"] == f"asker: {QUESTION}"
+    (asked,) = _events(env, "c1", "hook:Elicitation")
+    assert (asked["state"], asked["data"]["mcp_server_name"]) == ("waiting", "asker")
+    env.ok("deny", "c1")  # Esc: the person declines to answer
+    env.ok("wait", "c1", "--until", "idle", "--timeout", "90")
+    (answered,) = _events(env, "c1", "hook:ElicitationResult")
+    assert answered["data"]["action"] in ("cancel", "decline")
