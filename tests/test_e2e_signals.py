@@ -128,6 +128,15 @@ def test_an_elicitation_is_waiting_with_its_question(claude_fleet: ClaudeFleet) 
     assert status["detail"] == f"asker: {QUESTION}"
     (asked,) = _events(env, "c1", "hook:Elicitation")
     assert (asked["state"], asked["data"]["mcp_server_name"]) == ("waiting", "asker")
+    # Claude's own notice of the dialog comes seconds later: the question stays.
+    retry_until(
+        lambda: [
+            e for e in _events(env, "c1", "hook:Notification")
+            if e["data"].get("notification_type") == "elicitation_dialog"
+        ],
+        timeout=60, message="the elicitation_dialog notification",
+    )  # fmt: skip
+    assert env.json("status", "c1")["detail"] == f"asker: {QUESTION}"
     env.ok("deny", "c1")  # Esc: the person declines to answer
     env.ok("wait", "c1", "--until", "idle", "--timeout", "90")
     (answered,) = _events(env, "c1", "hook:ElicitationResult")

@@ -152,7 +152,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         data["message"] = message
         kind = payload.get("notification_type")
         if kind in _WAITING_NOTIFICATIONS or (kind is None and "permission" in message):
-            state, detail = "waiting", message
+            state, detail, writer = "waiting", message, states.NOTICE
         elif kind == "idle_prompt":
             state, writer = "idle", states.NOTICE
         else:  # says nothing of the state: its event keeps what it was
