@@ -61,15 +61,21 @@ def test_compaction_is_busy_compacting_then_idle(claude_fleet: ClaudeFleet) -> N
 def test_a_subagent_shows_under_its_agent_while_it_runs(claude_fleet: ClaudeFleet) -> None:
     """2.1.329 runs an Agent call in the background: the lead's turn ends
     (idle, its composer free) while the sub-agent works, and ``status``
-    lists it until its SubagentStop."""
+    lists it until its SubagentStop. The sub-agent's tool calls fire the
+    lead's hooks (with its ``agent_id``): recorded, they leave the lead idle."""
     fleet, env = claude_fleet, claude_fleet.env
     fleet.spawn("c1", "--permission-mode", "bypassPermissions")
-    seen, release = threading.Event(), threading.Event()
+    lead_idle, release = threading.Event(), threading.Event()
+    missing = fleet.project / "missing.txt"
+    steps: list[dict[str, Any]] = []
 
     def answer(body: dict[str, Any]) -> Response:
         if "SUBTASK" not in json.dumps(body["messages"][0]):
             return text("Lead done.")
-        seen.set()
+        if not steps:  # the sub-agent's first step, once the lead is idle
+            steps.append(body)
+            lead_idle.wait(120)
+            return tool_use("Read", {"file_path": str(missing)})
         release.wait(120)  # held until the test has seen it live in `status`
         return text("SUB-DONE: hi")
 
@@ -82,16 +88,22 @@ def test_a_subagent_shows_under_its_agent_while_it_runs(claude_fleet: ClaudeFlee
     fleet.api.enqueue(tool_use("Agent", task))
     env.ok("send", "c1", "use a helper")
     try:
-        retry_until(seen.is_set, timeout=90, message="the sub-agent asks the model")
-
-        def live() -> list[dict[str, Any]]:
-            subagents: list[dict[str, Any]] = env.json("status", "c1")["subagents"]
-            return subagents
-
-        retry_until(live, timeout=60, message="status lists the sub-agent")
-        (sub,) = live()
+        env.ok("wait", "c1", "--until", "idle", "--timeout", "90")
+        lead_idle.set()
+        retry_until(
+            lambda: _events(env, "c1", "hook:PostToolUseFailure"),
+            timeout=90, message="the sub-agent's Read fails",
+        )  # fmt: skip
+        status = env.json("status", "c1")
+        (sub,) = status["subagents"]
         assert sub["type"] == "general-purpose" and sub["id"]
+        assert (status["state"], status["detail"]) == ("idle", "")
+        (read,) = _events(env, "c1", "hook:PreToolUse")[-1:]
+        assert (read["detail"], read["state"], read["data"]["agent_id"]) == (
+            "Read missing.txt", None, sub["id"],
+        )  # fmt: skip
     finally:
+        lead_idle.set()
         release.set()
     retry_until(
         lambda: _events(env, "c1", "hook:SubagentStop"), timeout=90, message="the sub-agent stops"

@@ -122,8 +122,10 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         state = "busy"
         fields["task"] = _short(prompt, 500)
     elif event in ("PreToolUse", "PostToolUse"):
-        state = "busy"
         detail = tool_detail(payload) if event == "PreToolUse" else ""
+        # A sub-agent's call (its ``agent_id``) says nothing of the agent's own
+        # turn: a background one works on after the agent's Stop.
+        state = None if payload.get("agent_id") else "busy"
     elif event in ("PostToolUseFailure", "PermissionDenied"):
         # The turn goes on (the model is told): an event for `what`, no new state.
         why = payload.get("error") if event == "PostToolUseFailure" else payload.get("reason")
