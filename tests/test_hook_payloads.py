@@ -43,6 +43,8 @@ V2_1_329: list[tuple[str, tuple[str, str], tuple[str, str], tuple[Any, str]]] = 
      (None, 'elicitation_response: Elicitation response for server "asker": cancel')),
     ("SubagentStart", ("busy", "Agent"), ("busy", "Agent"), (None, "general-purpose {agent_id}")),
     ("Stop", ("busy", ""), ("idle", ""), ("idle", "")),
+    ("PreToolUse.subagent", ("idle", ""), ("idle", ""), (None, "Read new.txt")),
+    ("PostToolUse.subagent", ("idle", ""), ("idle", ""), (None, "")),
     ("SubagentStop", ("idle", ""), ("idle", ""), (None, "general-purpose {agent_id}")),
     ("Notification.idle_prompt", ("busy", ""), ("idle", ""), ("idle", "")),
     ("PreCompact", ("idle", ""), ("busy", "compacting"), ("busy", "compacting")),
