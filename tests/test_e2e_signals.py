@@ -35,6 +35,7 @@ def test_a_failing_tool_call_is_an_event_and_shows_in_what(claude_fleet: ClaudeF
     assert failed["data"]["tool_name"] == "Read"
     doing = env.json("what", "c1")
     assert doing["failures"] == [failed["detail"]]
+    assert f"failed or denied: {failed['detail']}" in env.ok("what", "c1")
     assert doing["state"] == "idle"
 
 
@@ -98,6 +99,7 @@ def test_a_subagent_shows_under_its_agent_while_it_runs(claude_fleet: ClaudeFlee
         (sub,) = status["subagents"]
         assert sub["type"] == "general-purpose" and sub["id"]
         assert (status["state"], status["detail"]) == ("idle", "")
+        assert f"general-purpose {sub['id']} since" in env.ok("status", "c1")
         (read,) = _events(env, "c1", "hook:PreToolUse")[-1:]
         assert (read["detail"], read["state"], read["data"]["agent_id"]) == (
             "Read missing.txt", None, sub["id"],
