@@ -7,12 +7,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Env
 from tests.helpers import agent_row
+from tests.test_states import IDLE_NOTICE
 from tmuxorch.claude.hooks import apply, tool_detail
+from tmuxorch.fleet.views.subagents import live_subagents
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 
@@ -173,3 +176,97 @@ def test_session_end_of_an_old_process_does_not_end_the_agent(
     assert proc.returncode == 0 and proc.stderr == b""
     agent = store.get_agent("a")
     assert agent is not None and agent.state == state
+
+
+_FAILED_READ = {
+    "tool_name": "Read", "tool_input": {"file_path": "/p/missing.txt"},
+    "error": "File does not exist.",
+}  # fmt: skip
+_ASKED = {"mcp_server_name": "asker", "message": "Which colour?", "mode": "form"}
+
+# (id, event, payload, the agent's state and detail before, its state and
+# detail after, what its event row records: state, detail)
+_Pair = tuple[Any, str]
+APPLIED: list[tuple[str, str, dict[str, Any], _Pair, _Pair, _Pair]] = [
+    ("compacting is busy", "PreCompact", {"trigger": "manual"}, ("idle", ""),
+     ("busy", "compacting"), ("busy", "compacting")),
+    ("/compact's end is idle", "PostCompact", {"trigger": "manual"}, ("busy", "compacting"),
+     ("idle", ""), ("idle", "")),
+    ("an automatic compaction's end goes on with the turn", "PostCompact", {"trigger": "auto"},
+     ("busy", "compacting"), ("busy", ""), ("busy", "")),
+    ("a failed tool call is recorded, the turn goes on", "PostToolUseFailure", _FAILED_READ,
+     ("busy", "Read missing.txt"), ("busy", "Read missing.txt"),
+     (None, "Read missing.txt failed: File does not exist.")),
+    ("a denied tool call is recorded, the turn goes on", "PermissionDenied",
+     {"tool_name": "Bash", "tool_input": {"command": "rm -rf /"}, "reason": "destructive"},
+     ("busy", "Bash rm -rf /"), ("busy", "Bash rm -rf /"),
+     (None, "Bash rm -rf / denied: destructive")),
+    ("a sub-agent starts under a busy agent", "SubagentStart",
+     {"agent_id": "a1b2", "agent_type": "general-purpose"}, ("busy", "Agent"),
+     ("busy", "Agent"), (None, "general-purpose a1b2")),
+    ("a background sub-agent's tool call leaves its idle agent idle", "PreToolUse",
+     {**_FAILED_READ, "agent_id": "a1b2", "agent_type": "Explore"}, ("idle", ""), ("idle", ""),
+     (None, "Read missing.txt")),
+    ("a sub-agent's call ending leaves the agent's detail", "PostToolUse",
+     {**_FAILED_READ, "agent_id": "a1b2"}, ("busy", "Bash ls"), ("busy", "Bash ls"), (None, "")),
+    ("a sub-agent stops", "SubagentStop", {"agent_id": "a1b2", "agent_type": ""},
+     ("busy", ""), ("busy", ""), (None, "agent a1b2")),
+    ("an elicitation waits with its question", "Elicitation", _ASKED, ("busy", "mcp__asker__ask"),
+     ("waiting", "asker: Which colour?"), ("waiting", "asker: Which colour?")),
+    ("an answered elicitation goes on", "ElicitationResult",
+     {"mcp_server_name": "asker", "action": "accept"}, ("waiting", "asker: Which colour?"),
+     ("busy", ""), ("busy", "")),
+    ("the idle notice does not close an elicitation", "Notification", IDLE_NOTICE,
+     ("waiting", "asker: Which colour?"), ("waiting", "asker: Which colour?"), (None, "")),
+    ("the idle notice does not undo an error", "Notification", IDLE_NOTICE,
+     ("error", "API Error: 400"), ("error", "API Error: 400"), (None, "")),
+    ("auto mode asking is waiting", "Notification",
+     {"notification_type": "agent_needs_input", "message": "Auto mode needs your choice"},
+     ("busy", ""), ("waiting", "Auto mode needs your choice"),
+     ("waiting", "Auto mode needs your choice")),
+    ("a notification of no state keeps its type", "Notification",
+     {"notification_type": "auth_success", "message": "Logged in"}, ("idle", ""), ("idle", ""),
+     (None, "auth_success: Logged in")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "before", "after", "recorded"),
+    [a[1:] for a in APPLIED],
+    ids=[a[0] for a in APPLIED],
+)
+def test_apply(
+    env: Env,
+    event: str,
+    payload: dict[str, Any],
+    before: tuple[str, str],
+    after: tuple[str, str],
+    recorded: tuple[Any, str],
+) -> None:
+    with open_store(env.home) as store:
+        state, detail = before
+        store.insert_agent(agent_row("a", profile="claude", state=state, detail=detail))
+        apply(store, "a", event, payload)
+        agent = store.get_agent("a")
+        assert agent is not None and (agent.state, agent.detail) == after
+        row = store.events(agent="a")[-1]
+        assert (row.event, row.state, row.detail) == (f"hook:{event}", *recorded)
+        kind = payload.get("notification_type") or payload.get("trigger")
+        assert row.data.get("notification_type", row.data.get("trigger")) == kind
+
+
+def test_status_shows_the_live_subagents_of_this_process(env: Env) -> None:
+    """Started, not stopped, since the agent's last start: a stop without a
+    start (Claude's /compact fires one) and a previous process's are not."""
+    with open_store(env.home) as store:
+        store.insert_agent(agent_row("a", profile="claude", state="busy"))
+        apply(store, "a", "SubagentStart", {"agent_id": "old", "agent_type": "Explore"})
+        store.set_state("a", "starting", "claude", event="resumed")
+        for event, agent_id in [("Start", "s1"), ("Start", "s2"), ("Stop", "s1"), ("Stop", "c")]:
+            apply(store, "a", f"Subagent{event}", {"agent_id": agent_id, "agent_type": "Plan"})
+        agent = store.get_agent("a")
+        assert agent is not None
+        assert [(s.id, s.type) for s in live_subagents(store, agent)] == [("s2", "Plan")]
+        apply(store, "a", "SessionEnd", {"reason": "other"})
+        agent = store.get_agent("a")
+        assert agent is not None and live_subagents(store, agent) == []

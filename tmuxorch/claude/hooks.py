@@ -27,7 +27,16 @@ EVENTS = tuple(kind.removeprefix("hook:") for kind in HOOK_KINDS)
 # Events after which the turn is over and its locks are free.
 _TURN_ENDS = ("Stop", "StopFailure", "SessionEnd")
 # Claude's notification types that mean "a person must answer".
-_WAITING_NOTIFICATIONS = ("permission_prompt", "elicitation_dialog")
+_WAITING_NOTIFICATIONS = (
+    "permission_prompt",
+    "elicitation_dialog",
+    "elicitation_url_dialog",
+    "agent_needs_input",  # auto mode could not check a call and asks (2.1.3xx)
+    "worker_permission_prompt",
+)
+# What a compaction's end leaves: /compact runs between turns, an automatic
+# one inside a turn that goes on (PostCompact's ``trigger``).
+_AFTER_COMPACT: dict[str, State] = {"manual": "idle", "auto": "busy"}
 _DETAIL_MAX = 200
 # Hook payloads can carry whole files (Write's content): read a bounded amount.
 _STDIN_MAX = 64 * 1024 * 1024
@@ -95,7 +104,10 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
     if isinstance(transcript, str) and transcript:
         fields["transcript_path"] = transcript
     data: dict[str, Any] = {"hook": event}
-    for key in ("source", "reason", "notification_type", "tool_name", "error", "stop_reason"):
+    for key in (
+        "source", "reason", "notification_type", "tool_name", "error", "stop_reason",
+        "trigger", "agent_id", "agent_type", "mcp_server_name", "action",
+    ):  # fmt: skip
         if isinstance(payload.get(key), str):
             data[key] = payload[key]
     state: State | None = None
@@ -110,8 +122,29 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         state = "busy"
         fields["task"] = _short(prompt, 500)
     elif event in ("PreToolUse", "PostToolUse"):
-        state = "busy"
         detail = tool_detail(payload) if event == "PreToolUse" else ""
+        # A sub-agent's call (its ``agent_id``) says nothing of the agent's own
+        # turn: a background one works on after the agent's Stop.
+        state = None if payload.get("agent_id") else "busy"
+    elif event in ("PostToolUseFailure", "PermissionDenied"):
+        # The turn goes on (the model is told): an event for `what`, no new state.
+        why = payload.get("error") if event == "PostToolUseFailure" else payload.get("reason")
+        verb = "failed" if event == "PostToolUseFailure" else "denied"
+        detail = _short(f"{tool_detail(payload)} {verb}: {why or 'no reason given'}")
+    elif event in ("SubagentStart", "SubagentStop"):
+        # The agent stays in its own turn; `status` lists the live sub-agents.
+        detail = _short(f"{payload.get('agent_type') or 'agent'} {payload.get('agent_id') or ''}")
+        if event == "SubagentStop":
+            data["last"] = str(payload.get("last_assistant_message") or "")[:8192]
+    elif event == "PreCompact":
+        state, detail = "busy", "compacting"
+    elif event == "PostCompact":
+        state = _AFTER_COMPACT.get(str(payload.get("trigger")), "busy")
+    elif event == "Elicitation":
+        question = payload.get("message") or payload.get("url") or "a question"
+        state, detail = "waiting", _short(f"{payload.get('mcp_server_name') or 'MCP'}: {question}")
+    elif event == "ElicitationResult":
+        state = "busy"  # answered: the tool call that asked goes on
     elif event == "PermissionRequest":
         # Fires as the dialog opens (Notification comes seconds later); the
         # monitor replaces this detail with the dialog's own question.
@@ -121,9 +154,11 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         data["message"] = message
         kind = payload.get("notification_type")
         if kind in _WAITING_NOTIFICATIONS or (kind is None and "permission" in message):
-            state, detail = "waiting", message
+            state, detail, writer = "waiting", message, states.NOTICE
         elif kind == "idle_prompt":
             state, writer = "idle", states.NOTICE
+        else:  # says nothing of the state: its event keeps what it was
+            detail = _short(f"{kind or 'notification'}: {message}")
     elif event == "Stop":
         state = "idle"
         data["last"] = str(payload.get("last_assistant_message") or "")[:8192]

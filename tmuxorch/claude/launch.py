@@ -21,6 +21,9 @@ from tmuxorch.core import private
 
 # Tools whose file writes auto-lock serialises (Bash: the files its command names).
 WRITE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit|Bash"
+_TOOL_EVENTS = (
+    "PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied"
+)  # fmt: skip
 
 
 def executable() -> str:
@@ -52,7 +55,9 @@ def hook_settings(command: str, *, lock_timeout: float = 60.0) -> dict[str, Any]
         entry: dict[str, Any] = {
             "hooks": [{"type": "command", "command": f"{command} hook {event}"}]
         }
-        if event in ("PreToolUse", "PostToolUse", "PermissionRequest"):
+        # Tool events match on the tool's name; the others' matchers (a
+        # notification's type, a compaction's trigger...) are left out: all.
+        if event in _TOOL_EVENTS:
             entry["matcher"] = "*"
         hooks[event] = [entry]
     hooks["PreToolUse"].insert(

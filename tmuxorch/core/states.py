@@ -1,7 +1,8 @@
 """Which word on an agent's state stands: the one rule every state writer goes through.
 
-Writers are Claude's hooks, its idle notice (the Notification it repeats a
-minute after any turn, failed or not), the screen and the fleet itself
+Writers are Claude's hooks, its notices (Notification hooks: the idle one
+it repeats a minute after any turn, failed or not, and the ones that say a
+person must answer), the screen and the fleet itself
 (spawn, delivery, kill, stop, a process that ended, a window gone). Hooks say
 what happened; the screen fills in what they do not (``monitor.decide``); the
 notice is the weakest word of all. ``since`` is when the current state began:
@@ -126,7 +127,10 @@ def transition(
         changes = {"state": proposed, "detail": detail}
         return Decision(event, proposed, changes, since=True, turn=turn, record=True)
     if proposed == row.state:
-        changes = {"state": proposed, "detail": detail} if detail != row.detail else {}
+        # A notice repeats the state in general words ("Claude Code needs your
+        # input"): the detail a stronger writer gave (the question) stands.
+        renamed = detail != row.detail and writer != NOTICE
+        changes = {"state": proposed, "detail": detail} if renamed else {}
         return Decision(event, proposed, changes, turn=turn, record=hook or bool(changes))
     return Decision(event, None, turn=turn, record=hook)  # refused: the current word stands
 

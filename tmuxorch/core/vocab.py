@@ -61,8 +61,16 @@ HookKind = Literal[
     "hook:UserPromptSubmit",
     "hook:PreToolUse",
     "hook:PostToolUse",
+    "hook:PostToolUseFailure",
     "hook:PermissionRequest",
+    "hook:PermissionDenied",  # auto mode's classifier refused a tool call
     "hook:Notification",
+    "hook:SubagentStart",
+    "hook:SubagentStop",
+    "hook:PreCompact",
+    "hook:PostCompact",
+    "hook:Elicitation",  # an MCP server asks the person a question
+    "hook:ElicitationResult",
     "hook:Stop",
     "hook:StopFailure",
     "hook:SessionEnd",

@@ -96,6 +96,7 @@ def model_input(doing: DoingView, tail: list[str]) -> str:
     state = doing.state + (f" ({doing.detail})" if doing.detail else "")
     head = [f"agent: {doing.name}", f"state: {state}", f"task: {_short(doing.task)}"]
     head += [f"recent tool call: {_short(t)}" for t in doing.tools]
+    head += [f"failed or denied tool call: {_short(t)}" for t in doing.failures]
     screen = ["screen, last lines:", *doing.screen]
     budget = INPUT_CHARS - sum(len(line) + 1 for line in head + screen)
     kept: list[str] = []

@@ -13,6 +13,7 @@ from tmuxorch.core.records import Agent, Event, iso
 from tmuxorch.core.vocab import STATES
 from tmuxorch.fleet import safetynet
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.views.subagents import SubagentView, live_subagents
 
 
 @frozen
@@ -52,8 +53,8 @@ class ViolationView:
 @frozen
 class AgentView:
     """The agent object of the JSON contract, keys in the contract's order.
-    ``children`` is filled by :func:`agent_view` (``status``/``get_status``)
-    and left out of the JSON otherwise. Times are epoch seconds here and
+    ``children`` and ``subagents`` are filled by :func:`agent_view`
+    (``status``/``get_status``) and left out of the JSON otherwise. Times are epoch seconds here and
     ISO-8601 UTC in the JSON."""
 
     name: str
@@ -81,6 +82,8 @@ class AgentView:
     # The protected-path patterns it may write anyway.
     allow_protected: list[str]
     children: list[str] | None = None
+    # Its live sub-agents (Claude's Task/Agent tool), with ``children``.
+    subagents: list[SubagentView] | None = None
 
     def to_json(self) -> dict[str, Any]:
         shown = asdict(self)
@@ -91,6 +94,10 @@ class AgentView:
         shown["violations"] = [v.to_json() for v in self.violations]
         if self.children is None:
             del shown["children"]
+        if self.subagents is None:
+            del shown["subagents"]
+        else:
+            shown["subagents"] = [s.to_json() for s in self.subagents]
         return shown
 
 
@@ -137,7 +144,9 @@ def agent_view(fleet: Fleet, name: str) -> AgentView:
     fleet.refresh()
     cost.refresh_agent(fleet.store, name, cost.pricing(fleet.config))
     children = [a.name for a in fleet.store.list_agents() if a.parent == name]
-    return replace(of(fleet, fleet.agent(name)), children=children)
+    agent = fleet.agent(name)
+    subagents = live_subagents(fleet.store, agent)
+    return replace(of(fleet, agent), children=children, subagents=subagents)
 
 
 def agent_views(fleet: Fleet, state: str | None = None) -> list[AgentView]:

@@ -265,6 +265,8 @@ def status(name: str | None, as_json: bool) -> None:
         ("tokens", " ".join(f"{k}={v}" for k, v in shown["tokens"].items())),
         ("cost", f"${view.cost_usd:.4f}"),
     ]
+    for sub in shown.get("subagents", ()):
+        rows.append(("subagent", f"{sub['type'] or 'agent'} {sub['id']} since {sub['since']}"))
     if view.worktree:
         rows.append(("worktree", f"{view.worktree['path']} ({view.worktree['branch']})"))
     if view.exit_status is not None:

@@ -144,6 +144,8 @@ def _show_doing(doing: DoingView) -> None:
         click.echo(f"task: {doing.task}")
     if doing.tools:
         click.echo(f"recent tools: {'; '.join(doing.tools)}")
+    if doing.failures:
+        click.echo(f"failed or denied: {'; '.join(doing.failures)}")
     if doing.last_response:
         click.echo(f"last response: {doing.last_response}")
     if doing.screen:

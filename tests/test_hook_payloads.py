@@ -1,0 +1,85 @@
+"""The golden hook payloads of Claude Code 2.1.329 (tests/fixtures/hooks/,
+recorded by its capture.py) through ``claude.hooks``: what each does to an
+agent's state and what its event records. A new Claude version's payloads
+go in a directory of their own and a table here, so a bump shows what changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Env
+from tests.helpers import agent_row
+from tmuxorch.claude.hooks import EVENTS, apply
+from tmuxorch.store.opening import open_store
+
+GOLDEN = Path(__file__).parent / "fixtures" / "hooks"
+# Wired, but no 2.1.329 offline run fires it: only auto mode's server-side
+# classifier denies a tool call.
+NOT_OFFLINE = {"PermissionDenied"}
+
+_ASKED = "asker: Which colour should the logo be?"
+_MISSING = "Read missing.txt failed: File does not exist. Note: your current working directory is"
+
+# (payload file, the agent's state and detail before, after, and what its event
+# records: state (None: it moved nothing), detail; ``{agent_id}`` is the payload's)
+V2_1_329: list[tuple[str, tuple[str, str], tuple[str, str], tuple[Any, str]]] = [
+    ("SessionStart", ("starting", ""), ("starting", ""), (None, "")),
+    ("UserPromptSubmit", ("idle", ""), ("busy", ""), ("busy", "")),
+    ("PreToolUse", ("busy", ""), ("busy", "Read missing.txt"), ("busy", "Read missing.txt")),
+    ("PostToolUseFailure", ("busy", "Read missing.txt"), ("busy", "Read missing.txt"),
+     (None, f"{_MISSING} /tmp/capture/proj.")),
+    ("PermissionRequest", ("busy", ""), ("waiting", "Write new.txt"),
+     ("waiting", "Write new.txt")),
+    ("Notification.permission_prompt", ("waiting", "Do you want to create new.txt?"),
+     ("waiting", "Do you want to create new.txt?"), ("waiting", "Claude needs your permission")),
+    ("PostToolUse", ("waiting", "Write new.txt"), ("busy", ""), ("busy", "")),
+    ("Elicitation", ("busy", "mcp__asker__ask"), ("waiting", _ASKED), ("waiting", _ASKED)),
+    ("ElicitationResult", ("waiting", _ASKED), ("busy", ""), ("busy", "")),
+    ("Notification.elicitation_response", ("busy", ""), ("busy", ""),
+     (None, 'elicitation_response: Elicitation response for server "asker": cancel')),
+    ("SubagentStart", ("busy", "Agent"), ("busy", "Agent"), (None, "general-purpose {agent_id}")),
+    ("Stop", ("busy", ""), ("idle", ""), ("idle", "")),
+    ("PreToolUse.subagent", ("idle", ""), ("idle", ""), (None, "Read new.txt")),
+    ("PostToolUse.subagent", ("idle", ""), ("idle", ""), (None, "")),
+    ("SubagentStop", ("idle", ""), ("idle", ""), (None, "general-purpose {agent_id}")),
+    ("Notification.idle_prompt", ("busy", ""), ("idle", ""), ("idle", "")),
+    ("PreCompact", ("idle", ""), ("busy", "compacting"), ("busy", "compacting")),
+    ("PostCompact", ("busy", "compacting"), ("idle", ""), ("idle", "")),
+    ("StopFailure", ("busy", ""), ("error", "API Error: 400 messages.0: scripted bad request"),
+     ("error", "API Error: 400 messages.0: scripted bad request")),
+    ("SessionEnd", ("idle", ""), ("exited", "session ended (prompt_input_exit)"),
+     ("exited", "session ended (prompt_input_exit)")),
+]  # fmt: skip
+
+
+def test_every_wired_event_has_a_golden_payload_and_a_row() -> None:
+    files = {p.stem for p in (GOLDEN / "2.1.329").glob("*.json")}
+    assert {f.split(".")[0] for f in files} == set(EVENTS) - NOT_OFFLINE
+    assert {row[0] for row in V2_1_329} == files
+
+
+@pytest.mark.parametrize(
+    ("stem", "before", "after", "recorded"), V2_1_329, ids=[row[0] for row in V2_1_329]
+)
+def test_golden_payload(
+    env: Env,
+    stem: str,
+    before: tuple[str, str],
+    after: tuple[str, str],
+    recorded: tuple[Any, str],
+) -> None:
+    payload = json.loads((GOLDEN / "2.1.329" / f"{stem}.json").read_text())
+    with open_store(env.home) as store:
+        state, detail = before
+        store.insert_agent(agent_row("a", profile="claude", state=state, detail=detail))
+        apply(store, "a", payload["hook_event_name"], payload)
+        agent = store.get_agent("a")
+        assert agent is not None and (agent.state, agent.detail) == after
+        assert agent.session_id == payload["session_id"]
+        event = store.events(agent="a")[-1]
+        expected = (recorded[0], recorded[1].format(agent_id=payload.get("agent_id")))
+        assert (event.event, event.state, event.detail) == (f"hook:{stem.split('.')[0]}", *expected)
