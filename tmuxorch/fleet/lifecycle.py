@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 from tmuxorch.core import private, profiles
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import (
+    AgentConflict,
     AgentError,
     DeliveryError,
     ProfileError,
     StoreError,
     TimeoutReached,
     TmuxError,
+    UnknownAgent,
 )
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.profiles import Profile
@@ -136,7 +138,7 @@ class Fleet:
     def agent(self, name: str) -> Agent:
         agent = self.store.get_agent(name)
         if agent is None:
-            raise AgentError(f"no agent named {name!r}")
+            raise UnknownAgent(f"no agent named {name!r}")
         return agent
 
     def pane(self, agent: Agent) -> Pane | None:
@@ -244,7 +246,7 @@ class Fleet:
                 raise AgentError(f"--parent: no agent named {parent!r}")
             parent = None  # a pane of another fleet: not our parent
         if self.store.get_agent(name) is not None:
-            raise AgentError(f"an agent named {name!r} already exists")
+            raise AgentConflict(f"an agent named {name!r} already exists")
         tree = None
         from tmuxorch.fleet import worktrees  # start-up cost: see the imports
 
@@ -532,7 +534,7 @@ class Fleet:
         record and conversation for ``resume``."""
         agent = self.agent(name)
         if agent.state in ENDED:
-            raise AgentError(f"agent {name!r} is already {agent.state}")
+            raise AgentConflict(f"agent {name!r} is already {agent.state}")
         self.store.update_agent(name, ended_by="stop")
         quit_command = self.profile(agent.profile).quit_command
         pane = self.pane(agent)
@@ -556,7 +558,7 @@ class Fleet:
         """Start a stopped or exited agent again, in its conversation."""
         agent = self.agent(name)
         if agent.state not in ENDED:
-            raise AgentError(f"agent {name!r} is {agent.state}: only an ended agent resumes")
+            raise AgentConflict(f"agent {name!r} is {agent.state}: only an ended agent resumes")
         profile = self.profile(agent.profile)
         self._check_installed(profile)
         check_version()
