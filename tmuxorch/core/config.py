@@ -82,6 +82,15 @@ class MonitorLogSettings:
     backups: int = 3
 
 
+@frozen
+class HttpSettings:
+    """``tmuxorch serve``: the HTTP API."""
+
+    # A --host other than loopback is refused unless this is true: the API
+    # drives agents that run commands, so reaching it from the network is a choice.
+    allow_remote: bool = False
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -136,6 +145,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     summary: SummarySettings = field(default_factory=SummarySettings)
     monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
