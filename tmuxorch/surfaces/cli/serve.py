@@ -36,8 +36,8 @@ def serve(host: str, port: int) -> None:
     bound = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{bound}"
+    # The token itself only when it is new: later start lines may end up in a journal.
+    shown = token if made else "TOKEN"
     where = auth.token_path(settings.home)
-    click.echo(f"tmuxorch serve: {url}/ (token in {where}; sign in at {url}/login?token=TOKEN)")
-    if made:
-        click.echo(f"tmuxorch serve: new token {token}")
+    click.echo(f"tmuxorch serve: {url}/ (sign in at {url}/login?token={shown}; token in {where})")
     app.run(app.create_app(obj.settings, token), sock)

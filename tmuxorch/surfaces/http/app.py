@@ -8,6 +8,7 @@ and ``/openapi.json`` included.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable
 from typing import Annotated
@@ -72,4 +73,6 @@ def run(app: FastAPI, sock: socket.socket) -> None:
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn raises Ctrl-C again once it has shut down: the end, not an error.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
