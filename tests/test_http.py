@@ -352,6 +352,11 @@ def test_openapi_and_docs_come_from_fastapi(served: Served) -> None:
     assert {"/api/agents", "/api/agents/{name}/messages", "/api/events"} <= set(schema["paths"])
     docs = served.request("GET", "/docs")
     assert docs.status == 200 and b"/openapi.json" in docs.raw
+    # Offline: the page's script and style come from the server itself.
+    assets = re.findall(rb'(?:src|href)="([^"]+)"', docs.raw)
+    assert assets and all(a.startswith(b"/") for a in assets), assets
+    for asset in assets:
+        assert served.request("GET", asset.decode()).status == 200
     assert served.request("GET", "/openapi.json", auth=False).status == 401
 
 
@@ -454,6 +459,8 @@ BAD = [
                  id="spawn-duplicate"),
     pytest.param("POST", "/api/agents", {"name": "x", "agent": "nosuch"}, 400, "nosuch",
                  id="spawn-unknown-profile"),
+    pytest.param("POST", "/api/agents", {"name": "x", "host": "far"}, 400, "another machine",
+                 id="spawn-on-another-host"),
     pytest.param("POST", "/api/agents", {"name": 7}, 422, "name", id="spawn-name-not-string"),
     pytest.param("POST", "/api/agents", {"prompt": "hi"}, 422, "name", id="spawn-no-name"),
     pytest.param("POST", "/api/agents", {"name": "x", "colour": "red"}, 422, "colour",

@@ -16,6 +16,7 @@ from typing import Annotated
 import uvicorn
 from fastapi import FastAPI, Query
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from tmuxorch import __version__
@@ -28,7 +29,9 @@ AFTER_LOGIN = "/docs"
 
 
 def create_app(settings: Callable[[], Settings], token: str) -> FastAPI:
-    app = FastAPI(
+    # /docs from the package's own copy of Swagger UI: these servers may have no internet.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="tmuxorch",
         version=__version__,
         description="The fleet of agents over HTTP: the same objects as the CLI's --json. "

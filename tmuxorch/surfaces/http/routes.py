@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tmuxorch import __version__
 from tmuxorch.core import vocab
 from tmuxorch.core.config import Settings
-from tmuxorch.core.errors import FileError
+from tmuxorch.core.errors import AgentError, FileError
 from tmuxorch.fleet import control, messaging
 from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest, check_name
 from tmuxorch.fleet.views import agents as views
@@ -55,6 +55,7 @@ class SpawnBody(Strict):
         None, description="true: a new branch tmuxorch/NAME; a string: that branch."
     )
     env: dict[str, str] | None = None
+    host: str | None = Field(None, description="Another machine: not served yet.")
 
 
 class MessageBody(Strict):
@@ -121,6 +122,8 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
     async def spawn(body: SpawnBody) -> Json:
         """Start an agent, as ``spawn``; the agent object."""
         check_name(body.name)
+        if body.host is not None:
+            raise AgentError(f"host {body.host!r}: spawning on another machine is not served yet")
         tree = body.worktree
         worktree = "" if tree is True else None if tree is False else tree
         request = SpawnRequest(
