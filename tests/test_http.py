@@ -491,6 +491,23 @@ BAD = [
 ]  # fmt: skip
 
 
+def test_a_huge_body_without_a_length_is_413_too(served: Served) -> None:
+    """Chunked, so only counting the bytes as they come can refuse it."""
+    served.env.spawn_ready("idle1")
+    conn = served.connect()
+    headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+    pieces = (HUGE[i : i + 65536] for i in range(0, len(HUGE), 65536))
+    with contextlib.closing(conn):
+        conn.request("POST", "/api/agents/idle1/messages", pieces, headers, encode_chunked=True)
+        resp = conn.getresponse()
+        assert (resp.status, json.loads(resp.read())) == (
+            413,
+            {"error": "request body over 1024 KiB"},
+        )
+    assert served.env.json("status", "idle1")["queued"] == 0
+    assert events(served.env, "--agent", "idle1", "-n", "100")[-1]["event"] != "message"
+
+
 @pytest.mark.parametrize(("method", "path", "body", "status", "word"), BAD)
 def test_bad_input_gets_one_error_line_and_changes_nothing(
     served: Served, method: str, path: str, body: Any, status: int, word: str
