@@ -426,6 +426,17 @@ def test_events_resume_after_a_disconnect_with_nothing_lost_or_repeated(served: 
     assert all(data == logged[i] for i, data in seen), "data is the events --json object"
 
 
+def test_a_stopping_server_ends_its_event_streams(served: Served) -> None:
+    """uvicorn waits for open connections: the streams end, with no traceback."""
+    stream = Stream(served)
+    with contextlib.closing(stream):
+        assert "comment" in stream.frame()
+        err = stop(served.proc)
+        assert served.proc.returncode is not None
+        assert stream.resp.read() == b""
+    assert "Traceback" not in err and "Cancel" not in err, err
+
+
 def test_events_refuse_a_bad_last_event_id(served: Served) -> None:
     reply = served.request("GET", "/api/events", headers={"Last-Event-ID": "abc"})
     assert reply.status == 422 and "last-event-id" in reply.json["error"]

@@ -8,9 +8,11 @@ and ``/openapi.json`` included.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import Callable
+from types import FrameType
 from typing import Annotated
 
 import uvicorn
@@ -39,8 +41,9 @@ def create_app(settings: Callable[[], Settings], token: str) -> FastAPI:
         "or the cookie /login?token=TOKEN sets.",
     )
     errors.install(app)
+    app.state.closing = asyncio.Event()
     app.include_router(routes.router(settings))
-    app.include_router(events.router(settings))
+    app.include_router(events.router(settings, app.state.closing))
 
     @app.get("/login", include_in_schema=False)
     async def login(token_: Annotated[str, Query(alias="token")] = "") -> RedirectResponse:
@@ -71,6 +74,21 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that ends the event streams when told to stop."""
+
+    def __init__(self, config: uvicorn.Config, closing: asyncio.Event) -> None:
+        super().__init__(config)
+        self.closing = closing
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # A signal handler, on the event loop's thread between two steps of it
+        # (none running yet: no stream to end).
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_soon_threadsafe(self.closing.set)
+        super().handle_exit(sig, frame)
+
+
 def run(app: FastAPI, sock: socket.socket) -> None:
     """Serve until SIGINT/SIGTERM. No access log: its lines would carry /login's token."""
     config = uvicorn.Config(
@@ -78,4 +96,4 @@ def run(app: FastAPI, sock: socket.socket) -> None:
     )
     # uvicorn raises Ctrl-C again once it has shut down: the end, not an error.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+        _Server(config, app.state.closing).run(sockets=[sock])

@@ -61,7 +61,7 @@ def _frame(view: EventView) -> str:
 
 
 async def _stream(
-    settings: Callable[[], Settings], agent: str | None, after: int
+    settings: Callable[[], Settings], agent: str | None, after: int, closing: asyncio.Event
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Batch] = asyncio.Queue()
@@ -74,24 +74,34 @@ async def _stream(
         target=_watch, args=(settings, agent, after, push, stopped), name="sse", daemon=True
     )
     watcher.start()
+    closed = asyncio.ensure_future(closing.wait())
     try:
         yield f"retry: {RETRY_MS}\n: tmuxorch events after {after}\n\n"
         while True:
-            try:
-                batch = await asyncio.wait_for(queue.get(), HEARTBEAT)
-            except asyncio.TimeoutError:
+            got = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait(
+                {got, closed}, timeout=HEARTBEAT, return_when=asyncio.FIRST_COMPLETED
+            )
+            if got not in done:
+                got.cancel()
+                if closed in done:
+                    return  # the server stops: the client reconnects to the next one
                 yield ": keep-alive\n\n"
                 continue
+            batch = got.result()
             if isinstance(batch, TmuxorchError):
                 log.error("event stream ended: %s", batch)
                 yield f"event: error\ndata: {json.dumps({'error': str(batch)})}\n\n"
                 return
             yield "".join(_frame(view) for view in batch)
     finally:
+        closed.cancel()
         stopped.set()  # the watcher ends at its next wake-up
 
 
-def router(settings: Callable[[], Settings]) -> APIRouter:
+def router(settings: Callable[[], Settings], closing: asyncio.Event) -> APIRouter:
+    """``closing`` is set when the server stops: the streams end then, since
+    the server waits for its open connections to end."""
     api = APIRouter(prefix="/api")
 
     @api.get("/events", response_class=StreamingResponse)
@@ -110,7 +120,7 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
         # connected reaches it, whenever the watcher thread gets going.
         after = last_event_id if last_event_id is not None else await asyncio.to_thread(newest)
         return StreamingResponse(
-            _stream(settings, agent, after),
+            _stream(settings, agent, after, closing),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
