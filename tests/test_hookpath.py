@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 # what dataclasses and pathlib bring (inspect, ast, urllib.parse), which cost
 # more than the hook's own work.
 HEAVY = {
-    "click", "yaml", "libtmux", "rich", "watchdog", "mcp", "typing", "dataclasses",
+    "click", "yaml", "libtmux", "rich", "watchdog", "mcp", "fastapi", "uvicorn", "starlette",
+    "typing", "dataclasses",
     "inspect", "ast", "dis", "tokenize", "pathlib", "urllib", "ipaddress", "fnmatch", "logging",
     "tmuxorch.core.config", "tmuxorch.surfaces.cli", "tmuxorch.tmux", "tmuxorch.fleet",
 }  # fmt: skip

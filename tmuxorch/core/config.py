@@ -92,6 +92,15 @@ class DelegateSettings:
     timeout: float | None = 600.0
 
 
+@frozen
+class HttpSettings:
+    """``tmuxorch serve``: the HTTP API."""
+
+    # A --host other than loopback is refused unless this is true: the API
+    # drives agents that run commands, so reaching it from the network is a choice.
+    allow_remote: bool = False
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -147,6 +156,7 @@ class Config:
     summary: SummarySettings = field(default_factory=SummarySettings)
     monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
     delegate: DelegateSettings = field(default_factory=DelegateSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)

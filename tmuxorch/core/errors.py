@@ -37,6 +37,14 @@ class AgentError(TmuxorchError):
     """An agent name is invalid, unknown, taken, or in the wrong state."""
 
 
+class UnknownAgent(AgentError):
+    """No agent has that name (HTTP 404)."""
+
+
+class AgentConflict(AgentError):
+    """The name is taken, or the agent is in the wrong state for this (HTTP 409)."""
+
+
 class ProfileError(TmuxorchError):
     """An agent profile is unknown or its command is not installed."""
 

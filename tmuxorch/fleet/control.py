@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tmuxorch.core import private, screen
-from tmuxorch.core.errors import AgentError
+from tmuxorch.core.errors import AgentConflict, AgentError
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import delivery
@@ -33,7 +33,7 @@ def press(fleet: Fleet, name: str, keys: list[str]) -> None:
     """Send key names (Escape, Enter, 1, ...) to the agent's pane."""
     agent = fleet.agent(name)
     if agent.state in ENDED or not agent.pane_id:
-        raise AgentError(f"agent {name!r} is {agent.state}")
+        raise AgentConflict(f"agent {name!r} is {agent.state}")
     fleet.tmux.leave_mode(agent.pane_id)
     fleet.tmux.send_keys(agent.pane_id, *keys)
 
@@ -63,7 +63,7 @@ def _waiting(fleet: Fleet, name: str) -> Agent:
     before the TUI draws it, and keys sent then would go nowhere."""
     agent = fleet.agent(name)
     if agent.state != "waiting":
-        raise AgentError(f"agent {name!r} is {agent.state}, not waiting for an answer")
+        raise AgentConflict(f"agent {name!r} is {agent.state}, not waiting for an answer")
     profile = fleet.profile(agent.profile)
     deadline = time.monotonic() + fleet.config.delivery.verify_timeout
     while profile.waiting and agent.pane_id and time.monotonic() < deadline:
@@ -77,7 +77,7 @@ def _waiting(fleet: Fleet, name: str) -> Agent:
 def interrupt(fleet: Fleet, name: str) -> None:
     agent = fleet.agent(name)
     if agent.state in ENDED or not agent.pane_id:
-        raise AgentError(f"agent {name!r} is {agent.state}")
+        raise AgentConflict(f"agent {name!r} is {agent.state}")
     profile = fleet.profile(agent.profile)
     settings = fleet.config.delivery
     delivery.interrupt(fleet.tmux, agent.pane_id, profile, agent.task or "", settings)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tmuxorch.core import private, profiles
-from tmuxorch.core.errors import AgentError, ProfileError, TmuxError
+from tmuxorch.core.errors import AgentConflict, AgentError, ProfileError, TmuxError
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
@@ -100,7 +100,7 @@ def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
             raise AgentError(f"--parent: no agent named {parent!r}")
         parent = None  # a pane of another fleet: not our parent
     if fleet.store.get_agent(name) is not None:
-        raise AgentError(f"an agent named {name!r} already exists")
+        raise AgentConflict(f"an agent named {name!r} already exists")
     tree = None
     from tmuxorch.fleet import worktrees  # start-up cost: see the imports
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tmuxorch.core import private, profiles
 from tmuxorch.core.config import Settings
-from tmuxorch.core.errors import AgentError, StoreError, TmuxError
+from tmuxorch.core.errors import StoreError, TmuxError, UnknownAgent
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED, State, Until
@@ -83,7 +83,7 @@ class Fleet:
     def agent(self, name: str) -> Agent:
         agent = self.store.get_agent(name)
         if agent is None:
-            raise AgentError(f"no agent named {name!r}")
+            raise UnknownAgent(f"no agent named {name!r}")
         return agent
 
     def pane(self, agent: Agent) -> Pane | None:

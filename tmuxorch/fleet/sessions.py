@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmuxorch.core.errors import AgentError, DeliveryError, TmuxError
+from tmuxorch.core.errors import AgentConflict, AgentError, DeliveryError, TmuxError
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
 from tmuxorch.core.vocab import ENDED
@@ -68,7 +68,7 @@ def stop(fleet: Fleet, name: str, *, timeout: float = 15.0) -> Agent:
     record and conversation for ``resume``."""
     agent = fleet.agent(name)
     if agent.state in ENDED:
-        raise AgentError(f"agent {name!r} is already {agent.state}")
+        raise AgentConflict(f"agent {name!r} is already {agent.state}")
     fleet.store.update_agent(name, ended_by="stop")
     quit_command = fleet.profile(agent.profile).quit_command
     pane = fleet.pane(agent)
@@ -93,7 +93,7 @@ def resume(fleet: Fleet, name: str, message: str | None = None) -> Agent:
     """Start a stopped or exited agent again, in its conversation."""
     agent = fleet.agent(name)
     if agent.state not in ENDED:
-        raise AgentError(f"agent {name!r} is {agent.state}: only an ended agent resumes")
+        raise AgentConflict(f"agent {name!r} is {agent.state}: only an ended agent resumes")
     profile = fleet.profile(agent.profile)
     launching.check_installed(profile)
     check_version()

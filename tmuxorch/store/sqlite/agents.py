@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tmuxorch.core.errors import AgentError
+from tmuxorch.core.errors import AgentConflict
 from tmuxorch.core.records import Agent
 from tmuxorch.store.sqlite.connection import Connection
 from tmuxorch.store.sqlite.errors import translated
@@ -45,7 +45,7 @@ class Agents(Connection):
             try:
                 conn.execute(f"INSERT INTO agents ({columns}) VALUES ({marks})", values)
             except sqlite3.IntegrityError:
-                raise AgentError(f"an agent named {agent.name!r} already exists") from None
+                raise AgentConflict(f"an agent named {agent.name!r} already exists") from None
 
     def get_agent(self, name: str) -> Agent | None:
         row = self.conn.execute("SELECT * FROM agents WHERE name = ?", (name,)).fetchone()

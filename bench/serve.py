@@ -1,0 +1,116 @@
+"""``GET /api/agents`` on a warm ``tmuxorch serve`` vs ``tmuxorch list --json``,
+at 50 agents, as a ratio in one run.
+
+    python bench/serve.py [--agents N] [--runs R] [--json]
+
+Spawns N cheap agents (a ``sleep`` profile) on a private tmux server and a
+temporary home, starts ``tmuxorch serve --port 0`` over them, then times,
+interleaved so that machine noise hits both alike (median wall time of R runs
+each, after two warm-ups): the CLI's ``list --json`` as a process, and one
+``GET /api/agents`` on a new connection (what a page or a script pays). Both
+must list the same N agents. Also reported: the server's resident memory
+(VmRSS) once it has answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import re
+import statistics
+import subprocess
+import time
+from typing import Any
+
+import _fleet
+
+START = re.compile(r"^tmuxorch serve: http://127\.0\.0\.1:(\d+)/ ")
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.agents < 1 or args.runs < 1:
+        parser.error("need --agents >= 1 and --runs >= 1")
+
+    log = _fleet.logger(args.json)
+    with _fleet.bench_fleet("bench-http") as fleet:
+        names = _fleet.spawn_sleepers(fleet, args.agents)
+        log(f"spawned {len(names)} agents")
+        server = subprocess.Popen(
+            [*_fleet.tmuxorch_argv(), "serve", "--port", "0"],
+            env=fleet.environ, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert server.stdout is not None
+            match = START.match(server.stdout.readline().decode())
+            if not match:
+                raise RuntimeError("tmuxorch serve did not start")
+            port = int(match[1])
+            token = (fleet.home / "http-token").read_text().strip()
+
+            def get() -> float:
+                started = time.perf_counter()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("GET", "/api/agents", headers={"Authorization": f"Bearer {token}"})
+                reply = conn.getresponse()
+                body = reply.read()
+                conn.close()
+                elapsed = time.perf_counter() - started
+                if reply.status != 200 or len(json.loads(body)) != len(names):
+                    raise RuntimeError(f"GET /api/agents: {reply.status} {body[:200]!r}")
+                return elapsed
+
+            cli = _fleet.Case("list --json", [*_fleet.tmuxorch_argv(), "list", "--json"],
+                              fleet.environ)  # fmt: skip
+            listed = json.loads(fleet.ok("list", "--json"))
+            if len(listed) != len(names):
+                raise RuntimeError(f"list --json shows {len(listed)} agents, not {len(names)}")
+            for _ in range(2):
+                get(), _fleet.timed(cli)
+            http_s: list[float] = []
+            cli_s: list[float] = []
+            for _ in range(args.runs):
+                http_s.append(get())
+                cli_s.append(_fleet.timed(cli)[0])
+            rss = rss_mib(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    http_ms = statistics.median(http_s) * 1000
+    cli_ms = statistics.median(cli_s) * 1000
+    figures: dict[str, Any] = {
+        "agents": len(names),
+        "runs": args.runs,
+        "get_api_agents_ms": round(http_ms, 1),
+        "get_api_agents_p95_ms": round(_fleet.percentile([s * 1000 for s in http_s], 95), 1),
+        "list_json_ms": round(cli_ms, 1),
+        "ratio": round(cli_ms / http_ms, 1),
+        "server_rss_mib": round(rss, 1),
+    }
+    if args.json:
+        _fleet.print_json(figures)
+        return 0
+    print(f"median of {args.runs} interleaved runs, {len(names)} agents in the fleet")
+    print(f"  GET /api/agents      {http_ms:8.1f} ms (p95 {figures['get_api_agents_p95_ms']} ms)")
+    print(f"  tmuxorch list --json {cli_ms:8.1f} ms")
+    print(f"  ratio                {figures['ratio']:8.1f}x (goal >= 10x)")
+    print(f"  server RSS           {rss:8.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    _fleet.run_main(main)
