@@ -22,7 +22,8 @@ from tmuxorch.core import vocab
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import AgentError, FileError
 from tmuxorch.fleet import control, messaging
-from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest, check_name
+from tmuxorch.fleet.launching import SpawnRequest, check_name
+from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.fleet.views.costs import cost_view
 from tmuxorch.fleet.views.locks import lock_views
