@@ -19,9 +19,10 @@ from tmuxorch.store.interface import Store
 T = TypeVar("T")
 
 
-# watchdog warns when an event reaches an emitter being stopped; with no logging
-# set up, Python prints that to the stderr of whatever command was waiting.
-logging.getLogger("watchdog").setLevel(logging.ERROR)
+# watchdog logs an *error* when an event reaches an emitter being stopped (a
+# waiter closing its watch: harmless); with no logging set up, Python prints it
+# to the stderr of whatever command was waiting, whose one line it would spoil.
+logging.getLogger("watchdog").setLevel(logging.CRITICAL)
 
 
 def start_observer(handler: FileSystemEventHandler, *paths: Path | str) -> Any:
