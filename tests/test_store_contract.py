@@ -15,10 +15,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import agent_row, retry_until
+from tests.pgserver import PgServer
 from tmuxorch.core.errors import AgentError, StoreError
 from tmuxorch.core.records import Lock, MessageUsage, Turn, now
 from tmuxorch.locks.acquisition import acquire, release
@@ -39,6 +41,7 @@ class Backend:
         self.opened: list[Store] = []
         self.lose: Callable[[], None] = lambda: None
         self.spoil: Callable[[], None] = lambda: None
+        self.drop: Callable[[], None] = lambda: None  # once its connections are closed
 
     def connect(self) -> Store:
         store = self._connect()
@@ -89,15 +92,50 @@ def _sqlite(tmp_path: Path) -> Backend:
     return backend
 
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": _sqlite}
+def _postgres(tmp_path: Path, server: PgServer) -> Backend:
+    home, url = tmp_path / "home", server.new_database()
+    open_store(home, url=url).close()
+    backend = Backend(
+        "postgres",
+        lambda: open_store(home, create=False, url=url),
+        "from tmuxorch.store.opening import open_store\n"
+        f"store = open_store({str(home)!r}, url={url!r})",
+    )
+
+    def lose() -> None:
+        server.admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", url)
+
+    def spoil() -> None:
+        lose()
+        server.admin("CREATE TABLE notes (line TEXT)", url)
+
+    backend.lose, backend.spoil = lose, spoil
+    backend.drop = lambda: server.drop(url)
+    return backend
 
 
-@pytest.fixture(params=list(BACKENDS), ids=list(BACKENDS))
+# The backends, and the fixtures (a server) each needs.
+BACKENDS: dict[str, Callable[[Path, Any], Backend]] = {
+    "sqlite": lambda tmp_path, _: _sqlite(tmp_path),
+    "postgres": _postgres,
+}
+NEEDS = {"postgres": "pg_server"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.postgres] if name in NEEDS else [])
+        for name in BACKENDS
+    ],
+    ids=list(BACKENDS),
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made = BACKENDS[request.param](tmp_path)
+    needs = NEEDS.get(request.param)
+    made = BACKENDS[request.param](tmp_path, needs and request.getfixturevalue(needs))
     yield made
     for store in made.opened:
         store.close()
+    made.drop()
 
 
 @pytest.fixture

@@ -1,0 +1,19 @@
+"""Where a fleet's store lives: ``store.url`` in config, ``TMUXORCH_STORE`` in
+the environment (which wins), else the home's SQLite file. Config checks the
+URL with ``problem``; ``tmuxorch.store.opening`` picks the backend from it.
+No imports: this is on the hooks' path."""
+
+from __future__ import annotations
+
+ENV = "TMUXORCH_STORE"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def problem(url: str) -> str | None:
+    """Why ``url`` names no store tmuxorch can open, or None."""
+    if not url.startswith(POSTGRES_SCHEMES) or len(url) == len(url.split("//", 1)[0]) + 2:
+        return (
+            f"{url!r} is not a postgresql://USER@HOST/DB URL "
+            "(leave it unset for the home's SQLite file)"
+        )
+    return None
