@@ -1,12 +1,19 @@
 """Where a fleet's store lives: ``store.url`` in config, ``TMUXORCH_STORE`` in
 the environment (which wins), else the home's SQLite file. Config checks the
 URL with ``problem``; ``tmuxorch.store.opening`` picks the backend from it.
-No imports: this is on the hooks' path."""
+Stdlib only: this is on the hooks' path."""
 
 from __future__ import annotations
 
+import os
+
 ENV = "TMUXORCH_STORE"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def chosen(config_url: str | None) -> str | None:
+    """The store URL in effect: the environment's, else config's; None for SQLite."""
+    return os.environ.get(ENV) or config_url
 
 
 def problem(url: str) -> str | None:

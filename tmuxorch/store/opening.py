@@ -32,7 +32,7 @@ def open_store(home: Path | str, *, create: bool = True, url: str | None = None)
     ``create``: then StoreError "no fleet at ..."): on the PostgreSQL server
     that ``TMUXORCH_STORE``, else ``url`` (config's ``store.url``) names, else
     the home's SQLite file."""
-    where = os.environ.get(storeurl.ENV) or url
+    where = storeurl.chosen(url)
     if not where:
         return SqliteStore.open(home, create=create)
     problem = storeurl.problem(where)

@@ -1,0 +1,95 @@
+"""The PostgreSQL backend's own edges (its contract is tests/test_store_contract.py):
+picking it from TMUXORCH_STORE or store.url, and a store that cannot be used
+saying why in one line, through the store and through the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
+from tmuxorch.core.errors import StoreError
+from tmuxorch.store.opening import open_store
+from tmuxorch.store.postgres.schema import MIGRATIONS
+
+pytestmark = pytest.mark.postgres
+
+
+def test_the_store_url_picks_postgresql_and_the_environment_wins(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_store(tmp_path / "home", url=pg_url) as store:
+        store.add_event(None, "poke")
+        assert store.path == pg_url and not (tmp_path / "home" / "state.db").exists()
+    monkeypatch.setenv("TMUXORCH_STORE", pg_url)
+    with open_store(tmp_path / "home", url="postgresql://nobody@/elsewhere") as store:
+        assert [e.event for e in store.events()] == ["poke"]
+
+
+# (id, the URL given the server's own URL maker, what the one line says)
+BAD_URLS: list[tuple[str, Callable[[PgServer], str], str]] = [
+    ("another scheme", lambda s: "mysql://u@h/db", "is not a postgresql://USER@HOST/DB URL"),
+    ("an invalid option", lambda s: s.url("postgres") + "&sslmode=bogus", "invalid sslmode"),
+    (
+        "wrong credentials",
+        lambda s: s.url("postgres", PASSWORD_ROLE, "wrong-" + PASSWORD),
+        "password authentication failed",
+    ),
+    ("no such database", lambda s: s.url("nosuchdb"), 'database "nosuchdb" does not exist'),
+    (
+        "no server on that socket",
+        lambda s: f"postgresql://u@/db?host={s.socket_dir}/nothing-here",
+        "No such file or directory: is the server running",
+    ),
+    (
+        "no server on that port",
+        lambda s: "postgresql://u@127.0.0.1:1/db",
+        "Connection refused: is the server running",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make", "says"), [b[1:] for b in BAD_URLS], ids=[b[0] for b in BAD_URLS])
+def test_a_store_that_cannot_be_reached_says_why_in_one_line(
+    tmp_path: Path, pg_server: PgServer, make: Callable[[PgServer], str], says: str
+) -> None:
+    url = make(pg_server)
+    with pytest.raises(StoreError) as caught:
+        open_store(tmp_path / "home", url=url)
+    message = str(caught.value)
+    assert says in message and "\n" not in message
+    assert PASSWORD not in message  # a password is never shown
+    # The CLI says the same, as its one line, and makes no fleet anywhere.
+    home = tmp_path / "cli-home"
+    env = {**os.environ, "TMUXORCH_STORE": url, "TMUXORCH_HOME": str(home)}
+    env["TMUXORCH_SOCKET"] = f"pgtest{os.getpid()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "tmuxorch", "list"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and PASSWORD not in done.stderr
+    assert not (home / "state.db").exists()
+
+
+def test_a_database_of_a_newer_schema_is_refused_untouched(
+    tmp_path: Path, pg_server: PgServer, pg_url: str
+) -> None:
+    home = tmp_path / "home"
+    with open_store(home, url=pg_url) as store:
+        store.add_event(None, "kept")
+    pg_server.admin("UPDATE fleet SET version = 99", pg_url)
+    for create in (True, False):
+        with pytest.raises(StoreError) as caught:
+            open_store(home, url=pg_url, create=create)
+        message = str(caught.value)
+        assert "schema version 99, newer than this tmuxorch's" in message
+        assert "\n" not in message
+    pg_server.admin(f"UPDATE fleet SET version = {len(MIGRATIONS)}", pg_url)
+    with open_store(home, url=pg_url) as store:
+        assert [e.event for e in store.events()] == ["kept"]
