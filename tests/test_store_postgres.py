@@ -4,6 +4,7 @@ saying why in one line, through the store and through the CLI."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Env, base_config
+from tests.helpers import agent_row
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
 from tmuxorch.core.errors import StoreError
 from tmuxorch.store.opening import open_store
@@ -93,3 +96,55 @@ def test_a_database_of_a_newer_schema_is_refused_untouched(
     pg_server.admin(f"UPDATE fleet SET version = {len(MIGRATIONS)}", pg_url)
     with open_store(home, url=pg_url) as store:
         assert [e.event for e in store.events()] == ["kept"]
+
+
+HOOKS = Path(__file__).parent / "fixtures" / "claude" / "2.1.329" / "hooks"
+
+
+def test_claude_hooks_of_an_agent_reach_the_store_its_environment_names(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """spawn gives its agents TMUXORCH_STORE: their hooks find no state.db in
+    the home, yet record the state and take the locks in the database."""
+    home = tmp_path / "home"
+    with open_store(home, url=pg_url) as store:
+        store.insert_agent(agent_row("a", profile="claude", cwd=str(tmp_path)))
+    env = {
+        **os.environ, "TMUXORCH_HOME": str(home), "TMUXORCH_AGENT": "a",
+        "TMUXORCH_STORE": pg_url, "TMUXORCH_CONFIG": str(tmp_path / "no-config.yaml"),
+    }  # fmt: skip
+    env.pop("TMUX_PANE", None)
+    (tmp_path / "no-config.yaml").write_text("{}\n")
+    target = tmp_path / "new.txt"
+    write = json.loads((HOOKS / "PreToolUse.json").read_text())
+    write["cwd"], write["tool_input"]["file_path"] = str(tmp_path), str(target)
+    for argv, payload in (
+        (["hook", "UserPromptSubmit"], (HOOKS / "UserPromptSubmit.json").read_text()),
+        (["auto-lock"], json.dumps(write)),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "tmuxorch", *argv],
+            input=payload, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), argv
+    assert not (home / "state.db").exists()
+    with open_store(home, url=pg_url, create=False) as store:
+        agent = store.get_agent("a")
+        assert agent is not None and agent.state == "busy"
+        assert [(lk.path, lk.holder) for lk in store.locks()] == [(str(target), "a")]
+
+
+def test_a_fleet_with_a_store_url_keeps_its_agents_there(
+    env: Env, tmp_path: Path, pg_url: str
+) -> None:
+    """config's store.url: spawn and list use the database, not the home's
+    file, and the agent's processes (its hooks) are told where it is."""
+    env.write_config({**base_config(tmp_path), "store": {"url": pg_url}})
+    env.ok("spawn", "w", "sleep 600")
+    (listed,) = json.loads(env.ok("list", "--json"))
+    assert listed["name"] == "w" and not (env.home / "state.db").exists()
+    with open_store(env.home, url=pg_url, create=False) as store:
+        agent = store.get_agent("w")
+    assert agent is not None and agent.pid is not None
+    environ = Path(f"/proc/{agent.pid}/environ").read_bytes().split(b"\0")
+    assert f"TMUXORCH_STORE={pg_url}".encode() in environ

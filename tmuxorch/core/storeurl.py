@@ -16,6 +16,13 @@ def chosen(config_url: str | None) -> str | None:
     return os.environ.get(ENV) or config_url
 
 
+def state_present(home: str) -> bool:
+    """Whether there may be a fleet's state to open, asked before importing
+    the store (Claude's hooks, on every call): a store the environment names
+    (spawn passes it on to its agents), or the home's SQLite file."""
+    return bool(os.environ.get(ENV)) or os.path.exists(os.path.join(home, "state.db"))
+
+
 def problem(url: str) -> str | None:
     """Why ``url`` names no store tmuxorch can open, or None."""
     if not url.startswith(POSTGRES_SCHEMES) or len(url) == len(url.split("//", 1)[0]) + 2:

@@ -318,6 +318,9 @@ class Fleet:
             "TMUXORCH_SOCKET": self.settings.socket,
             "TMUXORCH_LAUNCH": launch,  # tells this start's hooks from a previous one's
         }
+        url = storeurl.chosen(self.config.store.url)
+        if url is not None:  # its hooks read config.yaml no more than they must
+            env[storeurl.ENV] = url
         old = self.pane(agent)
         if old is not None:  # its dead pane from before: the new window replaces it
             self.tmux.kill_window(old.window_id)
