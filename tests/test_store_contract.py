@@ -179,6 +179,15 @@ def test_a_bad_agent_write_is_refused_and_changes_nothing(
     assert [(a.name, a.detail) for a in store.list_agents()] == [("a", "kept")]
 
 
+def test_a_refused_write_leaves_the_transaction_around_it_usable(store: Store) -> None:
+    store.insert_agent(agent_row("a"))
+    with store.transaction():
+        with pytest.raises(AgentError):
+            store.insert_agent(agent_row("a"))
+        store.insert_agent(agent_row("b"))
+    assert [a.name for a in store.list_agents()] == ["a", "b"]
+
+
 def test_deleting_an_agent_fails_its_queue_and_frees_its_rows(store: Store) -> None:
     store.insert_agent(agent_row("a"))
     queued = store.add_message(None, "a", "sequential", "hi")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import psycopg
-
 from tmuxorch.core import states
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.records import Agent, now
@@ -33,11 +31,13 @@ class Agents(Connection):
         values["spec"] = json.dumps(agent.spec)
         columns = ", ".join(values)
         marks = ", ".join(f"%({c})s" for c in values)
-        try:
-            with self.transaction() as conn:
-                conn.execute(f"INSERT INTO agents ({columns}) VALUES ({marks})", values)
-        except psycopg.errors.UniqueViolation:
-            raise AgentError(f"an agent named {agent.name!r} already exists") from None
+        with self.transaction() as conn:
+            # Asked, not left to the primary key: a failed statement would
+            # abort the caller's whole transaction (writers queue on the write
+            # lock, so nobody takes the name in between).
+            if conn.execute("SELECT 1 FROM agents WHERE name = %s", (agent.name,)).fetchone():
+                raise AgentError(f"an agent named {agent.name!r} already exists")
+            conn.execute(f"INSERT INTO agents ({columns}) VALUES ({marks})", values)
 
     def get_agent(self, name: str) -> Agent | None:
         row = self.conn.execute("SELECT * FROM agents WHERE name = %s", (name,)).fetchone()
