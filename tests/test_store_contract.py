@@ -26,6 +26,7 @@ from tmuxorch.core.records import Lock, MessageUsage, Turn, now
 from tmuxorch.locks.acquisition import acquire, release
 from tmuxorch.locks.keys import Holder
 from tmuxorch.store.interface import Store
+from tmuxorch.store.notify import relay
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.sqlite.schema import DB_NAME
 
@@ -487,6 +488,19 @@ def test_a_write_on_another_connection_wakes_a_waiter(backend: Backend) -> None:
         writer.insert_agent(agent_row("a"))
         assert changes.wait(30.0)
     assert retry_until(lambda: waiter.get_agent("a")) is not None
+
+
+def test_a_relay_calls_back_on_each_write(backend: Backend) -> None:
+    watched, writer = backend.connect(), backend.connect()
+    heard, stopping = threading.Event(), threading.Event()
+    relay(watched, heard.set, stopping)
+    try:
+        for name in ("a", "b"):
+            writer.insert_agent(agent_row(name))
+            retry_until(heard.is_set, message=f"the relay heard {name} inserted")
+            heard.clear()
+    finally:
+        stopping.set()
 
 
 # (id, what happens to the stored state, what the one line says)

@@ -137,14 +137,17 @@ def test_claude_hooks_of_an_agent_reach_the_store_its_environment_names(
 def test_a_fleet_with_a_store_url_keeps_its_agents_there(
     env: Env, tmp_path: Path, pg_url: str
 ) -> None:
-    """config's store.url: spawn and list use the database, not the home's
-    file, and the agent's processes (its hooks) are told where it is."""
+    """config's store.url: spawn, list, send and its monitor use the database,
+    not the home's file, and the agent's processes (its hooks) are told where
+    it is."""
     env.write_config({**base_config(tmp_path), "store": {"url": pg_url}})
-    env.ok("spawn", "w", "sleep 600")
+    env.spawn_ready("f", "--agent", "fake")
     (listed,) = json.loads(env.ok("list", "--json"))
-    assert listed["name"] == "w" and not (env.home / "state.db").exists()
+    assert listed["name"] == "f" and not (env.home / "state.db").exists()
+    sent = json.loads(env.ok("send", "f", "sleep 1", "--wait", "--json"))
+    assert sent["status"] == "delivered" and env.records() == ["sleep 1"]
     with open_store(env.home, url=pg_url, create=False) as store:
-        agent = store.get_agent("w")
-    assert agent is not None and agent.pid is not None
+        agent = store.get_agent("f")
+    assert agent is not None and agent.pid is not None and agent.state == "idle"
     environ = Path(f"/proc/{agent.pid}/environ").read_bytes().split(b"\0")
     assert f"TMUXORCH_STORE={pg_url}".encode() in environ

@@ -32,7 +32,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
-from tmuxorch.core import private, procs, screen
+from tmuxorch.core import private, procs, screen, storeurl
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.frozen import replace
@@ -45,7 +45,7 @@ from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
-from tmuxorch.store.notify import start_observer
+from tmuxorch.store.notify import relay, start_observer
 from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux.conf import WAKE_CHANNEL
 from tmuxorch.tmux.panes import Pane
@@ -99,7 +99,7 @@ class Monitor:
         # its own (libtmux's cmd gives no handle), so that stop can end it.
         self.waiting: subprocess.Popen[bytes] | None = None
         self.last_event = 0
-        self.costs = Refresher(settings.home, pricing(settings.config))
+        self.costs = Refresher(settings.home, pricing(settings.config), settings.config.store.url)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
         self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
         # Message delivery: one worker thread per agent at a time.
@@ -116,6 +116,9 @@ class Monitor:
     def run(self) -> None:
         with single_instance(self.settings.home):
             observer = _observer(self.settings.home, _Watch(self.events))
+            if storeurl.chosen(self.settings.config.store.url) is not None:
+                # The observer sees the home's SQLite file; another store says itself.
+                relay(self.store, lambda: self.events.put(("db", "")), self.stopping)
             waiter = threading.Thread(target=self._wait_tmux, daemon=True)
             waiter.start()
             try:

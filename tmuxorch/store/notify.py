@@ -6,6 +6,7 @@ watchdog observers serve the backends and the monitor that watch files.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +14,13 @@ from typing import Any, TypeVar
 
 from watchdog.events import FileSystemEventHandler
 
-from tmuxorch.core.errors import TimeoutReached
+from tmuxorch.core.errors import TimeoutReached, TmuxorchError
 from tmuxorch.store.interface import Store
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+# Seconds a relay sleeps between looks at whether it should stop.
+_RELAY_CHECK = 30.0
 
 
 # watchdog warns when an event reaches an emitter being stopped; with no logging
@@ -68,3 +72,25 @@ def wait_until(
             if left is not None and left <= 0:
                 raise TimeoutReached(timed_out())
             changes.wait(5.0 if left is None else min(left, 5.0))
+
+
+def relay(store: Store, changed: Callable[[], None], stopping: threading.Event) -> None:
+    """Call ``changed()`` (from a daemon thread) after each change of the store
+    until ``stopping`` is set: how a loop that waits on a queue of its own (the
+    monitor) hears of a store that no file watch of its sees. A store that
+    fails ends the relay: the loop's own reads say why."""
+    changes = store.changes()  # here: listening before the caller reads
+
+    def run() -> None:
+        with changes:
+            while not stopping.is_set():
+                try:
+                    # Not a poll: a bound on how long a stopped relay lingers.
+                    woken = changes.wait(_RELAY_CHECK)
+                except TmuxorchError as exc:
+                    logger.warning("store wake-ups ended: %s", exc)
+                    return
+                if woken and not stopping.is_set():
+                    changed()
+
+    threading.Thread(target=run, name="store-changes", daemon=True).start()
