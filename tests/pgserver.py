@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -112,13 +113,19 @@ def started() -> Iterator[PgServer | str]:
         shutil.rmtree(top, ignore_errors=True)
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip the calling test for want of a server, or fail it with
+    TMUXORCH_REQUIRE_POSTGRES=1 (CI)."""
+    if os.environ.get("TMUXORCH_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"TMUXORCH_REQUIRE_POSTGRES=1: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     with started() as server:
         if isinstance(server, str):
-            if os.environ.get("TMUXORCH_REQUIRE_POSTGRES") == "1":
-                pytest.fail(f"TMUXORCH_REQUIRE_POSTGRES=1: {server}", pytrace=False)
-            pytest.skip(server)
+            unavailable(server)
         yield server
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import pgserver
 from tests.conftest import Env, base_config
 from tests.helpers import agent_row
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
@@ -20,7 +21,30 @@ from tmuxorch.core.errors import StoreError
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.postgres.schema import MIGRATIONS
 
-pytestmark = pytest.mark.postgres
+# (id, TMUXORCH_REQUIRE_POSTGRES, what a test without a server does)
+WITHOUT_SERVER = [
+    ("skips", None, pytest.skip.Exception),
+    ("fails when required", "1", pytest.fail.Exception),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"), [w[1:] for w in WITHOUT_SERVER], ids=[w[0] for w in WITHOUT_SERVER]
+)
+def test_without_postgresql_a_test_skips_unless_required(
+    monkeypatch: pytest.MonkeyPatch, required: str | None, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setattr(pgserver, "_binaries", lambda: None)
+    if required is None:
+        monkeypatch.delenv("TMUXORCH_REQUIRE_POSTGRES", raising=False)
+    else:
+        monkeypatch.setenv("TMUXORCH_REQUIRE_POSTGRES", required)
+    with pgserver.started() as server:
+        assert server == (
+            "PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql)"
+        )
+        with pytest.raises(outcome, match="initdb and pg_ctl are not installed"):
+            pgserver.unavailable(server)
 
 
 def test_the_store_url_picks_postgresql_and_the_environment_wins(
