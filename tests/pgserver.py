@@ -16,7 +16,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -42,8 +42,9 @@ def _binaries() -> Path | None:
 class PgServer:
     """The session's server: URLs to fresh databases on it."""
 
-    def __init__(self, socket_dir: Path) -> None:
+    def __init__(self, socket_dir: Path, restart: Callable[[], None]) -> None:
         self.socket_dir = socket_dir
+        self.restart = restart  # stop the server (dropping every connection), start it again
         self._names = itertools.count(1)
 
     def url(self, database: str, user: str = ADMIN, password: str | None = None) -> str:
@@ -101,10 +102,9 @@ def started() -> Iterator[PgServer | str]:
             f"local all {ADMIN} trust\nlocal all all scram-sha-256\n", encoding="utf-8"
         )
         options = f"-c listen_addresses='' -k {top} -c fsync=off -c max_connections=200"
-        _run_as(
-            user, [pg_ctl, "-D", str(data), "-o", options, "-l", str(top / "log"), "-w", "start"]
-        )
-        server = PgServer(top)
+        control = [pg_ctl, "-D", str(data), "-o", options, "-l", str(top / "log"), "-w"]
+        _run_as(user, [*control, "start"])
+        server = PgServer(top, lambda: _run_as(user, [*control, "-m", "fast", "restart"]))
         server.admin(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'")
         yield server
     finally:

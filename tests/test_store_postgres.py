@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import pytest
 
 from tests import pgserver
 from tests.conftest import Env, base_config
-from tests.helpers import agent_row
+from tests.helpers import agent_row, retry_until
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
 from tmuxorch.core.errors import StoreError
+from tmuxorch.store.notify import relay
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.postgres.schema import MIGRATIONS
 
@@ -175,3 +177,50 @@ def test_a_fleet_with_a_store_url_keeps_its_agents_there(
     assert agent is not None and agent.pid is not None and agent.state == "idle"
     environ = Path(f"/proc/{agent.pid}/environ").read_bytes().split(b"\0")
     assert f"TMUXORCH_STORE={pg_url}".encode() in environ
+
+
+def test_a_store_and_its_waiter_outlive_a_server_restart(
+    tmp_path: Path, pg_server: PgServer, pg_url: str
+) -> None:
+    """The call that meets the dropped connection fails in one line, having
+    written nothing; the next ones run on a new connection, and a waiter
+    listens again (waking once, as it may have missed changes meanwhile)."""
+    with open_store(tmp_path / "home", url=pg_url) as store:
+        store.add_event(None, "before")
+        with store.changes() as changes:
+            pg_server.restart()
+            with pytest.raises(StoreError) as caught:
+                store.add_event(None, "lost")
+            assert "\n" not in str(caught.value)
+            store.add_event(None, "after")
+
+            def woke() -> bool:
+                try:
+                    return changes.wait(30.0)
+                except StoreError:
+                    return False  # the wait that met the dropped connection
+
+            retry_until(woke, message="the waiter listens again")
+            store.add_event(None, "heard")
+            assert changes.wait(30.0)
+        assert [e.event for e in store.events()] == ["before", "after", "heard"]
+
+
+def test_a_relay_hears_writes_again_after_a_server_restart(
+    tmp_path: Path, pg_server: PgServer, pg_url: str
+) -> None:
+    """The monitor's wake-ups on PostgreSQL come back after a restart."""
+    home = tmp_path / "home"
+    with open_store(home, url=pg_url) as watched, open_store(home, url=pg_url) as writer:
+        heard, stopping = threading.Event(), threading.Event()
+        relay(watched, heard.set, stopping)
+        try:
+            pg_server.restart()
+            retry_until(heard.is_set, message="the relay listens again")
+            heard.clear()
+            with pytest.raises(StoreError):  # this connection's call that meets the break
+                writer.add_event(None, "lost")
+            writer.add_event(None, "after")
+            retry_until(heard.is_set, message="the relay heard the write")
+        finally:
+            stopping.set()

@@ -77,19 +77,23 @@ def wait_until(
 def relay(store: Store, changed: Callable[[], None], stopping: threading.Event) -> None:
     """Call ``changed()`` (from a daemon thread) after each change of the store
     until ``stopping`` is set: how a loop that waits on a queue of its own (the
-    monitor) hears of a store that no file watch of its sees. A store that
-    fails ends the relay: the loop's own reads say why."""
+    monitor) hears of a store that no file watch of its sees. While the store
+    fails (a server restarting), it tries again with a growing pause."""
     changes = store.changes()  # here: listening before the caller reads
 
     def run() -> None:
+        pause = 1.0
         with changes:
             while not stopping.is_set():
                 try:
                     # Not a poll: a bound on how long a stopped relay lingers.
                     woken = changes.wait(_RELAY_CHECK)
                 except TmuxorchError as exc:
-                    logger.warning("store wake-ups ended: %s", exc)
-                    return
+                    logger.warning("store wake-ups: %s (again in %.0f s)", exc, pause)
+                    stopping.wait(pause)
+                    pause = min(pause * 2, _RELAY_CHECK)
+                    continue
+                pause = 1.0
                 if woken and not stopping.is_set():
                     changed()
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import pq
+from psycopg.rows import dict_row
 
 from tmuxorch.core.errors import StoreError
 from tmuxorch.core.records import now
@@ -61,10 +62,35 @@ def store_error(exc: psycopg.Error, url: str) -> StoreError:
     )
 
 
+# Seconds to reach the server before saying it is unreachable.
+CONNECT_TIMEOUT = 10
+
+
+def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
+    """A connection in autocommit (transactions are explicit), rows as dicts."""
+    try:
+        return psycopg.connect(
+            url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
+        )
+    except psycopg.Error as exc:
+        raise store_error(exc, url) from exc
+
+
+def _reconnect_if_lost(store: Any) -> None:
+    """A connection the server dropped (a restart, a network cut) failed the
+    call that met it with a StoreError; the next call, outside a transaction,
+    runs on a new one. Nothing is retried: whether a write that met the break
+    committed is for the caller to read."""
+    if store.conn.broken and not store._writing:
+        lost, store.conn = store.conn, connect(store.url)  # still broken if this fails
+        lost.close()
+
+
 def _translating(method: Any) -> Any:
     @functools.wraps(method)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
+            _reconnect_if_lost(self)
             return method(self, *args, **kwargs)
         except psycopg.Error as exc:
             raise store_error(exc, self.url) from exc
@@ -90,6 +116,7 @@ class Connection:
         self.conn = conn
         self.url = url
         self._home = home
+        self._writing = False  # in a transaction() of ours
 
     @property
     def path(self) -> str:
@@ -111,16 +138,18 @@ class Connection:
         except psycopg.Error as exc:
             self._rollback()
             raise store_error(exc, self.url) from exc
+        self._writing = True
         try:
             yield self.conn
-        except BaseException:
-            self._rollback()
-            raise
-        try:
             self.conn.execute("COMMIT")
         except psycopg.Error as exc:
             self._rollback()
             raise store_error(exc, self.url) from exc
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._writing = False
 
     def _rollback(self) -> None:
         if self.conn.info.transaction_status in _IN_TRANSACTION:

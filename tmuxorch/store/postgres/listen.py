@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from tmuxorch.store.postgres.connection import store_error
+from tmuxorch.store.postgres.connection import connect, store_error
 from tmuxorch.store.postgres.schema import CHANNEL
 
 
@@ -17,17 +17,27 @@ class Listen:
     """``PostgresStore.changes()``: sleep until any process commits a write to
     the fleet's database (or a timeout passes)."""
 
-    def __init__(self, url: str, connect: Any) -> None:
+    def __init__(self, url: str) -> None:
         self._url = url
-        self._conn: psycopg.Connection[Any] = connect(url)
+        self._conn = self._listening()
+
+    def _listening(self) -> psycopg.Connection[Any]:
+        conn = connect(self._url)
         try:
             # Once this returns, every later commit is queued for this connection.
-            self._conn.execute(f"LISTEN {CHANNEL}")
+            conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:
-            self._conn.close()
-            raise store_error(exc, url) from exc
+            conn.close()
+            raise store_error(exc, self._url) from exc
+        return conn
 
     def wait(self, timeout: float | None) -> bool:
+        if self._conn.broken:
+            # The server dropped the last one (that wait said so): listen
+            # again, and say changed, since some may have come in between.
+            lost, self._conn = self._conn, self._listening()  # still broken if this fails
+            lost.close()
+            return True
         try:
             changed = any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
             # Fold the notifications already here into this wake-up.

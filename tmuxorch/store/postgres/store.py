@@ -12,32 +12,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
 from tmuxorch.core.errors import StoreError
 from tmuxorch.core.private import check_home
 from tmuxorch.core.records import now
 from tmuxorch.store.postgres.agents import Agents
-from tmuxorch.store.postgres.connection import store_error, translated
+from tmuxorch.store.postgres.connection import connect, translated
 from tmuxorch.store.postgres.history import History
 from tmuxorch.store.postgres.listen import Listen
 from tmuxorch.store.postgres.locks import Locks
 from tmuxorch.store.postgres.messages import Messages
 from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
-
-# Seconds to reach the server before saying it is unreachable.
-CONNECT_TIMEOUT = 10
-
-
-def connect(url: str) -> psycopg.Connection[dict[str, Any]]:
-    """A connection in autocommit (transactions are explicit), rows as dicts."""
-    try:
-        return psycopg.connect(
-            url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
-        )
-    except psycopg.Error as exc:
-        raise store_error(exc, url) from exc
 
 
 @translated
@@ -99,7 +83,7 @@ class PostgresStore(Agents, Messages, Locks, History):
         self.conn.close()
 
     def changes(self) -> Listen:
-        return Listen(self.url, connect)
+        return Listen(self.url)
 
     def replaced(self) -> bool:
         """Were the fleet's tables dropped or made anew since this connection
