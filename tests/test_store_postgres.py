@@ -69,6 +69,11 @@ BAD_URLS: list[tuple[str, Callable[[PgServer], str], str]] = [
         lambda s: s.url("postgres", PASSWORD_ROLE, "wrong-" + PASSWORD),
         "password authentication failed",
     ),
+    (
+        "wrong password in the query",
+        lambda s: s.url("postgres", PASSWORD_ROLE) + f"&password=wrong-{PASSWORD}",
+        "password authentication failed",
+    ),
     ("no such database", lambda s: s.url("nosuchdb"), 'database "nosuchdb" does not exist'),
     (
         "no server on that socket",

@@ -45,8 +45,10 @@ _ADVICE: tuple[tuple[str, str], ...] = (
 
 
 def redacted(url: str) -> str:
-    """``url`` without its password, as messages show it."""
-    return re.sub(r"^(\w+://[^:/@?]*):[^@/?]*@", r"\1:***@", url)
+    """``url`` without its password (``USER:PASSWORD@`` or ``?password=``),
+    as messages show it."""
+    url = re.sub(r"^(\w+://[^:/@?]*):[^@/?]*@", r"\1:***@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
 
 
 def store_error(exc: psycopg.Error, url: str) -> StoreError:
