@@ -43,7 +43,10 @@ class PostgresStore(Agents, Messages, Locks, History):
 
     def _prepare(self, create: bool) -> str:
         """The fleet's id, once its schema is this tmuxorch's (made or migrated)."""
-        if self._fleet() is None:
+        fleet = self._fleet()
+        if fleet is not None and fleet["version"] == len(MIGRATIONS):
+            return str(fleet["id"])  # every open but the first: no write, no lock
+        if fleet is None:
             others = self.conn.execute(
                 "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema()"
             ).fetchone()
