@@ -14,6 +14,7 @@ import yaml
 from tests.conftest import ClaudeFleet, Env, Router, base_config
 from tests.fakeapi import Usage, text, tool_use
 from tests.helpers import retry_until
+from tmuxorch.fleet import monitorproc
 
 
 def _write(tmp: Path, tasks: Any, suffix: str = ".yaml") -> Path:
@@ -279,11 +280,6 @@ def test_delegate_turns_exceeded(claude_fleet: ClaudeFleet) -> None:
     assert (violation["limit"], violation["value"], violation["cap"]) == ("max_turns", 3, 2)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: a delegate to an agent that dies at start-up hung for 120 s in 2 of the "
-    "last full runs of this session; cause not found",
-)
 def test_delegate_to_a_fake_agent_and_one_that_dies(env: Env) -> None:
     proc = env.cli("delegate", "d1", "sleep 1", "--agent", "fake", "--json", timeout=120)
     result = json.loads(proc.stdout)
@@ -296,3 +292,55 @@ def test_delegate_to_a_fake_agent_and_one_that_dies(env: Env) -> None:
     result = json.loads(proc.stdout)
     assert proc.returncode == 1 and result["status"] == "failed" and not result["can_continue"]
     assert result["error"]
+
+
+def test_delegate_sees_its_agent_die_with_no_monitor(env: Env, tmp_path: Path) -> None:
+    """The waiter looks at the agent's pane itself: it does not wait on a
+    monitor (which may be gone) to say the agent died with the task queued."""
+    go = tmp_path / "go"
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["dies"] = {
+        "command": "/bin/sh",
+        # Dies once the task is queued (it never takes input).
+        "args": ["-c", f"until [ -e {go} ]; do sleep 0.05; done; echo 'dies: no'; exit 3"],
+        "ready": ["^>"],
+    }
+    env.write_config(config)
+    env.ok("list")  # the home
+    with monitorproc.single_instance(env.home):  # held here: no monitor can start
+        argv = ["delegate", "d", "task", "--agent", "dies", "--json", "--timeout", "60"]
+        delegate = subprocess.Popen(
+            [sys.executable, "-m", "tmuxorch", *argv],
+            env=env.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            with env.fleet() as fleet:
+                retry_until(
+                    lambda: [m for m in fleet.store.messages("d") if m.status == "queued"],
+                    message="the task queued",
+                )
+            go.touch()
+            out, err = delegate.communicate(timeout=120)
+        finally:
+            delegate.kill()
+    result = json.loads(out)
+    assert delegate.returncode == 1 and b"Traceback" not in err
+    assert (result["status"], result["error"]) == (
+        "failed",
+        "exit status 3 during start-up: dies: no",
+    )
+
+
+def test_the_monitor_reads_a_profile_added_after_it_started(env: Env) -> None:
+    env.spawn_ready("s1")
+    monitor = (env.home / monitorproc.LOCK_FILE).read_text()
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["late"] = {"extends": "shell"}
+    env.write_config(config)
+    env.spawn_ready("l1", "--agent", "late")
+    env.ok("send", "l1", "echo late-$((6*7))")
+    retry_until(lambda: "late-42" in env.ok("output", "l1"), message="the message ran")
+    # The same monitor did it all: an agent of a profile it had not read did not end it.
+    assert (env.home / monitorproc.LOCK_FILE).read_text() == monitor
+    assert monitorproc.is_running(env.home)
+    assert "unknown agent profile" not in (env.home / monitorproc.LOG_FILE).read_text()

@@ -139,13 +139,22 @@ def test_worktree_outside_git_fails_cleanly(env: Env, tmp_path: Path) -> None:
     assert env.json("list") == []
 
 
-def test_exit_during_start_up_says_why(env: Env) -> None:
+@pytest.mark.parametrize(
+    "start_up",
+    [
+        # A moment of start-up, as Claude has.
+        "sleep 0.5; ",
+        # None: gone before spawn has set its window up (tmux pipes no dead pane).
+        "",
+    ],
+    ids=["after-a-moment", "at-once"],
+)
+def test_exit_during_start_up_says_why(env: Env, start_up: str) -> None:
+    why = "broken: cannot be used with root"
     config = yaml.safe_load(env.config_path.read_text())
     config["agents"]["broken"] = {
         "command": "/bin/sh",
-        # A moment of start-up, as Claude has: a program gone before its
-        # window is set up fails spawn itself (pipe-pane on a dead pane).
-        "args": ["-c", "sleep 0.5; echo 'broken: cannot be used with root' >&2; exit 3"],
+        "args": ["-c", f"{start_up}echo '{why}' >&2; exit 3"],
         "ready": [r"^> \Z"],
     }
     env.write_config(config)
@@ -154,10 +163,14 @@ def test_exit_during_start_up_says_why(env: Env) -> None:
     first_turn = env.cli("spawn", "c", "do it", "--wait", "--agent", "broken")
     for proc in (waited, first_turn):
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
-        assert proc.stderr.count("\n") == 1 and "broken: cannot be used with root" in proc.stderr
+        assert proc.stderr.count("\n") == 1 and why in proc.stderr
     status = env.json("status", "b")
     assert status["state"] == "exited" and status["exit_status"] == 3
-    assert status["detail"] == "exit status 3 during start-up: broken: cannot be used with root"
+    assert status["detail"] == f"exit status 3 during start-up: {why}"
+    delegated = env.cli("delegate", "d", "do it", "--agent", "broken", "--json")
+    result = json.loads(delegated.stdout)
+    assert delegated.returncode == 1 and result["status"] == "failed"
+    assert result["error"] == status["detail"] and not result["can_continue"]
 
 
 def _running(pid: int) -> bool:

@@ -8,13 +8,17 @@ import queue
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
+import yaml
+from libtmux.server import Server
 
 from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
 from tmuxorch.daemon import monitor
 from tmuxorch.fleet import monitorproc
+from tmuxorch.fleet.lifecycle import SpawnRequest
 
 
 def _state(env: Env, name: str) -> tuple[str, str]:
@@ -267,7 +271,7 @@ def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    client = retry_until(lambda: made and made[0].waiting, message="blocked in wait-for")
+    client = retry_until(lambda: made and made[0].waker.client, message="blocked in wait-for")
     made[0].stop()
     thread.join(timeout=30)
     assert not thread.is_alive()
@@ -283,3 +287,69 @@ def test_a_started_monitor_holds_its_lock_when_start_returns(env: Env) -> None:
     assert monitorproc.ensure_running(env.fleet().settings)
     assert monitorproc.is_running(env.home)
     assert not monitorproc.ensure_running(env.fleet().settings)
+
+
+def test_a_name_removed_and_spawned_again_gets_idle_each_time(env: Env) -> None:
+    """Removing the last agent ends the tmux server, and the monitor leaves
+    with it: a spawn that came while it was leaving saw its lock still held
+    and started none. Spawned at once, as an MCP client does, each new agent
+    must still be seen ready."""
+    with env.fleet() as fleet:
+        for round_ in range(10):
+            fleet.spawn(SpawnRequest(name="w1", profile="shell"))
+            assert fleet.wait_for(["w1"], "idle", timeout=30) == {"w1": "idle"}, round_
+            fleet.remove("w1")
+
+
+def test_the_monitor_outlives_an_edit_of_config_yaml(env: Env) -> None:
+    """config.yaml that does not parse for a while (a save under way), then a
+    profile gone while its agent runs: the monitor says so and goes on."""
+    config = yaml.safe_load(env.config_path.read_text())
+    config["agents"]["late"] = {"extends": "shell"}
+    env.write_config(config)
+    env.spawn_ready("l1", "--agent", "late")
+    lock, log = env.home / monitorproc.LOCK_FILE, env.home / monitorproc.LOG_FILE
+    running = lock.read_text()
+    with env.fleet() as fleet:
+        env.config_path.write_text("agents: [")
+        fleet.store.add_event("l1", "note", None, "a write wakes the monitor")
+        retry_until(lambda: "keeping the settings read before" in log.read_text())
+        del config["agents"]["late"]
+        env.write_config(config)
+        pane = env.json("status", "l1")["pane_id"]
+        fleet.tmux.send_keys(pane, "echo moved", "Enter")  # its screen changes
+        retry_until(lambda: "not reading the screen of l1" in log.read_text())
+    env.spawn_ready("s1")
+    assert lock.read_text() == running and monitorproc.is_running(env.home)
+
+
+def _wait_for_clients(pid: int) -> list[int]:
+    """The `tmux wait-for` clients process ``pid`` runs."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = (entry / "stat").read_text().rpartition(")")[2].split()[1]
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue  # not a process, or gone meanwhile
+        if ppid == str(pid) and b"wait-for" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_monitor_listens_to_the_next_tmux_server(env: Env, server: Server) -> None:
+    """A monitor that stays when its tmux server goes (an agent is still
+    starting) hears the server the next spawn starts: pane deaths there wake
+    it at once, not at its next heartbeat."""
+    env.spawn_ready("s1")
+    pid = int((env.home / monitorproc.LOCK_FILE).read_text())
+    with env.fleet() as fleet:
+        fleet.store.insert_agent(agent_row("ghost", state="starting"))  # a spawn under way
+        try:
+            server.kill()
+            retry_until(lambda: not _wait_for_clients(pid), message="its server gone")
+            env.spawn_ready("s2")  # a new server
+            assert int((env.home / monitorproc.LOCK_FILE).read_text()) == pid
+            retry_until(lambda: _wait_for_clients(pid), message="listening to the new server")
+        finally:
+            fleet.store.delete_agent("ghost")  # so the monitor leaves with the server

@@ -276,7 +276,7 @@ MARKED = [
 def test_mark_lost(tmp_path: Path, row: dict[str, Any], marked: bool) -> None:
     with open_store(tmp_path) as store:
         store.insert_agent(agent_row("a", since=1.0, **row))
-        assert store.mark_lost("a") is marked
+        assert store.mark_lost("a", 1.0) is marked
         agent = store.get_agent("a")
         assert agent is not None
         events = [(e.event, e.state, e.detail) for e in store.events(agent="a")]

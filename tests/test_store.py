@@ -62,6 +62,20 @@ def test_set_state_expecting_a_state_that_moved_on_changes_nothing(tmp_path: Pat
         assert store.set_state("a", "idle", expect="busy")
 
 
+def test_a_lost_window_of_a_removed_agent_leaves_its_namesake(tmp_path: Path) -> None:
+    """The monitor saw w1 without a window (it was removed); by the time it
+    says so, w1 was spawned again (or brought back by ``up``): not lost."""
+    with SqliteStore.open(tmp_path) as store:
+        removed = _agent("w1")
+        store.insert_agent(removed)
+        store.delete_agent("w1")
+        store.insert_agent(agent_row("w1", state="starting", since=removed.since + 1))
+        assert not store.mark_lost("w1", removed.since)
+        again = store.get_agent("w1")
+        assert again is not None and (again.state, again.ended_by) == ("starting", None)
+        assert store.mark_lost("w1", again.since)
+
+
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     """Fresh database, 20 threads each with its own connection, racing from creation."""
     errors: list[BaseException] = []

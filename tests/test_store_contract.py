@@ -229,6 +229,28 @@ def test_a_hook_event_is_recorded_with_its_fields(store: Store) -> None:
     assert not store.hook_event("nobody", "hook:Stop", "idle", "", {}, {})
 
 
+# (id, the agent's row, whether a window seen gone at the row's own `since` marks it lost)
+LOST_ROWS = [
+    ("a live agent", {"state": "busy"}, True),
+    ("one tmuxorch is stopping", {"state": "busy", "ended_by": "stop"}, False),
+    ("one seen to exit", {"state": "exited", "exit_status": 0}, False),
+    ("one only its SessionEnd ended", {"state": "exited", "detail": "session ended"}, True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("row", "lost"), [r[1:] for r in LOST_ROWS], ids=[r[0] for r in LOST_ROWS])
+def test_a_window_gone_marks_the_agent_lost_as_the_state_machine_says(
+    store: Store, row: dict[str, object], lost: bool
+) -> None:
+    store.insert_agent(agent_row("a", since=5.0, **row))
+    assert not store.mark_lost("a", 4.0)  # the caller saw an older agent of that name
+    assert store.mark_lost("a", 5.0) is lost
+    agent = store.get_agent("a")
+    assert agent is not None
+    assert (agent.ended_by == "lost") is lost and (agent.detail == "window gone") is lost
+    assert not store.mark_lost("nobody", 5.0)
+
+
 # -- messages ---------------------------------------------------------------------
 
 # (id, modes queued in this order, the order they are claimed in)

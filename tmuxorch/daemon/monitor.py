@@ -22,7 +22,6 @@ import logging
 import os
 import queue
 import re
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -41,15 +40,15 @@ from tmuxorch.core.records import Agent
 from tmuxorch.core.states import SCREEN
 from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
+from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
+from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.store.notify import relay, start_observer
 from tmuxorch.store.sqlite.schema import DB_NAME
-from tmuxorch.tmux.conf import WAKE_CHANNEL
 from tmuxorch.tmux.panes import Pane
-from tmuxorch.tmux.server import binary
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +60,8 @@ _MIN_INTERVAL = {True: 0.25, False: 0.1}
 _REREAD = ".reread"
 # A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
 _HEARTBEAT = 10.0
+# The events of an agent's start (``Fleet._launch``).
+_STARTS = ("spawned", "resumed", "forked")
 
 
 class _Watch(FileSystemEventHandler):
@@ -90,14 +91,14 @@ class Monitor:
         self.fleet = Fleet(settings, long_lived=True)
         self.store = self.fleet.store
         self.tmux = self.fleet.tmux
+        self.config = FollowedConfig(self.fleet)
+        self.config.check()
         self.events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self.changed_at: dict[str, float] = {}
         self.looked_at: dict[str, float] = {}
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
-        # The `tmux wait-for` client the waiter thread blocks in: a process of
-        # its own (libtmux's cmd gives no handle), so that stop can end it.
-        self.waiting: subprocess.Popen[bytes] | None = None
+        self.waker = TmuxWaker(self.tmux, self.events)
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config), settings.config.store.url)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
@@ -110,6 +111,8 @@ class Monitor:
         self.states: dict[str, State] = {}
         # Set when the database file was deleted or replaced under us.
         self.successor = False
+        # Set when it ends because nothing was left to watch.
+        self.emptied = False
 
     # -- the loop -------------------------------------------------------------
 
@@ -119,20 +122,25 @@ class Monitor:
             if storeurl.chosen(self.settings.config.store.url) is not None:
                 # The observer sees the home's SQLite file; another store says itself.
                 relay(self.store, lambda: self.events.put(("db", "")), self.stopping)
-            waiter = threading.Thread(target=self._wait_tmux, daemon=True)
-            waiter.start()
+            self.waker.start()
             try:
                 self._loop()
             finally:
                 observer.stop()
                 self.stopping.set()
-                if self.waiting is not None and self.waiting.poll() is None:
-                    self.waiting.terminate()  # a blocked `tmux wait-for` client
+                self.waker.stop()  # and its blocked `tmux wait-for` client
                 self.fleet.close()
-        if self.successor:
+        if self.successor or (self.emptied and self._watched_again()):
             # Not ensure_running: its probe of the lock can meet a CLI's probe,
             # and then neither would start one.
             start(self.settings)
+
+    def _watched_again(self) -> bool:
+        """Did something come to watch while this monitor was leaving? A spawn
+        then saw its lock still held and started no monitor (its agent stayed
+        'starting'); asked once the lock is free, so no spawn falls between."""
+        with Fleet(self.fleet.settings) as fleet:
+            return _anything_to_watch(fleet)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -175,6 +183,7 @@ class Monitor:
                 logger.warning("%s was deleted or replaced: this monitor hands over", path)
                 self.successor = True
                 return
+            self.config.check()  # before any look: an agent may use a profile just added
             for kind, name in batch:
                 if kind == "log":
                     self.changed_at[name] = now
@@ -189,14 +198,8 @@ class Monitor:
                 if not self._refresh():
                     self._read_events()
                     self._pump()  # fail what was queued for the agents that went with it
+                    self.emptied = True
                     return  # tmux server gone and nothing left to watch
-                # A starting agent has no hook yet: if the look that would see
-                # it ready was missed (CI saw a name removed and spawned again
-                # stay 'starting'; the cause is not pinned down), look again at
-                # each heartbeat until it is up. Start-up is short.
-                for agent in self.store.list_agents():
-                    if agent.state == "starting":
-                        self._schedule(agent.name, now)
             for name, when in list(self.due.items()):
                 if when <= now:
                     del self.due[name]
@@ -211,26 +214,12 @@ class Monitor:
         agent = self.store.get_agent(name)
         if agent is None or agent.state in ENDED:
             return
-        hooks = self.fleet.profile(agent.profile).hooks
-        earliest = self.looked_at.get(name, 0.0) + _MIN_INTERVAL[hooks]
+        profile = self.config.profile(agent)
+        if profile is None:
+            return
+        earliest = self.looked_at.get(name, 0.0) + _MIN_INTERVAL[profile.hooks]
         when = max(when, earliest)
         self.due[name] = min(self.due.get(name, when), when)
-
-    def _wait_tmux(self) -> None:
-        """Block on the server's wait-for channel; each signal is a pane death or
-        a closed window. Ends when the server does (the monitor then exits)."""
-        argv = [binary(), "-L", self.settings.socket, "wait-for", WAKE_CHANNEL]
-        while not self.stopping.is_set():
-            try:
-                self.waiting = subprocess.Popen(
-                    argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-                )
-            except OSError:
-                return
-            self.waiting.wait()
-            self.events.put(("tmux", ""))
-            if not self.tmux.is_alive():
-                return
 
     # -- sources ----------------------------------------------------------------
 
@@ -250,6 +239,8 @@ class Monitor:
                 self._schedule(event.agent, time.monotonic())
             elif event.event == "spawned" and event.agent:
                 self._schedule(event.agent, time.monotonic())
+            if event.event in _STARTS:  # on a new tmux server, if its own had gone
+                self.waker.agent_started()
 
     def _state_seen(self, name: str, state: State, detail: str) -> None:
         previous = self.states.get(name)
@@ -296,7 +287,7 @@ class Monitor:
     def _deliver(self, name: str) -> None:
         # Its own Fleet: SQLite connections belong to one thread.
         try:
-            with Fleet(self.settings, long_lived=True) as fleet:
+            with Fleet(self.fleet.settings, long_lived=True) as fleet:  # config.yaml as last read
                 messaging.deliver_next(fleet, name)
         except TmuxorchError as exc:
             logger.warning("delivering to %s: %s", name, exc)
@@ -309,9 +300,7 @@ class Monitor:
         self.fleet.refresh()
         for pid, name in self.fleet.reap_strays().items():
             logger.warning("killed process %d of agent %s: it outlived its pane", pid, name)
-        if self.tmux.is_alive():
-            return True
-        return any(a.state not in ENDED for a in self.store.list_agents())
+        return _anything_to_watch(self.fleet)
 
     # -- reading one screen -------------------------------------------------------
 
@@ -328,7 +317,9 @@ class Monitor:
             text = self.tmux.capture(agent.pane_id)
         except TmuxorchError:
             return
-        profile = self.fleet.profile(agent.profile)
+        profile = self.config.profile(agent)
+        if profile is None:
+            return
         if self._answer_dialog(agent, profile, pane, text):
             return
         quiet_for = time.monotonic() - self.changed_at.get(name, 0.0)
@@ -400,6 +391,11 @@ def decide(
     if not profile.hooks and not quiet and current == "idle":
         return "busy", ""  # output is flowing and no prompt shows
     return None, ""
+
+
+def _anything_to_watch(fleet: Fleet) -> bool:
+    """A tmux server to listen to, or an agent that has not ended."""
+    return fleet.tmux.is_alive() or any(a.state not in ENDED for a in fleet.store.list_agents())
 
 
 def _is_retry(detail: str) -> bool:

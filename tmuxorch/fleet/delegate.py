@@ -144,10 +144,12 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
         message = messaging.send(fleet, name, text)
     except (DeliveryError, TimeoutReached) as exc:
         agent = fleet.agent(name)
+        ended = agent.state in ENDED
         return Result(
             status="failed", name=name, duration_s=time.monotonic() - started,
-            session_id=agent.session_id, can_continue=agent.state not in ENDED,
-            limits=limits, error=str(exc),
+            session_id=agent.session_id, can_continue=not ended,
+            # An agent that ended says why (its start-up screen), as below.
+            limits=limits, error=agent.detail if ended and agent.detail else str(exc),
         )  # fmt: skip
     deadline = None if limits.timeout is None else started + limits.timeout
     caps = safetynet.Limits(max_cost=limits.max_cost, max_turns=limits.max_turns)
@@ -161,7 +163,9 @@ def _run(fleet: Fleet, name: str, text: str, limits: Limits) -> Result:
     def settled() -> str:
         # This call's caps are its own (the monitor knows the agent's only):
         # read the cost each time a hook wakes us, so a long turn is stopped
-        # in the middle, not priced after it.
+        # in the middle, not priced after it. Its pane is looked at too: an
+        # agent that died is seen here, not only by the monitor.
+        fleet.refresh()
         cost.refresh_agent(fleet.store, name, table)
         steps, usd = spent()
         found[:] = safetynet.breaches(caps, turns=steps, cost_usd=usd, worked=0.0)

@@ -175,7 +175,7 @@ class Fleet:
             pane = self._own(agent, panes.get(agent.pane_id or ""))
             if pane is None:
                 # Lost with its window or the whole server: ``up`` brings it back.
-                if self.store.mark_lost(agent.name):
+                if self.store.mark_lost(agent.name, agent.since):
                     release_holder(self.store, agent.name)
             elif pane.dead:
                 self._mark_exited(agent, pane.dead_status)
@@ -193,14 +193,15 @@ class Fleet:
         detail = f"exit status {status}" if status is not None else "process ended"
         if agent.state in ENDED and agent.detail:
             detail = f"{agent.detail}, {detail}"  # keep why (e.g. "session ended (other)")
-        elif agent.state == "starting" and last:
+        elif agent.state == "starting":
             # Ended before it ever took input: why is on its screen, nowhere else.
             lines = [
                 line.strip()
                 for line in last.splitlines()
                 if line.strip() and not line.startswith("Pane is dead (")  # tmux's own line
             ]
-            detail = f"{detail} during start-up: {' / '.join(lines[-3:])}"[:500]
+            shown = f": {' / '.join(lines[-3:])}" if lines else ""
+            detail = f"{detail} during start-up{shown}"[:500]
         # Stopped instead when `stop` ended it (tmuxorch.core.states).
         self.store.set_state(agent.name, "exited", detail, event="exited", exit_status=status)
         release_holder(self.store, agent.name)
@@ -369,6 +370,13 @@ class Fleet:
         )
         try:
             self.tmux.pipe_to(pane.pane_id, log)
+        except TmuxError:
+            # tmux pipes no dead pane: a program that ended at once keeps its
+            # window, whose screen says why (``refresh`` marks it exited).
+            ended = self.tmux.pane(pane.pane_id)
+            if ended is None or not ended.dead:
+                self.tmux.kill_window(pane.window_id)
+                raise
         except BaseException:
             self.tmux.kill_window(pane.window_id)
             raise
@@ -631,7 +639,7 @@ class Fleet:
                     self._mark_exited(agent, pane.dead_status)
                 continue
             ended = agent.ended_by != "lost" and agent.state in ENDED
-            if ended and not self.store.mark_lost(agent.name):
+            if ended and not self.store.mark_lost(agent.name, agent.since):
                 continue  # it had ended on its own before the server went
             profile = self.profile(agent.profile)
             self._launch(agent, profile, resume=self._conversation(agent, profile))

@@ -225,9 +225,10 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
 def turn_outcome(fleet: Fleet, agent: Agent, message_id: int) -> str:
     """How the turn that message ``message_id`` started has ended: "" while the
     message waits or the turn runs, else ``completed``, ``needs_input`` or
-    ``failed`` (the message never delivered counts as failed)."""
+    ``failed`` (the message never delivered counts as failed, and so does
+    an agent that ended with it still queued: nothing will deliver it)."""
     message = fleet.store.get_message(message_id)
-    if message is not None and message.status == "failed":
+    if (message is not None and message.status == "failed") or agent.state in ENDED:
         return "failed"
     if (message is not None and message.status != "delivered") or not fleet.reached(agent, "done"):
         return ""

@@ -107,10 +107,12 @@ class Agents(Connection):
             self._persist(name, decision, fields, detail, data or {})
             return decision.changed
 
-    def mark_lost(self, name: str) -> bool:
+    def mark_lost(self, name: str, since: float) -> bool:
+        """As SQLite's: only an agent still started at ``since`` (one started
+        again since has a window the caller did not see)."""
         with self.transaction():
-            row = self._state_row(name, "exit_status")
-            if row is None:
+            row = self._state_row(name, "exit_status", "since")
+            if row is None or row.pop("since") != since:
                 return False
             decision = states.lost(states.Row(**row))
             self._persist(name, decision, {}, decision.fields.get("detail", ""), {})

@@ -49,16 +49,21 @@ class AgentStates(Connection):
             self._persist(name, decision, fields, detail, data or {})
             return decision.changed
 
-    def mark_lost(self, name: str) -> bool:
+    def mark_lost(self, name: str, since: float) -> bool:
         """An agent whose window vanished, unless tmuxorch itself ended it
-        (``ended_by`` is set before it kills anything): ``up`` brings it back."""
+        (``ended_by`` is set before it kills anything): ``up`` brings it back.
+        ``since`` is the agent's as the caller saw it without a window: one
+        started since (spawned again after a remove, brought back by ``up``)
+        has a window the caller did not see."""
         with self.transaction() as conn:
             row = conn.execute(
-                "SELECT state, detail, ended_by, exit_status FROM agents WHERE name = ?", (name,)
+                "SELECT state, detail, ended_by, exit_status, since FROM agents WHERE name = ?",
+                (name,),
             ).fetchone()
-            if row is None:
+            facts = dict(row) if row is not None else None
+            if facts is None or facts.pop("since") != since:
                 return False
-            decision = states.lost(states.Row(**dict(row)))
+            decision = states.lost(states.Row(**facts))
             self._persist(name, decision, {}, decision.fields.get("detail", ""), {})
             return decision.changed
 
