@@ -10,12 +10,12 @@ unread, not fatal.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
 from tmuxorch.core.config import load_config
 from tmuxorch.core.errors import ConfigError, ProfileError
+from tmuxorch.core.frozen import replace
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent
 from tmuxorch.fleet.lifecycle import Fleet
@@ -55,7 +55,7 @@ class FollowedConfig:
         except ConfigError as exc:
             log.warning("%s: keeping the settings read before", exc)
             return
-        self.fleet.settings = dataclasses.replace(self.fleet.settings, config=config)
+        self.fleet.settings = replace(self.fleet.settings, config=config)
         self.fleet.config = config
 
     def profile(self, agent: Agent) -> Profile | None:
