@@ -229,3 +229,12 @@ def test_a_relay_hears_writes_again_after_a_server_restart(
             retry_until(heard.is_set, message="the relay heard the write")
         finally:
             stopping.set()
+
+
+def test_the_status_line_reads_the_store_the_environment_names(env: Env, pg_url: str) -> None:
+    """As Claude's status line runs it in an agent's pane, which spawn gave
+    TMUXORCH_STORE (the status line reads no config file)."""
+    with open_store(env.home, url=pg_url) as store:
+        store.insert_agent(agent_row("a", state="busy"))
+    line = env.ok("status-line", "--plain", env={"TMUXORCH_STORE": pg_url})
+    assert line.strip() == "1 busy · 0 waiting · 0 error"
