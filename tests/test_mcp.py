@@ -129,6 +129,8 @@ ERRORS = [
     ("not waiting", "approve", {"name": "w1"}, "is idle, not waiting", "list_agents"),
     ("timeout", "wait_for", {"names": ["w1"], "until": "exited", "timeout_s": 0.5},
      "timed out waiting for exited: w1 is idle", "call wait_for again"),
+    ("rename onto a taken name", "rename_agent", {"name": "w1", "new": "w1"},
+     "an agent named 'w1' already exists", "list_agents"),
     ("unlock free", "unlock", {"path": "nothing-here"}, "is not locked", "list_locks"),
 ]  # fmt: skip
 
@@ -192,6 +194,18 @@ def test_remove_frees_the_name(env: Env) -> None:
 
     serve(env, body)
     assert json.loads(env.ok("list", "--json"))[0]["name"] == "w1"
+
+
+def test_rename_agent_renames_everywhere(env: Env) -> None:
+    async def body(client: Client) -> None:
+        await spawn_idle(client, "w1")
+        renamed = await client.ok("rename_agent", name="w1", new="w2")
+        assert (renamed["name"], renamed["state"]) == ("w2", "idle")
+        assert [a["name"] for a in (await client.ok("list_agents"))["agents"]] == ["w2"]
+        await client.ok("send_message", name="w2", message="echo renamed-ok")
+
+    serve(env, body)
+    retry_until(lambda: "renamed-ok" in env.ok("output", "w2"), message="w2 took the message")
 
 
 def test_lifecycle_broadcast_cost_and_batch_tools(env: Env) -> None:

@@ -18,7 +18,7 @@ from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
 from tmuxorch.daemon import monitor
 from tmuxorch.fleet import monitorproc
-from tmuxorch.fleet.lifecycle import SpawnRequest
+from tmuxorch.fleet.launching import SpawnRequest
 
 
 def _state(env: Env, name: str) -> tuple[str, str]:

@@ -200,6 +200,64 @@ def test_deleting_an_agent_fails_its_queue_and_frees_its_rows(store: Store) -> N
     assert store.locks() == [] and store.turns("a") == [] and store.events(agent="a") == []
 
 
+def test_renaming_an_agent_moves_every_row_that_names_it(store: Store) -> None:
+    store.insert_agent(agent_row("old", spec={"launch": "L1"}))
+    store.insert_agent(agent_row("kid", parent="old"))
+    store.insert_agent(agent_row("other"))
+    queued = store.add_message(None, "old", "sequential", "for old")
+    sent = store.add_message("old", "other", "sequential", "from old")
+    store.add_event("old", "spawned")
+    store.put_lock(Lock(path="/w/f", holder="old", agent="old", since=now(), expires=now() + 60))
+    with store.transaction():
+        store.add_waiter("/w/g", "old", 1, "/tmp/fifo")
+        store.set_transcript_position("old", "/t/1.jsonl", 5)
+        store.put_turn(Turn(agent="old", seq=1, prompt="p"))
+        store.put_message_usage(MessageUsage(agent="old", key="k", turn=1, model="m"))
+    store.add_watch("old", ["old", "other"], "idle", False, None)
+    store.rename_agent("old", "new")
+    assert store.get_agent("old") is None and store.launched_as("L1") == "new"
+    parents = [(a.name, a.parent) for a in store.list_agents()]
+    assert parents == [("new", None), ("kid", "new"), ("other", None)]
+    assert [m.recipient for m in (store.get_message(queued),) if m] == ["new"]
+    assert [m.sender for m in (store.get_message(sent),) if m] == ["new"]
+    assert [e.event for e in store.events(agent="new")] == ["spawned", "renamed"]
+    assert store.events(agent="new")[-1].data == {"from": "old"}
+    assert [(lk.holder, lk.agent) for lk in store.locks()] == [("new", "new")]
+    assert [w.holder for w in store.waiters()] == ["new"]
+    assert [(w.watcher, w.targets) for w in store.watches()] == [("new", ["new", "other"])]
+    assert store.transcript_positions("new") == {"/t/1.jsonl": 5}
+    assert [t.seq for t in store.turns("new")] == [1] and set(store.message_usages("new")) == {"k"}
+    assert store.events(agent="old") == [] and store.turns("old") == []
+
+
+def _delivering(store: Store) -> None:
+    store.add_message(None, "old", "sequential", "hi")
+    store.claim_next("old", 1)
+
+
+BAD_RENAMES = [
+    ("unknown old", lambda s: None, "nobody", "new", "no agent named 'nobody'"),
+    ("new taken", lambda s: None, "old", "other", "an agent named 'other' already exists"),
+    ("a message being delivered", _delivering, "old", "new", "taking a message right now"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("setup", "old", "new", "says"), [r[1:] for r in BAD_RENAMES], ids=[r[0] for r in BAD_RENAMES]
+)
+def test_a_refused_rename_changes_nothing(
+    store: Store, setup: Callable[[Store], None], old: str, new: str, says: str
+) -> None:
+    store.insert_agent(agent_row("old", spec={"launch": "L1"}))
+    store.insert_agent(agent_row("other", parent="old"))
+    setup(store)
+    before = (store.list_agents(), store.messages(), store.events())
+    with pytest.raises(AgentError, match=says):
+        store.rename_agent(old, new)
+    assert (store.list_agents(), store.messages(), store.events()) == before
+    assert store.launched_as("L1") == "old" and store.launched_as("L2") is None
+
+
 def test_state_writes_record_an_event_only_when_something_changed(store: Store) -> None:
     store.insert_agent(agent_row("a", state="starting"))
     mark = store.last_event_id()

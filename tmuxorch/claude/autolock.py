@@ -174,16 +174,17 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
     from tmuxorch.locks.acquisition import acquire
-    from tmuxorch.locks.keys import hook_holder, lock_key
+    from tmuxorch.locks.keys import agent_name, hook_holder, lock_key
     from tmuxorch.store.opening import open_store
 
     session = payload.get("session_id")
-    holder = hook_holder(os.environ, session if isinstance(session, str) else None)
-    if holder is None:
-        raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
     locks = settings["locks"]
     wait, lease = float(locks["wait"]), float(locks["lease"])
     with open_store(home, create=False) as store:
+        session_id = session if isinstance(session, str) else None
+        holder = hook_holder(os.environ, session_id, agent_name(store, os.environ))
+        if holder is None:
+            raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
         for path in paths:
             key = lock_key(path, cwd, str(locks["scope"]))
             outcome = acquire(store, key, holder, wait=wait, lease=lease)
@@ -204,9 +205,11 @@ def _protected(home: str, file_path: str, cwd: str, patterns: list[str]) -> str 
         return None
     name = os.environ.get("TMUXORCH_AGENT")
     if name and storeurl.state_present(home):
+        from tmuxorch.locks.keys import agent_name
         from tmuxorch.store.opening import open_store
 
         with open_store(home, create=False) as store:
+            name = agent_name(store, os.environ) or name
             agent = store.get_agent(name)
             allow = agent.spec.get("allow_protected") if agent is not None else None
             if isinstance(allow, list) and allow:

@@ -167,15 +167,17 @@ def _record(event: str, payload: dict[str, Any]) -> None:
     home = home_from_env()
     if home is None or not storeurl.state_present(home):
         return  # no fleet: never get in Claude's way
+    from tmuxorch.locks.keys import agent_name
     from tmuxorch.store.opening import open_store
 
     with open_store(home, create=False) as store:
+        name = agent_name(store, os.environ)  # renamed since its process started?
         if name and event == "SessionEnd" and _stale(store.get_agent(name)):
             return  # an old process's ending: the agent runs again in a new one
         if name:
             apply(store, name, event, payload)
         if event in _TURN_ENDS:
-            _release_locks(store, payload)
+            _release_locks(store, name, payload)
 
 
 def _stale(agent: Any) -> bool:
@@ -188,12 +190,12 @@ def _stale(agent: Any) -> bool:
     return bool(mine and current and mine != current)
 
 
-def _release_locks(store: Any, payload: dict[str, Any]) -> None:
+def _release_locks(store: Any, name: str | None, payload: dict[str, Any]) -> None:
     """A turn that ended holds no file locks: agents and hand-started sessions alike."""
     from tmuxorch.locks.acquisition import release_holder
     from tmuxorch.locks.keys import hook_holder
 
     session_id = payload.get("session_id")
-    holder = hook_holder(os.environ, session_id if isinstance(session_id, str) else None)
+    holder = hook_holder(os.environ, session_id if isinstance(session_id, str) else None, name)
     if holder is not None:
         release_holder(store, holder.key)

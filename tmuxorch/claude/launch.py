@@ -126,9 +126,12 @@ def start_args(
     session_id: str | None = None,
     resume: str | None = None,
     fork: bool = False,
+    extra: str | None = None,
 ) -> list[str]:
     """Arguments that make a Claude agent ours: hooks, its conversation (a new
-    one with a known id, or ``--resume``/``--fork-session`` of one), its role."""
+    one with a known id, or ``--resume``/``--fork-session`` of one), its role
+    and ``extra``, the text ``spawn --system-prompt`` adds to it (after
+    tmuxorch's lines, in the one ``--append-system-prompt``)."""
     if resume:
         session = ["--resume", resume, *(["--fork-session"] if fork else [])]
     else:
@@ -138,5 +141,5 @@ def start_args(
         str(settings_path),
         *session,
         "--append-system-prompt",
-        system_prompt(name, parent, header),
+        system_prompt(name, parent, header) + (f"\n\n{extra}" if extra else ""),
     ]

@@ -91,6 +91,16 @@ class MonitorLogSettings:
     backups: int = 3
 
 
+@frozen
+class DelegateSettings:
+    """The safety net of a ``delegate``/``continue`` call that sets no cap of
+    its own (null: none); ``--no-safety`` lifts them."""
+
+    max_cost: float | None = 2.0
+    max_turns: int | None = 50
+    timeout: float | None = 600.0
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -146,6 +156,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     summary: SummarySettings = field(default_factory=SummarySettings)
     monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
+    delegate: DelegateSettings = field(default_factory=DelegateSettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -326,7 +337,7 @@ def _check_meaning(config: Config) -> None:
     if not session or any(c in ":." or not c.isprintable() for c in session):
         # tmux would rename it (":" and "." separate a target's parts).
         raise ConfigError(f"config key session: {session!r} is not a tmux session name")
-    from tmuxorch.core.profiles import profiles
+    from tmuxorch.core.profiles import profiles  # here: profiles imports this module
 
     known = profiles(config)
     if config.default_agent not in known:

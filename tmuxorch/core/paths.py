@@ -28,7 +28,7 @@ def config_file() -> str:
 
 
 def config_path() -> Path:
-    from pathlib import Path
+    from pathlib import Path  # here: the hooks call only the str functions, pathlib costs them
 
     return Path(config_file())
 
@@ -41,7 +41,7 @@ def _default_home() -> str:
 
 
 def default_home() -> Path:
-    from pathlib import Path
+    from pathlib import Path  # here: as in config_path
 
     return Path(_default_home())
 

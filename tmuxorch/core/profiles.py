@@ -50,9 +50,11 @@ class Profile:
     # Patterns of input still sitting in the composer that does not show the
     # text itself, such as Claude's "[Pasted text #1 +20 lines]".
     pending_input: list[str] = field(default_factory=list)
-    # Flags that carry spawn's --model and --permission-mode, when it has them.
+    # Flags that carry spawn's --model, --permission-mode and --allowed-tools,
+    # when it has them.
     model_flag: str | None = None
     permission_flag: str | None = None
+    allowed_tools_flag: str | None = None
     # First-run dialogs answered by the monitor: pattern -> keys to press.
     dialogs: dict[str, list[str]] = field(default_factory=dict)
     # Where typed input shows (group 1 of the last match), when it is not the
@@ -98,6 +100,7 @@ class ProfileOverride:
     pending_input: list[str] | None = None
     model_flag: str | None = None
     permission_flag: str | None = None
+    allowed_tools_flag: str | None = None
     dialogs: dict[str, list[str]] | None = None
     input_pattern: str | None = None
     input_at_cursor: bool | None = None
@@ -162,6 +165,7 @@ BUILTIN: dict[str, Profile] = {
         newline_key="C-j",
         model_flag="--model",
         permission_flag="--permission-mode",
+        allowed_tools_flag="--allowedTools",
         dialogs={
             # Folder trust and the bypass-permissions warning: the choice was
             # made by spawning here (and with that mode). Newer releases put

@@ -75,6 +75,7 @@ FleetKind = Literal[
     "spawned",
     "resumed",
     "forked",
+    "renamed",  # data: {"from": the old name}
     "exited",
     "stopped",
     "killed",

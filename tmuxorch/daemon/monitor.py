@@ -227,6 +227,8 @@ class Monitor:
         for event in self.store.events(after=self.last_event):
             self.last_event = event.id
             self.guard.event(event)
+            if event.agent and event.event == "renamed":
+                self._renamed(str(event.data.get("from")), event.agent)
             if event.agent and event.state:
                 self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
@@ -241,6 +243,17 @@ class Monitor:
                 self._schedule(event.agent, time.monotonic())
             if event.event in _STARTS:  # on a new tmux server, if its own had gone
                 self.waker.agent_started()
+
+    def _renamed(self, old: str, new: str) -> None:
+        """What is known of an agent goes with it to its new name (its pane
+        log was renamed with it, so the watcher already reports the new one)."""
+        memories: tuple[dict[str, Any], ...] = (
+            self.states, self.due, self.changed_at, self.looked_at, self.interrupted,
+        )  # fmt: skip
+        for memory in memories:
+            if old in memory:
+                memory[new] = memory.pop(old)
+        self.guard.renamed(old, new)
 
     def _state_seen(self, name: str, state: State, detail: str) -> None:
         previous = self.states.get(name)

@@ -91,6 +91,14 @@ class Guard:
         for agent in live:  # what happened while no monitor was looking
             self.check(agent.name)
 
+    def renamed(self, old: str, new: str) -> None:
+        """A renamed agent keeps its work time, caps and the breaches fired."""
+        if old in self.clocks:
+            self.clocks[new] = self.clocks.pop(old)
+        if old in self.caps:
+            self.caps[new] = self.caps.pop(old)
+        self.fired = {(new if n == old else n, created, limit) for n, created, limit in self.fired}
+
     def limits(self, agent: Agent) -> Limits:
         cached = self.caps.get(agent.name)
         if cached is not None and cached[0] == agent.created:

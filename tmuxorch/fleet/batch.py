@@ -21,7 +21,8 @@ from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import ProfileError, TmuxorchError
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging
-from tmuxorch.fleet.lifecycle import NAME_RE, Fleet, SpawnRequest
+from tmuxorch.fleet.launching import NAME_RE, SpawnRequest
+from tmuxorch.fleet.lifecycle import Fleet
 
 # Seconds a timed-out task gets after its interrupt before it is killed.
 GRACE = 10.0
@@ -99,7 +100,7 @@ def load(path: Path) -> list[Task]:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            from tmuxorch.core.yamlfile import load_yaml
+            from tmuxorch.core.yamlfile import load_yaml  # here: yaml only for a YAML file
 
             data = load_yaml(text)
     except RecursionError:

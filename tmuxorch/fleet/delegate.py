@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tmuxorch.claude import cost, counted
+from tmuxorch.core.config import DelegateSettings
 from tmuxorch.core.errors import AgentError, DeliveryError, TimeoutReached, TmuxorchError
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging, safetynet
-from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
+from tmuxorch.fleet.launching import SpawnRequest
+from tmuxorch.fleet.lifecycle import Fleet
 
 # The status a broken cap gives, by limit.
 _EXCEEDED = {"max_cost": "cost_exceeded", "max_turns": "turns_exceeded"}
@@ -48,6 +50,24 @@ class Limits:
 
     def to_json(self) -> dict[str, Any]:
         return {"max_cost": self.max_cost, "max_turns": self.max_turns, "timeout": self.timeout}
+
+
+def limits(
+    fleet: Fleet,
+    *,
+    max_cost: float | None = None,
+    max_turns: int | None = None,
+    timeout: float | None = None,
+    safety: bool = True,
+) -> Limits:
+    """A call's caps: those given, the others from config ``delegate`` (none
+    of those without ``safety``: ``--no-safety``)."""
+    default = fleet.config.delegate if safety else DelegateSettings(None, None, None)
+    return Limits(
+        max_cost=default.max_cost if max_cost is None else max_cost,
+        max_turns=default.max_turns if max_turns is None else max_turns,
+        timeout=default.timeout if timeout is None else timeout,
+    )
 
 
 @dataclass(frozen=True)
@@ -91,8 +111,11 @@ def delegate(
     context: str | None = None,
     cwd: str | None = None,
     profile: str | None = None,
+    model: str | None = None,
+    system_prompt: str | None = None,
 ) -> Result:
-    """Spawn ``name`` with ``preset``, give it ``task``, and wait for the outcome."""
+    """Spawn ``name`` with ``preset`` (and ``model``, ``system_prompt``), give it
+    ``task``, and wait for the outcome."""
     if preset not in PRESETS:
         raise AgentError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
     chosen = PRESETS[preset]
@@ -104,6 +127,8 @@ def delegate(
             name=name,
             profile=profile,
             cwd=cwd,
+            model=model,
+            system_prompt=system_prompt,
             permission_mode=chosen.permission_mode if claude_like else None,
             args=chosen.args if claude_like else (),
             env=dict(chosen.env) if claude_like else None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from tmuxorch.core import procs
@@ -41,6 +40,7 @@ def short(text: str, limit: int = _EXCERPT) -> str:
 
 def wait_until(fleet: Fleet, check: Callable[[], Any], timeout: float | None, what: str) -> Any:
     """Sleep on store changes until ``check()`` is truthy; TimeoutReached after ``timeout``."""
+    # Start-up cost: notify loads watchdog; `events` and `messages` load this module, never wait.
     from tmuxorch.store.notify import wait_until
 
     return wait_until(fleet.store, check, timeout, lambda: f"timed out waiting for {what}")
@@ -242,6 +242,23 @@ def last_response(fleet: Fleet, name: str) -> str:
     return str(stops[0].data.get("last", "")) if stops else ""
 
 
+# How many of an agent's latest Stop events are searched for a turn's own.
+_STOPS_SEARCHED = 50
+
+
+def turn_response(fleet: Fleet, message: Message) -> str:
+    """The answer of the turn ``message`` started (``send --wait``): the last
+    response the first Stop after it was claimed reports. "" when the turn
+    ended without one (interrupted, failed) or the profile has no hooks."""
+    if message.claimed_at is None:
+        return ""
+    # The first Stop after the claim, not the latest: turns on messages
+    # queued behind this one may have ended since.
+    stops = fleet.store.events(agent=message.recipient, kind="hook:Stop", limit=_STOPS_SEARCHED)
+    ours = [e for e in stops if e.ts >= message.claimed_at]
+    return str(ours[0].data.get("last", "")) if ours else ""
+
+
 _NOTE = "[tmuxorch] "
 
 
@@ -352,19 +369,6 @@ def notify_parent(fleet: Fleet, agent: Agent, previous: State | None) -> None:
         notify(fleet, agent.parent, f"child {turn_summary(fleet, agent)}")
 
 
-def broadcast_targets(fleet: Fleet, me: str | None, scope: str | None) -> list[str]:
-    """Who a broadcast reaches: ``children`` of ``me``, or ``all`` live agents
-    but ``me`` (default: children inside a pane, else all)."""
-    scope = scope or ("children" if me else "all")
-    if scope == "children" and not me:
-        raise AgentError("--children needs a calling agent: run it inside an agent's pane")
-    live = [a for a in fleet.agents() if a.state not in ENDED and a.name != me]
-    targets = [a.name for a in live if scope == "all" or a.parent == me]
-    if not targets:
-        raise AgentError(f"no agents to send to ({scope})")
-    return targets
-
-
 def broadcast(
     fleet: Fleet, text: str, names: list[str], *, mode: str, sender: str | None
 ) -> list[Message]:
@@ -377,22 +381,3 @@ def broadcast(
         results.append(_message(fleet, message_id))
     fleet.ensure_monitor()
     return results
-
-
-def workspace(path: str) -> str:
-    """The git top level above ``path``, else the path itself."""
-    current = Path(path)
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return str(candidate)
-    return str(current)
-
-
-def others(fleet: Fleet, me: str) -> list[Agent]:
-    """Live agents other than ``me`` that share its workspace."""
-    mine = workspace(fleet.agent(me).cwd)
-    return [
-        a
-        for a in fleet.agents()
-        if a.name != me and a.state not in ENDED and workspace(a.cwd) == mine
-    ]

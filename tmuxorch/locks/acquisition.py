@@ -20,6 +20,7 @@ import os
 import time
 
 from tmuxorch.core import procs
+from tmuxorch.core.errors import LockError
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.records import Lock, now
 from tmuxorch.core.vocab import ENDED
@@ -240,8 +241,6 @@ def release(store: Store, path: str, holder: str, *, force: bool = False) -> Loc
     Returns the freed lock, or None if nothing was locked there; raises
     LockError if someone else holds it and ``force`` is not set.
     """
-    from tmuxorch.core.errors import LockError
-
     with store.transaction():
         lock = next((lk for lk in store.locks_overlapping(path) if lk.path == path), None)
         if lock is None:

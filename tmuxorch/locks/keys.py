@@ -16,6 +16,11 @@ from collections.abc import Mapping
 from tmuxorch.core import procs
 from tmuxorch.core.frozen import frozen
 
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tmuxorch.store.interface import Store
+
 # Processes between the hook and the long-lived program that ran it.
 _WRAPPERS = frozenset(
     {"sh", "bash", "dash", "zsh", "fish", "ksh", "env", "timeout", "nice", "nohup", "tmuxorch"}
@@ -63,9 +68,24 @@ def _pane_key(environ: Mapping[str, str]) -> str | None:
     return f"pane:{pane}@{socket}" if socket else f"pane:{pane}"
 
 
-def hook_holder(environ: Mapping[str, str], session_id: str | None) -> Holder | None:
-    """The holder for a hook call: the agent, else the pane, else the session."""
-    agent = environ.get("TMUXORCH_AGENT") or None
+def agent_name(store: Store, environ: Mapping[str, str]) -> str | None:
+    """The calling agent's name now. Its process keeps the ``TMUXORCH_AGENT``
+    it started with; after a ``rename`` its ``TMUXORCH_LAUNCH`` (this start's
+    token, in the agent's record) is what still finds it."""
+    name = environ.get("TMUXORCH_AGENT") or None
+    launch = environ.get("TMUXORCH_LAUNCH")
+    if name is None or not launch:
+        return name
+    return store.launched_as(launch) or name
+
+
+def hook_holder(
+    environ: Mapping[str, str], session_id: str | None, agent: str | None = None
+) -> Holder | None:
+    """The holder for a hook call: the agent (``agent``, its name as
+    :func:`agent_name` found it, else ``TMUXORCH_AGENT``), else the pane, else
+    the session."""
+    agent = agent or environ.get("TMUXORCH_AGENT") or None
     key = agent or _pane_key(environ) or (f"session:{session_id}" if session_id else None)
     if key is None:
         return None
@@ -73,13 +93,14 @@ def hook_holder(environ: Mapping[str, str], session_id: str | None) -> Holder | 
     return Holder(key=key, agent=agent, pid=pid, pid_start=started)
 
 
-def cli_holder(environ: Mapping[str, str]) -> Holder:
-    """The holder for a manual ``lock``: the agent, else the pane, else ``user``.
+def cli_holder(environ: Mapping[str, str], agent: str | None = None) -> Holder:
+    """The holder for a manual ``lock``: the agent (``agent``, as for
+    :func:`hook_holder`), else the pane, else ``user``.
 
     A manual lock outside an agent is tied to no process: it lasts until
     ``unlock`` or its lease ends, not until the shell that took it exits.
     """
-    agent = environ.get("TMUXORCH_AGENT") or None
+    agent = agent or environ.get("TMUXORCH_AGENT") or None
     return Holder(key=agent or _pane_key(environ) or "user", agent=agent)
 
 

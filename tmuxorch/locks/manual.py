@@ -9,7 +9,7 @@ from tmuxorch.core import procs
 from tmuxorch.core.errors import LockError, TimeoutReached
 from tmuxorch.core.records import Lock, now
 from tmuxorch.locks.acquisition import acquire, holder_gone, release
-from tmuxorch.locks.keys import cli_holder, lock_key, overlaps
+from tmuxorch.locks.keys import agent_name, cli_holder, lock_key, overlaps
 from tmuxorch.locks.wakeups import waiters_of, wake
 from tmuxorch.store.interface import Store
 
@@ -52,7 +52,8 @@ def take(
     Raises LockError when denied, TimeoutReached when a wait ran out.
     """
     key = manual_key(path, cwd)
-    outcome = acquire(store, key, cli_holder(environ), wait=wait, lease=lease, reason=reason)
+    holder = cli_holder(environ, agent_name(store, environ))
+    outcome = acquire(store, key, holder, wait=wait, lease=lease, reason=reason)
     if not outcome.granted:
         raise (TimeoutReached if wait > 0 and not outcome.deadlock else LockError)(outcome.reason)
     return key
@@ -68,7 +69,7 @@ def give_back(
 ) -> Lock:
     """Release the caller's manual lock (anyone's with ``force``); returns the freed lock."""
     key = manual_key(path, cwd)
-    freed = release(store, key, cli_holder(environ).key, force=force)
+    freed = release(store, key, cli_holder(environ, agent_name(store, environ)).key, force=force)
     if freed is None:
         raise LockError(f"{key} is not locked")
     return freed

@@ -95,6 +95,20 @@ class Store(Protocol):
         """The agent, its locks and cost rows; its queued messages fail."""
         ...
 
+    def rename_agent(self, old: str, new: str) -> None:
+        """Give agent ``old`` the name ``new`` in every row that names it (its
+        record, children's ``parent``, messages both ways, events, locks and
+        waiters, watches and their targets, transcripts, turns, usages) and
+        record a ``renamed`` event (data ``{"from": old}``), in one
+        transaction. AgentError, changing nothing, when ``old`` is unknown,
+        ``new`` is taken, or a message to ``old`` is being delivered."""
+        ...
+
+    def launched_as(self, launch: str) -> str | None:
+        """The agent whose current start has this launch token
+        (``spec["launch"]``, its process's ``TMUXORCH_LAUNCH``), or None."""
+        ...
+
     def state_counts(self) -> dict[str, int]: ...
 
     def agent_liveness(self, name: str) -> tuple[str, int | None, str | None] | None:

@@ -279,6 +279,9 @@ class TmuxServer:
     def kill_window(self, window_id: str) -> None:
         self.cmd("kill-window", "-t", window_id, check=False)
 
+    def rename_window(self, window_id: str, name: str) -> None:
+        self.cmd("rename-window", "-t", window_id, literal(name))
+
     def select_window(self, window_id: str) -> None:
         """Make the agent's window the session's current one (for attach)."""
         try:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tmuxorch.core.errors import AgentError
 from tmuxorch.core.frozen import asdict, frozen, replace
 from tmuxorch.core.records import Agent, Event, iso
+from tmuxorch.core.vocab import STATES
 from tmuxorch.fleet import safetynet
 from tmuxorch.fleet.lifecycle import Fleet
 
@@ -138,9 +140,12 @@ def agent_view(fleet: Fleet, name: str) -> AgentView:
     return replace(of(fleet, fleet.agent(name)), children=children)
 
 
-def agent_views(fleet: Fleet) -> list[AgentView]:
-    """Every agent (``list``, ``list_agents``), with one query per table."""
-    agents = fleet.agents()
+def agent_views(fleet: Fleet, state: str | None = None) -> list[AgentView]:
+    """Every agent, or those in ``state`` (``list``, ``list_agents``), with one
+    query per table."""
+    if state is not None and state not in STATES:
+        raise AgentError(f"unknown state {state!r} (states: {', '.join(STATES)})")
+    agents = [a for a in fleet.agents() if state is None or a.state == state]
     locks = fleet.store.locks_by_agent()
     queued = fleet.store.queued_counts()
     violations = safetynet.violation_events(fleet.store)

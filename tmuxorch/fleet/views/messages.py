@@ -14,25 +14,31 @@ from tmuxorch.store.interface import Store
 
 @frozen
 class MessageView:
-    """``{id, to, mode, status}``, and ``note`` when ``send`` has something to
-    say about a delivered message beyond its status."""
+    """``{id, to, mode, status}``, ``note`` when ``send`` has something to
+    say about a delivered message beyond its status, and ``response`` (the
+    answer of the turn it started) when the sender waited for that turn."""
 
     id: int
     to: str
     mode: str
     status: str
     note: str = ""
+    response: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         shown = asdict(self)
         if not self.note:
             del shown["note"]
+        if self.response is None:
+            del shown["response"]
         return shown
 
 
-def message_view(fleet: Fleet, message: Message) -> MessageView:
+def message_view(fleet: Fleet, message: Message, *, waited: bool = False) -> MessageView:
+    """The view of ``message``; ``waited``: its turn is over, show its answer."""
     note = messaging.note(fleet, message)
-    return MessageView(message.id, message.recipient, message.mode, message.status, note)
+    response = messaging.turn_response(fleet, message) if waited else None
+    return MessageView(message.id, message.recipient, message.mode, message.status, note, response)
 
 
 @frozen

@@ -24,6 +24,7 @@ from tmuxorch.store.sqlite.errors import store_error, translated
 from tmuxorch.store.sqlite.events import Events
 from tmuxorch.store.sqlite.locks import Locks
 from tmuxorch.store.sqlite.messages import Messages
+from tmuxorch.store.sqlite.renaming import Renaming
 from tmuxorch.store.sqlite.schema import DB_NAME, MIGRATIONS, identity
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -55,7 +56,7 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(Agents, AgentStates, Events, Messages, Locks, Costs):
+class SqliteStore(Agents, AgentStates, Events, Messages, Locks, Costs, Renaming):
     """A connection to one fleet's database."""
 
     @classmethod

@@ -6,7 +6,10 @@ import os
 
 import click
 
+from tmuxorch.core.errors import AgentError
 from tmuxorch.core.vocab import MODES
+from tmuxorch.locks.keys import agent_name
+from tmuxorch.surfaces.cli import several
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
     echo_json,
@@ -17,7 +20,24 @@ from tmuxorch.surfaces.cli.common import (
 )
 
 
-@click.command()
+class _WithProgramArgs(click.Command):
+    """A command whose arguments after ``--`` are the agent program's own,
+    kept apart from its PROMPT (click would take the first as PROMPT). A
+    ``--`` before NAME only ends the options, as ever (``spawn -- -dash``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for cut in (i for i, a in enumerate(args) if a == "--"):
+            named, _, _ = self.make_parser(ctx).parse_args(args[:cut])
+            if isinstance(named.get("name"), str):
+                args, ctx.meta["program_args"] = args[:cut], tuple(args[cut + 1 :])
+                break
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- PROGRAM_ARGS...]"]
+
+
+@click.command(cls=_WithProgramArgs)
 @click.argument("name")
 @click.argument("prompt", required=False)
 @click.option(
@@ -26,6 +46,14 @@ from tmuxorch.surfaces.cli.common import (
 @click.option("--cwd", metavar="DIR", help="Working directory (default: here).")
 @click.option("--model", metavar="M", help="Model for the agent.")
 @click.option("--permission-mode", metavar="MODE", help="Claude Code permission mode.")
+@click.option(
+    "--system-prompt", metavar="TEXT", help="Added to Claude's system prompt (Claude profiles)."
+)
+@click.option(
+    "--allowed-tools",
+    metavar="LIST",
+    help="Tools that run without asking, e.g. 'Read,Grep,Bash(git *)' (Claude's --allowedTools).",
+)
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Extra environment (repeatable).")
 @click.option("--parent", metavar="NAME", help="Parent agent (default: the calling agent).")
 @click.option(
@@ -61,6 +89,8 @@ def spawn(
     cwd: str | None,
     model: str | None,
     permission_mode: str | None,
+    system_prompt: str | None,
+    allowed_tools: str | None,
     env: tuple[str, ...],
     parent: str | None,
     worktree: str | None,
@@ -76,9 +106,10 @@ def spawn(
 
     --max-cost/--max-turns/--max-duration override config's limits for this
     agent: on a breach it is interrupted (or killed, per config) and its
-    parent told.
+    parent told. Arguments after -- go to the agent's program as they are
+    (`spawn w 'task' -- --add-dir ../lib`).
     """
-    from tmuxorch.fleet.lifecycle import SpawnRequest, check_name, parse_env
+    from tmuxorch.fleet.launching import SpawnRequest, check_name, parse_env
 
     check_name(name)
     limits = {"max_cost": max_cost, "max_turns": max_turns, "max_duration": max_duration}
@@ -94,21 +125,28 @@ def spawn(
         name=name, prompt=read_text_arg(prompt) if prompt is not None else None,
         profile=profile, cwd=cwd, model=model, permission_mode=permission_mode,
         env=parse_env(env), parent=parent, worktree=worktree,
+        args=click.get_current_context().meta.get("program_args", ()),
         limits=caps, allow_protected=allow_protected,
+        system_prompt=system_prompt, allowed_tools=allowed_tools,
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
+    response = None
     if wait_turn and request.prompt is not None:
         from tmuxorch.fleet import messaging
 
         first = f.store.messages(agent.name)[0]
         agent = messaging.wait_turn(f, first.id, timeout=timeout)
+        response = messaging.turn_response(f, f.store.get_message(first.id) or first)
     if as_json:
         from tmuxorch.fleet.views import agents as views
 
-        echo_json(views.of(f, agent).to_json())
+        shown = views.of(f, agent).to_json()
+        echo_json(shown if response is None else {**shown, "response": response})
     else:
         click.echo(f"spawned {agent.name} ({agent.profile}) in window {agent.window_id}")
+        if response:
+            click.echo(response)
 
 
 @click.command()
@@ -136,34 +174,37 @@ def send(
     from tmuxorch.fleet.views.messages import message_view
 
     text = read_text_arg(message)
-    sender = os.environ.get("TMUXORCH_AGENT") or None
     f = fleet()
+    sender = agent_name(f.store, os.environ)
     msg = messaging.send(f, name, text, mode=mode, sender=sender)
     if wait_turn:
         messaging.wait_turn(f, msg.id, timeout=timeout)
         msg = f.store.get_message(msg.id) or msg  # removed with its agent meanwhile: as sent
-    view = message_view(f, msg)
+    view = message_view(f, msg, waited=wait_turn)
     if as_json:
         echo_json(view.to_json())
     else:
         click.echo(str(view.id))
         if view.note:
             click.echo(f"tmuxorch: message {view.id} delivered: {view.note}", err=True)
+        if view.response:
+            click.echo(view.response)
 
 
 @click.command("list")
+@click.option("--state", metavar="STATE", help="Only agents in this state (idle, busy, ...).")
 @json_option
 @handle_errors
-def list_(as_json: bool) -> None:
+def list_(state: str | None, as_json: bool) -> None:
     """The fleet as a table."""
     from tmuxorch.fleet.views.agents import agent_views
 
-    views = agent_views(fleet())
+    views = agent_views(fleet(), state)
     if as_json:
         echo_json([view.to_json() for view in views])
         return
     if not views:
-        click.echo("no agents")
+        click.echo(f"no {state} agents" if state else "no agents")
         return
     from rich.console import Console
     from rich.table import Table
@@ -197,7 +238,8 @@ def list_(as_json: bool) -> None:
 @handle_errors
 def status(name: str | None, as_json: bool) -> None:
     """One agent in detail (default: the calling agent)."""
-    name = name or os.environ.get("TMUXORCH_AGENT")
+    if not name and os.environ.get("TMUXORCH_AGENT"):
+        name = agent_name(fleet().store, os.environ)
     if not name:
         raise click.UsageError("name an agent (or run this inside an agent's pane)")
     from tmuxorch.fleet.views.agents import agent_view
@@ -256,8 +298,6 @@ def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
 @handle_errors
 def attach(name: str | None, read_only: bool) -> None:
     """Attach to the fleet session at NAME's window (from inside tmux too)."""
-    from tmuxorch.core.errors import AgentError
-
     f = fleet()
     if not f.tmux.has_session():
         raise AgentError("the fleet has no tmux session: spawn an agent first")
@@ -271,12 +311,17 @@ def attach(name: str | None, read_only: bool) -> None:
 
 
 @click.command()
-@click.argument("name")
+@several.options
 @handle_errors
-def kill(name: str) -> None:
-    """Force agent NAME down and close its window; the record stays."""
-    fleet().kill(name)
-    click.echo(f"killed {name}")
+def kill(names: tuple[str, ...], all_: bool, yes: bool) -> None:
+    """Force agents NAME... (or --all running ones) down and close their windows;
+    the records stay. --all asks first on a terminal (--yes does not)."""
+
+    def act(name: str) -> str:
+        fleet().kill(name)
+        return f"killed {name}"
+
+    several.act_on_each("kill", names, all_, yes, act)
 
 
 @click.command()

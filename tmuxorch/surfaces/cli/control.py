@@ -7,7 +7,16 @@ import os
 import click
 
 from tmuxorch.core.vocab import UNTILS, Until
-from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors, json_option
+from tmuxorch.locks.keys import agent_name
+from tmuxorch.surfaces.cli import several
+from tmuxorch.surfaces.cli.common import (
+    AMOUNT,
+    Obj,
+    echo_json,
+    fleet,
+    handle_errors,
+    json_option,
+)
 
 
 @click.command()
@@ -15,7 +24,6 @@ from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors
 def monitor() -> None:
     """Run the output monitor in the foreground (normally started for you)."""
     from tmuxorch.daemon.monitor import run_foreground
-    from tmuxorch.surfaces.cli.common import Obj
 
     obj = click.get_current_context().find_object(Obj)
     assert obj is not None
@@ -56,7 +64,7 @@ def wait(
     if notify:
         from tmuxorch.fleet import messaging
 
-        watcher = os.environ.get("TMUXORCH_AGENT") or ""
+        watcher = agent_name(fleet().store, os.environ) or ""
         watch = messaging.add_watch(fleet(), watcher, list(names), until, any_, timeout)
         if as_json:
             echo_json({"watch": watch, "watcher": watcher, "names": list(names), "until": until})
@@ -94,13 +102,18 @@ def deny(name: str, reason: str | None) -> None:
 
 
 @click.command()
-@click.argument("name")
+@several.options
 @handle_errors
-def interrupt(name: str) -> None:
-    """Interrupt agent NAME's turn (Esc for Claude)."""
+def interrupt(names: tuple[str, ...], all_: bool, yes: bool) -> None:
+    """Interrupt the turn of agents NAME... (Esc for Claude), or of --all busy or
+    waiting ones. --all asks first on a terminal (--yes does not)."""
     from tmuxorch.fleet import control
 
-    control.interrupt(fleet(), name)
+    def act(name: str) -> str:
+        control.interrupt(fleet(), name)
+        return f"interrupted {name}"
+
+    several.act_on_each("interrupt", names, all_, yes, act)
 
 
 @click.command()

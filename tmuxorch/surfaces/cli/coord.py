@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
 
 def _me(required: bool = True) -> str:
-    name = os.environ.get("TMUXORCH_AGENT") or ""
-    if required and not name:
-        raise AgentError("not inside an agent's pane (TMUXORCH_AGENT is not set)")
-    return name
+    if not os.environ.get("TMUXORCH_AGENT"):
+        if required:
+            raise AgentError("not inside an agent's pane (TMUXORCH_AGENT is not set)")
+        return ""
+    from tmuxorch.locks.keys import agent_name
+
+    return agent_name(fleet().store, os.environ) or ""  # renamed since it started?
 
 
 def _names(names: list[str], as_json: bool) -> None:
@@ -45,12 +48,12 @@ def _names(names: list[str], as_json: bool) -> None:
 @handle_errors
 def broadcast(message: str, scope: str | None, mode: str, as_json: bool) -> None:
     """Send MESSAGE to many agents (default: my children inside a pane, else all)."""
-    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet import messaging, peers
     from tmuxorch.fleet.views.messages import message_view
 
     f = fleet()
     me = _me(required=False)
-    targets = messaging.broadcast_targets(f, me or None, scope)
+    targets = peers.broadcast_targets(f, me or None, scope)
     sent = messaging.broadcast(f, read_text_arg(message), targets, mode=mode, sender=me or None)
     if as_json:
         echo_json([message_view(f, m).to_json() for m in sent])
@@ -76,18 +79,18 @@ def children(name: str | None, as_json: bool) -> None:
 @handle_errors
 def others(as_json: bool) -> None:
     """Other live agents sharing my workspace (git top level)."""
-    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet import peers
 
-    _names([a.name for a in messaging.others(fleet(), _me())], as_json)
+    _names([a.name for a in peers.others(fleet(), _me())], as_json)
 
 
 @click.command()
 @handle_errors
 def alone() -> None:
     """Exit 0 if no other live agent shares my workspace, else 1."""
-    from tmuxorch.fleet import messaging
+    from tmuxorch.fleet import peers
 
-    sys.exit(1 if messaging.others(fleet(), _me()) else 0)
+    sys.exit(1 if peers.others(fleet(), _me()) else 0)
 
 
 @click.command()

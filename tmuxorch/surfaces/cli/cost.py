@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -94,8 +95,6 @@ def history(name: str, as_json: bool) -> None:
     if not reports:
         click.echo(f"no turns in {name}'s transcript yet")
         return
-    from datetime import datetime
-
     for report in reports:
         turn, tokens = report.turn, report.cost.tokens
         started = datetime.fromtimestamp(turn.started).strftime("%H:%M:%S") if turn.started else ""

@@ -26,6 +26,7 @@ from typing import Any
 
 import click
 
+from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.surfaces.cli.common import Obj, fleet, handle_errors
 
 # Coalesce bursts of store writes (a turn is several events) into one read:
@@ -245,7 +246,6 @@ class LiveDashboard:
         self.live.update(frame, refresh=True)
 
     def _key(self, key: str) -> None:
-        from tmuxorch.core.errors import TmuxorchError
         from tmuxorch.surfaces.dashboard import move
 
         if key in ("up", "down", "home", "end", "pageup", "pagedown"):

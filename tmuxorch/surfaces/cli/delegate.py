@@ -15,10 +15,14 @@ if TYPE_CHECKING:
 _EXIT = {"completed": 0, "needs_input": 3, "timeout": 124}
 
 
-def _limits(max_cost: float | None, max_turns: int | None, timeout: float | None) -> Limits:
-    from tmuxorch.fleet.delegate import Limits
+def _limits(
+    max_cost: float | None, max_turns: int | None, timeout: float | None, no_safety: bool
+) -> Limits:
+    from tmuxorch.fleet.delegate import limits
 
-    return Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout)
+    return limits(
+        fleet(), max_cost=max_cost, max_turns=max_turns, timeout=timeout, safety=not no_safety
+    )
 
 
 def _report(result: Result, as_json: bool) -> None:
@@ -41,7 +45,10 @@ _max_turns = click.option(
     metavar="N",
     help="Cap on model steps in this call (a prompt's request, one after each tool call).",
 )
-_timeout = click.option("--timeout", type=AMOUNT, metavar="S")
+_timeout = click.option("--timeout", type=AMOUNT, metavar="S", help="Time cap for this call.")
+_no_safety = click.option(
+    "--no-safety", is_flag=True, help="No caps from config delegate (those given still hold)."
+)
 _as_json = click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
 
 
@@ -59,9 +66,12 @@ _as_json = click.option("--json", "as_json", is_flag=True, help="The result as J
 @_max_cost
 @_max_turns
 @_timeout
+@_no_safety
 @click.option("--context", metavar="TEXT", help="Background put before the task.")
 @click.option("--cwd", metavar="DIR", help="Working directory (default: here).")
 @click.option("--agent", "profile", metavar="PROFILE", help="Profile (default: claude).")
+@click.option("--model", metavar="M", help="Model for the worker.")
+@click.option("--system-prompt", metavar="TEXT", help="Added to Claude's system prompt.")
 @_as_json
 @handle_errors
 def delegate(
@@ -71,20 +81,25 @@ def delegate(
     max_cost: float | None,
     max_turns: int | None,
     timeout: float | None,
+    no_safety: bool,
     context: str | None,
     cwd: str | None,
     profile: str | None,
+    model: str | None,
+    system_prompt: str | None,
     as_json: bool,
 ) -> None:
     """Spawn NAME, give it TASK (or stdin with -), wait: a structured result.
 
+    Caps not given come from config `delegate` (default $2, 50 steps, 600 s).
     Exit status: 0 completed, 3 needs_input, 124 timeout, 1 otherwise.
     """
     from tmuxorch.fleet.delegate import delegate as run
 
     result = run(
         fleet(), name, read_text_arg(task), preset=preset,
-        limits=_limits(max_cost, max_turns, timeout), context=context, cwd=cwd, profile=profile,
+        limits=_limits(max_cost, max_turns, timeout, no_safety), context=context, cwd=cwd,
+        profile=profile, model=model, system_prompt=system_prompt,
     )  # fmt: skip
     _report(result, as_json)
 
@@ -95,6 +110,7 @@ def delegate(
 @_max_cost
 @_max_turns
 @_timeout
+@_no_safety
 @_as_json
 @handle_errors
 def continue_(
@@ -103,15 +119,17 @@ def continue_(
     max_cost: float | None,
     max_turns: int | None,
     timeout: float | None,
+    no_safety: bool,
     as_json: bool,
 ) -> None:
     """Send a correction to delegated agent NAME and wait for the new result.
 
-    A permission prompt it waits on (needs_input) is denied first.
+    A permission prompt it waits on (needs_input) is denied first. Caps not
+    given come from config `delegate`, as for delegate.
     """
     from tmuxorch.fleet.delegate import continue_ as run
 
-    limits = _limits(max_cost, max_turns, timeout)
+    limits = _limits(max_cost, max_turns, timeout, no_safety)
     _report(run(fleet(), name, read_text_arg(message), limits=limits), as_json)
 
 

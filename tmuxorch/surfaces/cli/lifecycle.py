@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tmuxorch.surfaces.cli import several
 from tmuxorch.surfaces.cli.common import (
     AMOUNT,
     echo_json,
@@ -15,7 +16,7 @@ from tmuxorch.surfaces.cli.common import (
 
 
 @click.command()
-@click.argument("name")
+@several.options
 @click.option(
     "--timeout",
     type=AMOUNT,
@@ -25,10 +26,15 @@ from tmuxorch.surfaces.cli.common import (
     help="How long to wait for a graceful exit before forcing it.",
 )
 @handle_errors
-def stop(name: str, timeout: float) -> None:
-    """Stop agent NAME gracefully (/exit for Claude); `resume` brings it back."""
-    fleet().stop(name, timeout=timeout)
-    click.echo(f"stopped {name}")
+def stop(names: tuple[str, ...], all_: bool, yes: bool, timeout: float) -> None:
+    """Stop agents NAME... (or --all running ones) gracefully (/exit for Claude);
+    `resume` brings each back. --all asks first on a terminal (--yes does not)."""
+
+    def act(name: str) -> str:
+        fleet().stop(name, timeout=timeout)
+        return f"stopped {name}"
+
+    several.act_on_each("stop", names, all_, yes, act)
 
 
 @click.command()

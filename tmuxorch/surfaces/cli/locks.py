@@ -43,11 +43,12 @@ def lock(path: str | None, reason: str, wait: float) -> None:
 @handle_errors
 def unlock(path: str | None, force: bool) -> None:
     """Unlock PATH (default: the whole workspace)."""
-    from tmuxorch.locks.keys import cli_holder, describe
+    from tmuxorch.locks.keys import agent_name, cli_holder, describe
     from tmuxorch.locks.manual import give_back
 
-    freed = give_back(fleet().store, path, cwd=os.getcwd(), environ=os.environ, force=force)
-    mine = freed.holder == cli_holder(os.environ).key
+    store = fleet().store
+    freed = give_back(store, path, cwd=os.getcwd(), environ=os.environ, force=force)
+    mine = freed.holder == cli_holder(os.environ, agent_name(store, os.environ)).key
     click.echo(
         f"unlocked {freed.path}" + ("" if mine else f" (was held by {describe(freed.holder)})")
     )

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from tmuxorch.fleet import control
-from tmuxorch.fleet.lifecycle import Fleet, SpawnRequest
+from tmuxorch.fleet import control, renaming
+from tmuxorch.fleet.launching import SpawnRequest
+from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.fleet.views import costs
 from tmuxorch.fleet.views.doing import doing_view, summary_view
@@ -37,21 +38,37 @@ def spawn_agent(
     parent: Annotated[
         str | None, Field(description="Parent agent (default: the calling agent, if any).")
     ] = None,
+    system_prompt: Annotated[
+        str | None, Field(description="Claude: text added to the agent's system prompt.")
+    ] = None,
+    allowed_tools: Annotated[
+        str | None,
+        Field(description="Claude: tools that run without asking, e.g. 'Read,Grep,Edit'."),
+    ] = None,
+    args: Annotated[
+        list[str] | None, Field(description="Extra arguments for the agent's program.")
+    ] = None,
 ) -> dict[str, Any]:
     """Start a new agent in its own tmux window and, if a prompt is given, send it its task
     once it is ready. Returns the agent (name, state, cwd, parent, session_id, ...). It works
     on its own from then on: wait_for it, then read its result with get_output."""
     request = SpawnRequest(
         name=name, prompt=prompt, profile=profile, cwd=cwd, model=model,
-        permission_mode=permission_mode, env=env, parent=parent,
+        permission_mode=permission_mode, env=env, parent=parent, args=tuple(args or ()),
+        system_prompt=system_prompt, allowed_tools=allowed_tools,
     )  # fmt: skip
     return shown(fleet, fleet.spawn(request))
 
 
-def list_agents(fleet: Fleet) -> dict[str, Any]:
+def list_agents(
+    fleet: Fleet,
+    state: Annotated[
+        str | None, Field(description="Only agents in this state, e.g. waiting or busy.")
+    ] = None,
+) -> dict[str, Any]:
     """Every agent of the fleet with its state (starting, idle, busy, waiting, error, exited,
     stopped), detail (e.g. the question it waits on), parent, queue and locks."""
-    return {"agents": [view.to_json() for view in views.agent_views(fleet)]}
+    return {"agents": [view.to_json() for view in views.agent_views(fleet, state)]}
 
 
 def get_status(fleet: Fleet, name: AgentName) -> dict[str, Any]:
@@ -160,6 +177,18 @@ def stop_agent(fleet: Fleet, name: AgentName) -> dict[str, Any]:
     return shown(fleet, fleet.stop(name))
 
 
+def pause_session(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+    """Pause an agent: stop it gracefully, keeping its record and conversation, so that
+    resume_agent continues it where it was (the same as stop_agent)."""
+    return stop_agent(fleet, name)
+
+
+def abort_task(fleet: Fleet, name: AgentName) -> dict[str, Any]:
+    """Abort the task the agent is working on now (Esc), keeping the agent and its
+    conversation: send_message it new directions (the same as interrupt)."""
+    return interrupt(fleet, name)
+
+
 def resume_agent(
     fleet: Fleet,
     name: AgentName,
@@ -178,3 +207,13 @@ def fork_agent(
     """Start a new agent from another's conversation (Claude --fork-session): it knows
     everything the source knew, and goes its own way from here."""
     return shown(fleet, fleet.fork(name, new, message))
+
+
+def rename_agent(
+    fleet: Fleet,
+    name: AgentName,
+    new: Annotated[str, Field(description="The new name: unused; letters, digits, . _ -")],
+) -> dict[str, Any]:
+    """Rename an agent everywhere: its record and history, its tmux window, its children's
+    parent, its queued messages and locks. A running agent goes on under the new name."""
+    return shown(fleet, renaming.rename(fleet, name, new))

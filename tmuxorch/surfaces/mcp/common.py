@@ -25,6 +25,9 @@ MaxTurns = Annotated[
     Field(description="Stop after this many model steps (a prompt's, one after each tool call)."),
 ]
 TimeoutS = Annotated[float | None, Field(description="Stop after this many seconds.")]
+NoSafety = Annotated[
+    bool, Field(description="No caps from the fleet's config (caps given here still hold).")
+]
 
 
 def shown(fleet: Fleet, agent: Agent | str) -> dict[str, Any]:

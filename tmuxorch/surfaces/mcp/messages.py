@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from tmuxorch.fleet import messaging
+from tmuxorch.fleet import messaging, peers
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.locks import lock_views
 from tmuxorch.fleet.views.messages import event_views, message_view
 from tmuxorch.locks import manual as locks
-from tmuxorch.locks.keys import cli_holder
+from tmuxorch.locks.keys import agent_name, cli_holder
 from tmuxorch.surfaces.mcp.common import AgentName, Mode, Until
 
 
@@ -27,12 +27,22 @@ def send_message(
             "current turn ends; urgent: interrupt it now."
         ),
     ] = "sequential",
+    wait: Annotated[
+        bool, Field(description="Return when the agent's turn on it ends, with its answer.")
+    ] = False,
+    timeout_s: Annotated[
+        float | None, Field(description="With wait: give up after this many seconds.", gt=0)
+    ] = None,
 ) -> dict[str, Any]:
     """Send a message to an agent as if typed at its prompt: a follow-up, a correction or an
-    answer. Returns {id, to, mode, status}; status is delivered, queued or failed."""
-    sender = os.environ.get("TMUXORCH_AGENT") or None
+    answer. Returns {id, to, mode, status}; status is delivered, queued or failed. With
+    wait, also response: the agent's answer (its last response of that turn)."""
+    sender = agent_name(fleet.store, os.environ)
     msg = messaging.send(fleet, name, message, mode=mode, sender=sender)
-    return message_view(fleet, msg).to_json()
+    if wait:
+        messaging.wait_turn(fleet, msg.id, timeout=timeout_s)
+        msg = fleet.store.get_message(msg.id) or msg  # removed with its agent: as sent
+    return message_view(fleet, msg, waited=wait).to_json()
 
 
 def broadcast(
@@ -47,8 +57,8 @@ def broadcast(
     ] = "sequential",
 ) -> dict[str, Any]:
     """Send one message to many agents. Returns one {id, to, mode, status} per recipient."""
-    me = os.environ.get("TMUXORCH_AGENT") or None
-    targets = messaging.broadcast_targets(fleet, me, scope)
+    me = agent_name(fleet.store, os.environ)
+    targets = peers.broadcast_targets(fleet, me, scope)
     sent = messaging.broadcast(fleet, message, targets, mode=mode, sender=me)
     return {"messages": [message_view(fleet, m).to_json() for m in sent]}
 
@@ -97,7 +107,7 @@ def lock(
         fleet.store, path, cwd=os.getcwd(), environ=os.environ,
         wait=wait_s, lease=fleet.config.locks.lease, reason=reason,
     )  # fmt: skip
-    return {"path": key, "holder": cli_holder(os.environ).key}
+    return {"path": key, "holder": cli_holder(os.environ, agent_name(fleet.store, os.environ)).key}
 
 
 def unlock(

@@ -10,7 +10,15 @@ from pydantic import Field
 from tmuxorch.fleet import batch, delegate
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.batches import BatchView
-from tmuxorch.surfaces.mcp.common import AgentName, MaxCost, MaxTurns, Preset, TimeoutS, shown
+from tmuxorch.surfaces.mcp.common import (
+    AgentName,
+    MaxCost,
+    MaxTurns,
+    NoSafety,
+    Preset,
+    TimeoutS,
+    shown,
+)
 
 
 def delegate_task(
@@ -27,17 +35,25 @@ def delegate_task(
     max_cost: MaxCost = None,
     max_turns: MaxTurns = None,
     timeout_s: TimeoutS = None,
+    no_safety: NoSafety = False,
     context: Annotated[str | None, Field(description="Background put before the task.")] = None,
     cwd: Annotated[str | None, Field(description="Working directory.")] = None,
+    model: Annotated[str | None, Field(description="Model for the worker.")] = None,
+    system_prompt: Annotated[
+        str | None, Field(description="Text added to the worker's system prompt.")
+    ] = None,
 ) -> dict[str, Any]:
     """Spawn a worker, give it a task and wait for the outcome: {status, response, cost_usd,
     turns, duration_s, session_id, name, can_continue, tools_used, safety, error}. status is
     completed, needs_input (a prompt waits: approve/deny or continue_task), failed,
-    cost_exceeded, turns_exceeded or timeout."""
-    limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)
+    cost_exceeded, turns_exceeded or timeout. Caps not given come from the fleet's config."""
+    limits = delegate.limits(
+        fleet, max_cost=max_cost, max_turns=max_turns, timeout=timeout_s, safety=not no_safety
+    )
     return delegate.delegate(
-        fleet, name, task, preset=preset, limits=limits, context=context, cwd=cwd
-    ).to_json()
+        fleet, name, task, preset=preset, limits=limits, context=context, cwd=cwd,
+        model=model, system_prompt=system_prompt,
+    ).to_json()  # fmt: skip
 
 
 def continue_task(
@@ -47,10 +63,13 @@ def continue_task(
     max_cost: MaxCost = None,
     max_turns: MaxTurns = None,
     timeout_s: TimeoutS = None,
+    no_safety: NoSafety = False,
 ) -> dict[str, Any]:
     """Send a delegated worker a correction and wait again; the same result as
     delegate_task. A permission prompt it waits on (needs_input) is denied first."""
-    limits = delegate.Limits(max_cost=max_cost, max_turns=max_turns, timeout=timeout_s)
+    limits = delegate.limits(
+        fleet, max_cost=max_cost, max_turns=max_turns, timeout=timeout_s, safety=not no_safety
+    )
     return delegate.continue_(fleet, name, message, limits=limits).to_json()
 
 
