@@ -21,6 +21,7 @@ from libtmux.server import Server
 from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, require_claude
 from tests.fakeapi import FakeAnthropic, Response, ScriptEntry, text
 from tests.helpers import retry_until
+from tests.pgserver import pg_server, pg_url  # noqa: F401  (fixtures: a real PostgreSQL)
 from tmuxorch.core.config import resolve
 from tmuxorch.fleet import monitorproc
 from tmuxorch.fleet.lifecycle import Fleet
@@ -261,7 +262,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     without every test file having to repeat what its fixtures already say."""
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        if "claude_fleet" in used or item.get_closest_marker("claude"):
+        if used & {"pg_server", "pg_url"} or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.postgres)
+        elif "claude_fleet" in used or item.get_closest_marker("claude"):
             item.add_marker(pytest.mark.claude)
             item.add_marker(pytest.mark.tmux)
         elif used & {"server", "session", "env"} or item.get_closest_marker("tmux"):

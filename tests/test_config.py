@@ -26,6 +26,9 @@ BAD = [
     ("bad-yaml", "a: [1,\n", "is not valid YAML"),
     ("profile-type", "agents:\n  shell:\n    args: ls\n", "config key agents.shell.args"),
     ("profile-key", "agents:\n  shell:\n    comand: x\n", "unknown config key agents.shell.comand"),
+    ("store-scheme", "store:\n  url: mysql://u@h/db\n", "store.url: 'mysql://u@h/db' is not a"),
+    ("store-empty", "store:\n  url: 'postgresql://'\n", "store.url: 'postgresql://' is not a"),
+    ("store-type", "store:\n  url: 5432\n", "config key store.url: expected str"),
 ]
 
 

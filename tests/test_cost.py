@@ -414,6 +414,16 @@ def test_refresher_reads_again_until_the_turn_is_written(store: Store, tmp_path:
     retry_until(lambda: input_tokens() == 3, message="read again later")
 
 
+@pytest.mark.postgres
+def test_the_refresher_reads_into_the_store_config_names(tmp_path: Path, pg_url: str) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(lines(prompt("p", at=0), reply("m1", (1, 0, 0, 0), at=1), duration(1.5)))
+    with open_store(tmp_path / "home", url=pg_url) as store:
+        name = make_agent(store, path)
+        counted.Refresher(tmp_path / "home", PRICING, pg_url).read_now(name)
+        retry_until(lambda: getattr(store.get_agent(name), "tokens_input", 0) == 1)
+
+
 # -- CLI on a synthetic transcript --------------------------------------------------------
 
 

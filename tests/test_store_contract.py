@@ -15,15 +15,18 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import agent_row, retry_until
+from tests.pgserver import PgServer
 from tmuxorch.core.errors import AgentError, StoreError
 from tmuxorch.core.records import Lock, MessageUsage, Turn, now
 from tmuxorch.locks.acquisition import acquire, release
 from tmuxorch.locks.keys import Holder
 from tmuxorch.store.interface import Store
+from tmuxorch.store.notify import relay
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.sqlite.schema import DB_NAME
 
@@ -39,6 +42,7 @@ class Backend:
         self.opened: list[Store] = []
         self.lose: Callable[[], None] = lambda: None
         self.spoil: Callable[[], None] = lambda: None
+        self.drop: Callable[[], None] = lambda: None  # once its connections are closed
 
     def connect(self) -> Store:
         store = self._connect()
@@ -89,15 +93,50 @@ def _sqlite(tmp_path: Path) -> Backend:
     return backend
 
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": _sqlite}
+def _postgres(tmp_path: Path, server: PgServer) -> Backend:
+    home, url = tmp_path / "home", server.new_database()
+    open_store(home, url=url).close()
+    backend = Backend(
+        "postgres",
+        lambda: open_store(home, create=False, url=url),
+        "from tmuxorch.store.opening import open_store\n"
+        f"store = open_store({str(home)!r}, url={url!r})",
+    )
+
+    def lose() -> None:
+        server.admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", url)
+
+    def spoil() -> None:
+        lose()
+        server.admin("CREATE TABLE notes (line TEXT)", url)
+
+    backend.lose, backend.spoil = lose, spoil
+    backend.drop = lambda: server.drop(url)
+    return backend
 
 
-@pytest.fixture(params=list(BACKENDS), ids=list(BACKENDS))
+# The backends, and the fixtures (a server) each needs.
+BACKENDS: dict[str, Callable[[Path, Any], Backend]] = {
+    "sqlite": lambda tmp_path, _: _sqlite(tmp_path),
+    "postgres": _postgres,
+}
+NEEDS = {"postgres": "pg_server"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.postgres] if name in NEEDS else [])
+        for name in BACKENDS
+    ],
+    ids=list(BACKENDS),
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made = BACKENDS[request.param](tmp_path)
+    needs = NEEDS.get(request.param)
+    made = BACKENDS[request.param](tmp_path, needs and request.getfixturevalue(needs))
     yield made
     for store in made.opened:
         store.close()
+    made.drop()
 
 
 @pytest.fixture
@@ -139,6 +178,15 @@ def test_a_bad_agent_write_is_refused_and_changes_nothing(
     with pytest.raises(error):
         write(store)
     assert [(a.name, a.detail) for a in store.list_agents()] == [("a", "kept")]
+
+
+def test_a_refused_write_leaves_the_transaction_around_it_usable(store: Store) -> None:
+    store.insert_agent(agent_row("a"))
+    with store.transaction():
+        with pytest.raises(AgentError):
+            store.insert_agent(agent_row("a"))
+        store.insert_agent(agent_row("b"))
+    assert [a.name for a in store.list_agents()] == ["a", "b"]
 
 
 def test_deleting_an_agent_fails_its_queue_and_frees_its_rows(store: Store) -> None:
@@ -520,6 +568,19 @@ def test_a_write_on_another_connection_wakes_a_waiter(backend: Backend) -> None:
         writer.insert_agent(agent_row("a"))
         assert changes.wait(30.0)
     assert retry_until(lambda: waiter.get_agent("a")) is not None
+
+
+def test_a_relay_calls_back_on_each_write(backend: Backend) -> None:
+    watched, writer = backend.connect(), backend.connect()
+    heard, stopping = threading.Event(), threading.Event()
+    relay(watched, heard.set, stopping)
+    try:
+        for name in ("a", "b"):
+            writer.insert_agent(agent_row(name))
+            retry_until(heard.is_set, message=f"the relay heard {name} inserted")
+            heard.clear()
+    finally:
+        stopping.set()
 
 
 # (id, what happens to the stored state, what the one line says)

@@ -28,6 +28,7 @@ import json
 import os
 import sys
 
+from tmuxorch.core import storeurl
 from tmuxorch.core.errors import TmuxorchError
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -168,7 +169,7 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
         refused = _protected(home, path, cwd, settings["protected"])
         if refused is not None:
             return refused
-    if not os.path.exists(os.path.join(home, "state.db")):
+    if not storeurl.state_present(home):
         if managed:
             raise TmuxorchError(f"no fleet state in {home}")
         return None
@@ -203,7 +204,7 @@ def _protected(home: str, file_path: str, cwd: str, patterns: list[str]) -> str 
     if pattern is None:
         return None
     name = os.environ.get("TMUXORCH_AGENT")
-    if name and os.path.exists(os.path.join(home, "state.db")):
+    if name and storeurl.state_present(home):
         from tmuxorch.locks.keys import agent_name
         from tmuxorch.store.opening import open_store
 

@@ -63,9 +63,10 @@ class Refresher:
     connection and starts on first use.
     """
 
-    def __init__(self, home: Path, table: Pricing) -> None:
+    def __init__(self, home: Path, table: Pricing, url: str | None = None) -> None:
         self.home = home
         self.table = table
+        self.url = url  # config's store.url
         self.queue: queue.SimpleQueue[tuple[str, float | None]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
 
@@ -86,7 +87,7 @@ class Refresher:
         # name -> (monotonic time of the turn end, next delay index, hook's time)
         due: dict[str, tuple[float, int, float]] = {}
         try:
-            store = open_store(self.home, create=False)
+            store = open_store(self.home, create=False, url=self.url)
         except TmuxorchError:
             return
         with store:

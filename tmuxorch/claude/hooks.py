@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from tmuxorch.core import states
+from tmuxorch.core import states, storeurl
 from tmuxorch.core.vocab import HOOK_KINDS, hook_kind
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -200,7 +200,7 @@ def _record(event: str, payload: dict[str, Any]) -> None:
     if not name and event not in _TURN_ENDS:
         return  # a session we don't manage: only turn ends (lock release) concern us
     home = home_from_env()
-    if home is None or not os.path.exists(os.path.join(home, "state.db")):
+    if home is None or not storeurl.state_present(home):
         return  # no fleet: never get in Claude's way
     from tmuxorch.locks.keys import agent_name
     from tmuxorch.store.opening import open_store

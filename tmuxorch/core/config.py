@@ -18,12 +18,21 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from tmuxorch.core import storeurl
 from tmuxorch.core.errors import ConfigError, TmuxorchError
 from tmuxorch.core.frozen import field, fields, frozen
 from tmuxorch.core.paths import config_path, default_home
 from tmuxorch.core.private import check_home, read_text, write_file
 
 T = TypeVar("T")
+
+
+@frozen
+class StoreSettings:
+    """Where the fleet's state lives (tmuxorch.core.storeurl): null, the
+    home's SQLite file; a postgresql:// URL, a database every host shares."""
+
+    url: str | None = None
 
 
 @frozen
@@ -149,6 +158,7 @@ class Config:
     default_agent: str = "claude"
     # Message a parent when a child ends a turn (on_idle) or exits (on_exit).
     notify_parent: str = "on_idle"
+    store: StoreSettings = field(default_factory=StoreSettings)
     tmux: TmuxSettings = field(default_factory=TmuxSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     locks: LockSettings = field(default_factory=LockSettings)
@@ -318,8 +328,9 @@ def _parsed(path: Path, cache_in: Path | None) -> Any:
 
 def _check_meaning(config: Config) -> None:
     """What the types cannot say: the header is a template with only {sender},
-    the session a name tmux keeps, every profile starts and reads
-    (tmuxorch.core.profiles checks them) and the default one exists."""
+    the store a URL of a backend tmuxorch has, the session a name tmux keeps,
+    every profile starts and reads (tmuxorch.core.profiles checks them) and
+    the default one exists."""
     try:
         config.delivery.header.format(sender="a1")
     except (KeyError, IndexError, ValueError):
@@ -328,6 +339,10 @@ def _check_meaning(config: Config) -> None:
         raise ConfigError(
             f"config key delivery.header: {header!r} is not a template whose only field is {only}"
         ) from None
+    url = config.store.url
+    problem = None if url is None else storeurl.problem(url)
+    if problem is not None:
+        raise ConfigError(f"config key store.url: {problem}")
     session = config.session
     if not session or any(c in ":." or not c.isprintable() for c in session):
         # tmux would rename it (":" and "." separate a target's parts).

@@ -31,7 +31,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
-from tmuxorch.core import private, procs, screen
+from tmuxorch.core import private, procs, screen, storeurl
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.frozen import replace
@@ -46,7 +46,7 @@ from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
-from tmuxorch.store.notify import start_observer
+from tmuxorch.store.notify import relay, start_observer
 from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux.panes import Pane
 
@@ -100,7 +100,7 @@ class Monitor:
         self.stopping = threading.Event()
         self.waker = TmuxWaker(self.tmux, self.events)
         self.last_event = 0
-        self.costs = Refresher(settings.home, pricing(settings.config))
+        self.costs = Refresher(settings.home, pricing(settings.config), settings.config.store.url)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
         self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
         # Message delivery: one worker thread per agent at a time.
@@ -119,6 +119,9 @@ class Monitor:
     def run(self) -> None:
         with single_instance(self.settings.home):
             observer = _observer(self.settings.home, _Watch(self.events))
+            if storeurl.chosen(self.settings.config.store.url) is not None:
+                # The observer sees the home's SQLite file; another store says itself.
+                relay(self.store, lambda: self.events.put(("db", "")), self.stopping)
             self.waker.start()
             try:
                 self._loop()

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tmuxorch.core import private, profiles
+from tmuxorch.core import private, profiles, storeurl
 from tmuxorch.core.errors import AgentConflict, AgentError, ProfileError, TmuxError
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.profiles import Profile
@@ -176,6 +176,9 @@ def launch(
         "TMUXORCH_SOCKET": fleet.settings.socket,
         "TMUXORCH_LAUNCH": launch_id,  # tells this start's hooks from a previous one's
     }
+    url = storeurl.chosen(fleet.config.store.url)
+    if url is not None:  # its hooks read config.yaml no more than they must
+        env[storeurl.ENV] = url
     old = fleet.pane(agent)
     if old is not None:  # its dead pane from before: the new window replaces it
         fleet.tmux.kill_window(old.window_id)

@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tmuxorch.core import private, profiles
+from tmuxorch.core import private, profiles, storeurl
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import StoreError, TmuxError, UnknownAgent
 from tmuxorch.core.profiles import Profile
@@ -45,7 +45,8 @@ class Fleet:
         self.tmux = open_server(
             settings.socket, settings.session, self.home / "tmux.conf", long_lived=long_lived
         )
-        if not (self.home / DB_NAME).exists() and self.tmux.panes():
+        url = storeurl.chosen(self.config.store.url)
+        if url is None and not (self.home / DB_NAME).exists() and self.tmux.panes():
             # A new, empty database would hide live agents and let their names be reused.
             raise StoreError(
                 f"{self.home / DB_NAME} is missing, yet tmux session {settings.session!r} on "
@@ -53,7 +54,7 @@ class Fleet:
                 "or another home uses this socket): restore the database, or end them with "
                 f"`tmux -L {shlex.quote(settings.socket)} kill-server`"
             )
-        self.store: Store = open_store(self.home)
+        self.store: Store = open_store(self.home, url=url)
 
     def close(self) -> None:
         self.store.close()

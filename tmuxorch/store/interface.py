@@ -1,7 +1,7 @@
 """What the layers above need from a store: the contract every backend meets.
 
 Callers (fleet, daemon, surfaces, claude, locks) hold a :class:`Store`; which
-backend it is (SQLite today, ``tmuxorch.store.sqlite``) is decided once, by
+backend it is (``tmuxorch.store.sqlite``, ``tmuxorch.store.postgres``) is decided once, by
 ``tmuxorch.store.opening.open_store``. tests/test_store_contract.py is the
 executable form of this contract: a new backend is done when it passes.
 
@@ -45,7 +45,8 @@ class Store(Protocol):
 
     @property
     def path(self) -> str:
-        """Where the state lives, as messages name it (SQLite: the file)."""
+        """Where the state lives, as messages name it (SQLite: the file;
+        PostgreSQL: the URL without its password)."""
         ...
 
     @property

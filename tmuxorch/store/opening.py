@@ -1,11 +1,16 @@
 """Opening a fleet's store: the one place that picks the backend.
 
 On the hooks' import path: stdlib and the SQLite backend only (the Store
-protocol is imported for the type checker alone, it needs typing).
+protocol is imported for the type checker alone, it needs typing; the
+PostgreSQL backend only when the URL names it).
 """
 
 from __future__ import annotations
 
+import os
+
+from tmuxorch.core import storeurl
+from tmuxorch.core.errors import StoreError
 from tmuxorch.core.private import check_home
 from tmuxorch.store.sqlite.store import SqliteStore
 
@@ -22,7 +27,19 @@ def ensure_home(home: Path | str) -> None:
     check_home(home)
 
 
-def open_store(home: Path | str, *, create: bool = True) -> Store:
+def open_store(home: Path | str, *, create: bool = True, url: str | None = None) -> Store:
     """The store of the fleet in ``home`` (made if missing, unless not
-    ``create``: then StoreError "no fleet at HOME")."""
-    return SqliteStore.open(home, create=create)
+    ``create``: then StoreError "no fleet at ..."): on the PostgreSQL server
+    that ``TMUXORCH_STORE``, else ``url`` (config's ``store.url``) names, else
+    the home's SQLite file."""
+    where = storeurl.chosen(url)
+    if not where:
+        return SqliteStore.open(home, create=create)
+    problem = storeurl.problem(where)
+    if problem is not None:
+        source = storeurl.ENV if os.environ.get(storeurl.ENV) else "store.url"
+        raise StoreError(f"{source}: {problem}")
+    # Here, not at the top: psycopg is never on the hooks' path of a SQLite fleet.
+    from tmuxorch.store.postgres.store import PostgresStore
+
+    return PostgresStore.open(where, os.fspath(home), create=create)

@@ -2,7 +2,9 @@
 
 tmux runs the command again at every ``status-interval`` while a client is
 attached, so this reads one query from the store and nothing else: no tmux
-call, no config file, no click (``tmuxorch.entry`` dispatches here first).
+call, no config file, no click (``tmuxorch.entry`` dispatches here first):
+a fleet on PostgreSQL is found through ``TMUXORCH_STORE``, which its agents'
+panes have.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from tmuxorch.core import storeurl
 from tmuxorch.store.opening import open_store
-from tmuxorch.store.sqlite.schema import DB_NAME
 
 # The states the segment counts, and the tmux style of a non-zero count.
 COUNTED: tuple[tuple[str, str], ...] = (
@@ -33,7 +35,7 @@ def segment(counts: Mapping[str, int], *, styles: bool = True) -> str:
 
 def read_counts(home: Path) -> dict[str, int]:
     """Agents per state; no fleet yet means no agents (and creates nothing)."""
-    if not (home / DB_NAME).exists():
+    if not storeurl.state_present(str(home)):
         return {}
     with open_store(home, create=False) as store:
         return store.state_counts()

@@ -50,10 +50,10 @@ def agent_names(
 
     try:
         settings = _settings(ctx).settings()
-        with open_store(settings.home, create=False) as store:  # no fleet: no names
+        with open_store(settings.home, create=False, url=settings.config.store.url) as store:
             names = [a.name for a in store.list_agents()]
     except (TmuxorchError, OSError):
-        return []  # a broken config or home: no candidates, never an error in the shell
+        return []  # a broken config, home or store: no candidates, never an error in the shell
     return _items(names, incomplete)
 
 
