@@ -522,6 +522,24 @@ def test_a_write_on_another_connection_wakes_a_waiter(backend: Backend) -> None:
     assert retry_until(lambda: waiter.get_agent("a")) is not None
 
 
+def test_closing_changes_from_another_thread_wakes_its_waiter(backend: Backend) -> None:
+    """The monitor sleeps on changes with no timeout in a thread of its own,
+    and closes them from its main thread to stop."""
+    changes = backend.connect().changes()
+    returned = threading.Event()
+
+    def sleep() -> None:
+        changes.wait(None)
+        returned.set()
+
+    sleeper = threading.Thread(target=sleep, daemon=True)
+    sleeper.start()
+    changes.close()
+    sleeper.join(timeout=30)
+    assert returned.is_set()
+    assert not changes.wait(None)  # closed: at once, and nothing changed
+
+
 # (id, what happens to the stored state, what the one line says)
 DAMAGE = [
     ("deleted", "lose", "no fleet at"),

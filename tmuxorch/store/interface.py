@@ -30,10 +30,14 @@ class Changes(Protocol):
     def wait(self, timeout: float | None) -> bool:
         """Sleep until the store changed since the last wait (or the opening),
         or ``timeout`` passed; whether it changed. It may wake for nothing:
-        callers read again and decide."""
+        callers read again and decide. It wakes too when the state was
+        deleted or replaced (then ``Store.replaced()`` says so)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Also from another thread: a ``wait`` blocked in it returns (and
+        any later one at once), so a thread can sleep with no timeout."""
+        ...
 
     def __enter__(self) -> Changes: ...
 
