@@ -5,7 +5,7 @@ polling loop per pane:
 
 - pane logs (pipe-pane) watched by watchdog (inotify; PollingObserver when
   inotify is unavailable): the screen of that agent may have changed;
-- the store's WAL file, watched the same way: a hook (or a CLI call) wrote;
+- the store's changes waiter (``Store.changes()``): a hook (or a CLI call) wrote;
 - a tmux ``wait-for`` channel signalled by the server's ``pane-died`` and
   ``window-unlinked`` hooks: a process ended or a window closed.
 
@@ -24,14 +24,11 @@ import queue
 import re
 import threading
 import time
-from pathlib import Path
 from typing import Any
-
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
-from tmuxorch.core import private, procs, screen
+from tmuxorch.core import procs, screen
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.frozen import replace
@@ -43,11 +40,10 @@ from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.tmuxwake import TmuxWaker
+from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
-from tmuxorch.store.notify import start_observer
-from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux.panes import Pane
 
 logger = logging.getLogger(__name__)
@@ -56,33 +52,10 @@ logger = logging.getLogger(__name__)
 _DEBOUNCE = 0.03
 # Look at a busy agent's screen at most this often (spinners redraw constantly).
 _MIN_INTERVAL = {True: 0.25, False: 0.1}
-# A timer key (not an agent name: those never start with a dot) for re-reading the store.
-_REREAD = ".reread"
 # A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
 _HEARTBEAT = 10.0
 # The events of an agent's start (``Fleet._launch``).
 _STARTS = ("spawned", "resumed", "forked")
-
-
-class _Watch(FileSystemEventHandler):
-    def __init__(self, events: queue.SimpleQueue[tuple[str, str]]) -> None:
-        self.events = events
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        path = Path(str(event.src_path))
-        if path.suffix == ".log" and path.parent.name == "logs":
-            self.events.put(("log", path.stem))
-        elif path.name.startswith(DB_NAME):
-            self.events.put(("db", ""))
-
-
-def _observer(home: Path, handler: _Watch) -> Any:
-    logs = home / "logs"
-    private.private_dir(logs)
-    try:
-        return start_observer(handler, home, logs)
-    except OSError as exc:
-        raise TmuxorchError(f"cannot watch {home}: {exc}") from None
 
 
 class Monitor:
@@ -99,6 +72,7 @@ class Monitor:
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
         self.waker = TmuxWaker(self.tmux, self.events)
+        self.store_waker = StoreWaker(self.store, self.events)
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config))
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
@@ -118,13 +92,15 @@ class Monitor:
 
     def run(self) -> None:
         with single_instance(self.settings.home):
-            observer = _observer(self.settings.home, _Watch(self.events))
-            self.waker.start()
+            observer = watch_logs(self.settings.home / "logs", self.events)
             try:
+                self.store_waker.start()
+                self.waker.start()
                 self._loop()
             finally:
                 observer.stop()
                 self.stopping.set()
+                self.store_waker.stop()
                 self.waker.stop()  # and its blocked `tmux wait-for` client
                 self.fleet.close()
         if self.successor or (self.emptied and self._watched_again()):
@@ -185,11 +161,8 @@ class Monitor:
                 if kind == "log":
                     self.changed_at[name] = now
                     self._schedule(name, now + _DEBOUNCE)
-            if "db" in kinds:
+            if "store" in kinds:
                 self._read_events()
-                # inotify fires on the WAL write, which can come before the
-                # commit is visible: look once more a moment later.
-                self.due.setdefault(_REREAD, now + 0.05)
             if "tmux" in kinds or now >= heartbeat:
                 heartbeat = now + _HEARTBEAT
                 if not self._refresh():
@@ -200,8 +173,7 @@ class Monitor:
             for name, when in list(self.due.items()):
                 if when <= now:
                     del self.due[name]
-                    if name != _REREAD:
-                        self._look(name)
+                    self._look(name)
             self._read_events()
             self.guard.tick()
             self._pump()
@@ -302,7 +274,7 @@ class Monitor:
         except TmuxorchError as exc:
             logger.warning("delivering to %s: %s", name, exc)
         finally:
-            self.events.put(("db", ""))
+            self.events.put(("store", ""))
 
     def _refresh(self) -> bool:
         """Mark dead panes exited and kill what outlived its pane; False when
