@@ -69,8 +69,8 @@ class StoreWaker:
     def _listen(self) -> None:
         assert self.changes is not None
         while True:
-            # A wake-up for nothing (e.g. SQLite's second look after a WAL
-            # write) is passed on too: the monitor reads again and decides.
+            # A return with no change (a backend's second look after one) is
+            # passed on too: the monitor reads again and decides.
             self.changes.wait(None)
             if self.stopping.is_set():
                 return

@@ -25,7 +25,7 @@ from tmuxorch.core.vocab import EventKind, Mode, State, Until, Writer
 class Changes(Protocol):
     """Wake-ups on the store's changes, made by any process (a hook, the
     monitor, another command). Open it before the read it guards, so no
-    change falls between the two."""
+    change falls between the two; any one thread may wait on it."""
 
     def wait(self, timeout: float | None) -> bool:
         """Sleep until the store changed since the last wait (or the opening),
