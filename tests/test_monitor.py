@@ -16,7 +16,7 @@ from libtmux.server import Server
 
 from tests.conftest import Env
 from tests.helpers import agent_row, retry_until
-from tmuxorch.daemon import monitor
+from tmuxorch.daemon import monitor, wakeups
 from tmuxorch.fleet import monitorproc
 from tmuxorch.fleet.launching import SpawnRequest
 
@@ -185,7 +185,7 @@ def test_watching_falls_back_to_polling_without_inotify(
         with WalWatch(fleet.home) as waker:
             fleet.store.add_event(None, "poke", None, "")
             assert waker.wait(10.0)
-        watcher = monitor._observer(fleet.home, monitor._Watch(monitor.queue.SimpleQueue()))
+        watcher = wakeups.watch_logs(fleet.home / "logs", queue.SimpleQueue())
         try:
             assert watcher.is_alive()
         finally:
@@ -276,6 +276,36 @@ def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert client.wait(timeout=10) is not None
+
+
+def test_a_store_write_by_another_process_wakes_the_monitor(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message queued by ``tmuxorch send`` to an idle agent: no pane
+    output, no tmux signal, only the store's changes waiter can say it came."""
+    env.spawn_ready("f", "--agent", "fake")
+    env.kill_monitor()  # the background one: this test runs its own
+    monkeypatch.setattr(monitor, "_HEARTBEAT", 3600.0)  # no safety net to deliver it instead
+    made: list[monitor.Monitor] = []
+
+    def run() -> None:  # the store's connection belongs to the thread that opens it
+        made.append(monitor.Monitor(env.fleet().settings))
+        made[0].run()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        # Its first look at f is done and nothing else is due: it sleeps.
+        retry_until(lambda: made and "f" in made[0].looked_at and not made[0].due)
+        sent = json.loads(env.ok("send", "f", "are you there", "--json"))
+        assert sent["status"] == "delivered"
+        assert env.records() == ["are you there"]
+    finally:
+        if made:
+            made[0].stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert not made[0].store_waker.thread.is_alive()  # its changes waiter stopped too
 
 
 def test_a_started_monitor_holds_its_lock_when_start_returns(env: Env) -> None:

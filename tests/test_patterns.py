@@ -14,7 +14,7 @@ import pytest
 from tmuxorch.core import profiles, screen
 from tmuxorch.core.config import Config
 from tmuxorch.core.records import Agent
-from tmuxorch.daemon.monitor import decide
+from tmuxorch.daemon.verdict import decide
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude"
 CLAUDE = profiles.get(Config(), "claude")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.helpers import agent_row
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.records import Agent
+from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.store.sqlite.store import SqliteStore
 
 
@@ -98,3 +100,30 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path) as store:
         assert len(store.list_agents()) == 20
         assert sum(store.queued_counts().values()) == 200
+
+
+def _delete(db: Path) -> None:
+    db.unlink()
+
+
+def _move_onto(db: Path) -> None:
+    db.with_name("backup.db").replace(db)
+
+
+# (id, what happens to the database file)
+GONE = [("deleted", _delete), ("a file moved onto it", _move_onto)]
+
+
+@pytest.mark.parametrize("gone", [g[1] for g in GONE], ids=[g[0] for g in GONE])
+def test_a_database_deleted_or_replaced_wakes_its_waiters(
+    tmp_path: Path, gone: Callable[[Path], None]
+) -> None:
+    """The monitor sleeps on changes alone: this is how it learns it must hand over."""
+    with SqliteStore.open(tmp_path) as store:
+        store.insert_agent(_agent("a"))
+        # A backup, made before the watch: reading the file wakes it too.
+        (tmp_path / "backup.db").write_bytes((tmp_path / DB_NAME).read_bytes())
+    with SqliteStore.open(tmp_path) as store, store.changes() as changes:
+        gone(tmp_path / DB_NAME)
+        assert changes.wait(30.0)
+        assert store.replaced()

@@ -26,7 +26,6 @@ from tmuxorch.core.records import Lock, MessageUsage, Turn, now
 from tmuxorch.locks.acquisition import acquire, release
 from tmuxorch.locks.keys import Holder
 from tmuxorch.store.interface import Store
-from tmuxorch.store.notify import relay
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.sqlite.schema import DB_NAME
 
@@ -570,17 +569,22 @@ def test_a_write_on_another_connection_wakes_a_waiter(backend: Backend) -> None:
     assert retry_until(lambda: waiter.get_agent("a")) is not None
 
 
-def test_a_relay_calls_back_on_each_write(backend: Backend) -> None:
-    watched, writer = backend.connect(), backend.connect()
-    heard, stopping = threading.Event(), threading.Event()
-    relay(watched, heard.set, stopping)
-    try:
-        for name in ("a", "b"):
-            writer.insert_agent(agent_row(name))
-            retry_until(heard.is_set, message=f"the relay heard {name} inserted")
-            heard.clear()
-    finally:
-        stopping.set()
+def test_closing_changes_from_another_thread_wakes_its_waiter(backend: Backend) -> None:
+    """The monitor sleeps on changes with no timeout in a thread of its own,
+    and closes them from its main thread to stop."""
+    changes = backend.connect().changes()
+    returned = threading.Event()
+
+    def sleep() -> None:
+        changes.wait(None)
+        returned.set()
+
+    sleeper = threading.Thread(target=sleep, daemon=True)
+    sleeper.start()
+    changes.close()
+    sleeper.join(timeout=30)
+    assert returned.is_set()
+    assert not changes.wait(None)  # closed: at once, and nothing changed
 
 
 # (id, what happens to the stored state, what the one line says)

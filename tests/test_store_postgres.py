@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from tests.conftest import Env, base_config
 from tests.helpers import agent_row, retry_until
 from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
 from tmuxorch.core.errors import StoreError
-from tmuxorch.store.notify import relay
+from tmuxorch.daemon.wakeups import StoreWaker
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.postgres.schema import MIGRATIONS
 
@@ -211,24 +211,37 @@ def test_a_store_and_its_waiter_outlive_a_server_restart(
         assert [e.event for e in store.events()] == ["before", "after", "heard"]
 
 
-def test_a_relay_hears_writes_again_after_a_server_restart(
+def test_the_monitors_store_wakeups_come_back_after_a_server_restart(
     tmp_path: Path, pg_server: PgServer, pg_url: str
 ) -> None:
-    """The monitor's wake-ups on PostgreSQL come back after a restart."""
+    """The monitor's wake-ups on PostgreSQL (daemon.wakeups.StoreWaker) come
+    back after a restart: a write after it still wakes the monitor."""
     home = tmp_path / "home"
+    events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
     with open_store(home, url=pg_url) as watched, open_store(home, url=pg_url) as writer:
-        heard, stopping = threading.Event(), threading.Event()
-        relay(watched, heard.set, stopping)
+        waker = StoreWaker(watched, events)
+        waker.start()
         try:
             pg_server.restart()
-            retry_until(heard.is_set, message="the relay listens again")
-            heard.clear()
             with pytest.raises(StoreError):  # this connection's call that meets the break
                 writer.add_event(None, "lost")
             writer.add_event(None, "after")
-            retry_until(heard.is_set, message="the relay heard the write")
+            seen = retry_until(
+                lambda: any(e.event == "after" for e in watched.events()) and _drain(events),
+                message="the monitor woken after the restart",
+            )
+            assert ("store", "") in seen
+            writer.add_event(None, "again")
+            assert events.get(timeout=30) == ("store", "")
         finally:
-            stopping.set()
+            waker.stop()
+
+
+def _drain(events: queue.SimpleQueue[tuple[str, str]]) -> list[tuple[str, str]]:
+    found = []
+    while not events.empty():
+        found.append(events.get())
+    return found
 
 
 def test_the_status_line_reads_the_store_the_environment_names(env: Env, pg_url: str) -> None:

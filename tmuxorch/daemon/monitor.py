@@ -5,7 +5,7 @@ polling loop per pane:
 
 - pane logs (pipe-pane) watched by watchdog (inotify; PollingObserver when
   inotify is unavailable): the screen of that agent may have changed;
-- the store's WAL file, watched the same way: a hook (or a CLI call) wrote;
+- the store's changes waiter (``Store.changes()``): a hook (or a CLI call) wrote;
 - a tmux ``wait-for`` channel signalled by the server's ``pane-died`` and
   ``window-unlinked`` hooks: a process ended or a window closed.
 
@@ -24,14 +24,11 @@ import queue
 import re
 import threading
 import time
-from pathlib import Path
 from typing import Any
-
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
-from tmuxorch.core import private, procs, screen, storeurl
+from tmuxorch.core import procs, screen
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.core.frozen import replace
@@ -43,11 +40,11 @@ from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.tmuxwake import TmuxWaker
+from tmuxorch.daemon.verdict import decide
+from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
 from tmuxorch.fleet import control, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
-from tmuxorch.store.notify import relay, start_observer
-from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.tmux.panes import Pane
 
 logger = logging.getLogger(__name__)
@@ -56,33 +53,10 @@ logger = logging.getLogger(__name__)
 _DEBOUNCE = 0.03
 # Look at a busy agent's screen at most this often (spinners redraw constantly).
 _MIN_INTERVAL = {True: 0.25, False: 0.1}
-# A timer key (not an agent name: those never start with a dot) for re-reading the store.
-_REREAD = ".reread"
 # A fleet-wide safety net for a lost wake-up: one tmux call, not one per pane.
 _HEARTBEAT = 10.0
 # The events of an agent's start (``Fleet._launch``).
 _STARTS = ("spawned", "resumed", "forked")
-
-
-class _Watch(FileSystemEventHandler):
-    def __init__(self, events: queue.SimpleQueue[tuple[str, str]]) -> None:
-        self.events = events
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        path = Path(str(event.src_path))
-        if path.suffix == ".log" and path.parent.name == "logs":
-            self.events.put(("log", path.stem))
-        elif path.name.startswith(DB_NAME):
-            self.events.put(("db", ""))
-
-
-def _observer(home: Path, handler: _Watch) -> Any:
-    logs = home / "logs"
-    private.private_dir(logs)
-    try:
-        return start_observer(handler, home, logs)
-    except OSError as exc:
-        raise TmuxorchError(f"cannot watch {home}: {exc}") from None
 
 
 class Monitor:
@@ -99,6 +73,7 @@ class Monitor:
         self.due: dict[str, float] = {}
         self.stopping = threading.Event()
         self.waker = TmuxWaker(self.tmux, self.events)
+        self.store_waker = StoreWaker(self.store, self.events)
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config), settings.config.store.url)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
@@ -118,16 +93,15 @@ class Monitor:
 
     def run(self) -> None:
         with single_instance(self.settings.home):
-            observer = _observer(self.settings.home, _Watch(self.events))
-            if storeurl.chosen(self.settings.config.store.url) is not None:
-                # The observer sees the home's SQLite file; another store says itself.
-                relay(self.store, lambda: self.events.put(("db", "")), self.stopping)
-            self.waker.start()
+            observer = watch_logs(self.settings.home / "logs", self.events)
             try:
+                self.store_waker.start()
+                self.waker.start()
                 self._loop()
             finally:
                 observer.stop()
                 self.stopping.set()
+                self.store_waker.stop()
                 self.waker.stop()  # and its blocked `tmux wait-for` client
                 self.fleet.close()
         if self.successor or (self.emptied and self._watched_again()):
@@ -188,11 +162,8 @@ class Monitor:
                 if kind == "log":
                     self.changed_at[name] = now
                     self._schedule(name, now + _DEBOUNCE)
-            if "db" in kinds:
+            if "store" in kinds:
                 self._read_events()
-                # inotify fires on the WAL write, which can come before the
-                # commit is visible: look once more a moment later.
-                self.due.setdefault(_REREAD, now + 0.05)
             if "tmux" in kinds or now >= heartbeat:
                 heartbeat = now + _HEARTBEAT
                 if not self._refresh():
@@ -203,8 +174,7 @@ class Monitor:
             for name, when in list(self.due.items()):
                 if when <= now:
                     del self.due[name]
-                    if name != _REREAD:
-                        self._look(name)
+                    self._look(name)
             self._read_events()
             self.guard.tick()
             self._pump()
@@ -305,7 +275,7 @@ class Monitor:
         except TmuxorchError as exc:
             logger.warning("delivering to %s: %s", name, exc)
         finally:
-            self.events.put(("db", ""))
+            self.events.put(("store", ""))
 
     def _refresh(self) -> bool:
         """Mark dead panes exited and kill what outlived its pane; False when
@@ -367,52 +337,9 @@ class Monitor:
         return False
 
 
-def decide(
-    agent: Agent, profile: Profile, reading: screen.Reading, quiet_for: float
-) -> tuple[State | None, str]:
-    """Fuse what the screen says with the state hooks already set.
-
-    Returns the new (state, detail), or (None, "") to leave things as they are.
-    For agents with hooks the screen never starts a turn (UserPromptSubmit
-    does) nor ends one that hooks closed: a capture taken just before a Stop
-    hook must not flip the agent back to busy or to an old error banner.
-    """
-    quiet = quiet_for >= profile.quiet
-    current, seen = agent.state, reading.state
-    if seen == "waiting":
-        return "waiting", reading.detail
-    if seen == "busy":
-        if reading.detail:  # e.g. "Retrying in 12s · attempt 7/10"
-            return ("busy", reading.detail) if current != "starting" else (None, "")
-        if not profile.hooks and current in ("waiting", "idle"):
-            return "busy", ""
-        # With hooks, a spinner does not end "waiting": PermissionRequest fires
-        # before the dialog is drawn, and an answered prompt sends PostToolUse.
-        if current == "busy" and agent.detail and _is_retry(agent.detail):
-            return "busy", ""  # the retry line is gone: plain work again
-        return None, ""
-    if seen == "error":
-        if quiet and (current == "busy" or (current == "idle" and not profile.hooks)):
-            return "error", reading.detail
-        return None, ""
-    if seen == "idle":
-        if current == "starting" or (current in ("busy", "waiting") and quiet):
-            # The prompt is back and output stopped: a turn ended without a
-            # Stop hook (interrupt, denied permission), or an agent without hooks.
-            return "idle", ""
-        return None, ""
-    if not profile.hooks and not quiet and current == "idle":
-        return "busy", ""  # output is flowing and no prompt shows
-    return None, ""
-
-
 def _anything_to_watch(fleet: Fleet) -> bool:
     """A tmux server to listen to, or an agent that has not ended."""
     return fleet.tmux.is_alive() or any(a.state not in ENDED for a in fleet.store.list_agents())
-
-
-def _is_retry(detail: str) -> bool:
-    return bool(re.search(r"(?i)retrying|attempt \d+", detail))
 
 
 def _alive(pid: int, started: int | None) -> bool:

@@ -25,15 +25,19 @@ from tmuxorch.core.vocab import EventKind, Mode, State, Until, Writer
 class Changes(Protocol):
     """Wake-ups on the store's changes, made by any process (a hook, the
     monitor, another command). Open it before the read it guards, so no
-    change falls between the two."""
+    change falls between the two; any one thread may wait on it."""
 
     def wait(self, timeout: float | None) -> bool:
         """Sleep until the store changed since the last wait (or the opening),
         or ``timeout`` passed; whether it changed. It may wake for nothing:
-        callers read again and decide."""
+        callers read again and decide. It wakes too when the state was
+        deleted or replaced (then ``Store.replaced()`` says so)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Also from another thread: a ``wait`` blocked in it returns (and
+        any later one at once), so a thread can sleep with no timeout."""
+        ...
 
     def __enter__(self) -> Changes: ...
 

@@ -6,7 +6,6 @@ watchdog observers serve the backends and the monitor that watch files.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,13 +13,10 @@ from typing import Any, TypeVar
 
 from watchdog.events import FileSystemEventHandler
 
-from tmuxorch.core.errors import TimeoutReached, TmuxorchError
+from tmuxorch.core.errors import TimeoutReached
 from tmuxorch.store.interface import Store
 
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
-# Seconds a relay sleeps between looks at whether it should stop.
-_RELAY_CHECK = 30.0
 
 
 # watchdog logs an *error* when an event reaches an emitter being stopped (a
@@ -73,29 +69,3 @@ def wait_until(
             if left is not None and left <= 0:
                 raise TimeoutReached(timed_out())
             changes.wait(5.0 if left is None else min(left, 5.0))
-
-
-def relay(store: Store, changed: Callable[[], None], stopping: threading.Event) -> None:
-    """Call ``changed()`` (from a daemon thread) after each change of the store
-    until ``stopping`` is set: how a loop that waits on a queue of its own (the
-    monitor) hears of a store that no file watch of its sees. While the store
-    fails (a server restarting), it tries again with a growing pause."""
-    changes = store.changes()  # here: listening before the caller reads
-
-    def run() -> None:
-        pause = 1.0
-        with changes:
-            while not stopping.is_set():
-                try:
-                    # Not a poll: a bound on how long a stopped relay lingers.
-                    woken = changes.wait(_RELAY_CHECK)
-                except TmuxorchError as exc:
-                    logger.warning("store wake-ups: %s (again in %.0f s)", exc, pause)
-                    stopping.wait(pause)
-                    pause = min(pause * 2, _RELAY_CHECK)
-                    continue
-                pause = 1.0
-                if woken and not stopping.is_set():
-                    changed()
-
-    threading.Thread(target=run, name="store-changes", daemon=True).start()

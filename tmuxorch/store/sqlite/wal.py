@@ -18,8 +18,10 @@ class _Handler(FileSystemEventHandler):
         self.flag = flag
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if Path(str(event.src_path)).name.startswith(DB_NAME):
-            self.flag.set()
+        # dest_path: a file moved onto the database replaces it.
+        for path in (event.src_path, event.dest_path):
+            if Path(str(path)).name.startswith(DB_NAME):
+                self.flag.set()
 
 
 class WalWatch:
@@ -29,9 +31,12 @@ class WalWatch:
     def __init__(self, home: Path | str) -> None:
         self._flag = threading.Event()
         self._recent = False
+        self._closed = False
         self._observer = start_observer(_Handler(self._flag), home)
 
     def wait(self, timeout: float | None) -> bool:
+        if self._closed:
+            return False
         # inotify fires on the WAL write, which can come before the commit is
         # visible to readers: after a wake-up, the next wait is a short one.
         if self._recent:
@@ -42,7 +47,9 @@ class WalWatch:
         return changed
 
     def close(self) -> None:
+        self._closed = True
         self._observer.stop()
+        self._flag.set()  # a wait blocked in another thread returns
 
     def __enter__(self) -> WalWatch:
         return self
