@@ -78,11 +78,11 @@ class StoreWaker:
                 self.changes.wait(None)
             except TmuxorchError as exc:
                 # A store that fails (a database server restarting): try again
-                # with a growing pause; the monitor reads afresh once it is back.
+                # with a growing pause (the backend's first wait once it is back
+                # says changed, so the monitor reads afresh).
                 logger.warning("store wake-ups: %s (again in %.0f s)", exc, pause)
                 self.stopping.wait(pause)
                 pause = min(pause * 2, _RETRY_MAX)
-                self.events.put(("store", ""))
                 continue
             pause = 1.0
             # A return with no change (a backend's second look after one) is
