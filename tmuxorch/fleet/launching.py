@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +23,9 @@ from tmuxorch.tmux.server import check_version
 if TYPE_CHECKING:
     from tmuxorch.fleet.lifecycle import Fleet
 
-# Imported where used: claude.launch, worktrees, shutil and uuid serve starting an agent,
-# not the short commands that only read the fleet (``list --json`` loads this
-# module with Fleet), whose start-up they would double.
+# Imported where used: claude.launch and worktrees serve starting an agent,
+# not the short commands that only read the fleet (the CLI's agents module
+# loads this one), whose start-up they would double.
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -73,8 +75,6 @@ class SpawnRequest:
 
 
 def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
-    import uuid  # start-up cost: see the imports
-
     name = check_name(req.name)
     profile = fleet.profile(req.profile or fleet.config.default_agent)
     cwd = Path(req.cwd or os.getcwd()).expanduser()
@@ -134,8 +134,6 @@ def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
 
 
 def check_installed(profile: Profile) -> None:
-    import shutil  # start-up cost: see the imports
-
     command = profiles.command_argv(profile)[0]
     if shutil.which(command) is None:
         hint = f": install it with `{profile.install}`" if profile.install else ""
@@ -147,8 +145,6 @@ def launch(
 ) -> None:
     """Start the agent's program in its window (a new one, or its own dead
     pane brought back) and record where it runs."""
-    import uuid  # start-up cost: see the imports
-
     from tmuxorch.claude import launch as claude  # start-up cost: see the imports
 
     argv = profiles.command_argv(profile) + model_args(profile, agent.spec)

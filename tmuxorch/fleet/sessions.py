@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,8 +35,6 @@ def kill(fleet: Fleet, name: str) -> Agent:
 
 
 def terminate(fleet: Fleet, agent: Agent) -> None:
-    import signal  # start-up cost: list --json loads this module with Fleet
-
     pane = fleet.pane(agent)
     if pane is None:
         return
@@ -116,8 +116,6 @@ def _conversation(agent: Agent, profile: Profile) -> str | None:
 def fork(fleet: Fleet, name: str, new: str, message: str | None = None) -> Agent:
     """A new agent from the same conversation (``--fork-session``): same
     profile, cwd, settings and parent; its own session id (from its hooks)."""
-    import uuid  # start-up cost: list --json loads this module with Fleet
-
     source = fleet.agent(name)
     launching.check_name(new)
     profile = fleet.profile(source.profile)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -68,8 +69,6 @@ def reap(
     started before has its pane listed. Strays get SIGTERM, and SIGKILL if
     still there after ``grace`` seconds (the wait for them blocks the caller).
     """
-    import signal  # start-up cost: list --json loads this module with Fleet
-
     found = agent_processes(home, socket)
     if not found:
         return {}
