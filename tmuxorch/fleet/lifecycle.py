@@ -102,10 +102,10 @@ class Fleet:
         """Mark agents whose pane died or vanished as exited (one tmux call).
 
         An agent already marked exited by its SessionEnd hook still gets its
-        exit status here once the pane is dead. ``list``, ``status``, ``wait``
-        and ``send`` call it, so they are right while no monitor runs: one
-        plain tmux process, about 9 ms of CPU (through libtmux, its import
-        included, about 70: see tmux/server.py).
+        exit status here once the pane is dead. ``status``, ``wait``, ``send``
+        and, with no monitor to do it, ``list`` call it, so they are right
+        while no monitor runs: one plain tmux process, about 9 ms of CPU
+        (through libtmux, its import included, about 70: see tmux/server.py).
         """
         from tmuxorch.locks.acquisition import release_holder  # start-up cost: see mark_exited
 
