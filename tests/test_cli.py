@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import json
 import os
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 import tmuxorch.surfaces.cli
 from tests.conftest import Env
 from tests.helpers import agent_row
+from tmuxorch.fleet import monitorproc
 from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
 
@@ -62,13 +64,17 @@ def test_every_command_defined_is_in_the_lazy_table() -> None:
 
 
 # What ``list --json`` reads the fleet without: the monitor's, the dashboard's
-# and a spawn's libraries, pyyaml once config.yaml is cached, click (entry's
-# click-free path), and logging and dataclasses (imports that cost milliseconds).
+# and a spawn's libraries (uuid among them), pyyaml once config.yaml is cached,
+# click (entry's click-free path), and logging and dataclasses (imports that
+# cost milliseconds); while the monitor runs, tmux too (it marks dead panes).
 NOT_FOR_LIST = {
     "yaml", "libtmux", "rich", "watchdog", "mcp", "tmuxorch.fleet.delivery",
     "tmuxorch.fleet.worktrees", "tmuxorch.claude", "tmuxorch.daemon", "click", "logging",
-    "dataclasses",
+    "dataclasses", "uuid", "platform", "tmuxorch.fleet.launching", "tmuxorch.fleet.sessions",
+    "tmuxorch.tmux.strays",
 }  # fmt: skip
+# Asking tmux, and freeing the locks of the agents it finds ended.
+NOT_WHILE_MONITORED = {"subprocess", "shutil", "signal", "tmuxorch.locks"}
 PROBE = (
     "import sys\n"
     "from tmuxorch.entry import main\n"
@@ -79,25 +85,30 @@ PROBE = (
 )
 
 
-def test_list_json_imports_only_what_it_reads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("monitored", [False, True], ids=["no monitor", "monitor runs"])
+def test_list_json_imports_only_what_it_reads(tmp_path: Path, monitored: bool) -> None:
     home, config = tmp_path / "home", tmp_path / "config.yaml"
     with open_store(home) as store:
-        store.insert_agent(agent_row("a1"))
+        store.insert_agent(agent_row("a1", pane_id="%0"))  # a pane to look for
+    monitor = monitorproc.single_instance(home) if monitored else contextlib.nullcontext()
     config.write_text("locks:\n  wait: 1.5\n")
     environ = {
         "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMUXORCH_HOME": str(home),
         "TMUXORCH_CONFIG": str(config), "TMUXORCH_SOCKET": f"list-probe-{os.getpid()}",
     }  # fmt: skip
-    for _ in range(2):  # the first reads config.yaml and caches it
-        proc = subprocess.run(
-            [sys.executable, "-c", PROBE, "list", "--json"],
-            env=environ, capture_output=True, text=True, check=True, timeout=60,
-        )  # fmt: skip
+    with monitor:  # its lock held here, as a running monitor holds it
+        for _ in range(2):  # the first reads config.yaml and caches it
+            proc = subprocess.run(
+                [sys.executable, "-c", PROBE, "list", "--json"],
+                env=environ, capture_output=True, text=True, check=True, timeout=60,
+            )  # fmt: skip
     assert [a["name"] for a in json.loads(proc.stdout)] == ["a1"]
     loaded = set(ast.literal_eval(proc.stderr.splitlines()[-1]))
     assert "tmuxorch.fleet.views" in loaded  # the probe saw the command's imports
-    tops = {".".join(m.split(".")[:i]) for m in loaded for i in (1, 2)}
-    assert sorted(tops & NOT_FOR_LIST) == []
+    tops = {".".join(m.split(".")[:i]) for m in loaded for i in range(1, m.count(".") + 2)}
+    assert sorted(tops & (NOT_FOR_LIST | (NOT_WHILE_MONITORED if monitored else set()))) == []
+    # Without a monitor it asks tmux whether the panes still live.
+    assert ("subprocess" in loaded) is not monitored
 
 
 def test_version() -> None:

@@ -4,15 +4,17 @@ import json
 import os
 import subprocess
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tmuxorch.core import profiles
-from tmuxorch.core.config import CONFIG_CACHE, Config, load_config, resolve
+from tmuxorch.core import config, profiles
+from tmuxorch.core.config import CONFIG_CACHE, Config, _hint, load_config, resolve
 from tmuxorch.core.errors import ConfigError, ProfileError
+from tmuxorch.core.frozen import fields
 
 ROOT = Path(__file__).parent.parent
 
@@ -220,3 +222,18 @@ def test_a_command_with_a_cached_config_imports_no_yaml(tmp_path: Path) -> None:
     ]
     assert runs == ["['yaml']", "[]"]
     assert (home / CONFIG_CACHE).stat().st_mode & 0o777 == 0o600
+
+
+# Every record a config is built into: build evaluates one field's annotation
+# at a time, as typing.get_type_hints would all of them at once.
+RECORDS = sorted(
+    (cls for module in (config, profiles) for cls in vars(module).values()
+     if isinstance(cls, type) and fields(cls) is not None and cls.__module__ == module.__name__),
+    key=lambda cls: cls.__qualname__,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=[cls.__qualname__ for cls in RECORDS])
+def test_field_types_are_get_type_hints(record: type) -> None:
+    hints = typing.get_type_hints(record)
+    assert {key: _hint(record, key) for key in fields(record) or ()} == hints

@@ -8,13 +8,17 @@ import ast
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Env
+from tests.helpers import retry_until
+from tmuxorch.fleet import monitorproc
 
 # What the console script would do with click alone (the path before entry's fast ones).
 CLICK = (
@@ -141,6 +145,25 @@ def test_list_json_is_clicks(env: Env) -> None:
     fast, slow = (run(code, ["list", "--json"], env.environ) for code in (None, CLICK))
     assert fast == slow
     assert fast[0] == 0 and [a["name"] for a in json.loads(fast[1])] == ["a1", "a2", "a3"]
+
+
+@pytest.mark.parametrize("monitored", [True, False], ids=["monitor runs", "no monitor"])
+def test_list_json_shows_a_dead_pane_exited(env: Env, monitored: bool) -> None:
+    """While the monitor runs, ``list --json`` leaves dead panes to it (tmux's
+    pane-died hook wakes it) and calls no tmux; without one, it asks tmux."""
+    env.spawn_ready("a", "--agent", "fake")
+    pid = env.json("status", "a")["pid"]
+    if not monitored:
+        env.kill_monitor()
+    os.kill(pid, signal.SIGKILL)
+
+    def exited() -> dict[str, Any] | None:
+        (agent,) = json.loads(env.ok("list", "--json"))
+        return agent if agent["state"] == "exited" else None
+
+    agent = retry_until(exited, message="the killed agent listed exited")
+    assert agent["exit_status"] == 128 + signal.SIGKILL
+    assert monitorproc.is_running(env.home) is monitored  # list started none
 
 
 def _open_home(home: Path) -> None:

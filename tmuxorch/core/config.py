@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import types
 import typing
 from pathlib import Path
@@ -253,6 +254,14 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+def _hint(cls: type, key: str) -> Any:
+    """The type of field ``key`` of record ``cls``: its annotation evaluated
+    in the class's module. typing.get_type_hints evaluates every field's, in
+    all about 2 ms of each command's start-up; a config sets a few keys."""
+    hint = vars(cls)["__annotations__"][key]
+    return eval(hint, vars(sys.modules[cls.__module__])) if isinstance(hint, str) else hint
+
+
 def build(cls: type[T], data: Any, where: str = "") -> T:
     """Build record ``cls`` from a mapping, naming the dotted key on any error."""
     if data is None:
@@ -260,14 +269,13 @@ def build(cls: type[T], data: Any, where: str = "") -> T:
     if not isinstance(data, dict):
         label = where or "(top level)"
         raise ConfigError(f"config key {label}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
     known = set(fields(cls) or ())
     for key in data:
         if key not in known:
             dotted = f"{where}.{key}" if where else str(key)
             raise ConfigError(f"unknown config key {dotted}")
     values = {
-        key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
+        key: _coerce(value, _hint(cls, key), f"{where}.{key}" if where else key)
         for key, value in data.items()
     }
     return cls(**values)

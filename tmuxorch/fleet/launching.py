@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from tmuxorch.fleet.lifecycle import Fleet
 
 # Imported where used: claude.launch and worktrees serve starting an agent,
-# not the short commands that only read the fleet (``list --json`` loads this
-# module with Fleet), whose start-up they would double.
+# not the short commands that only read the fleet (the CLI's agents module
+# loads this one), whose start-up they would double.
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -20,18 +20,16 @@ from tmuxorch.core.errors import StoreError, TmuxError, UnknownAgent
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED, State, Until
-from tmuxorch.fleet import launching, monitorproc, prompting, sessions, waiting
-from tmuxorch.fleet.launching import SpawnRequest
-from tmuxorch.locks.acquisition import release_holder
+from tmuxorch.fleet import monitorproc
 from tmuxorch.store.interface import Store
 from tmuxorch.store.opening import open_store
 from tmuxorch.store.sqlite.schema import DB_NAME
-from tmuxorch.tmux import strays
 from tmuxorch.tmux.panes import Pane
 from tmuxorch.tmux.server import binary, open_server
 
 if TYPE_CHECKING:
     from tmuxorch.fleet.delivery import Progress
+    from tmuxorch.fleet.launching import SpawnRequest
 
 
 class Fleet:
@@ -105,11 +103,13 @@ class Fleet:
         """Mark agents whose pane died or vanished as exited (one tmux call).
 
         An agent already marked exited by its SessionEnd hook still gets its
-        exit status here once the pane is dead. ``list``, ``status``, ``wait``
-        and ``send`` call it, so they are right while no monitor runs: one
-        plain tmux process, about 9 ms of CPU (through libtmux, its import
-        included, about 70: see tmux/server.py).
+        exit status here once the pane is dead. ``status``, ``wait``, ``send``
+        and, with no monitor to do it, ``list`` call it, so they are right
+        while no monitor runs: one plain tmux process, about 9 ms of CPU
+        (through libtmux, its import included, about 70: see tmux/server.py).
         """
+        from tmuxorch.locks.acquisition import release_holder  # start-up cost: see mark_exited
+
         live = [
             a
             for a in self.store.list_agents()
@@ -129,6 +129,8 @@ class Fleet:
 
     def reap_strays(self) -> dict[int, str]:
         """Kill the processes of this fleet's agents that outlived their panes."""
+        from tmuxorch.tmux import strays  # start-up cost: the monitor's alone
+
         return strays.reap(self.home, self.settings.socket, self._live_names)
 
     def _live_names(self) -> set[str]:
@@ -140,6 +142,9 @@ class Fleet:
 
     def mark_exited(self, agent: Agent, status: int | None) -> None:
         """Its process ended: say why (its status; its last lines if it never started)."""
+        # Start-up cost: the lock modules load only for an agent that ended.
+        from tmuxorch.locks.acquisition import release_holder
+
         last = self.save_screen(agent)
         detail = f"exit status {status}" if status is not None else "process ended"
         if agent.state in ENDED and agent.detail:
@@ -192,8 +197,11 @@ class Fleet:
         return [*base, "attach-session", "-t", target, *(["-r"] if read_only else [])], env
 
     # -- the services most callers use (see the module's docstring) -----------------
+    # Imported where called, for start-up: ``list --json`` uses none of them.
 
     def spawn(self, req: SpawnRequest) -> Agent:
+        from tmuxorch.fleet import launching
+
         return launching.spawn(self, req)
 
     def wait_for(
@@ -204,9 +212,13 @@ class Fleet:
         any_: bool = False,
         timeout: float | None = None,
     ) -> dict[str, State]:
+        from tmuxorch.fleet import waiting
+
         return waiting.wait_for(self, names, until, any_=any_, timeout=timeout)
 
     def reached(self, agent: Agent, until: Until) -> bool:
+        from tmuxorch.fleet import waiting
+
         return waiting.reached(self, agent, until)
 
     def type_into(
@@ -217,25 +229,41 @@ class Fleet:
         confirm: bool = True,
         progress: Progress | None = None,
     ) -> None:
+        from tmuxorch.fleet import prompting
+
         prompting.type_into(self, agent, text, confirm=confirm, progress=progress)
 
     def kill(self, name: str) -> Agent:
+        from tmuxorch.fleet import sessions
+
         return sessions.kill(self, name)
 
     def remove(self, name: str) -> list[str]:
+        from tmuxorch.fleet import sessions
+
         return sessions.remove(self, name)
 
     def stop(self, name: str, *, timeout: float = 15.0) -> Agent:
+        from tmuxorch.fleet import sessions
+
         return sessions.stop(self, name, timeout=timeout)
 
     def resume(self, name: str, message: str | None = None) -> Agent:
+        from tmuxorch.fleet import sessions
+
         return sessions.resume(self, name, message)
 
     def fork(self, name: str, new: str, message: str | None = None) -> Agent:
+        from tmuxorch.fleet import sessions
+
         return sessions.fork(self, name, new, message)
 
     def up(self) -> list[str]:
+        from tmuxorch.fleet import sessions
+
         return sessions.up(self)
 
     def cleanup(self, days: float) -> list[str]:
+        from tmuxorch.fleet import sessions
+
         return sessions.cleanup(self, days)

@@ -9,7 +9,6 @@ import contextlib
 import fcntl
 import os
 import select
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +82,8 @@ def ensure_running(settings: Settings) -> bool:
 
 def start(settings: Settings) -> None:
     """Start a detached monitor (it exits at once if another holds the lock)."""
+    import subprocess  # start-up cost: list --json only asks whether one runs
+
     argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
     logger.info("starting the monitor of %s (its log: %s)", settings.home, LOG_FILE)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}

@@ -21,9 +21,6 @@ import contextlib
 import functools
 import re
 import shlex
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -35,6 +32,8 @@ from tmuxorch.tmux.panes import PANE_FORMAT, Pane, arg, literal, parse_pane, pro
 logger = lazylog.getLogger(__name__)  # list --json runs through here
 
 MIN_VERSION = (3, 2)
+# Imported where used: subprocess, shutil and uuid, since ``list --json``
+# loads this module with Fleet and, while the monitor runs, calls no tmux.
 INSTALL_HINT = "install it with your package manager, e.g. apt-get install tmux"
 # Bytes of arguments per tmux client call: the client sends its command to
 # the server in one message of at most 16 KB ("command too long" beyond).
@@ -43,6 +42,8 @@ _BATCH_BYTES = 8 * 1024
 
 @functools.lru_cache(maxsize=1)
 def binary() -> str:
+    import shutil  # start-up cost: see the imports
+
     found = shutil.which("tmux")
     if not found:
         raise TmuxError(f"tmux is not installed: {INSTALL_HINT}")
@@ -51,6 +52,8 @@ def binary() -> str:
 
 @functools.lru_cache(maxsize=1)
 def version() -> tuple[int, int]:
+    import subprocess  # start-up cost: see the imports
+
     try:
         out = subprocess.run(
             [binary(), "-V"], capture_output=True, text=True, timeout=10, check=False
@@ -97,6 +100,8 @@ class TmuxServer:
 
     def _run(self, args: tuple[str, ...]) -> tuple[int, list[str], str]:
         """One tmux client process: exit status, stdout lines, stderr."""
+        import subprocess  # start-up cost: see the imports
+
         try:
             proc = subprocess.run(
                 self._argv(args), capture_output=True, text=True, encoding="utf-8",
@@ -110,6 +115,8 @@ class TmuxServer:
         return proc.returncode, lines, proc.stderr
 
     def _run_stdin(self, args: Iterable[str], data: bytes) -> None:
+        import subprocess  # start-up cost: see the imports
+
         proc = subprocess.run(
             self._argv(args), input=data, capture_output=True, timeout=30, check=False
         )
@@ -119,6 +126,8 @@ class TmuxServer:
             )
 
     def is_alive(self) -> bool:
+        import subprocess  # start-up cost: see the imports
+
         try:
             return (
                 subprocess.run(self._argv(["list-sessions"]), capture_output=True).returncode == 0
@@ -267,6 +276,8 @@ class TmuxServer:
         Bracketed paste makes the agent take newlines, tabs and escape bytes as
         text; ``-d`` deletes the buffer so nothing lingers for the next paste.
         """
+        import uuid  # start-up cost: see the imports
+
         buffer = f"tmuxorch-{uuid.uuid4().hex}"
         self._run_stdin(["load-buffer", "-b", buffer, "-"], text.encode("utf-8"))
         try:

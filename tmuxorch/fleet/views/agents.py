@@ -11,7 +11,7 @@ from tmuxorch.core.errors import AgentError
 from tmuxorch.core.frozen import asdict, frozen, replace
 from tmuxorch.core.records import Agent, Event, iso
 from tmuxorch.core.vocab import STATES
-from tmuxorch.fleet import safetynet
+from tmuxorch.fleet import monitorproc, safetynet
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.subagents import SubagentView, live_subagents
 
@@ -151,10 +151,13 @@ def agent_view(fleet: Fleet, name: str) -> AgentView:
 
 def agent_views(fleet: Fleet, state: str | None = None) -> list[AgentView]:
     """Every agent, or those in ``state`` (``list``, ``list_agents``), with one
-    query per table."""
+    query per table; tmux is asked only while no monitor runs (the monitor
+    marks dead panes itself, woken by tmux's pane-died hook)."""
     if state is not None and state not in STATES:
         raise AgentError(f"unknown state {state!r} (states: {', '.join(STATES)})")
-    agents = [a for a in fleet.agents() if state is None or a.state == state]
+    if not monitorproc.is_running(fleet.home):
+        fleet.refresh()
+    agents = [a for a in fleet.store.list_agents() if state is None or a.state == state]
     locks = fleet.store.locks_by_agent()
     queued = fleet.store.queued_counts()
     violations = safetynet.violation_events(fleet.store)
