@@ -8,6 +8,7 @@ Ctrl-C, kill(1), a closed terminal, an error.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -281,6 +282,18 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --------------------------------------------------------------------------
 # Reporting and running
 # --------------------------------------------------------------------------
+
+
+def agents_runs_args(doc: str, argv: list[str] | None, runs: int) -> argparse.Namespace:
+    """The options of a bench over a fleet of sleepers: --agents (50), --runs, --json."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.agents < 1 or args.runs < 1:
+        parser.error("need --agents >= 1 and --runs >= 1")
+    return args
 
 
 def logger(quiet: bool) -> Callable[[str], None]:

@@ -18,7 +18,6 @@ that venv's commands, interleaved so that machine noise hits every case alike
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -28,13 +27,7 @@ import _fleet
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    if args.agents < 1 or args.runs < 1:
-        parser.error("need --agents >= 1 and --runs >= 1")
+    args = _fleet.agents_runs_args(__doc__, argv, runs=15)
 
     log = _fleet.logger(args.json)
     with _fleet.bench_fleet("bench-cli") as fleet:

@@ -14,7 +14,6 @@ must list the same N agents. Also reported: the server's resident memory
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import re
@@ -37,13 +36,7 @@ def rss_mib(pid: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    if args.agents < 1 or args.runs < 1:
-        parser.error("need --agents >= 1 and --runs >= 1")
+    args = _fleet.agents_runs_args(__doc__, argv, runs=30)
 
     log = _fleet.logger(args.json)
     with _fleet.bench_fleet("bench-http") as fleet:
