@@ -41,6 +41,19 @@ def retry_until(
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
+def entry_probe(report: str) -> str:
+    """``python -c`` code that runs tmuxorch's entry point on its arguments, then prints
+    ``report`` (an expression, over ``sys.modules`` say) on stderr, whatever the exit."""
+    return (
+        "import sys\n"
+        "from tmuxorch.entry import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "finally:\n"
+        f"    print({report}, file=sys.stderr)\n"
+    )
+
+
 def agent_row(name: str, **fields: Any) -> Agent:
     """An agent record with no process behind it, for tests that drive the
     store directly: a shell agent, idle, in ``/`` unless ``fields`` say otherwise."""

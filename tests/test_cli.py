@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import tmuxorch.surfaces.cli
 from tests.conftest import Env
-from tests.helpers import agent_row
+from tests.helpers import agent_row, entry_probe
 from tmuxorch.fleet import monitorproc
 from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
@@ -75,14 +75,7 @@ NOT_FOR_LIST = {
 }  # fmt: skip
 # Asking tmux, and freeing the locks of the agents it finds ended.
 NOT_WHILE_MONITORED = {"subprocess", "shutil", "signal", "tmuxorch.locks"}
-PROBE = (
-    "import sys\n"
-    "from tmuxorch.entry import main\n"
-    "try:\n"
-    "    main(sys.argv[1:])\n"
-    "finally:\n"
-    "    print(sorted(sys.modules), file=sys.stderr)\n"
-)
+PROBE = entry_probe("sorted(sys.modules)")
 
 
 @pytest.mark.parametrize("monitored", [False, True], ids=["no monitor", "monitor runs"])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Env
-from tests.helpers import retry_until
+from tests.helpers import entry_probe, retry_until
 from tmuxorch.fleet import monitorproc
 
 # What the console script would do with click alone (the path before entry's fast ones).
@@ -26,14 +26,7 @@ CLICK = (
     "from tmuxorch.surfaces.cli import cli\n"
     "sys.exit(cli.main(args=sys.argv[1:], prog_name='tmuxorch'))\n"
 )
-PROBE = (
-    "import sys\n"
-    "from tmuxorch.entry import main\n"
-    "try:\n"
-    "    main(sys.argv[1:])\n"
-    "finally:\n"
-    "    print('click' in sys.modules, file=sys.stderr)\n"
-)
+PROBE = entry_probe("'click' in sys.modules")
 
 
 def run(code: str | None, args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
