@@ -181,6 +181,17 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie nobody reaped is dead
 
 
+def _kill_server_under(env: Env, server: Server, reaper: str, pid: int) -> None:
+    """Kill the tmux server under the stray ``pid``; the ``up`` reaper runs with no
+    monitor, so that it is the one to find the stray."""
+    if reaper == "up":
+        env.kill_monitor()  # nobody looks: `up` finds it
+    server.kill()
+    if reaper == "up":
+        assert _running(pid)
+        env.ok("up")
+
+
 @pytest.mark.parametrize("reaper", ["monitor", "up"])
 def test_processes_that_outlive_the_server_are_killed(
     env: Env, server: Server, reaper: str
@@ -194,12 +205,7 @@ def test_processes_that_outlive_the_server_are_killed(
     other_env = {**os.environ, "TMUXORCH_AGENT": "s", "TMUXORCH_SOCKET": env.socket}
     other = subprocess.Popen(["sleep", "1000"], env={**other_env, "TMUXORCH_HOME": "/elsewhere"})
     try:
-        if reaper == "up":
-            env.kill_monitor()  # nobody looks: `up` finds it
-        server.kill()
-        if reaper == "up":
-            assert _running(pid)
-            env.ok("up")
+        _kill_server_under(env, server, reaper, pid)
         retry_until(lambda: not _running(pid), message="the stray killed")
         assert other.poll() is None
     finally:
@@ -232,12 +238,7 @@ def test_a_stray_is_asked_to_end_before_it_is_killed(env: Env, server: Server, r
     env.ok("send", "s", f"{sys.executable} {script} {saved} {pid_file} >/dev/null 2>&1 &")
     pid = int(retry_until(lambda: pid_file.exists() and pid_file.read_text().strip()))
     try:
-        if reaper == "up":
-            env.kill_monitor()  # nobody looks: `up` finds it
-        server.kill()
-        if reaper == "up":
-            assert _running(pid)
-            env.ok("up")
+        _kill_server_under(env, server, reaper, pid)
         retry_until(lambda: not _running(pid), message="the stray ended")
         assert saved.read_text() == "saved"
     finally:

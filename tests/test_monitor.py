@@ -257,12 +257,10 @@ def test_a_prompt_seen_around_a_delivery_ends_waiting(
         watcher.fleet.close()
 
 
-def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
-    """A monitor stopped while its server lives takes its `wait-for` client along."""
-    import threading
-
-    env.spawn_ready("f", "--agent", "fake")
-    env.kill_monitor()  # the background one: this test runs its own
+def _monitor_on_a_thread(env: Env) -> tuple[list[monitor.Monitor], threading.Thread]:
+    """The fleet's monitor run by the test on a started thread, in place of the
+    background one; the list holds it once it is made."""
+    env.kill_monitor()
     made: list[monitor.Monitor] = []
 
     def run() -> None:  # the store's connection belongs to the thread that opens it
@@ -271,6 +269,13 @@ def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    return made, thread
+
+
+def test_stopped_monitor_leaves_no_tmux_client(env: Env) -> None:
+    """A monitor stopped while its server lives takes its `wait-for` client along."""
+    env.spawn_ready("f", "--agent", "fake")
+    made, thread = _monitor_on_a_thread(env)
     client = retry_until(lambda: made and made[0].waker.client, message="blocked in wait-for")
     made[0].stop()
     thread.join(timeout=30)
@@ -284,16 +289,8 @@ def test_a_store_write_by_another_process_wakes_the_monitor(
     """A message queued by ``tmuxorch send`` to an idle agent: no pane
     output, no tmux signal, only the store's changes waiter can say it came."""
     env.spawn_ready("f", "--agent", "fake")
-    env.kill_monitor()  # the background one: this test runs its own
     monkeypatch.setattr(monitor, "_HEARTBEAT", 3600.0)  # no safety net to deliver it instead
-    made: list[monitor.Monitor] = []
-
-    def run() -> None:  # the store's connection belongs to the thread that opens it
-        made.append(monitor.Monitor(env.fleet().settings))
-        made[0].run()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    made, thread = _monitor_on_a_thread(env)
     try:
         # Its first look at f is done and nothing else is due: it sleeps.
         retry_until(lambda: made and "f" in made[0].looked_at and not made[0].due)
