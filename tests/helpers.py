@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
-from tmuxorch.core.records import Agent, now
+from tmuxorch.claude.hooks import apply
+from tmuxorch.core.records import Agent, Event, now
+from tmuxorch.store.opening import open_store
 
 T = TypeVar("T")
 
@@ -62,3 +65,17 @@ def agent_row(name: str, **fields: Any) -> Agent:
         "profile": "shell", "state": "idle", "cwd": "/", "created": stamp, "since": stamp,
     }  # fmt: skip
     return Agent(name=name, **{**values, **fields})
+
+
+def apply_hook(
+    home: Path, before: tuple[str, str], event: str, payload: dict[str, Any]
+) -> tuple[Agent, Event]:
+    """Claude agent "a", in state ``before`` (state, detail), takes the hook ``event``:
+    the agent after it and the last event it recorded."""
+    with open_store(home) as store:
+        state, detail = before
+        store.insert_agent(agent_row("a", profile="claude", state=state, detail=detail))
+        apply(store, "a", event, payload)
+        agent = store.get_agent("a")
+        assert agent is not None
+        return agent, store.events(agent="a")[-1]

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Env
-from tests.helpers import agent_row
-from tmuxorch.claude.hooks import EVENTS, apply
-from tmuxorch.store.opening import open_store
+from tests.helpers import apply_hook
+from tmuxorch.claude.hooks import EVENTS
 
 GOLDEN = Path(__file__).parent / "fixtures" / "hooks"
 # Wired, but no 2.1.329 offline run fires it: only auto mode's server-side
@@ -73,13 +72,8 @@ def test_golden_payload(
     recorded: tuple[Any, str],
 ) -> None:
     payload = json.loads((GOLDEN / "2.1.329" / f"{stem}.json").read_text())
-    with open_store(env.home) as store:
-        state, detail = before
-        store.insert_agent(agent_row("a", profile="claude", state=state, detail=detail))
-        apply(store, "a", payload["hook_event_name"], payload)
-        agent = store.get_agent("a")
-        assert agent is not None and (agent.state, agent.detail) == after
-        assert agent.session_id == payload["session_id"]
-        event = store.events(agent="a")[-1]
-        expected = (recorded[0], recorded[1].format(agent_id=payload.get("agent_id")))
-        assert (event.event, event.state, event.detail) == (f"hook:{stem.split('.')[0]}", *expected)
+    agent, event = apply_hook(env.home, before, payload["hook_event_name"], payload)
+    assert (agent.state, agent.detail) == after
+    assert agent.session_id == payload["session_id"]
+    expected = (recorded[0], recorded[1].format(agent_id=payload.get("agent_id")))
+    assert (event.event, event.state, event.detail) == (f"hook:{stem.split('.')[0]}", *expected)

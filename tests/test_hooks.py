@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Env
-from tests.helpers import agent_row
+from tests.helpers import agent_row, apply_hook
 from tests.test_states import IDLE_NOTICE
 from tmuxorch.claude.hooks import apply, tool_detail
 from tmuxorch.fleet.views.subagents import live_subagents
@@ -243,16 +243,11 @@ def test_apply(
     after: tuple[str, str],
     recorded: tuple[Any, str],
 ) -> None:
-    with open_store(env.home) as store:
-        state, detail = before
-        store.insert_agent(agent_row("a", profile="claude", state=state, detail=detail))
-        apply(store, "a", event, payload)
-        agent = store.get_agent("a")
-        assert agent is not None and (agent.state, agent.detail) == after
-        row = store.events(agent="a")[-1]
-        assert (row.event, row.state, row.detail) == (f"hook:{event}", *recorded)
-        kind = payload.get("notification_type") or payload.get("trigger")
-        assert row.data.get("notification_type", row.data.get("trigger")) == kind
+    agent, row = apply_hook(env.home, before, event, payload)
+    assert (agent.state, agent.detail) == after
+    assert (row.event, row.state, row.detail) == (f"hook:{event}", *recorded)
+    kind = payload.get("notification_type") or payload.get("trigger")
+    assert row.data.get("notification_type", row.data.get("trigger")) == kind
 
 
 def test_status_shows_the_live_subagents_of_this_process(env: Env) -> None:
