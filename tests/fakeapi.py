@@ -245,6 +245,21 @@ def tool_uses(
     )
 
 
+# The mark of a sub-agent's task: its requests carry it in their first message.
+SUBTASK = "SUBTASK: "
+
+
+def subagent_call(task: str) -> Response:
+    """One call of Claude Code's ``Agent`` tool; its sub-agent's requests are ``from_subagent``."""
+    call = {"description": "helper", "prompt": SUBTASK + task, "subagent_type": "general-purpose"}
+    return tool_use("Agent", call)
+
+
+def from_subagent(body: dict[str, Any]) -> bool:
+    """Whether a request is a sub-agent's, started by a ``subagent_call``."""
+    return SUBTASK in json.dumps(body["messages"][0])
+
+
 def error(
     status: int,
     message: str | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.conftest import ClaudeFleet, Env, agent_requests
 from tests.elicitserver import QUESTION
-from tests.fakeapi import Response, text, tool_use
+from tests.fakeapi import Response, from_subagent, subagent_call, text, tool_use
 from tests.helpers import retry_until
 
 
@@ -71,7 +71,7 @@ def test_a_subagent_shows_under_its_agent_while_it_runs(claude_fleet: ClaudeFlee
     steps: list[dict[str, Any]] = []
 
     def answer(body: dict[str, Any]) -> Response:
-        if "SUBTASK" not in json.dumps(body["messages"][0]):
+        if not from_subagent(body):
             return text("Lead done.")
         if not steps:  # the sub-agent's first step, once the lead is idle
             steps.append(body)
@@ -81,12 +81,7 @@ def test_a_subagent_shows_under_its_agent_while_it_runs(claude_fleet: ClaudeFlee
         return text("SUB-DONE: hi")
 
     fleet.api.default = answer
-    task = {
-        "description": "helper",
-        "prompt": "SUBTASK: say hi",
-        "subagent_type": "general-purpose",
-    }
-    fleet.api.enqueue(tool_use("Agent", task))
+    fleet.api.enqueue(subagent_call("say hi"))
     env.ok("send", "c1", "use a helper")
     try:
         env.ok("wait", "c1", "--until", "idle", "--timeout", "90")
