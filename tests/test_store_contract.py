@@ -63,6 +63,31 @@ class Backend:
             text=True,
         )
 
+    def race(self, bodies: list[str]) -> list[str]:
+        """Run each of ``bodies`` in a process of its own (``spawn``), all let go at
+        once when all have the store open; the lines they printed, all together."""
+        racers = [self.spawn(body) for body in bodies]
+        outputs: list[str] = []
+        try:
+            for racer in racers:  # all open before any runs
+                assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
+            go = [
+                threading.Thread(
+                    target=lambda r=r: outputs.append(r.communicate("\n", timeout=60)[0])
+                )
+                for r in racers
+            ]
+            for thread in go:
+                thread.start()
+            for thread in go:
+                thread.join()
+        finally:
+            for racer in racers:
+                racer.kill()
+                racer.wait()
+        assert [r.returncode for r in racers] == [0] * len(racers)
+        return [line for out in outputs for line in out.split()]
+
     def run(self, body: str) -> str:
         """Run ``body`` in another process (``spawn``); its stdout after "ready"."""
         out, err = self.spawn(body).communicate("\n", timeout=60)
@@ -361,25 +386,7 @@ def test_two_claimers_in_two_processes_take_each_message_exactly_once(backend: B
     store = backend.connect()
     ids = {store.add_message(None, "a", "sequential", f"m{i}") for i in range(200)}
     body = "while (m := store.claim_next('a', claimer=CLAIMER)) is not None:\n    print(m.id)"
-    claimers = [backend.spawn(body.replace("CLAIMER", n)) for n in ("1", "2")]
-    outputs: list[str] = []
-    try:
-        for claimer in claimers:  # both open before either claims
-            assert claimer.stdout is not None and claimer.stdout.readline() == "ready\n"
-        go = [
-            threading.Thread(target=lambda c=c: outputs.append(c.communicate("\n", timeout=60)[0]))
-            for c in claimers
-        ]
-        for thread in go:
-            thread.start()
-        for thread in go:
-            thread.join()
-    finally:
-        for claimer in claimers:
-            claimer.kill()
-            claimer.wait()
-    assert [c.returncode for c in claimers] == [0, 0]
-    taken = [int(line) for out in outputs for line in out.split()]
+    taken = [int(line) for line in backend.race([body.replace("CLAIMER", n) for n in "12"])]
     assert sorted(taken) == sorted(ids)  # each one once: none lost, none twice
     assert {m.claimed_by for m in store.claimed_messages()} <= {1, 2}
 
@@ -447,25 +454,7 @@ def test_processes_racing_for_locks_get_each_one_once(backend: Backend) -> None:
         "    if acquire(store, path, Holder('HOLDER')).granted:\n"
         "        print(path)"
     )
-    racers = [backend.spawn(body.replace("HOLDER", f"h{n}")) for n in range(4)]
-    outputs: list[str] = []
-    try:
-        for racer in racers:  # all open before any acquires
-            assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
-        go = [
-            threading.Thread(target=lambda r=r: outputs.append(r.communicate("\n", timeout=60)[0]))
-            for r in racers
-        ]
-        for thread in go:
-            thread.start()
-        for thread in go:
-            thread.join()
-    finally:
-        for racer in racers:
-            racer.kill()
-            racer.wait()
-    assert [r.returncode for r in racers] == [0] * 4
-    granted = sorted(line for out in outputs for line in out.split())
+    granted = sorted(backend.race([body.replace("HOLDER", f"h{n}") for n in range(4)]))
     assert granted == sorted(paths)  # each lock went to exactly one racer
     assert sorted(lk.path for lk in store.locks()) == sorted(paths)
 
