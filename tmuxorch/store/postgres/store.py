@@ -21,12 +21,11 @@ from tmuxorch.store.postgres.history import History
 from tmuxorch.store.postgres.listen import Listen
 from tmuxorch.store.postgres.locks import Locks
 from tmuxorch.store.postgres.messages import Messages
-from tmuxorch.store.postgres.renaming import Renaming
 from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(Agents, Messages, Locks, History, Renaming):
+class PostgresStore(Agents, Messages, Locks, History):
     """A connection to one fleet's database."""
 
     fleet_id = ""

@@ -4,25 +4,17 @@ usage of each API response (the rules are tmuxorch.claude.cost)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tmuxorch.core.frozen import asdict
 from tmuxorch.core.records import MessageUsage, Turn
+from tmuxorch.store.common.tables import turn_record
 from tmuxorch.store.sqlite.connection import Connection
 from tmuxorch.store.sqlite.errors import translated
-
-
-def _turn(row: sqlite3.Row) -> Turn:
-    values = dict(row)
-    values["tools"] = json.loads(values["tools"] or "[]")
-    values["answered"] = bool(values["answered"])
-    return Turn(**values)
 
 
 @translated
 class Costs(Connection):
     def transcript_positions(self, agent: str) -> dict[str, int]:
-        """How far each of the agent's transcripts was read, in the order first seen."""
         rows = self.conn.execute(
             "SELECT path, position FROM transcripts WHERE agent = ? ORDER BY rowid", (agent,)
         )
@@ -39,11 +31,11 @@ class Costs(Connection):
         row = self.conn.execute(
             "SELECT * FROM turns WHERE agent = ? ORDER BY seq DESC LIMIT 1", (agent,)
         ).fetchone()
-        return _turn(row) if row else None
+        return turn_record(row) if row else None
 
     def turns(self, agent: str) -> list[Turn]:
         rows = self.conn.execute("SELECT * FROM turns WHERE agent = ? ORDER BY seq", (agent,))
-        return [_turn(r) for r in rows]
+        return [turn_record(r) for r in rows]
 
     def put_turn(self, turn: Turn) -> None:
         values = asdict(turn)
@@ -53,7 +45,6 @@ class Costs(Connection):
         self.conn.execute(f"INSERT OR REPLACE INTO turns ({columns}) VALUES ({marks})", values)
 
     def message_usages(self, agent: str, keys: list[str] | None = None) -> dict[str, MessageUsage]:
-        """The agent's usage rows (only those of ``keys`` when given), by key."""
         if keys is None:
             rows = self.conn.execute(
                 "SELECT * FROM message_usage WHERE agent = ? ORDER BY rowid", (agent,)

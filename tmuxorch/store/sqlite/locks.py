@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from tmuxorch.core.frozen import asdict
 from tmuxorch.core.records import Lock, Waiter, now
+from tmuxorch.store.common.tables import overlaps
 from tmuxorch.store.sqlite.connection import Connection
 from tmuxorch.store.sqlite.errors import translated
 
-# A lock on a directory covers everything below it, so two lock paths conflict
-# when equal or when one is a directory prefix of the other (``:p`` is the
-# path asked for; substr, unlike LIKE, has no wildcard characters to escape).
-_OVERLAPS = (
-    "(path = :p OR substr(:p, 1, length(path) + 1) = path || '/' "
-    "OR substr(path, 1, length(:p) + 1) = :p || '/')"
-)
+_OVERLAPS = overlaps(":p")
 
 
 @translated
@@ -31,7 +26,6 @@ class Locks(Connection):
         return [Lock(**dict(r)) for r in self.conn.execute("SELECT * FROM locks ORDER BY path")]
 
     def locks_overlapping(self, path: str) -> list[Lock]:
-        """Locks on ``path``, on a directory above it, or on anything below it."""
         rows = self.conn.execute(
             f"SELECT * FROM locks WHERE {_OVERLAPS} ORDER BY since, path", {"p": path}
         )

@@ -18,13 +18,10 @@ import time
 from tmuxorch.core.errors import StoreError
 from tmuxorch.core.private import check_entry, check_home
 from tmuxorch.store.sqlite.agents import Agents
-from tmuxorch.store.sqlite.agentstates import AgentStates
 from tmuxorch.store.sqlite.costs import Costs
 from tmuxorch.store.sqlite.errors import store_error, translated
-from tmuxorch.store.sqlite.events import Events
 from tmuxorch.store.sqlite.locks import Locks
 from tmuxorch.store.sqlite.messages import Messages
-from tmuxorch.store.sqlite.renaming import Renaming
 from tmuxorch.store.sqlite.schema import DB_NAME, MIGRATIONS, identity
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -56,7 +53,7 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(Agents, AgentStates, Events, Messages, Locks, Costs, Renaming):
+class SqliteStore(Agents, Messages, Locks, Costs):
     """A connection to one fleet's database."""
 
     @classmethod

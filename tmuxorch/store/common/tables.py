@@ -1,0 +1,105 @@
+"""What both backends' tables share that is not SQL dialect: the primitives
+each backend gives (placeholders, a new row's id), the column lists, and
+records built from rows. Stdlib only: this is on the hooks' import path."""
+
+from __future__ import annotations
+
+import json
+
+from tmuxorch.core.records import Agent, Event, Turn, Watch, now
+from tmuxorch.core.vocab import DELIVERY_ORDER
+
+# typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from contextlib import AbstractContextManager
+    from typing import Any
+
+AGENT_COLUMNS = (
+    "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
+    "window_id", "pid", "session_id", "transcript_path", "exit_status", "ended_by", "task",
+    "turns", "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation",
+    "cost_usd", "spec",
+)  # fmt: skip
+
+# Delivery order (core.vocab): urgent interrupts, important goes ahead of sequential.
+MODE_ORDER = "CASE mode {} ELSE {} END".format(
+    " ".join(f"WHEN '{mode}' THEN {rank}" for rank, mode in enumerate(DELIVERY_ORDER)),
+    len(DELIVERY_ORDER),
+)
+
+
+def overlaps(p: str) -> str:
+    """A lock on a directory covers everything below it, so two lock paths
+    conflict when equal or when one is a directory prefix of the other (``p``
+    is the placeholder of the path asked for; substr, unlike LIKE, has no
+    wildcard characters to escape)."""
+    return (
+        f"(path = {p} OR substr({p}, 1, length(path) + 1) = path || '/' "
+        f"OR substr(path, 1, length({p}) + 1) = {p} || '/')"
+    )
+
+
+def agent_record(row: Any) -> Agent:
+    return Agent(**{**dict(row), "spec": json.loads(row["spec"] or "{}")})
+
+
+def event_record(row: Any) -> Event:
+    return Event(**{**dict(row), "data": json.loads(row["data"] or "{}")})
+
+
+def turn_record(row: Any) -> Turn:
+    tools = json.loads(row["tools"] or "[]")
+    return Turn(**{**dict(row), "tools": tools, "answered": bool(row["answered"])})
+
+
+def watch_record(row: Any) -> Watch:
+    targets = json.loads(row["targets"])
+    return Watch(**{**dict(row), "targets": targets, "any_of": bool(row["any_of"])})
+
+
+class Tables:
+    """The base of the shared mixins and of each backend's ``Connection``,
+    which gives the primitives below; SQL here uses ``MARK`` and ``named``."""
+
+    MARK = ""  # a positional placeholder: "?" or "%s"
+    NAMED = ""  # a named one, formatted with its name: ":{}" or "%({})s"
+
+    if TYPE_CHECKING:
+        conn: Any
+
+        def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        """Run an INSERT; the new row's id."""
+        raise NotImplementedError
+
+    def _any(self, column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``: the condition and its arguments."""
+        raise NotImplementedError
+
+    def named(self, name: str) -> str:
+        return self.NAMED.format(name)
+
+    def _add_event(
+        self, agent: str | None, event: str, state: str | None, detail: str, data: dict[str, Any]
+    ) -> int:
+        return self._insert(
+            f"INSERT INTO events (ts, agent, event, state, detail, data) VALUES ({self._marks(6)})",
+            (now(), agent, event, state, detail, json.dumps(data)),
+        )
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self.MARK] * count)
+
+
+def shared_methods(cls: type) -> dict[str, object]:
+    """The methods ``cls`` takes from the shared mixins among its direct bases,
+    for the backend's error translation to wrap on ``cls`` (never on the
+    mixin, which the other backend uses too)."""
+    found: dict[str, object] = {}
+    for base in reversed(cls.__bases__):
+        if base.__module__.startswith(__package__ or ""):
+            found.update(vars(base))
+    return found
