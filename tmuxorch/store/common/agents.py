@@ -100,6 +100,12 @@ class AgentTable(Tables):
                     )
             self._add_event(new, "renamed", None, f"renamed from {old}", {"from": old})
 
+    def launched_as(self, launch: str) -> str | None:
+        row = self.conn.execute(
+            f"SELECT name FROM agents WHERE {self.SPEC_LAUNCH} = {self.MARK}", (launch,)
+        ).fetchone()
+        return str(row["name"]) if row else None
+
     def state_counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT state, count(*) AS n FROM agents GROUP BY state")
         return {r["state"]: int(r["n"]) for r in rows}

@@ -125,11 +125,6 @@ class MessageQueue(Tables):
         row = self.conn.execute(sql, args).fetchone()
         return Message(**dict(row)) if row else None
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
-        """One write statement in its own transaction; the rows it changed."""
-        with self.transaction() as conn:
-            return int(conn.execute(sql, args).rowcount)
-
     # -- watches (wait --notify) ---------------------------------------------------
 
     def add_watch(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tmuxorch.core.records import Agent, Event, Turn, Watch, now
+from tmuxorch.core.records import Agent, Event, Watch, now
 from tmuxorch.core.vocab import DELIVERY_ORDER
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -30,28 +30,12 @@ MODE_ORDER = "CASE mode {} ELSE {} END".format(
 )
 
 
-def overlaps(p: str) -> str:
-    """A lock on a directory covers everything below it, so two lock paths
-    conflict when equal or when one is a directory prefix of the other (``p``
-    is the placeholder of the path asked for; substr, unlike LIKE, has no
-    wildcard characters to escape)."""
-    return (
-        f"(path = {p} OR substr({p}, 1, length(path) + 1) = path || '/' "
-        f"OR substr(path, 1, length({p}) + 1) = {p} || '/')"
-    )
-
-
 def agent_record(row: Any) -> Agent:
     return Agent(**{**dict(row), "spec": json.loads(row["spec"] or "{}")})
 
 
 def event_record(row: Any) -> Event:
     return Event(**{**dict(row), "data": json.loads(row["data"] or "{}")})
-
-
-def turn_record(row: Any) -> Turn:
-    tools = json.loads(row["tools"] or "[]")
-    return Turn(**{**dict(row), "tools": tools, "answered": bool(row["answered"])})
 
 
 def watch_record(row: Any) -> Watch:
@@ -65,6 +49,8 @@ class Tables:
 
     MARK = ""  # a positional placeholder: "?" or "%s"
     NAMED = ""  # a named one, formatted with its name: ":{}" or "%({})s"
+    SPEC_LAUNCH = ""  # the launch token in an agent's spec (JSON text)
+    ROW_ORDER = ""  # the column rows are in the order written by: "rowid" or "seq"
 
     if TYPE_CHECKING:
         conn: Any
@@ -79,6 +65,11 @@ class Tables:
         """``column`` is one of ``values``: the condition and its arguments."""
         raise NotImplementedError
 
+    def _upsert(self, table: str, columns: list[str], keys: tuple[str, ...]) -> str:
+        """The statement that inserts a row of ``columns`` (named
+        placeholders), or replaces the one with the same ``keys``."""
+        raise NotImplementedError
+
     def named(self, name: str) -> str:
         return self.NAMED.format(name)
 
@@ -89,6 +80,16 @@ class Tables:
             f"INSERT INTO events (ts, agent, event, state, detail, data) VALUES ({self._marks(6)})",
             (now(), agent, event, state, detail, json.dumps(data)),
         )
+
+    def _put(self, table: str, values: dict[str, Any], keys: tuple[str, ...]) -> None:
+        """Insert the row ``values``, or replace the one with the same ``keys``."""
+        with self.transaction() as conn:
+            conn.execute(self._upsert(table, list(values), keys), values)
+
+    def _write(self, sql: str, args: Sequence[Any]) -> int:
+        """One write statement in its own transaction; the rows it changed."""
+        with self.transaction() as conn:
+            return int(conn.execute(sql, args).rowcount)
 
     def _marks(self, count: int) -> str:
         return ", ".join([self.MARK] * count)

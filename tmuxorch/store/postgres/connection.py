@@ -115,6 +115,9 @@ class Connection(Tables):
 
     MARK = "%s"
     NAMED = "%({})s"
+    # spec is JSON text, as in SQLite: read as jsonb only here.
+    ROW_ORDER = "seq"
+    SPEC_LAUNCH = "spec::jsonb ->> 'launch'"
     conn: psycopg.Connection[dict[str, Any]]
 
     def __init__(self, conn: psycopg.Connection[dict[str, Any]], url: str, home: str) -> None:
@@ -169,3 +172,11 @@ class Connection(Tables):
 
     def _any(self, column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(%s)", [list(values)]
+
+    def _upsert(self, table: str, columns: list[str], keys: tuple[str, ...]) -> str:
+        marks = ", ".join(f"%({c})s" for c in columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keys)
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        )

@@ -1,16 +1,15 @@
-"""The message queue, watches and event log (tmuxorch.store.common.messages),
-and the claim that makes each message's deliverer the only one."""
+"""The claim that makes a message's deliverer the only one, under a row lock
+(the rest of the queue is tmuxorch.store.common.messages)."""
 
 from __future__ import annotations
 
 from tmuxorch.core.records import Message, now
-from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.tables import MODE_ORDER
 from tmuxorch.store.postgres.connection import Connection, translated
 
 
 @translated
-class Messages(MessageQueue, Connection):
+class Claims(Connection):
     def claim_next(
         self, recipient: str, claimer: int, claimer_start: int | None = None
     ) -> Message | None:

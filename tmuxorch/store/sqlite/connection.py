@@ -26,6 +26,8 @@ class Connection(Tables):
 
     MARK = "?"
     NAMED = ":{}"
+    ROW_ORDER = "rowid"
+    SPEC_LAUNCH = "json_extract(spec, '$.launch')"
     conn: sqlite3.Connection
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
@@ -66,3 +68,7 @@ class Connection(Tables):
     def _any(self, column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
         listed = list(values)
         return f"{column} IN ({', '.join('?' * len(listed))})", listed
+
+    def _upsert(self, table: str, columns: list[str], keys: tuple[str, ...]) -> str:
+        marks = ", ".join(f":{c}" for c in columns)
+        return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({marks})"

@@ -1,17 +1,16 @@
-"""The message queue, watches and event log (tmuxorch.store.common.messages),
-and the claim that makes each message's deliverer the only one."""
+"""The claim that makes a message's deliverer the only one, under BEGIN IMMEDIATE
+(the rest of the queue is tmuxorch.store.common.messages)."""
 
 from __future__ import annotations
 
 from tmuxorch.core.records import Message, now
-from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.tables import MODE_ORDER
 from tmuxorch.store.sqlite.connection import Connection
 from tmuxorch.store.sqlite.errors import translated
 
 
 @translated
-class Messages(MessageQueue, Connection):
+class Claims(Connection):
     def claim_next(
         self, recipient: str, claimer: int, claimer_start: int | None = None
     ) -> Message | None:
@@ -29,4 +28,5 @@ class Messages(MessageQueue, Connection):
                 "claimed_start = ? WHERE id = ?",
                 (now(), claimer, claimer_start, row[0]),
             )
-        return self.get_message(int(row[0]))
+            claimed = conn.execute("SELECT * FROM messages WHERE id = ?", (row[0],)).fetchone()
+        return Message(**dict(claimed))
