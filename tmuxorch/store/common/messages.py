@@ -1,6 +1,5 @@
-"""The message queue (each message claimed by exactly one deliverer: the
-claim itself is each backend's), the watches of ``wait --notify`` and the
-event log, for both backends."""
+"""The message queue (each message claimed by exactly one deliverer), the
+watches of ``wait --notify`` and the event log, for both backends."""
 
 from __future__ import annotations
 
@@ -47,6 +46,26 @@ class MessageQueue(Tables):
                 ids, args = self._any("id", rest)
                 conn.execute(f"DELETE FROM messages WHERE {ids}", args)
             return True
+
+    def claim_next(
+        self, recipient: str, claimer: int, claimer_start: int | None = None
+    ) -> Message | None:
+        # The write lock orders claimers; PostgreSQL's row lock (rows another
+        # claimer holds are passed over) keeps the claim exactly once on its own.
+        with self.transaction() as conn:
+            row = conn.execute(
+                f"SELECT id FROM messages WHERE recipient = {self.MARK} AND status = 'queued' "
+                f"ORDER BY {MODE_ORDER}, id LIMIT 1{self.PICK_LOCK}",
+                (recipient,),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                f"UPDATE messages SET status = 'delivering', claimed_at = {self.MARK}, "
+                f"claimed_by = {self.MARK}, claimed_start = {self.MARK} WHERE id = {self.MARK}",
+                (now(), claimer, claimer_start, row["id"]),
+            )
+            return self.get_message(int(row["id"]))
 
     def set_message_status(self, message_id: int, status: str, error: str | None = None) -> None:
         delivered = now() if status == "delivered" else None

@@ -50,6 +50,7 @@ class Tables:
     MARK = ""  # a positional placeholder: "?" or "%s"
     NAMED = ""  # a named one, formatted with its name: ":{}" or "%({})s"
     SPEC_LAUNCH = ""  # the launch token in an agent's spec (JSON text)
+    PICK_LOCK = ""  # what a claim's pick of a row adds to lock it, if anything
     ROW_ORDER = ""  # the column rows are in the order written by: "rowid" or "seq"
 
     if TYPE_CHECKING:

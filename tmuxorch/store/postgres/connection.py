@@ -116,6 +116,7 @@ class Connection(Tables):
     MARK = "%s"
     NAMED = "%({})s"
     # spec is JSON text, as in SQLite: read as jsonb only here.
+    PICK_LOCK = " FOR UPDATE SKIP LOCKED"
     ROW_ORDER = "seq"
     SPEC_LAUNCH = "spec::jsonb ->> 'launch'"
     conn: psycopg.Connection[dict[str, Any]]

@@ -22,12 +22,11 @@ from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.postgres.connection import connect, translated
 from tmuxorch.store.postgres.costs import Costs
 from tmuxorch.store.postgres.listen import Listen
-from tmuxorch.store.postgres.messages import Claims
 from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, Claims, Costs):
+class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 

@@ -23,7 +23,6 @@ from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.sqlite.costs import Costs
 from tmuxorch.store.sqlite.errors import store_error, translated
-from tmuxorch.store.sqlite.messages import Claims
 from tmuxorch.store.sqlite.schema import DB_NAME, MIGRATIONS, identity
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -55,7 +54,7 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(AgentTable, MessageQueue, LockTable, CostTables, Claims, Costs):
+class SqliteStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 
