@@ -8,20 +8,26 @@ import json
 
 from tmuxorch.core import states
 from tmuxorch.core.errors import AgentConflict, AgentError
-from tmuxorch.core.records import now
-from tmuxorch.store.common.tables import AGENT_COLUMNS, Tables, agent_record
+from tmuxorch.core.records import Agent, now
+from tmuxorch.store.common.tables import Tables
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from tmuxorch.core.records import Agent
     from tmuxorch.core.vocab import EventKind, State, Writer
+
+_COLUMNS = (
+    "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
+    "window_id", "pid", "session_id", "transcript_path", "exit_status", "ended_by", "task",
+    "turns", "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation",
+    "cost_usd", "spec",
+)  # fmt: skip
 
 # Every column that names an agent. History moves too: the agent is one
 # identity, and its events, turns and messages are shown under its name.
-RENAMED = (
+_RENAMED = (
     ("agents", "name"), ("agents", "parent"), ("messages", "recipient"),
     ("messages", "sender"), ("events", "agent"), ("locks", "holder"), ("locks", "agent"),
     ("lock_waiters", "holder"), ("watches", "watcher"), ("transcripts", "agent"),
@@ -29,11 +35,15 @@ RENAMED = (
 )  # fmt: skip
 
 
+def _agent(row: Any) -> Agent:
+    return Agent(**{**dict(row), "spec": json.loads(row["spec"] or "{}")})
+
+
 class AgentTable(Tables):
     def insert_agent(self, agent: Agent) -> None:
-        values = {name: getattr(agent, name) for name in AGENT_COLUMNS}
+        values = {name: getattr(agent, name) for name in _COLUMNS}
         values["spec"] = json.dumps(agent.spec)
-        marks = ", ".join(self.named(c) for c in values)
+        marks = ", ".join(self._named(c) for c in values)
         with self.transaction() as conn:
             # Asked, not left to the primary key: a failed statement would
             # abort a PostgreSQL caller's whole transaction (writers queue on
@@ -45,14 +55,14 @@ class AgentTable(Tables):
     def get_agent(self, name: str) -> Agent | None:
         row = self.conn.execute(f"SELECT * FROM agents WHERE name = {self.MARK}", (name,))
         row = row.fetchone()
-        return agent_record(row) if row else None
+        return _agent(row) if row else None
 
     def list_agents(self) -> list[Agent]:
         rows = self.conn.execute("SELECT * FROM agents ORDER BY created, name").fetchall()
-        return [agent_record(r) for r in rows]
+        return [_agent(r) for r in rows]
 
     def update_agent(self, name: str, **fields: Any) -> None:
-        unknown = set(fields) - set(AGENT_COLUMNS)
+        unknown = set(fields) - set(_COLUMNS)
         if unknown:
             raise ValueError(f"unknown agent fields {sorted(unknown)}")
         if {"state", "detail", "since"} & set(fields):
@@ -85,7 +95,7 @@ class AgentTable(Tables):
                     f"agent {old!r} is taking a message right now: "
                     "rename it once that delivery is over"
                 )
-            for table, column in RENAMED:
+            for table, column in _RENAMED:
                 conn.execute(
                     f"UPDATE {table} SET {column} = {self.MARK} WHERE {column} = {self.MARK}",
                     (new, old),
@@ -194,9 +204,9 @@ class AgentTable(Tables):
         """Set the agent's columns ``sets`` (and the ``more`` assignments)."""
         if "spec" in sets:
             sets["spec"] = json.dumps(sets["spec"])
-        assignments = [f"{k} = {self.named(k)}" for k in sets] + more
+        assignments = [f"{k} = {self._named(k)}" for k in sets] + more
         if assignments:
             self.conn.execute(
-                f"UPDATE agents SET {', '.join(assignments)} WHERE name = {self.named('_name')}",
+                f"UPDATE agents SET {', '.join(assignments)} WHERE name = {self._named('_name')}",
                 {**sets, "_name": name},
             )

@@ -33,7 +33,7 @@ class LockTable(Tables):
 
     def locks_overlapping(self, path: str) -> list[Lock]:
         rows = self.conn.execute(
-            f"SELECT * FROM locks WHERE {_overlaps(self.named('p'))} ORDER BY since, path",
+            f"SELECT * FROM locks WHERE {_overlaps(self._named('p'))} ORDER BY since, path",
             {"p": path},
         )
         return [Lock(**dict(r)) for r in rows]
@@ -63,7 +63,7 @@ class LockTable(Tables):
 
     def waiters_overlapping(self, path: str) -> list[Waiter]:
         rows = self.conn.execute(
-            f"SELECT * FROM lock_waiters WHERE {_overlaps(self.named('p'))} ORDER BY id",
+            f"SELECT * FROM lock_waiters WHERE {_overlaps(self._named('p'))} ORDER BY id",
             {"p": path},
         )
         return [Waiter(**dict(r)) for r in rows]

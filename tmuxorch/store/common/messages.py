@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import json
 
-from tmuxorch.core.records import Message, now
-from tmuxorch.store.common.tables import MODE_ORDER, Tables, event_record, watch_record
+from tmuxorch.core.records import Event, Message, Watch, now
+from tmuxorch.core.vocab import DELIVERY_ORDER
+from tmuxorch.store.common.tables import Tables
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from tmuxorch.core.records import Event, Watch
+# Delivery order (core.vocab): urgent interrupts, important goes ahead of sequential.
+_MODE_ORDER = "CASE mode {} ELSE {} END".format(
+    " ".join(f"WHEN '{mode}' THEN {rank}" for rank, mode in enumerate(DELIVERY_ORDER)),
+    len(DELIVERY_ORDER),
+)
+
+
+def _event(row: Any) -> Event:
+    return Event(**{**dict(row), "data": json.loads(row["data"] or "{}")})
+
+
+def _watch(row: Any) -> Watch:
+    targets = json.loads(row["targets"])
+    return Watch(**{**dict(row), "targets": targets, "any_of": bool(row["any_of"])})
 
 
 class MessageQueue(Tables):
@@ -55,7 +69,7 @@ class MessageQueue(Tables):
         with self.transaction() as conn:
             row = conn.execute(
                 f"SELECT id FROM messages WHERE recipient = {self.MARK} AND status = 'queued' "
-                f"ORDER BY {MODE_ORDER}, id LIMIT 1{self.PICK_LOCK}",
+                f"ORDER BY {_MODE_ORDER}, id LIMIT 1{self.PICK_LOCK}",
                 (recipient,),
             ).fetchone()
             if row is None:
@@ -85,7 +99,7 @@ class MessageQueue(Tables):
     def next_queued(self, recipient: str) -> Message | None:
         return self._message(
             f"SELECT * FROM messages WHERE recipient = {self.MARK} AND status = 'queued' "
-            f"ORDER BY {MODE_ORDER}, id LIMIT 1",
+            f"ORDER BY {_MODE_ORDER}, id LIMIT 1",
             (recipient,),
         )
 
@@ -157,7 +171,7 @@ class MessageQueue(Tables):
             )
 
     def watches(self) -> list[Watch]:
-        return [watch_record(r) for r in self.conn.execute("SELECT * FROM watches ORDER BY id")]
+        return [_watch(r) for r in self.conn.execute("SELECT * FROM watches ORDER BY id")]
 
     def delete_watch(self, watch_id: int) -> bool:
         return self._write(f"DELETE FROM watches WHERE id = {self.MARK}", (watch_id,)) == 1
@@ -198,7 +212,7 @@ class MessageQueue(Tables):
             args.append(limit)
         else:
             sql += " ORDER BY id"
-        return [event_record(r) for r in self.conn.execute(sql, args).fetchall()]
+        return [_event(r) for r in self.conn.execute(sql, args).fetchall()]
 
     def count_events(
         self, agent: str, kinds: tuple[str, ...], *, after: int = 0, since: float = 0.0

@@ -1,13 +1,12 @@
-"""What both backends' tables share that is not SQL dialect: the primitives
-each backend gives (placeholders, a new row's id), the column lists, and
-records built from rows. Stdlib only: this is on the hooks' import path."""
+"""The base of the tables both backends share: the primitives each backend
+gives them (placeholders, a new row's id, an upsert) and what is built on
+those alone. Stdlib only: this is on the hooks' import path."""
 
 from __future__ import annotations
 
 import json
 
-from tmuxorch.core.records import Agent, Event, Watch, now
-from tmuxorch.core.vocab import DELIVERY_ORDER
+from tmuxorch.core.records import now
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
@@ -16,36 +15,10 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Any
 
-AGENT_COLUMNS = (
-    "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
-    "window_id", "pid", "session_id", "transcript_path", "exit_status", "ended_by", "task",
-    "turns", "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation",
-    "cost_usd", "spec",
-)  # fmt: skip
-
-# Delivery order (core.vocab): urgent interrupts, important goes ahead of sequential.
-MODE_ORDER = "CASE mode {} ELSE {} END".format(
-    " ".join(f"WHEN '{mode}' THEN {rank}" for rank, mode in enumerate(DELIVERY_ORDER)),
-    len(DELIVERY_ORDER),
-)
-
-
-def agent_record(row: Any) -> Agent:
-    return Agent(**{**dict(row), "spec": json.loads(row["spec"] or "{}")})
-
-
-def event_record(row: Any) -> Event:
-    return Event(**{**dict(row), "data": json.loads(row["data"] or "{}")})
-
-
-def watch_record(row: Any) -> Watch:
-    targets = json.loads(row["targets"])
-    return Watch(**{**dict(row), "targets": targets, "any_of": bool(row["any_of"])})
-
 
 class Tables:
     """The base of the shared mixins and of each backend's ``Connection``,
-    which gives the primitives below; SQL here uses ``MARK`` and ``named``."""
+    which gives the primitives below; SQL here uses ``MARK`` and ``_named``."""
 
     MARK = ""  # a positional placeholder: "?" or "%s"
     NAMED = ""  # a named one, formatted with its name: ":{}" or "%({})s"
@@ -71,7 +44,7 @@ class Tables:
         placeholders), or replaces the one with the same ``keys``."""
         raise NotImplementedError
 
-    def named(self, name: str) -> str:
+    def _named(self, name: str) -> str:
         return self.NAMED.format(name)
 
     def _add_event(
