@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import stat
 import threading
 from collections.abc import Callable
@@ -8,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import agent_row
-from tmuxorch.core.errors import AgentError
-from tmuxorch.core.records import Agent
+from tmuxorch.core.errors import AgentError, StoreError
+from tmuxorch.core.records import Agent, Lock, Turn
 from tmuxorch.store.sqlite.schema import DB_NAME
 from tmuxorch.store.sqlite.store import SqliteStore
 
@@ -127,3 +129,42 @@ def test_a_database_deleted_or_replaced_wakes_its_waiters(
         gone(tmp_path / DB_NAME)
         assert changes.wait(30.0)
         assert store.replaced()
+
+
+# (id, a call of the code both backends share: tmuxorch.store.common)
+SHARED_CALLS: list[tuple[str, Callable[[SqliteStore], object]]] = [
+    ("insert_agent", lambda s: s.insert_agent(_agent("b"))),
+    ("get_agent", lambda s: s.get_agent("a")),
+    ("set_state", lambda s: s.set_state("a", "idle")),
+    ("hook_event", lambda s: s.hook_event("a", "hook", "busy", "", {}, {})),
+    ("rename_agent", lambda s: s.rename_agent("a", "b")),
+    ("add_message", lambda s: s.add_message(None, "a", "sequential", "hi")),
+    ("claim_next", lambda s: s.claim_next("a", 1)),
+    ("events", lambda s: s.events()),
+    ("locks_overlapping", lambda s: s.locks_overlapping("/f")),
+    ("put_lock", lambda s: s.put_lock(Lock(path="/f", holder="a", since=0.0, expires=1.0))),
+    ("turns", lambda s: s.turns("a")),
+    ("put_turn", lambda s: s.put_turn(Turn(agent="a", seq=1, prompt="p"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("call", [c[1] for c in SHARED_CALLS], ids=[c[0] for c in SHARED_CALLS])
+def test_a_shared_call_on_a_spoilt_database_says_so_in_one_line(
+    tmp_path: Path, call: Callable[[SqliteStore], object]
+) -> None:
+    """The tables both backends share fail as SQLite's StoreError (naming
+    the file), never as a raw sqlite3 error."""
+    with SqliteStore.open(tmp_path) as store:
+        store.insert_agent(_agent("a"))
+        with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as other:
+            tables = other.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+            for (table,) in tables:
+                other.execute(f"DROP TABLE {table}")
+            other.commit()
+        with pytest.raises(StoreError) as caught:
+            call(store)
+        message = str(caught.value)
+        assert f"fleet database {tmp_path / DB_NAME}: no such table" in message
+        assert "\n" not in message

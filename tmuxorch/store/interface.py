@@ -113,7 +113,9 @@ class Store(Protocol):
         (``spec["launch"]``, its process's ``TMUXORCH_LAUNCH``), or None."""
         ...
 
-    def state_counts(self) -> dict[str, int]: ...
+    def state_counts(self) -> dict[str, int]:
+        """How many agents are in each state (the status line's one query)."""
+        ...
 
     def agent_liveness(self, name: str) -> tuple[str, int | None, str | None] | None:
         """``(state, pid, task)``, or None for no such agent."""
@@ -130,9 +132,21 @@ class Store(Protocol):
         expect: State | None = None,
         writer: Writer = states.FLEET,
         **fields: Any,
-    ) -> bool: ...
+    ) -> bool:
+        """Move an agent to ``state`` as ``states.transition`` decides for
+        ``writer``, with the writer's own ``fields``; record an event only
+        when something changed. With ``expect``, only if the agent is still
+        in that state: a decision made on an older reading must not undo what
+        a hook or a delivery did since. Whether the state or detail changed."""
+        ...
 
-    def mark_lost(self, name: str, since: float) -> bool: ...
+    def mark_lost(self, name: str, since: float) -> bool:
+        """An agent whose window vanished, unless tmuxorch itself ended it
+        (``ended_by`` is set before it kills anything): ``up`` brings it back.
+        ``since`` is the agent's as the caller saw it without a window: one
+        started since (spawned again after a remove, brought back by ``up``)
+        has a window the caller did not see."""
+        ...
 
     def hook_event(
         self,
@@ -143,7 +157,12 @@ class Store(Protocol):
         data: dict[str, Any],
         fields: dict[str, Any],
         writer: Writer = states.HOOK,
-    ) -> bool: ...
+    ) -> bool:
+        """One Claude hook event in one transaction: fields, event row, state
+        (as ``states.transition`` decides for ``writer``; the event row says
+        none when the state stands). False when the agent is unknown (a hook
+        from a removed agent)."""
+        ...
 
     # -- events (ids grow with time; ``after`` is an id) ------------------------
 
@@ -171,7 +190,10 @@ class Store(Protocol):
 
     def count_events(
         self, agent: str, kinds: tuple[EventKind, ...], *, after: int = 0, since: float = 0.0
-    ) -> int: ...
+    ) -> int:
+        """How many of the agent's events of these kinds came after event id
+        ``after`` and at or after time ``since``."""
+        ...
 
     # -- messages: each is claimed by exactly one deliverer ----------------------
 
@@ -179,7 +201,11 @@ class Store(Protocol):
 
     def get_message(self, message_id: int) -> Message | None: ...
 
-    def fold_queued(self, message_ids: list[int], body: str) -> bool: ...
+    def fold_queued(self, message_ids: list[int], body: str) -> bool:
+        """Replace still-queued messages by one: the first takes ``body`` (and
+        keeps its place), the others go. False, changing nothing, if any of
+        them left the queue meanwhile."""
+        ...
 
     def set_message_status(
         self, message_id: int, status: str, error: str | None = None
@@ -206,7 +232,9 @@ class Store(Protocol):
 
     def messages(self, recipient: str | None = None) -> list[Message]: ...
 
-    def pending_count(self, recipient: str) -> int: ...
+    def pending_count(self, recipient: str) -> int:
+        """Messages not yet taken by ``recipient``: queued or being typed."""
+        ...
 
     def queued_counts(self) -> dict[str, int]: ...
 
@@ -246,7 +274,9 @@ class Store(Protocol):
 
     # -- cost and history (the rules are tmuxorch.claude.cost) ------------------
 
-    def transcript_positions(self, agent: str) -> dict[str, int]: ...
+    def transcript_positions(self, agent: str) -> dict[str, int]:
+        """How far each of the agent's transcripts was read, in the order first seen."""
+        ...
 
     def set_transcript_position(self, agent: str, path: str, position: int) -> None: ...
 
@@ -256,8 +286,8 @@ class Store(Protocol):
 
     def put_turn(self, turn: Turn) -> None: ...
 
-    def message_usages(
-        self, agent: str, keys: list[str] | None = None
-    ) -> dict[str, MessageUsage]: ...
+    def message_usages(self, agent: str, keys: list[str] | None = None) -> dict[str, MessageUsage]:
+        """The agent's usage rows (only those of ``keys`` when given), by key."""
+        ...
 
     def put_message_usage(self, usage: MessageUsage) -> None: ...

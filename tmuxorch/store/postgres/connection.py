@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -18,7 +17,7 @@ from psycopg import pq
 from psycopg.rows import dict_row
 
 from tmuxorch.core.errors import StoreError
-from tmuxorch.core.records import now
+from tmuxorch.store.common.tables import Tables, shared_methods
 
 C = TypeVar("C", bound=type)
 
@@ -103,16 +102,24 @@ def _translating(method: Any) -> Any:
 def translated(cls: C) -> C:
     """Class decorator: every method of ``cls`` (which has a ``url``) raises a
     StoreError naming the database instead of a psycopg error."""
-    for name, value in list(vars(cls).items()):
+    for name, value in {**shared_methods(cls), **vars(cls)}.items():
         if isinstance(value, types.FunctionType) and not name.startswith("__"):
             setattr(cls, name, _translating(value))
     return cls
 
 
 @translated
-class Connection:
+class Connection(Tables):
     """The connection (autocommit outside ``transaction()``, rows as dicts).
     The tables' methods are mixins on it, composed by ``PostgresStore``."""
+
+    MARK = "%s"
+    NAMED = "%({})s"
+    # spec is JSON text, as in SQLite: read as jsonb only here.
+    PICK_LOCK = " FOR UPDATE SKIP LOCKED"
+    ROW_ORDER = "seq"
+    SPEC_LAUNCH = "spec::jsonb ->> 'launch'"
+    conn: psycopg.Connection[dict[str, Any]]
 
     def __init__(self, conn: psycopg.Connection[dict[str, Any]], url: str, home: str) -> None:
         self.conn = conn
@@ -159,13 +166,18 @@ class Connection:
             with contextlib.suppress(psycopg.Error):
                 self.conn.execute("ROLLBACK")
 
-    def _add_event(
-        self, agent: str | None, event: str, state: str | None, detail: str, data: dict[str, Any]
-    ) -> int:
-        row = self.conn.execute(
-            "INSERT INTO events (ts, agent, event, state, detail, data) "
-            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            (now(), agent, event, state, detail, json.dumps(data)),
-        ).fetchone()
+    def _insert(self, sql: str, args: Sequence[Any]) -> int:
+        row = self.conn.execute(sql + " RETURNING id", args).fetchone()
         assert row is not None
         return int(row["id"])
+
+    def _any(self, column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(%s)", [list(values)]
+
+    def _upsert(self, table: str, columns: list[str], keys: tuple[str, ...]) -> str:
+        marks = ", ".join(f"%({c})s" for c in columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keys)
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        )

@@ -15,19 +15,20 @@ from typing import Any
 from tmuxorch.core.errors import StoreError
 from tmuxorch.core.private import check_home
 from tmuxorch.core.records import now
-from tmuxorch.store.postgres.agents import Agents
+from tmuxorch.store.common.agents import AgentTable
+from tmuxorch.store.common.costs import CostTables
+from tmuxorch.store.common.locks import LockTable
+from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.postgres.connection import connect, translated
-from tmuxorch.store.postgres.history import History
+from tmuxorch.store.postgres.costs import Costs
 from tmuxorch.store.postgres.listen import Listen
-from tmuxorch.store.postgres.locks import Locks
-from tmuxorch.store.postgres.messages import Messages
-from tmuxorch.store.postgres.renaming import Renaming
 from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(Agents, Messages, Locks, History, Renaming):
-    """A connection to one fleet's database."""
+class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
+    """A connection to one fleet's database: the tables of tmuxorch.store.common
+    over this backend's connection, and what it does its own way."""
 
     fleet_id = ""
 

@@ -17,14 +17,12 @@ import time
 
 from tmuxorch.core.errors import StoreError
 from tmuxorch.core.private import check_entry, check_home
-from tmuxorch.store.sqlite.agents import Agents
-from tmuxorch.store.sqlite.agentstates import AgentStates
+from tmuxorch.store.common.agents import AgentTable
+from tmuxorch.store.common.costs import CostTables
+from tmuxorch.store.common.locks import LockTable
+from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.sqlite.costs import Costs
 from tmuxorch.store.sqlite.errors import store_error, translated
-from tmuxorch.store.sqlite.events import Events
-from tmuxorch.store.sqlite.locks import Locks
-from tmuxorch.store.sqlite.messages import Messages
-from tmuxorch.store.sqlite.renaming import Renaming
 from tmuxorch.store.sqlite.schema import DB_NAME, MIGRATIONS, identity
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -56,8 +54,9 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(Agents, AgentStates, Events, Messages, Locks, Costs, Renaming):
-    """A connection to one fleet's database."""
+class SqliteStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
+    """A connection to one fleet's database: the tables of tmuxorch.store.common
+    over this backend's connection, and what it does its own way."""
 
     @classmethod
     def open(cls, home: Path | str, *, create: bool = True) -> SqliteStore:
