@@ -43,7 +43,6 @@ WRITERS: tuple[Writer, ...] = get_args(Writer)
 # Why the process ended when tmuxorch ended it (``lost``: its window vanished
 # unseen, and ``up`` brings it back).
 EndedBy = Literal["stop", "kill", "lost"]
-ENDED_BY: tuple[EndedBy, ...] = get_args(EndedBy)
 
 # How a message is delivered: urgent interrupts, important goes ahead of sequential.
 Mode = Literal["sequential", "important", "urgent"]

@@ -46,6 +46,9 @@ class TmuxWaker:
                 )
             except OSError:
                 return
+            if self.stopping.is_set():  # stop() came before there was a client to end
+                self.client.terminate()
+                return
             self.client.wait()
             self.events.put(("tmux", ""))
             if not self.tmux.is_alive():

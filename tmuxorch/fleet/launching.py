@@ -16,7 +16,6 @@ from tmuxorch.core.frozen import frozen
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
 from tmuxorch.core.vocab import EventKind
-from tmuxorch.store.opening import ensure_home
 from tmuxorch.tmux.panes import Pane
 from tmuxorch.tmux.server import check_version
 
@@ -217,7 +216,7 @@ def model_args(profile: Profile, spec: dict[str, Any]) -> list[str]:
 def start_window(fleet: Fleet, name: str, argv: list[str], cwd: str, env: dict[str, str]) -> Pane:
     from tmuxorch.claude import launch as claude  # start-up cost: see the imports
 
-    ensure_home(fleet.home)
+    private.check_home(fleet.home)  # made 0700; one not ours or not private refused
     tmux_cfg = fleet.config.tmux
     status = claude.status_line_command(claude.executable(), fleet.home, fleet.settings.socket)
     fleet.tmux.write_config(tmux_cfg.history_limit, tmux_cfg.width, tmux_cfg.height, status)

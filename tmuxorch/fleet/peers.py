@@ -3,12 +3,11 @@ its workspace (``others``, ``alone``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.locks.keys import workspace_of
 
 
 def broadcast_targets(fleet: Fleet, me: str | None, scope: str | None) -> list[str]:
@@ -24,20 +23,11 @@ def broadcast_targets(fleet: Fleet, me: str | None, scope: str | None) -> list[s
     return targets
 
 
-def workspace(path: str) -> str:
-    """The git top level above ``path``, else the path itself."""
-    current = Path(path)
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return str(candidate)
-    return str(current)
-
-
 def others(fleet: Fleet, me: str) -> list[Agent]:
     """Live agents other than ``me`` that share its workspace."""
-    mine = workspace(fleet.agent(me).cwd)
+    mine = workspace_of(fleet.agent(me).cwd)
     return [
         a
         for a in fleet.agents()
-        if a.name != me and a.state not in ENDED and workspace(a.cwd) == mine
+        if a.name != me and a.state not in ENDED and workspace_of(a.cwd) == mine
     ]

@@ -4,14 +4,17 @@ name is checked before anything is done, so a typo leaves the fleet as it was.""
 from __future__ import annotations
 
 from tmuxorch.core.errors import AgentError
+from tmuxorch.core.vocab import ENDED, STATES
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.safetynet import WORK_STATES
 
+_RUNNING = frozenset(STATES) - frozenset(ENDED)
 # What ``--all`` means per action: the states in which it has something to do.
 ALL: dict[str, frozenset[str]] = {
-    "stop": frozenset({"starting", "idle", "busy", "waiting", "error"}),
-    "kill": frozenset({"starting", "idle", "busy", "waiting", "error"}),
+    "stop": _RUNNING,
+    "kill": _RUNNING,
     # A turn to interrupt: Esc on an idle prompt does nothing.
-    "interrupt": frozenset({"busy", "waiting"}),
+    "interrupt": frozenset(WORK_STATES),
 }
 _WHO = {"stop": "running", "kill": "running", "interrupt": "busy or waiting"}
 

@@ -11,7 +11,6 @@ import os
 
 from tmuxorch.core import storeurl
 from tmuxorch.core.errors import StoreError
-from tmuxorch.core.private import check_home
 from tmuxorch.store.sqlite.store import SqliteStore
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -20,11 +19,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tmuxorch.store.interface import Store
-
-
-def ensure_home(home: Path | str) -> None:
-    """Create the home 0700; refuse one that is not ours or not private."""
-    check_home(home)
 
 
 def open_store(home: Path | str, *, create: bool = True, url: str | None = None) -> Store:

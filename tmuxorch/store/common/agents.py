@@ -88,7 +88,7 @@ class AgentTable(Tables):
             if not self._exists("agents", "name", old):
                 raise AgentError(f"no agent named {old!r}")
             if self._exists("agents", "name", new):
-                raise AgentError(f"an agent named {new!r} already exists")
+                raise AgentConflict(f"an agent named {new!r} already exists")
             # Its deliverer waits for the agent's hooks under the old name.
             if self._exists("messages", "recipient", old, "AND status = 'delivering'"):
                 raise AgentError(

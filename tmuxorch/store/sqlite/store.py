@@ -84,12 +84,8 @@ class SqliteStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
         conn.row_factory = sqlite3.Row
         try:
             store = cls(conn, path)
-        except StoreError:
-            conn.close()
-            raise
-        try:
             store._prepare()
-        except StoreError:
+        except BaseException:  # raw sqlite errors and Ctrl-C too: never a leaked connection
             conn.close()
             raise
         return store

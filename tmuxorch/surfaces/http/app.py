@@ -62,12 +62,15 @@ def listen(host: str, port: int) -> socket.socket:
     """The server's socket, bound now so a taken port is one clear line and
     ``--port 0`` can say which port it got."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = None
     try:
         infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(infos[0][4])
     except OSError as exc:
+        if sock is not None:
+            sock.close()
         raise TmuxorchError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
     sock.listen(128)
     sock.set_inheritable(True)

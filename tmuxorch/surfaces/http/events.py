@@ -45,7 +45,11 @@ def _watch(
 ) -> None:
     """Push every event after ``after`` as it is written, until ``stopped``."""
     try:
-        with open_store(settings().home) as store, store.changes() as changes:
+        current = settings()
+        with (
+            open_store(current.home, url=current.config.store.url) as store,
+            store.changes() as changes,
+        ):
             while not stopped.is_set():
                 batch = event_views(store, agent, after=after)
                 if batch:
@@ -54,6 +58,8 @@ def _watch(
                 changes.wait(timeout=HEARTBEAT)
     except TmuxorchError as exc:
         push(exc)
+    except OSError as exc:  # no watch could be set up (inotify and polling failed)
+        push(TmuxorchError(f"cannot watch the fleet's store: {exc}"))
 
 
 def _frame(view: EventView) -> str:
@@ -113,7 +119,8 @@ def router(settings: Callable[[], Settings], closing: asyncio.Event) -> APIRoute
         its event id; ``Last-Event-ID`` resumes after that event."""
 
         def newest() -> int:
-            with open_store(settings().home) as store:
+            current = settings()
+            with open_store(current.home, url=current.config.store.url) as store:
                 return store.last_event_id()
 
         # Fixed before the response starts: what happens after the client is
