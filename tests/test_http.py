@@ -18,14 +18,17 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Env, base_config
 from tests.helpers import retry_until
+from tmuxorch.surfaces.http.events import HEARTBEAT
 
 pytestmark = pytest.mark.tmux
 
@@ -435,6 +438,37 @@ def test_a_stopping_server_ends_its_event_streams(served: Served) -> None:
         assert served.proc.returncode is not None
         assert stream.resp.read() == b""
     assert "Traceback" not in err and "Cancel" not in err, err
+
+
+def _watches(pid: int) -> int:
+    """The server's inotify instances: one per stream's watch of the store."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if "inotify" in _readlink(fd))
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed meanwhile
+        return ""
+
+
+def test_a_closed_stream_lets_go_of_its_watch_at_once(served: Served) -> None:
+    """A client gone ends its stream's watch now, not at the next
+    heartbeat: five pages opened and closed do not pile up watches."""
+    pid = served.proc.pid
+    baseline = _watches(pid)
+    streams = [Stream(served) for _ in range(5)]
+    for stream in streams:
+        stream.frame()
+    retry_until(lambda: _watches(pid) >= baseline + 5)
+    # As a page left open: each watch settles into its long sleep (a store
+    # change while they are open wakes them all, and ended them before).
+    time.sleep(1)
+    for stream in streams:
+        stream.close()
+    # Well inside HEARTBEAT (15 s), when the watches ended only then before.
+    retry_until(lambda: _watches(pid) <= baseline, timeout=HEARTBEAT / 2)
 
 
 def test_events_refuse_a_bad_last_event_id(served: Served) -> None:

@@ -25,6 +25,7 @@ from fastapi.responses import StreamingResponse
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.fleet.views.messages import EventView, event_views
+from tmuxorch.store.interface import Changes
 from tmuxorch.store.opening import open_store
 
 log = logging.getLogger(__name__)
@@ -36,30 +37,54 @@ RETRY_MS = 2000
 Batch = list[EventView] | TmuxorchError
 
 
-def _watch(
-    settings: Callable[[], Settings],
-    agent: str | None,
-    after: int,
-    push: Callable[[Batch], None],
-    stopped: threading.Event,
-) -> None:
-    """Push every event after ``after`` as it is written, until ``stopped``."""
-    try:
-        current = settings()
-        with (
-            open_store(current.home, url=current.config.store.url) as store,
-            store.changes() as changes,
-        ):
-            while not stopped.is_set():
-                batch = event_views(store, agent, after=after)
-                if batch:
-                    after = batch[-1].event.id
-                    push(batch)
-                changes.wait(timeout=HEARTBEAT)
-    except TmuxorchError as exc:
-        push(exc)
-    except OSError as exc:  # no watch could be set up (inotify and polling failed)
-        push(TmuxorchError(f"cannot watch the fleet's store: {exc}"))
+class _Watcher:
+    """Pushes every event after ``after`` as it is written, until stopped.
+    ``stop`` closes the store's watch, so the thread ends at once instead of
+    at its next heartbeat (the stream's client may be long gone)."""
+
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        agent: str | None,
+        after: int,
+        push: Callable[[Batch], None],
+    ) -> None:
+        self._settings, self._agent, self._after, self._push = settings, agent, after, push
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._changes: Changes | None = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            changes = self._changes
+        if changes is not None:
+            changes.close()
+
+    def run(self) -> None:
+        try:
+            current = self._settings()
+            with (
+                open_store(current.home, url=current.config.store.url) as store,
+                store.changes() as changes,
+            ):
+                with self._lock:
+                    if self._stopped:
+                        return
+                    self._changes = changes
+                while True:
+                    with self._lock:
+                        if self._stopped:
+                            return
+                    batch = event_views(store, self._agent, after=self._after)
+                    if batch:
+                        self._after = batch[-1].event.id
+                        self._push(batch)
+                    changes.wait(timeout=HEARTBEAT)
+        except TmuxorchError as exc:
+            self._push(exc)
+        except OSError as exc:  # no watch could be set up (inotify and polling failed)
+            self._push(TmuxorchError(f"cannot watch the fleet's store: {exc}"))
 
 
 def _frame(view: EventView) -> str:
@@ -71,15 +96,12 @@ async def _stream(
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Batch] = asyncio.Queue()
-    stopped = threading.Event()
 
     def push(batch: Batch) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, batch)
 
-    watcher = threading.Thread(
-        target=_watch, args=(settings, agent, after, push, stopped), name="sse", daemon=True
-    )
-    watcher.start()
+    watcher = _Watcher(settings, agent, after, push)
+    threading.Thread(target=watcher.run, name="sse", daemon=True).start()
     closed = asyncio.ensure_future(closing.wait())
     try:
         yield f"retry: {RETRY_MS}\n: tmuxorch events after {after}\n\n"
@@ -102,7 +124,7 @@ async def _stream(
             yield "".join(_frame(view) for view in batch)
     finally:
         closed.cancel()
-        stopped.set()  # the watcher ends at its next wake-up
+        watcher.stop()
 
 
 def router(settings: Callable[[], Settings], closing: asyncio.Event) -> APIRouter:
