@@ -5,15 +5,18 @@ those alone. Stdlib only: this is on the hooks' import path."""
 from __future__ import annotations
 
 import json
+import types
 
 from tmuxorch.core.records import now
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from contextlib import AbstractContextManager
-    from typing import Any
+    from typing import Any, TypeVar
+
+    C = TypeVar("C", bound=type)
 
 
 class Tables:
@@ -69,12 +72,15 @@ class Tables:
         return ", ".join([self.MARK] * count)
 
 
-def shared_methods(cls: type) -> dict[str, object]:
-    """The methods ``cls`` takes from the shared mixins among its direct bases,
-    for the backend's error translation to wrap on ``cls`` (never on the
-    mixin, which the other backend uses too)."""
+def wrap_methods(cls: C, wrap: Callable[[Any], Any]) -> C:
+    """Wrap every method of ``cls``: its own and those it takes from the shared
+    mixins among its direct bases (wrapped on ``cls``, never on the mixin,
+    which the other backend uses too). The backends' error translation."""
     found: dict[str, object] = {}
     for base in reversed(cls.__bases__):
         if base.__module__.startswith(__package__ or ""):
             found.update(vars(base))
-    return found
+    for name, value in {**found, **vars(cls)}.items():
+        if isinstance(value, types.FunctionType) and not name.startswith("__"):
+            setattr(cls, name, wrap(value))
+    return cls

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import types
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -17,7 +16,7 @@ from psycopg import pq
 from psycopg.rows import dict_row
 
 from tmuxorch.core.errors import StoreError
-from tmuxorch.store.common.tables import Tables, shared_methods
+from tmuxorch.store.common.tables import Tables, wrap_methods
 
 C = TypeVar("C", bound=type)
 
@@ -102,10 +101,7 @@ def _translating(method: Any) -> Any:
 def translated(cls: C) -> C:
     """Class decorator: every method of ``cls`` (which has a ``url``) raises a
     StoreError naming the database instead of a psycopg error."""
-    for name, value in {**shared_methods(cls), **vars(cls)}.items():
-        if isinstance(value, types.FunctionType) and not name.startswith("__"):
-            setattr(cls, name, _translating(value))
-    return cls
+    return wrap_methods(cls, _translating)
 
 
 @translated

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-import types
 
 from tmuxorch.core.errors import StoreError
-from tmuxorch.store.common.tables import shared_methods
+from tmuxorch.store.common.tables import wrap_methods
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
 TYPE_CHECKING = False
@@ -57,7 +56,4 @@ def _translating(method: Any) -> Any:
 def translated(cls: C) -> C:
     """Class decorator: every method of ``cls`` (which has a ``path``)
     raises a StoreError naming that path instead of a sqlite3 error."""
-    for name, value in {**shared_methods(cls), **vars(cls)}.items():
-        if isinstance(value, types.FunctionType) and not name.startswith("__"):
-            setattr(cls, name, _translating(value))
-    return cls
+    return wrap_methods(cls, _translating)
