@@ -63,10 +63,11 @@ def read_new(path: Path, position: int) -> tuple[list[dict[str, Any]], int]:
     end = data.rfind(b"\n")
     if end < 0:
         return [], position  # one line, still being written
-    return list(_parse(data[:end])), position + end + 1
+    return list(parse_records(data[:end])), position + end + 1
 
 
-def _parse(data: bytes) -> Iterator[dict[str, Any]]:
+def parse_records(data: bytes) -> Iterator[dict[str, Any]]:
+    """The JSON objects of JSONL ``data``; blank, cut or broken lines skipped."""
     for line in data.split(b"\n"):
         if not line.strip():
             continue

@@ -17,7 +17,7 @@ import signal
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from tmuxorch.claude.transcripts import prompt_text
+from tmuxorch.claude.transcripts import parse_records, prompt_text
 from tmuxorch.core import profiles
 from tmuxorch.core.errors import SummaryError
 
@@ -77,18 +77,9 @@ def transcript_tail(path: str | None) -> list[str]:
             data = file.read(TAIL_BYTES)
     except OSError:
         return []
-    rows = data.split(b"\n")
     if size > TAIL_BYTES:
-        rows = rows[1:]  # the first row is cut
-    lines = []
-    for row in rows:
-        try:
-            record = json.loads(row)
-        except ValueError:  # blank, cut or not UTF-8
-            continue
-        if isinstance(record, dict):
-            lines += _record_lines(record)
-    return lines
+        data = data.partition(b"\n")[2]  # the first row is cut
+    return [line for record in parse_records(data) for line in _record_lines(record)]
 
 
 def model_input(doing: DoingView, tail: list[str]) -> str:
