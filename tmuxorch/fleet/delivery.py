@@ -268,9 +268,13 @@ def _type_and_submit(
         return line.shows(tail, pending) if tail or pending else line != before
 
     shown = _poll(typed, settings.verify_timeout)
-    typed_line = _alive_line(tmux, pane_id, profile)
     tell(TYPED, saved)
     time.sleep(profile.settle)
+    # A late echo (a loaded machine) still counts: judged on a line read
+    # before the echo, a command that clears the screen (``clear``) leaves
+    # the same empty line behind and would never look submitted.
+    shown = shown or typed()
+    typed_line = _alive_line(tmux, pane_id, profile)
 
     def submitted() -> bool:
         line = _input_line(tmux, pane_id, profile)
