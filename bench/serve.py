@@ -8,8 +8,14 @@ temporary home, starts ``tmuxorch serve --port 0`` over them, then times,
 interleaved so that machine noise hits both alike (median wall time of R runs
 each, after two warm-ups): the CLI's ``list --json`` as a process, and one
 ``GET /api/agents`` on a new connection (what a page or a script pays). Both
-must list the same N agents. Also reported: the server's resident memory
-(VmRSS) once it has answered.
+must list the same N agents.
+
+Then PAGES clients hold ``GET /api/events`` open, as that many browser pages
+would, and the bench writes E events into the store (one at a time, each once
+every page has it): the time from just before the write to each page's
+receipt of the event is the stream's own latency, beyond whatever detected
+the change (p50/p95). Also reported: the server's resident memory (VmRSS)
+with the pages connected.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ import json
 import re
 import statistics
 import subprocess
+import threading
 import time
 from typing import Any
 
 import _fleet
+
+from tmuxorch.store.opening import open_store
 
 START = re.compile(r"^tmuxorch serve: http://127\.0\.0\.1:(\d+)/ ")
 
@@ -33,6 +42,56 @@ def rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class Page:
+    """One held ``GET /api/events``: when each event id arrived."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.conn.request("GET", "/api/events", headers={"Authorization": f"Bearer {token}"})
+        self.resp = self.conn.getresponse()
+        if self.resp.status != 200:
+            raise RuntimeError(f"GET /api/events: {self.resp.status}")
+        self.seen: dict[int, float] = {}
+        self.arrived = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for raw in self.resp:
+                line = raw.decode()
+                if line.startswith("id: "):
+                    with self.arrived:
+                        self.seen[int(line[4:])] = time.perf_counter()
+                        self.arrived.notify_all()
+        except (OSError, ValueError, AttributeError):
+            pass  # closed at the end (http.client drops its file: AttributeError)
+
+    def wait_for(self, event_id: int) -> float:
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: event_id in self.seen, timeout=30):
+                raise RuntimeError(f"event {event_id} never reached a page")
+            return self.seen[event_id]
+
+
+PAGES = 5
+EVENTS = 40
+
+
+def stream_latencies(home: str, pid: int, port: int, token: str) -> tuple[list[float], float]:
+    """Each page's delay per event (s), and the server's RSS (MiB) with them open."""
+    opened = [Page(port, token) for _ in range(PAGES)]
+    delays: list[float] = []
+    with open_store(home) as store:
+        for _ in range(EVENTS):
+            started = time.perf_counter()
+            event_id = store.add_event(None, "state", None, "bench: a change to stream")
+            delays += [page.wait_for(event_id) - started for page in opened]
+    rss = rss_mib(pid)
+    for page in opened:
+        page.conn.close()
+    return delays, rss
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.runs):
                 http_s.append(get())
                 cli_s.append(_fleet.timed(cli)[0])
-            rss = rss_mib(server.pid)
+            delays, rss = stream_latencies(str(fleet.home), server.pid, port, token)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -92,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         "get_api_agents_p95_ms": round(_fleet.percentile([s * 1000 for s in http_s], 95), 1),
         "list_json_ms": round(cli_ms, 1),
         "ratio": round(cli_ms / http_ms, 1),
+        "pages": PAGES,
+        "events": EVENTS,
+        "event_to_page_p50_ms": round(_fleet.percentile([d * 1000 for d in delays], 50), 1),
+        "event_to_page_p95_ms": round(_fleet.percentile([d * 1000 for d in delays], 95), 1),
         "server_rss_mib": round(rss, 1),
     }
     if args.json:
@@ -101,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  GET /api/agents      {http_ms:8.1f} ms (p95 {figures['get_api_agents_p95_ms']} ms)")
     print(f"  tmuxorch list --json {cli_ms:8.1f} ms")
     print(f"  ratio                {figures['ratio']:8.1f}x (goal >= 10x)")
-    print(f"  server RSS           {rss:8.1f} MiB")
+    print(
+        f"  store write -> page  p50 {figures['event_to_page_p50_ms']} ms, "
+        f"p95 {figures['event_to_page_p95_ms']} ms "
+        f"({PAGES} pages, {EVENTS} events; goal p95 <= 100 ms)"
+    )
+    print(f"  server RSS           {rss:8.1f} MiB with {PAGES} pages (goal <= 80 MiB)")
     return 0
 
 

@@ -10,11 +10,13 @@ seconds), as the MCP server's tools do.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tmuxorch import __version__
@@ -76,15 +78,40 @@ class ResumeBody(Strict):
     message: str | None = None
 
 
+def _warm_call(warm: threading.local, current: Settings, fn: Callable[[Fleet], T]) -> T:
+    """``fn`` on this thread's fleet, opened again when the settings changed
+    (an edit of config.yaml), the state was replaced, or a call failed."""
+    fleet: Fleet | None = getattr(warm, "fleet", None)
+    if fleet is not None and (fleet.settings != current or fleet.store.replaced()):
+        warm.fleet = None
+        fleet.close()
+        fleet = None
+    if fleet is None:
+        fleet = warm.fleet = Fleet(current, long_lived=True)
+    try:
+        return fn(fleet)
+    except AgentError:
+        raise  # about the agent asked for (404, 409): the fleet is fine
+    except BaseException:
+        warm.fleet = None
+        fleet.close()
+        raise
+
+
 def router(settings: Callable[[], Settings]) -> APIRouter:
     """The /api routes over the fleet ``settings()`` names, resolved per call
     (an edit of config.yaml takes effect, a broken one is a 500 line)."""
     api = APIRouter(prefix="/api")
 
-    def in_fleet(fn: Callable[[Fleet], T]) -> T:
+    warm = threading.local()  # a worker thread's open fleet, for reads
+
+    def in_fleet(fn: Callable[[Fleet], T], *, reuse: bool = False) -> T:
         try:
-            with Fleet(settings(), long_lived=True) as fleet:
-                return fn(fleet)
+            current = settings()
+            if not reuse:
+                with Fleet(current, long_lived=True) as fleet:
+                    return fn(fleet)
+            return _warm_call(warm, current, fn)
         except OSError as exc:
             if exc.filename is None:
                 raise
@@ -92,6 +119,11 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
 
     async def call(fn: Callable[[Fleet], T]) -> T:
         return await anyio.to_thread.run_sync(functools.partial(in_fleet, fn))
+
+    async def read(fn: Callable[[Fleet], T]) -> T:
+        """``call`` for what only reads: on the worker thread's open fleet
+        (opening and closing the store was two thirds of a GET's time)."""
+        return await anyio.to_thread.run_sync(functools.partial(in_fleet, fn, reuse=True))
 
     async def acted(name: str, act: Callable[[Fleet], object]) -> Json:
         """Do ``act``, then show the agent as it is."""
@@ -105,19 +137,22 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
     @api.get("/health")
     async def health() -> Json:
         """Whether the server is up; needs no token."""
-        count = await call(lambda f: sum(f.store.state_counts().values()))
+        count = await read(lambda f: sum(f.store.state_counts().values()))
         return {"ok": True, "version": __version__, "agents": count}
 
-    @api.get("/agents")
-    async def list_agents() -> list[Json]:
+    @api.get("/agents", response_model=list[Json])
+    async def list_agents() -> Response:
         """Every agent, as ``list --json``."""
-        return await call(lambda f: [v.to_json() for v in views.agent_views(f)])
+        # Already JSON's types: FastAPI's encoding and checking of a returned
+        # list took as long as reading the fleet.
+        agents = await read(lambda f: [v.to_json() for v in views.agent_views(f)])
+        return JSONResponse(agents)
 
     @api.get("/agents/{name}")
     async def get_agent(name: str) -> Json:
         """One agent in detail, as ``status NAME --json``."""
         check_name(name)
-        return await call(lambda f: views.agent_view(f, name).to_json())
+        return await read(lambda f: views.agent_view(f, name).to_json())
 
     @api.post("/agents", status_code=201)
     async def spawn(body: SpawnBody) -> Json:
@@ -197,16 +232,16 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
     async def output(name: str, lines: Annotated[int | None, Query(ge=1)] = None) -> Json:
         """The agent's screen (its last one once it ended), or its last N lines."""
         check_name(name)
-        return {"name": name, "text": await call(lambda f: control.output(f, name, lines=lines))}
+        return {"name": name, "text": await read(lambda f: control.output(f, name, lines=lines))}
 
     @api.get("/locks")
     async def locks() -> list[Json]:
         """Every held lock, as ``locks --json``."""
-        return await call(lambda f: [v.to_json() for v in lock_views(f.store)])
+        return await read(lambda f: [v.to_json() for v in lock_views(f.store)])
 
     @api.get("/cost")
     async def cost() -> Json:
         """Tokens and cost per agent and the total, as ``cost --json``."""
-        return await call(lambda f: cost_view(f).to_json())
+        return await read(lambda f: cost_view(f).to_json())
 
     return api
