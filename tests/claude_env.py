@@ -106,6 +106,8 @@ def find_claude() -> str | None:
 
 #: Resolved once at import time (None when no claude is installed).
 CLAUDE_BIN: str | None = find_claude()
+# Read now: the ``env`` fixture clears TMUXORCH_* before a test asks.
+REQUIRED = os.environ.get("TMUXORCH_REQUIRE_CLAUDE") == "1"
 
 
 #: Where CI pins the Claude Code version the e2e tests (and their fixtures) expect.
@@ -157,7 +159,7 @@ def require_claude() -> str:
         return CLAUDE_BIN
     import pytest
 
-    if os.environ.get("TMUXORCH_REQUIRE_CLAUDE") == "1":
+    if REQUIRED:
         pytest.fail(f"TMUXORCH_REQUIRE_CLAUDE=1: {problem}", pytrace=False)
     pytest.skip(problem or "")
 

@@ -25,6 +25,8 @@ import pytest
 # The superuser the tests administer the server as (trusted on the socket),
 # and a role that must give its password (for the wrong-credentials test).
 ADMIN = "tmuxorch"
+# Read now: the ``env`` fixture clears TMUXORCH_* before a test asks.
+REQUIRED = os.environ.get("TMUXORCH_REQUIRE_POSTGRES") == "1"
 PASSWORD_ROLE, PASSWORD = "fleet", "right-password"
 
 
@@ -116,7 +118,7 @@ def started() -> Iterator[PgServer | str]:
 def unavailable(reason: str) -> NoReturn:
     """Skip the calling test for want of a server, or fail it with
     TMUXORCH_REQUIRE_POSTGRES=1 (CI)."""
-    if os.environ.get("TMUXORCH_REQUIRE_POSTGRES") == "1":
+    if REQUIRED:
         pytest.fail(f"TMUXORCH_REQUIRE_POSTGRES=1: {reason}", pytrace=False)
     pytest.skip(reason)
 

@@ -57,7 +57,10 @@ def test_an_older_claude_skips_or_fails_with_one_line(
 ) -> None:
     test = tmp_path / "test_needs_claude.py"
     test.write_text(
-        "from tests.claude_env import require_claude\n\ndef test_it():\n    require_claude()\n"
+        "import os\nfrom tests.claude_env import require_claude\n\n"
+        "def test_it():\n"
+        "    os.environ.pop('TMUXORCH_REQUIRE_CLAUDE', None)  # as the env fixture does\n"
+        "    require_claude()\n"
     )
     env = {
         "TMUXORCH_TEST_CLAUDE": str(_fake_claude(tmp_path, "2.1.197 (Claude Code)")),
