@@ -32,6 +32,9 @@ ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 PHONE = {"width": 390, "height": 844}
+# Read at import: the env fixture clears TMUXORCH_* before a test runs.
+REQUIRED = os.environ.get("TMUXORCH_REQUIRE_BROWSER") == "1"
+README_PNG = os.environ.get("TMUXORCH_WEB_PNG")
 SCRIPT = "<script>window.__pwned=1</script>"
 # Each change of an agent's state on the page, in order, as "name:state".
 WATCH_STATES = """() => {
@@ -55,7 +58,7 @@ def require_browser() -> str:
     if shutil.which(CHROMIUM):
         return CHROMIUM
     problem = f"{CHROMIUM} not found (apt-get install chromium)"
-    if os.environ.get("TMUXORCH_REQUIRE_BROWSER") == "1":
+    if REQUIRED:
         pytest.fail(f"TMUXORCH_REQUIRE_BROWSER=1: {problem}", pytrace=False)
     pytest.skip(problem)
 
@@ -97,7 +100,7 @@ def test_a_claude_agent_goes_busy_then_waiting_live_and_is_approved_from_the_pag
 ) -> None:
     fleet, env = claude_fleet, claude_fleet.env
     fleet.spawn("c1", "--permission-mode", "default")
-    env.spawn_ready("build")  # a second agent: the screenshot shows a fleet
+    env.spawn_ready("build", "--cwd", str(fleet.project))  # the screenshot shows a fleet
     page = signed_in(browser, served)
     retry_until(lambda: shows(page, "c1", "idle"), message="c1 idle on the page")
     target = fleet.project / "hello.txt"
@@ -114,7 +117,7 @@ def test_a_claude_agent_goes_busy_then_waiting_live_and_is_approved_from_the_pag
     assert c1.locator(".approve").is_visible() and c1.locator(".deny").is_visible()
     seen = [s for s in page.evaluate("window.__seen") if s.startswith("c1:")]
     assert seen.index("c1:busy") < seen.index("c1:waiting"), seen
-    shot = Path(os.environ.get("TMUXORCH_WEB_PNG") or tmp_path / "web.png")
+    shot = Path(README_PNG or tmp_path / "web.png")
     page.screenshot(path=str(shot))
     assert shot.read_bytes().startswith(b"\x89PNG")
     c1.locator(".approve").click()
