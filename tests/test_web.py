@@ -5,7 +5,8 @@ Playwright (never a downloaded browser), at a phone's 390x844, against a real
 Two scenarios, to start few agents: a real Claude agent (fake API) seen busy
 then waiting on the page without a reload and approved from it; a shell agent
 spawned, sent to and killed from the page, whose screen holds a script tag
-that must stay text. ``TMUXORCH_WEB_PNG=docs/web.png`` saves the waiting
+that must stay text. Which paths answer a stranger with the sign-in note is a
+unit table. ``TMUXORCH_WEB_PNG=docs/web.png`` saves the waiting
 fleet's screenshot there (README's picture) instead of in the test's tmp dir.
 """
 
@@ -23,8 +24,7 @@ from tests.conftest import ClaudeFleet, Env
 from tests.fakeapi import text, tool_use
 from tests.helpers import retry_until
 from tests.test_http import Served, served  # noqa: F401  (the fixture: a real serve)
-
-pytestmark = pytest.mark.browser
+from tmuxorch.surfaces.http import page as web
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -51,6 +51,22 @@ WATCH_STATES = """() => {
   note();
   window.__same = 1;
 }"""
+
+
+# (path, whether a visit without the token gets the sign-in note rather than the 401 JSON)
+SIGNIN = [
+    pytest.param("/", True, id="fleet"),
+    pytest.param("/agents/w1", True, id="agent"),
+    pytest.param("/agents/w1/output", False, id="below-an-agent"),
+    pytest.param("/api/agents", False, id="api"),
+    pytest.param("/docs", False, id="docs"),
+    pytest.param("/static/app.js", False, id="static"),
+]
+
+
+@pytest.mark.parametrize(("path", "note"), SIGNIN)
+def test_only_the_pages_answer_a_stranger_with_the_sign_in_note(path: str, note: bool) -> None:
+    assert (web.signin(path) is not None) == note
 
 
 def require_browser() -> str:
@@ -92,6 +108,7 @@ def shows(page: Page, name: str, state: str) -> bool:
     return card(page, name).get_attribute("data-state", timeout=60_000) == state
 
 
+@pytest.mark.browser
 def test_a_claude_agent_goes_busy_then_waiting_live_and_is_approved_from_the_page(
     claude_fleet: ClaudeFleet,
     served: Served,  # noqa: F811
@@ -127,6 +144,7 @@ def test_a_claude_agent_goes_busy_then_waiting_live_and_is_approved_from_the_pag
     assert page.evaluate("window.__same") == 1  # all of it without a reload
 
 
+@pytest.mark.browser
 def test_a_shell_agent_spawned_sent_to_and_killed_from_the_page_shows_its_screen_as_text(
     env: Env,
     served: Served,  # noqa: F811
@@ -157,6 +175,7 @@ def test_a_shell_agent_spawned_sent_to_and_killed_from_the_page_shows_its_screen
     sh.locator(".send select").select_option("important")
     sh.locator(".send button").click()
     retry_until(lambda: "\nfrom-the-page" in screen.inner_text(), message="sent from the page")
+    retry_until(lambda: shows(page, "sh", "idle"), message="sh idle again on the page")
 
     # An API refusal is the page's error line: the same words as the API's.
     form.locator("[name=name]").fill("sh")

@@ -91,7 +91,9 @@ function render(agent) {
   const { el } = card(agent.name);
   el.dataset.state = agent.state;
   $(".state", el).textContent = agent.state;
-  $(".since", el).textContent = `since ${new Date(agent.since).toLocaleTimeString()}`;
+  const since = new Date(agent.since);
+  const today = since.toDateString() === new Date().toDateString();
+  $(".since", el).textContent = `since ${today ? since.toLocaleTimeString() : since.toLocaleString()}`;
   $(".since", el).title = agent.since;
   $(".detail", el).textContent = agent.state === "waiting" ? "" : agent.detail;
   $(".cwd", el).textContent = agent.cwd;
@@ -129,7 +131,9 @@ async function refresh(name) {
     do {
       reads.set(name, "running");
       try {
-        render(await api("GET", path(name)));
+        const agent = await api("GET", path(name));
+        // A read older than an event that came meanwhile would show the past.
+        if (reads.get(name) !== "again") render(agent);
       } catch (exc) {
         if (exc.status === 404) drop(name); // removed
         else showError(exc.message);
@@ -179,6 +183,9 @@ function listen() {
     delete $("#live").dataset.live;
     // The stream's own "error" event (the server ended it) comes here too, with its line.
     if (ev.data) showError(JSON.parse(ev.data).error);
+    // EventSource gives up on a refused stream (signed out, a server error):
+    // try again later; a read first shows the sign-in note if signed out.
+    if (events.readyState === EventSource.CLOSED) setTimeout(() => loadAll().then(listen), 5000);
   };
 }
 
