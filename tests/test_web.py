@@ -171,7 +171,8 @@ def test_a_shell_agent_spawned_sent_to_and_killed_from_the_page_shows_its_screen
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert env.json("status", "sh")["profile"] == "shell"
 
-    sh.locator(".send textarea").fill("echo from-the-page")
+    # A line far wider than a phone: only the screen box may scroll sideways.
+    sh.locator(".send textarea").fill("echo from-the-page; printf '%0200d\\n' 0")
     sh.locator(".send select").select_option("important")
     sh.locator(".send button").click()
     retry_until(lambda: "\nfrom-the-page" in screen.inner_text(), message="sent from the page")
@@ -184,7 +185,9 @@ def test_a_shell_agent_spawned_sent_to_and_killed_from_the_page_shows_its_screen
     assert taken.status == 409
     retry_until(lambda: page.locator("#error").inner_text() == taken.json["error"], message="409")
 
+    retry_until(lambda: "0" * 200 in screen.inner_text(), message="the wide line")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert screen.evaluate("el => el.scrollWidth > el.clientWidth")
     page.screenshot(path=str(env.tmp / "shell.png"))
 
     page.on("dialog", lambda dialog: dialog.accept())
