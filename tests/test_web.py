@@ -161,6 +161,7 @@ def test_a_shell_agent_spawned_sent_to_and_killed_from_the_page_shows_its_screen
     form = page.locator("#spawn-form")
     form.locator("[name=name]").fill("sh")
     form.locator("[name=agent]").fill("shell")
+    form.locator("[name=cwd]").fill(str(env.tmp))
     form.locator("[name=prompt]").fill(f"echo '{SCRIPT}'")
     form.locator("button").click()
     sh = card(page, "sh")
@@ -169,7 +170,8 @@ def test_a_shell_agent_spawned_sent_to_and_killed_from_the_page_shows_its_screen
     retry_until(lambda: screen.inner_text().count(SCRIPT) >= 2, message="command and output")
     assert screen.evaluate("el => el.children.length") == 0  # text, not markup
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert env.json("status", "sh")["profile"] == "shell"
+    spawned = env.json("status", "sh")
+    assert (spawned["profile"], spawned["cwd"]) == ("shell", str(env.tmp.resolve()))
 
     # A line far wider than a phone: only the screen box may scroll sideways.
     sh.locator(".send textarea").fill("echo from-the-page; printf '%0200d\\n' 0")

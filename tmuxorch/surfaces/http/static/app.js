@@ -193,7 +193,10 @@ $("#spawn-form").onsubmit = (ev) => {
   ev.preventDefault();
   const form = ev.target;
   const body = { name: form.elements.name.value.trim() };
-  if (form.elements.agent.value.trim()) body.agent = form.elements.agent.value.trim();
+  for (const key of ["agent", "cwd"]) {
+    const value = form.elements[key].value.trim();
+    if (value) body[key] = value;
+  }
   if (form.elements.prompt.value) body.prompt = form.elements.prompt.value;
   act(async () => {
     render(await api("POST", "/api/agents", body));
