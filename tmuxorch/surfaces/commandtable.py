@@ -118,7 +118,7 @@ SUMMARIES: dict[str, str] = {
     "cost": "Tokens and cost per agent and for the fleet.",
     "history": "An agent's turns: prompt, response, tools, tokens, cost, duration.",
     "mcp": "Serve the fleet as MCP tools over stdio.",
-    "serve": "Serve the fleet over HTTP: JSON API, event stream, /docs.",
+    "serve": "Serve the fleet over HTTP: web page, JSON API, event stream, /docs.",
     "setup": "Register the MCP server with Claude Code (and the strategy guide).",
     "dashboard": "A live view of the fleet; keys to attach, approve, deny, interrupt.",
     "top": "The live dashboard (alias of dashboard).",

@@ -1,4 +1,4 @@
-"""``tmuxorch serve``: the HTTP API (see tmuxorch/surfaces/http/app.py)."""
+"""``tmuxorch serve``: the web page and HTTP API (see tmuxorch/surfaces/http/app.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tmuxorch.surfaces.cli.common import Obj, handle_errors
 )
 @handle_errors
 def serve(host: str, port: int) -> None:
-    """Serve the fleet over HTTP: the JSON API, its event stream, /docs.
+    """Serve the fleet over HTTP: web page, JSON API, event stream, /docs.
 
     Every request needs the token in HOME/http-token (Authorization: Bearer,
     or a browser's sign-in at /login?token=TOKEN). A --host other than

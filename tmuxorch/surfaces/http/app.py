@@ -1,9 +1,9 @@
 """``tmuxorch serve``: the FastAPI application and the uvicorn server under it.
 
-The app is the API routes (:mod:`.routes`), the event stream (:mod:`.events`)
-and the sign-in; :class:`~.errors.Guard` (body cap, last-resort errors) wraps
-:class:`~.auth.TokenAuth`, which wraps everything else, FastAPI's ``/docs``
-and ``/openapi.json`` included.
+The app is the API routes (:mod:`.routes`), the event stream (:mod:`.events`),
+the web page (:mod:`.page`) and the sign-in; :class:`~.errors.Guard` (body
+cap, last-resort errors) wraps :class:`~.auth.TokenAuth`, which wraps
+everything else, FastAPI's ``/docs`` and ``/openapi.json`` included.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from starlette.exceptions import HTTPException
 from tmuxorch import __version__
 from tmuxorch.core.config import Settings
 from tmuxorch.core.errors import TmuxorchError
-from tmuxorch.surfaces.http import auth, errors, events, routes
+from tmuxorch.surfaces.http import auth, errors, events, page, routes
 
-# Where /login sends a browser once signed in.
-AFTER_LOGIN = "/docs"
+# Where /login sends a browser once signed in: the web page.
+AFTER_LOGIN = "/"
 
 
 def create_app(settings: Callable[[], Settings], token: str) -> FastAPI:
@@ -44,16 +44,17 @@ def create_app(settings: Callable[[], Settings], token: str) -> FastAPI:
     app.state.closing = asyncio.Event()
     app.include_router(routes.router(settings))
     app.include_router(events.router(settings, app.state.closing))
+    page.install(app)
 
     @app.get("/login", include_in_schema=False)
     async def login(token_: Annotated[str, Query(alias="token")] = "") -> RedirectResponse:
         if not auth.same(token_, token):
             raise HTTPException(401, "wrong token: use the one in HOME/http-token")
-        page = RedirectResponse(AFTER_LOGIN, status_code=303)
-        page.set_cookie(auth.COOKIE, token, **auth.cookie_options())
-        return page
+        signed_in = RedirectResponse(AFTER_LOGIN, status_code=303)
+        signed_in.set_cookie(auth.COOKIE, token, **auth.cookie_options())
+        return signed_in
 
-    app.add_middleware(auth.TokenAuth, token=token)
+    app.add_middleware(auth.TokenAuth, token=token, signin=page.signin)
     app.add_middleware(errors.Guard)  # added last: outermost
     return app
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,19 @@ class TokenAuth:
     """ASGI middleware: every path but :data:`OPEN_PATHS` needs the token, in
     ``Authorization: Bearer`` or the sign-in cookie; a cookie request that
     changes something also needs an ``Origin`` of this server (a page elsewhere
-    can make the browser send the cookie, never the header)."""
+    can make the browser send the cookie, never the header). ``signin`` gives,
+    for a path, what a visit without the token gets instead of the 401 JSON
+    (a page's sign-in note), or None."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        signin: Callable[[str], ASGIApp | None] = lambda path: None,
+    ) -> None:
         self.app = app
         self.token = token
+        self.signin = signin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -92,6 +101,10 @@ class TokenAuth:
             await self.app(scope, receive, send)
             return
         status, message = refusal
+        page = self.signin(scope["path"]) if status == 401 and scope["method"] == "GET" else None
+        if page is not None:
+            await page(scope, receive, send)
+            return
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         await error_response(status, message, headers)(scope, receive, send)
 
