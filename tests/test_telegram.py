@@ -11,8 +11,10 @@ was down, once, and nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import logging
 import os
 import re
 import socket
@@ -28,9 +30,10 @@ import yaml
 from tests.conftest import Env, base_config
 from tests.faketelegram import FakeTelegram
 from tests.helpers import retry_until
-from tmuxorch.core.config import load_config
+from tmuxorch.core.config import Settings, load_config, resolve
 from tmuxorch.core.errors import ConfigError
 from tmuxorch.core.records import Event
+from tmuxorch.surfaces.telegram import runner
 from tmuxorch.surfaces.telegram.follow import entering
 from tmuxorch.surfaces.telegram.notices import about, pressed, waiting_notice
 
@@ -151,6 +154,31 @@ def test_the_bot_that_cannot_start_says_why_in_one_line(
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"tmuxorch: {line}"), proc.stderr
     assert proc.stderr.count("\n") == 1 and TOKEN not in proc.stderr + proc.stdout
+
+
+def test_the_token_is_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs each request's URL, which holds the token, and the bot's
+    errors may quote it: whatever is logged at any level shows ``<token>``."""
+    caplog.set_level(logging.DEBUG)
+    with FakeTelegram(TOKEN) as tg:
+        config = tmp_path / "config.yaml"
+        telegram = {"token": TOKEN, "api_url": tg.url, "allowed_chats": [CHAT]}
+        config.write_text(yaml.safe_dump({"telegram": telegram}))
+
+        def settings() -> Settings:
+            return resolve(str(tmp_path / "home"), "tmuxorch-test-none", str(config))
+
+        async def life() -> None:
+            stopping = asyncio.Event()
+            bot = asyncio.create_task(runner.run_bot(settings, stopping))
+            tg.push_message(CHAT, "/list")
+            await asyncio.to_thread(tg.wait_sent, CHAT, lambda m: "No agents." in m["text"])
+            stopping.set()
+            await bot
+
+        asyncio.run(life())
+    assert "telegram.ext.Updater" in {r.name for r in caplog.records}  # all was captured
+    assert TOKEN not in caplog.text
 
 
 # -- one bot's life over fake agents -----------------------------------------

@@ -61,7 +61,9 @@ def _hide(token: str) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     handlers = [*logging.getLogger().handlers, *logging.getLogger("tmuxorch").handlers]
     for handler in [*handlers, logging.lastResort]:
-        if handler is not None:
+        if handler is not None and not any(
+            isinstance(f, Redact) and f.token == token for f in handler.filters
+        ):
             handler.addFilter(Redact(token))
 
 
