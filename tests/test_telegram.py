@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Env, base_config
+from tests.conftest import ClaudeFleet, Env, agent_requests
+from tests.fakeapi import last_user_text, text, tool_use
 from tests.faketelegram import FakeTelegram
 from tests.helpers import retry_until
 from tmuxorch.core.config import Settings, load_config, resolve
@@ -261,16 +262,21 @@ def _approvals(env: Env) -> list[str]:
 
 
 @pytest.fixture
-def tg(env: Env) -> Iterator[FakeTelegram]:
+def tg() -> Iterator[FakeTelegram]:
     with FakeTelegram(TOKEN) as fake:
-        config = base_config(env.tmp)
-        config["default_agent"] = "fake"  # /new starts agents whose prompts a test answers
-        config["telegram"] = {"token": TOKEN, "api_url": fake.url, "allowed_chats": [CHAT, SECOND]}
-        env.write_config(config)
         yield fake
 
 
+def _configure(env: Env, tg: FakeTelegram, chats: list[int], **more: Any) -> None:
+    """The env's config.yaml with the bot on, over ``tg``."""
+    config = yaml.safe_load(env.config_path.read_text())
+    config["telegram"] = {"token": TOKEN, "api_url": tg.url, "allowed_chats": chats}
+    env.write_config({**config, **more})
+
+
 def test_the_bot_commands_replies_notices_and_buttons(env: Env, tg: FakeTelegram) -> None:
+    # /new starts agents whose prompts a test answers.
+    _configure(env, tg, [CHAT, SECOND], default_agent="fake")
     chat, other = Chat(tg), Chat(tg, OTHER)
     bot = _start(env, "telegram")
     try:
@@ -338,3 +344,30 @@ def test_the_bot_commands_replies_notices_and_buttons(env: Env, tg: FakeTelegram
     notices = [m["text"] for m in tg.sent(CHAT) if "is waiting" in m["text"]]
     assert len(notices) == 3, notices  # Proceed, Again, Third: none twice
     assert _approvals(env) == ["approved", "denied"]
+
+
+def test_a_real_claude_agent_is_told_and_answered_from_telegram(
+    claude_fleet: ClaudeFleet, tg: FakeTelegram
+) -> None:
+    """The real Claude Code (fake Messages API): a reply reaches it, its
+    permission prompt becomes a notice, and Approve lets the write happen."""
+    fleet, env = claude_fleet, claude_fleet.env
+    _configure(env, tg, [CHAT])
+    fleet.spawn("c1", "--permission-mode", "default")
+    target = fleet.project / "a.txt"
+    fleet.api.enqueue(
+        tool_use("Write", {"file_path": str(target), "content": "hello\n"}), text("All done.")
+    )
+    chat = Chat(tg)
+    bot = _start(env, "telegram")
+    try:
+        status = chat.ask("/status c1", "🤖 c1 · idle")
+        after = chat.newest()
+        chat.ask("please write a.txt", "to c1: delivered", reply_to=status)
+        notice = chat.notice(after, "a.txt")
+        assert "please write a.txt" in last_user_text(agent_requests(fleet.api, "c1")[0])
+        assert chat.press(notice, "Approve") == "Approved: c1"
+        env.ok("wait", "c1", "--until", "idle", "--timeout", "60")
+        assert target.read_text() == "hello\n"
+    finally:
+        _end(bot)
