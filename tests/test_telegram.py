@@ -20,6 +20,7 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,23 +139,49 @@ REFUSALS = [
 ]
 
 
+def _alone(tmp_path: Path, token: str | None, url: str) -> dict[str, str]:
+    """The environment of a fleet in ``tmp_path`` whose bot has ``token`` and ``url``."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"telegram": {"token": token, "api_url": url}}))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TMUXORCH_")}
+    environ.update(TMUXORCH_HOME=str(tmp_path / "home"), TMUXORCH_CONFIG=str(config))
+    return environ
+
+
 @pytest.mark.parametrize(("token", "api", "line"), REFUSALS)
 def test_the_bot_that_cannot_start_says_why_in_one_line(
     tmp_path: Path, token: str | None, api: str | None, line: str
 ) -> None:
     with FakeTelegram(TOKEN) as tg:
         url = {"fake": tg.url, "closed": _closed_port()}.get(api or "", tg.url)
-        config = tmp_path / "config.yaml"
-        config.write_text(yaml.safe_dump({"telegram": {"token": token, "api_url": url}}))
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("TMUXORCH_")}
-        environ.update(TMUXORCH_HOME=str(tmp_path / "home"), TMUXORCH_CONFIG=str(config))
         proc = subprocess.run(
             [sys.executable, "-m", "tmuxorch", "telegram"],
-            env=environ, capture_output=True, text=True, timeout=60, check=False,
+            env=_alone(tmp_path, token, url), capture_output=True, text=True, timeout=60,
+            check=False,
         )  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"tmuxorch: {line}"), proc.stderr
     assert proc.stderr.count("\n") == 1 and TOKEN not in proc.stderr + proc.stdout
+
+
+def test_serve_goes_on_without_a_bot_that_cannot_start(tmp_path: Path) -> None:
+    with FakeTelegram(TOKEN) as tg:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tmuxorch", "serve", "--port", "0"],
+            env=_alone(tmp_path, TOKEN + "x", tg.url), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            port = int(proc.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+            said = proc.stderr.readline()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as health:
+                assert health.status == 200
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=60)
+    assert said == "telegram bot not started: telegram.token: the Bot API refused it\n"
+    assert "Traceback" not in err and TOKEN not in said + err
 
 
 def test_the_token_is_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 CURSOR_FILE = "telegram.json"
 # How often the watcher looks whether the bot stops, while nothing is written.
 POLL = 5.0
-# Pauses before sending again to a Bot API that cannot be reached (seconds).
+# Pauses before trying again a Bot API that cannot be reached, or a store
+# that fails (seconds).
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0
 
 Batch = list[Event] | TmuxorchError
@@ -126,7 +127,18 @@ async def _send(bot: Bot, chat: int, event: Event) -> None:
 
 
 async def follow(bot: Bot, settings: Settings, chats: list[int]) -> None:
-    """Tell ``chats`` of every agent that starts waiting, until cancelled."""
+    """Tell ``chats`` of every agent that starts waiting, until cancelled; a
+    store that fails is tried again, from the last event handled."""
+    pause = RETRY_FIRST
+    while True:
+        error = await _follow(bot, settings, chats)
+        log.error("waiting notices: %s; again in %.0fs", error, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RETRY_MAX)
+
+
+async def _follow(bot: Bot, settings: Settings, chats: list[int]) -> TmuxorchError:
+    """Follow the event log until its store fails; that error."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Batch | int] = asyncio.Queue()
     stopped = threading.Event()
@@ -145,8 +157,7 @@ async def follow(bot: Bot, settings: Settings, chats: list[int]) -> None:
         while True:
             batch = await queue.get()
             if isinstance(batch, TmuxorchError):
-                log.error("waiting notices stopped: %s", batch)
-                return
+                return batch
             if isinstance(batch, int):  # a first start: from the newest event on
                 await asyncio.to_thread(save_cursor, home, batch, states)
                 continue
