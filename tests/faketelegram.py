@@ -115,13 +115,15 @@ class FakeTelegram:
             self._updates.append({"update_id": next(self._update_ids), **update})
             self._cond.notify_all()
 
-    def push_message(self, chat_id: int, text: str, reply_to: Json | None = None) -> None:
-        """A person in ``chat_id`` writes ``text``, replying to ``reply_to`` if given."""
+    def push_message(self, chat_id: int, text: str, reply_to: Json | None = None) -> Json:
+        """A person in ``chat_id`` writes ``text``, replying to ``reply_to`` if
+        given; the message."""
         user = {"id": abs(chat_id), "is_bot": False, "first_name": "Person"}
         more = {"reply_to_message": reply_to} if reply_to is not None else {}
         with self._cond:
             message = self._message(chat_id, text, user, **more)
         self._push(message=message)
+        return message
 
     def press(self, chat_id: int, message: Json, data: str) -> None:
         """A person in ``chat_id`` presses the button with ``data`` under

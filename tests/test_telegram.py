@@ -328,6 +328,17 @@ def test_the_bot_commands_replies_notices_and_buttons(env: Env, tg: FakeTelegram
         tg.press(OTHER, notice, notice["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
         retry_until(tg.taken, message="the other chat's updates fetched")
 
+        # In a group people talk: the bot answers commands and replies to its own.
+        group = Chat(tg, SECOND)
+        before = group.newest()
+        talk = tg.push_message(SECOND, "hello all")
+        tg.push_message(SECOND, "agreed", reply_to=talk)
+        retry_until(tg.taken, message="the group's talk fetched")
+        listed_there = group.ask("/list", "fk2")
+        assert [m["message_id"] for m in tg.sent(SECOND) if m["message_id"] > before] == [
+            listed_there["message_id"]
+        ]
+
         assert chat.press(notice, "Approve") == "Approved: fk"
         retry_until(lambda: _state(env, "fk") == "idle", message="fk approved")
         edit = tg.calls("editMessageReplyMarkup")[-1].params

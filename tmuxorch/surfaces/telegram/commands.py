@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from tmuxorch.core.config import Settings
@@ -173,7 +174,8 @@ class Commands:
         mine = replied is not None and author is not None and author.id == context.bot.id
         name = about(replied.text) if mine and replied is not None else None
         if name is None:
-            await message.reply_text(f"Reply to a message of mine about an agent.\n{HELP}")
+            if mine or message.chat.type == ChatType.PRIVATE:  # in a group: people talking
+                await message.reply_text(f"Reply to a message of mine about an agent.\n{HELP}")
             return
         text = message.text or ""
 

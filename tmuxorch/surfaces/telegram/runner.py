@@ -101,7 +101,8 @@ def build(settings: Callable[[], Settings]) -> Application:  # type: ignore[type
         app.add_handler(CommandHandler(name, handler))
     app.add_handler(CallbackQueryHandler(commands.button))
     app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, commands.reply))
-    app.add_handler(MessageHandler(filters.ALL, commands.help))  # anything else: what it takes
+    # Anything else: what the bot takes (in a group, only to a command: people talk there).
+    app.add_handler(MessageHandler(filters.COMMAND | filters.ChatType.PRIVATE, commands.help))
     return app
 
 
