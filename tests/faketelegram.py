@@ -6,7 +6,8 @@ then calls ``POST {url}/bot{TOKEN}/{method}``). It answers ``getMe``,
 test pushes), ``sendMessage``, ``editMessageReplyMarkup`` and
 ``answerCallbackQuery``, and records every call with its parameters (JSON or
 form fields; a form's JSON-valued fields such as ``reply_markup`` decoded). A
-wrong token gets 401, as Telegram answers; any other method 404.
+wrong token gets 401, as Telegram answers; any other method 404; a method
+named in ``failing`` 502 that many times.
 
 Example::
 
@@ -58,6 +59,8 @@ class FakeTelegram:
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._closing = False
+        # Method -> how many of its next calls fail with 502, as a gateway in trouble does.
+        self.failing: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -168,6 +171,9 @@ class FakeTelegram:
     def answer(self, method: str, params: Json) -> Json:
         with self._cond:
             self._calls.append(Call(method, params))
+            if self.failing.get(method):
+                self.failing[method] -= 1
+                return {"ok": False, "error_code": 502, "description": "Bad Gateway"}
         if method == "getUpdates":
             return {"ok": True, "result": self._poll(params)}
         if method == "sendMessage":

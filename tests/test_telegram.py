@@ -31,12 +31,14 @@ import yaml
 from tests.conftest import ClaudeFleet, Env, agent_requests
 from tests.fakeapi import last_user_text, text, tool_use
 from tests.faketelegram import FakeTelegram
-from tests.helpers import retry_until
+from tests.helpers import agent_row, retry_until
+from tmuxorch.claude.hooks import apply
 from tmuxorch.core.config import Settings, load_config, resolve
 from tmuxorch.core.errors import ConfigError
 from tmuxorch.core.records import Event
+from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.telegram import runner
-from tmuxorch.surfaces.telegram.follow import entering
+from tmuxorch.surfaces.telegram.follow import CURSOR_FILE, entering
 from tmuxorch.surfaces.telegram.notices import about, pressed, waiting_notice
 
 TOKEN = "4242:SECRET-token-never-shown"
@@ -184,27 +186,44 @@ def test_serve_goes_on_without_a_bot_that_cannot_start(tmp_path: Path) -> None:
     assert "Traceback" not in err and TOKEN not in said + err
 
 
-def test_the_token_is_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """httpx logs each request's URL, which holds the token, and the bot's
-    errors may quote it: whatever is logged at any level shows ``<token>``."""
+def test_a_notice_outlasts_a_failing_bot_api_and_no_log_shows_the_token(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An agent that starts waiting is told once, sent again while the Bot API
+    fails; httpx logs each request's URL, which holds the token, and errors
+    may quote it: nothing logged at any level shows it."""
     caplog.set_level(logging.DEBUG)
+    home = tmp_path / "home"
     with FakeTelegram(TOKEN) as tg:
         config = tmp_path / "config.yaml"
         telegram = {"token": TOKEN, "api_url": tg.url, "allowed_chats": [CHAT]}
         config.write_text(yaml.safe_dump({"telegram": telegram}))
+        with open_store(home) as store:
+            store.insert_agent(agent_row("a", profile="claude", state="busy"))
 
         def settings() -> Settings:
-            return resolve(str(tmp_path / "home"), "tmuxorch-test-none", str(config))
+            return resolve(str(home), "tmuxorch-test-none", str(config))
 
         async def life() -> None:
             stopping = asyncio.Event()
             bot = asyncio.create_task(runner.run_bot(settings, stopping))
+            following = (home / CURSOR_FILE).exists
+            await asyncio.to_thread(retry_until, following, message="the notices follow")
+            tg.failing["sendMessage"] = 2
+            with open_store(home) as store:
+                apply(store, "a", "PermissionRequest", {"tool_name": "Write", "tool_input": {}})
+            await asyncio.to_thread(tg.wait_sent, CHAT, lambda m: "a is waiting" in m["text"])
             tg.push_message(CHAT, "/list")
-            await asyncio.to_thread(tg.wait_sent, CHAT, lambda m: "No agents." in m["text"])
+            await asyncio.to_thread(
+                tg.wait_sent, CHAT, lambda m: "a · claude · waiting" in m["text"]
+            )
             stopping.set()
             await bot
 
         asyncio.run(life())
+    assert len(tg.calls("sendMessage")) == 4  # the notice three times, /list's answer
+    assert len([m for m in tg.sent(CHAT) if "is waiting" in m["text"]]) == 1
+    assert "notice about a to chat 111: Bad Gateway; again in" in caplog.text
     assert "telegram.ext.Updater" in {r.name for r in caplog.records}  # all was captured
     assert TOKEN not in caplog.text
 
