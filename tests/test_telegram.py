@@ -125,6 +125,32 @@ def test_config(tmp_path: Path, telegram: Json, error: str | None) -> None:
     assert "ab cd" not in str(caught.value)  # a token is never repeated
 
 
+def _failed() -> Any:
+    try:
+        raise OSError(f"POST http://api/bot{TOKEN}/getMe failed")
+    except OSError:
+        return sys.exc_info()
+
+
+REDACTED = [
+    pytest.param("polling %s", (f"/bot{TOKEN}/getUpdates",), None, id="in-args"),
+    pytest.param(f"url /bot{TOKEN}/x", (), None, id="in-message"),
+    pytest.param("request failed", (), "error", id="in-the-error"),
+]
+
+
+@pytest.mark.parametrize(("msg", "args", "exc"), REDACTED)
+def test_log_handlers_write_the_token_as_a_mark(msg: str, args: tuple[str, ...], exc: Any) -> None:
+    record = logging.LogRecord("httpx", logging.ERROR, __file__, 1, msg, args, None)
+    if exc:
+        record.exc_info = _failed()
+    handler = logging.StreamHandler()
+    handler.addFilter(runner.Redact(TOKEN))
+    handler.filter(record)
+    shown = logging.Formatter().format(record)
+    assert TOKEN not in shown and "<token>" in shown, shown
+
+
 # -- `tmuxorch telegram` that cannot start -----------------------------------
 
 

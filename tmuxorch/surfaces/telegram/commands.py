@@ -74,8 +74,9 @@ def answer(fleet: Fleet, name: str, action: str, event_id: int) -> None:
 
 
 class Commands:
-    """The handlers over the fleet ``settings()`` names, read per update (an
-    edit of config.yaml takes effect)."""
+    """The handlers over the fleet ``settings()`` names, read per update as
+    the HTTP routes do; the bot's own keys (``chats`` among them) hold from
+    its start."""
 
     def __init__(self, settings: Callable[[], Settings], chats: list[int]) -> None:
         self.settings = settings

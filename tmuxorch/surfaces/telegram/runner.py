@@ -49,10 +49,13 @@ class Redact(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and self.token in str(error):
+            # Its traceback would quote it: the error's line instead.
+            text = f"{text} ({type(error).__name__}: {error})"
+            record.exc_info, record.exc_text = None, None
         if self.token in text:
             record.msg, record.args = text.replace(self.token, "<token>"), None
-        if record.exc_info and self.token in str(record.exc_info[1]):
-            record.exc_info, record.exc_text = None, None
         return True
 
 
