@@ -111,6 +111,16 @@ class HttpSettings:
     allow_remote: bool = False
 
 
+@frozen
+class TelegramSettings:
+    """The two-way Telegram bot (``tmuxorch telegram``, and inside ``serve``)."""
+
+    token: str | None = None  # null: no bot
+    # Chat ids the bot answers; any other chat is ignored and logged.
+    allowed_chats: list[int] = field(default_factory=list)
+    api_url: str = "https://api.telegram.org"
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -168,6 +178,7 @@ class Config:
     monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
     delegate: DelegateSettings = field(default_factory=DelegateSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -193,13 +204,14 @@ _RANGES: dict[str, tuple[float, float]] = {
     "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
     "summary.timeout": (1, 3600),
     "monitor_log.max_bytes": (1, _INT_MAX),  # 0 would never rotate
+    "telegram.allowed_chats": (-(2**53), 2**53),  # Telegram's ids: groups' are negative
 }
 
 
 def _check_number(value: float, where: str) -> None:
     if not math.isfinite(value):
         raise ConfigError(f"config key {where}: must be a finite number, got {value!r}")
-    low, high = _RANGES.get(where, (0, _INT_MAX))
+    low, high = _RANGES.get(where.partition("[")[0], (0, _INT_MAX))
     if value < low or value > high:
         bound = f"at least {low}" if value < low else f"at most {high}"
         raise ConfigError(f"config key {where}: must be {bound}, got {value!r}")
@@ -351,6 +363,11 @@ def _check_meaning(config: Config) -> None:
     problem = None if url is None else storeurl.problem(url)
     if problem is not None:
         raise ConfigError(f"config key store.url: {problem}")
+    tg = config.telegram
+    if tg.token is not None and (not tg.token or any(c.isspace() or c == "/" for c in tg.token)):
+        raise ConfigError("config key telegram.token: not a bot token (no spaces or '/')")
+    if not tg.api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"config key telegram.api_url: {tg.api_url!r} is not an http(s) URL")
     session = config.session
     if not session or any(c in ":." or not c.isprintable() for c in session):
         # tmux would rename it (":" and "." separate a target's parts).

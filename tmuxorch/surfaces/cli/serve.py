@@ -40,4 +40,13 @@ def serve(host: str, port: int) -> None:
     shown = token if made else "TOKEN"
     where = auth.token_path(settings.home)
     click.echo(f"tmuxorch serve: {url}/ (sign in at {url}/login?token={shown}; token in {where})")
-    app.run(app.create_app(obj.settings, token), sock)
+    stop_bot = None
+    if settings.config.telegram.token is not None:
+        from tmuxorch.surfaces.telegram import runner  # only then: its import costs
+
+        stop_bot = runner.beside(obj.settings)
+    try:
+        app.run(app.create_app(obj.settings, token), sock)
+    finally:
+        if stop_bot is not None:
+            stop_bot()
