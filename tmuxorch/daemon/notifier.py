@@ -1,0 +1,191 @@
+"""The daemon's notifications (config ``notify``), off the monitor's path.
+
+The monitor's loop only writes: an event worth telling (tmuxorch.fleet.notices)
+becomes a row per target in the store's outbox, in the monitor's thread, and
+pokes the sender. The sender, a thread of its own with its own connection,
+sends through Apprise what is due, oldest first, and marks it sent; a target
+that fails or hangs (Apprise's timeouts: 4 s to connect, 4 s to read, ``?cto=``
+and ``?rto=`` in the URL) is tried again after a pause that doubles, while the
+notices wait in the store: a daemon killed meanwhile leaves them to the next.
+
+Notices about one agent go to a target at most once per ``min_interval``:
+what comes sooner waits, and goes merged into one (never dropped). A first
+notice waits ``_HOLD`` for what follows at once (the hook's waiting and then
+the screen's prompt text are one thing to tell).
+
+Apprise is imported only here, by the daemon: never on a hook's or a short
+command's path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import apprise
+
+from tmuxorch.core.config import NotifySettings, Settings
+from tmuxorch.core.errors import TmuxorchError
+from tmuxorch.core.records import Event, Notice, Outgoing
+from tmuxorch.core.vocab import State
+from tmuxorch.fleet import notices
+from tmuxorch.store.interface import Store
+from tmuxorch.store.opening import open_store
+
+logger = logging.getLogger(__name__)
+
+# Tries after a failure: 2 s, then twice as long each time, at most 5 minutes.
+_FIRST_RETRY = 2.0
+_MAX_RETRY = 300.0
+_HOLD = 1.0
+# The sender's pause while the store itself fails.
+_STORE_RETRY = 5.0
+
+
+def target_of(url: str) -> str:
+    """The outbox's name for a URL: a digest, since the URL may hold a token."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failure in a row."""
+    return float(min(_FIRST_RETRY * 2 ** (attempts - 1), _MAX_RETRY))
+
+
+def due_at(group: list[Outgoing], last_sent: float | None, min_interval: float) -> float:
+    """When one agent's unsent notices to one target go out (as one): not
+    before the oldest has waited ``_HOLD``, a failure's pause has passed, and
+    ``min_interval`` since the last one sent there."""
+    spaced = 0.0 if last_sent is None else last_sent + min_interval
+    paused = max((o.next_try for o in group if o.attempts), default=0.0)
+    return max(min(o.created for o in group) + _HOLD, paused, spaced)
+
+
+class Notifier:
+    """``seen`` from the monitor's thread; the sender is a thread of its own."""
+
+    def __init__(self, settings: Settings, notify: Callable[[], NotifySettings]) -> None:
+        self.settings = settings
+        self.notify = notify  # config.yaml's as the monitor last read it
+        self.poke = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+        self.last_sent: dict[tuple[str, str], float] = {}
+        self.plugins: dict[str, Any] = {}
+        # Apprise's own lines may name a URL's secrets at debug level: its
+        # failures reach the log through this module's lines only.
+        logging.getLogger("apprise").propagate = False
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Not waiting on a send in flight: its notices stay unsent for the next daemon."""
+        self.stopping.set()
+        self.poke.set()
+        self.thread.join(timeout=1.0)
+
+    # -- the monitor's side --------------------------------------------------
+
+    def seen(
+        self, store: Store, event: Event, previous: State | None, screen: Callable[[str], str]
+    ) -> None:
+        """Queue the notice of ``event`` (the agent was ``previous`` before
+        it), if one is wanted; ``screen`` reads the agent's screen for a
+        ``done`` without a response."""
+        config = self.notify()
+        if not config.urls:
+            return
+        notice = notices.notice_for(event, previous, config.on)
+        if notice is not None and notice.kind == "done" and not notice.body:
+            notice = notices.notice_for(event, previous, config.on, screen(notice.agent))
+        if notice is not None and store.add_notice(notice, [target_of(u) for u in config.urls]):
+            self.poke.set()
+
+    # -- the sender -------------------------------------------------------------
+
+    def _run(self) -> None:
+        store: Store | None = None
+        try:
+            while not self.stopping.is_set():
+                self.poke.clear()
+                try:
+                    if store is None:
+                        store = open_store(self.settings.home, url=self.settings.config.store.url)
+                    wait = self._send_due(store)
+                except TmuxorchError as exc:
+                    logger.warning("notifications wait for the store: %s", exc)
+                    wait = _STORE_RETRY
+                self.poke.wait(wait)
+        finally:
+            if store is not None:
+                store.close()
+
+    def _send_due(self, store: Store) -> float | None:
+        """Send what is due; seconds until the next is, or None."""
+        config = self.notify()
+        urls = {target_of(url): (index, url) for index, url in enumerate(config.urls)}
+        groups: dict[tuple[str, str], list[Outgoing]] = {}
+        for outgoing in store.unsent_notices():
+            groups.setdefault((outgoing.notice.agent, outgoing.target), []).append(outgoing)
+        wake: float | None = None
+        for key, group in groups.items():
+            if self.stopping.is_set():
+                break
+            ids = [o.id for o in group]
+            if key[1] not in urls:
+                logger.info(
+                    "%d notice(s) about %s dropped: their URL left notify.urls", len(ids), key[0]
+                )
+                store.notices_sent(ids)
+                continue
+            due = due_at(group, self.last_sent.get(key), config.min_interval)
+            if due > time.time():
+                wake = due if wake is None else min(wake, due)
+                continue
+            index, url = urls[key[1]]
+            failure = self._send(url, notices.merge([o.notice for o in group]))
+            if failure is None:
+                store.notices_sent(ids)
+                self.last_sent[key] = time.time()
+                continue
+            attempts = max(o.attempts for o in group) + 1
+            pause = backoff(attempts)
+            store.notices_failed(ids, attempts, time.time() + pause, failure)
+            logger.warning(
+                "notify.urls[%d] (%s): a notice about %s failed (%d in a row), next in %.0f s: %s",
+                index, self._shown(url), key[0], attempts, pause, failure,
+            )  # fmt: skip
+            retry = time.time() + pause
+            wake = retry if wake is None else min(wake, retry)
+        return None if wake is None else max(0.0, wake - time.time())
+
+    def _send(self, url: str, notice: Notice) -> str | None:
+        """Send one notice; None when it went, else why not (one line)."""
+        plugin = self._plugin(url)
+        if plugin is None:
+            return "not an Apprise URL Apprise can use"
+        capture = apprise.LogCapture(level=logging.WARNING, fmt="%(message)s")  # type: ignore[no-untyped-call]
+        with capture as said:
+            try:
+                sent = plugin.notify(title=notice.title, body=notice.body)
+            except Exception as exc:  # a plugin's own bug must not end the sender
+                return f"{type(exc).__name__}: {exc}"
+        if sent:
+            return None
+        lines = [line.strip() for line in said.getvalue().splitlines() if line.strip()]
+        return lines[-1] if lines else "the target refused it"
+
+    def _plugin(self, url: str) -> Any:
+        if url not in self.plugins:
+            self.plugins[url] = apprise.Apprise.instantiate(url)
+        return self.plugins[url]
+
+    def _shown(self, url: str) -> str:
+        """The URL as Apprise shows it with its secrets hidden."""
+        plugin = self._plugin(url)
+        return str(plugin.url(privacy=True)) if plugin is not None else "?"
