@@ -23,7 +23,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import apprise
@@ -56,12 +56,16 @@ def backoff(attempts: int) -> float:
     return float(min(_FIRST_RETRY * 2 ** (attempts - 1), _MAX_RETRY))
 
 
-def due_at(group: list[Outgoing], last_sent: float | None, min_interval: float) -> float:
+def due_at(
+    group: list[Outgoing], last_sent: float | None, min_interval: float, tried: Collection[int] = ()
+) -> float:
     """When one agent's unsent notices to one target go out (as one): not
-    before the oldest has waited ``_HOLD``, a failure's pause has passed, and
-    ``min_interval`` since the last one sent there."""
+    before the oldest has waited ``_HOLD``, the pause after a failure of this
+    sender's (ids ``tried``) has passed, and ``min_interval`` since the last
+    one sent there. What a previous daemon failed to send goes at once: its
+    user may have restarted it for a target now fixed."""
     spaced = 0.0 if last_sent is None else last_sent + min_interval
-    paused = max((o.next_try for o in group if o.attempts), default=0.0)
+    paused = max((o.next_try for o in group if o.id in tried), default=0.0)
     return max(min(o.created for o in group) + _HOLD, paused, spaced)
 
 
@@ -75,6 +79,7 @@ class Notifier:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="notifier", daemon=True)
         self.last_sent: dict[tuple[str, str], float] = {}
+        self.tried: set[int] = set()  # outbox rows this sender failed to send
         self.plugins: dict[str, Any] = {}
         # Apprise's own lines may name a URL's secrets at debug level: its
         # failures reach the log through this module's lines only.
@@ -142,8 +147,9 @@ class Notifier:
                     "%d notice(s) about %s dropped: their URL left notify.urls", len(ids), key[0]
                 )
                 store.notices_sent(ids)
+                self.tried.difference_update(ids)
                 continue
-            due = due_at(group, self.last_sent.get(key), config.min_interval)
+            due = due_at(group, self.last_sent.get(key), config.min_interval, self.tried)
             if due > time.time():
                 wake = due if wake is None else min(wake, due)
                 continue
@@ -151,8 +157,10 @@ class Notifier:
             failure = self._send(url, notices.merge([o.notice for o in group]))
             if failure is None:
                 store.notices_sent(ids)
+                self.tried.difference_update(ids)
                 self.last_sent[key] = time.time()
                 continue
+            self.tried.update(ids)
             attempts = max(o.attempts for o in group) + 1
             pause = backoff(attempts)
             store.notices_failed(ids, attempts, time.time() + pause, failure)
