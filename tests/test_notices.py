@@ -83,6 +83,15 @@ MERGES = [
         ],
         ("a1 is done (+2 more)", "a1 is done: first\na1 is waiting for you: Allow?\na1 is done", 9),
     ),
+    (
+        "one prompt, hook then screen",
+        [
+            Notice("a1", "waiting", "a1 is waiting for you", "Bash: rm -r build", 3),
+            Notice("a1", "waiting", "a1 is waiting for you", "Do you want to proceed?", 4),
+            Notice("a1", "waiting", "a1 is waiting for you", "Bash: rm -r build", 5),
+        ],
+        ("a1 is waiting for you", "Bash: rm -r build\nDo you want to proceed?", 5),
+    ),
 ]
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Env, base_config
+from tests.conftest import ClaudeFleet, Env, base_config
+from tests.fakeapi import text, tool_use
 from tests.helpers import retry_until
 from tests.receiver import Receiver, receiving
 from tmuxorch.core.config import resolve
@@ -73,7 +74,7 @@ def _event(event_id: int, agent: str, last: str) -> Event:
 @pytest.fixture
 def sender(tmp_path: Path) -> Iterator[tuple[Notifier, Receiver]]:
     with receiving() as receiver:
-        config: dict[str, Any] = {"notify": {"urls": [receiver.url()], "min_interval": 2}}
+        config: dict[str, Any] = {"notify": {"urls": [receiver.url()], "min_interval": 1}}
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         settings = resolve(str(tmp_path / "home"), "unused", str(tmp_path / "config.yaml"))
         sender = Notifier(settings, lambda: settings.config.notify)
@@ -170,3 +171,21 @@ def test_a_hanging_or_failing_target_delays_nothing_and_loses_nothing(env: Env) 
         _told(receiver, "b is done", "two")
         _told(receiver, "a is done", "marker-3")
         assert sum("tok-25" in b for b in receiver.bodies()) == 1
+
+
+def test_a_claude_agent_s_prompt_and_answer_are_told(claude_fleet: ClaudeFleet) -> None:
+    fleet, env = claude_fleet, claude_fleet.env
+    with receiving() as receiver:
+        config = yaml.safe_load(env.config_path.read_text())
+        config["notify"] = {"urls": [receiver.url()], "min_interval": 0}
+        env.write_config(config)
+        fleet.spawn("c1", "--permission-mode", "default")
+        target = fleet.project / "a.txt"
+        fleet.api.enqueue(
+            tool_use("Write", {"file_path": str(target), "content": "hi\n"}), text("All done.")
+        )
+        env.ok("send", "c1", "write a.txt")
+        _told(receiver, "c1 is waiting for you", "Do you want to create a.txt?")
+        env.ok("approve", "c1")
+        _told(receiver, "c1 is done", "All done.")  # Claude's last response, from its Stop hook
+        assert target.exists()

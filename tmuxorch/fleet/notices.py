@@ -70,10 +70,18 @@ def notice_for(
 
 def merge(notices: list[Notice]) -> Notice:
     """One notice for several about one agent (oldest first): the newest's
-    kind and title, each one's title and body in order, so nothing is lost."""
+    kind and title, each one's title and body in order, so nothing is lost.
+    Notices that all say the same (a hook's waiting, then the screen's
+    question) are one, with each body."""
     last = notices[-1]
     if len(notices) == 1:
         return last
+    if all(n.title == last.title for n in notices):
+        bodies = [n.body for n in notices if n.body]
+        body = "\n".join(b for i, b in enumerate(bodies) if b not in bodies[:i])
+        return Notice(
+            last.agent, last.kind, last.title, shorten(body, BODY_LIMIT * 2), last.event_id
+        )
     parts = [f"{n.title}: {n.body}" if n.body else n.title for n in notices]
     title = f"{last.title} (+{len(notices) - 1} more)"
     return Notice(
