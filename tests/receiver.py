@@ -41,7 +41,7 @@ class Receiver:
                 if mode == "hang":
                     with receiver.lock:
                         receiver.refused += 1
-                    receiver.released.wait(60)
+                    receiver.released.wait(600)
                     return  # the sender gave up long ago: nothing to answer
                 with receiver.lock:
                     if mode == "ok":
