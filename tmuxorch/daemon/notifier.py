@@ -19,6 +19,7 @@ command's path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -74,6 +75,7 @@ class Notifier:
 
     def __init__(self, settings: Settings, notify: Callable[[], NotifySettings]) -> None:
         self.settings = settings
+        self.store_url = settings.config.store.url  # the monitor's, for the daemon's life
         self.notify = notify  # config.yaml's as the monitor last read it
         self.poke = threading.Event()
         self.stopping = threading.Event()
@@ -92,7 +94,8 @@ class Notifier:
         """Not waiting on a send in flight: its notices stay unsent for the next daemon."""
         self.stopping.set()
         self.poke.set()
-        self.thread.join(timeout=1.0)
+        if self.thread.is_alive():  # the monitor may end before it started it
+            self.thread.join(timeout=1.0)
 
     # -- the monitor's side --------------------------------------------------
 
@@ -115,20 +118,22 @@ class Notifier:
 
     def _run(self) -> None:
         store: Store | None = None
-        try:
-            while not self.stopping.is_set():
-                self.poke.clear()
-                try:
-                    if store is None:
-                        store = open_store(self.settings.home, url=self.settings.config.store.url)
-                    wait = self._send_due(store)
-                except TmuxorchError as exc:
+        failing = False
+        while not self.stopping.is_set():
+            self.poke.clear()
+            try:
+                if store is None:
+                    store = open_store(self.settings.home, create=False, url=self.store_url)
+                wait = self._send_due(store)
+                failing = False
+            except TmuxorchError as exc:  # the store failed: its rows wait there
+                if not failing:  # once while it lasts: a database down would fill the log
                     logger.warning("notifications wait for the store: %s", exc)
-                    wait = _STORE_RETRY
-                self.poke.wait(wait)
-        finally:
-            if store is not None:
-                store.close()
+                failing, wait = True, _STORE_RETRY
+                _closed(store)  # a connection that failed may stay broken: open anew
+                store = None
+            self.poke.wait(wait)
+        _closed(store)
 
     def _send_due(self, store: Store) -> float | None:
         """Send what is due; seconds until the next is, or None."""
@@ -197,3 +202,9 @@ class Notifier:
         """The URL as Apprise shows it with its secrets hidden."""
         plugin = self._plugin(url)
         return str(plugin.url(privacy=True)) if plugin is not None else "?"
+
+
+def _closed(store: Store | None) -> None:
+    if store is not None:
+        with contextlib.suppress(TmuxorchError):
+            store.close()
