@@ -95,9 +95,12 @@ def test_notices_within_min_interval_are_merged_into_one_per_agent(
         notices.seen(store, _event(1, "a", "first answer"), "busy", lambda name: "")
         retry_until(lambda: receiver.bodies() == ["a is done\nfirst answer"], message="the first")
         with store.transaction():  # both at once: neither can go alone
-            store.add_notice(Notice("a", "done", "a is done", "second answer", 2), [target])
-            store.add_notice(Notice("a", "error", "a failed", "API Error: 529", 3), [target])
-            store.add_notice(Notice("b", "done", "b is done", "b's answer", 4), [target])
+            for notice in (
+                Notice("a", "done", "a is done", "second answer", 2),
+                Notice("a", "error", "a failed", "API Error: 529", 3),
+                Notice("b", "done", "b is done", "b's answer", 4),
+            ):
+                store.add_notice(notice, [target], notices.origin)
         notices.poke.set()
         bodies = retry_until(lambda: len(receiver.bodies()) == 3 and receiver.bodies())
     assert sorted(bodies[1:]) == sorted([

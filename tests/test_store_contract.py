@@ -534,19 +534,21 @@ def test_transcripts_turns_and_usage_are_kept_per_agent(store: Store) -> None:
 
 def test_notices_wait_in_the_outbox_per_target_until_sent(store: Store) -> None:
     first = Notice("a", "waiting", "a is waiting for you", "Allow Bash?", 7)
-    assert store.add_notice(first, ["t1", "t2"]) == 2
-    assert store.add_notice(first, ["t1", "t2"]) == 0  # once per event, kind and target
-    store.add_notice(Notice("b", "done", "b is done", "ok", 8), ["t1"])
-    unsent = store.unsent_notices()
+    assert store.add_notice(first, ["t1", "t2"], "h1") == 2
+    assert store.add_notice(first, ["t1", "t2"], "h2") == 0  # once per event, kind and target
+    store.add_notice(Notice("b", "done", "b is done", "ok", 8), ["t1"], "h1")
+    store.add_notice(Notice("c", "lost", "c is lost", "", 9), ["t1"], "h2")
+    unsent = store.unsent_notices("h1")
     assert [(o.notice, o.target, o.attempts) for o in unsent] == [
         (first, "t1", 0), (first, "t2", 0), (Notice("b", "done", "b is done", "ok", 8), "t1", 0),
     ]  # fmt: skip
+    assert [o.notice.agent for o in store.unsent_notices("h2")] == ["c"]  # h2's own to send
     store.notices_failed([unsent[0].id], 1, now() + 60, "HTTP 500")
     store.notices_sent([unsent[1].id, unsent[2].id])
-    (left,) = store.unsent_notices()
+    (left,) = store.unsent_notices("h1")
     assert (left.id, left.attempts, left.error) == (unsent[0].id, 1, "HTTP 500")
     assert left.next_try > now() + 30
-    assert store.add_notice(first, ["t2"]) == 0  # sent is not forgotten at once
+    assert store.add_notice(first, ["t2"], "h1") == 0  # sent is not forgotten at once
 
 
 # -- wake-ups and the store's own failures ---------------------------------------------

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -76,6 +78,9 @@ class Notifier:
     def __init__(self, settings: Settings, notify: Callable[[], NotifySettings]) -> None:
         self.settings = settings
         self.store_url = settings.config.store.url  # the monitor's, for the daemon's life
+        # This host's name (the contract's host.name: TMUXORCH_HOST, else the
+        # machine's): it sends the notices it queued first.
+        self.origin = os.environ.get("TMUXORCH_HOST") or socket.gethostname()
         self.notify = notify  # config.yaml's as the monitor last read it
         self.poke = threading.Event()
         self.stopping = threading.Event()
@@ -111,7 +116,9 @@ class Notifier:
         notice = notices.notice_for(event, previous, config.on)
         if notice is not None and notice.kind == "done" and not notice.body:
             notice = notices.notice_for(event, previous, config.on, screen(notice.agent))
-        if notice is not None and store.add_notice(notice, [target_of(u) for u in config.urls]):
+        if notice is not None and store.add_notice(
+            notice, [target_of(u) for u in config.urls], self.origin
+        ):
             self.poke.set()
 
     # -- the sender -------------------------------------------------------------
@@ -140,7 +147,7 @@ class Notifier:
         config = self.notify()
         urls = {target_of(url): (index, url) for index, url in enumerate(config.urls)}
         groups: dict[tuple[str, str], list[Outgoing]] = {}
-        for outgoing in store.unsent_notices():
+        for outgoing in store.unsent_notices(self.origin):
             groups.setdefault((outgoing.notice.agent, outgoing.target), []).append(outgoing)
         wake: float | None = None
         for key, group in groups.items():

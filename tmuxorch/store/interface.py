@@ -305,13 +305,14 @@ class Store(Protocol):
 
     # -- the notifications' outbox (the rules are tmuxorch.daemon.notifier) --------
 
-    def add_notice(self, notice: Notice, targets: list[str]) -> int:
-        """Queue ``notice`` for each target (a digest naming a URL), once per
-        event, kind and target however often it is added; how many rows it added."""
+    def add_notice(self, notice: Notice, targets: list[str], origin: str) -> int:
+        """Queue ``notice`` for each target (a digest naming a URL), to be
+        sent by host ``origin``'s daemon: once per event, kind and target
+        however often, and by whichever host, it is added; how many rows it added."""
         ...
 
-    def unsent_notices(self) -> list[Outgoing]:
-        """Every notice not yet sent, oldest first."""
+    def unsent_notices(self, origin: str) -> list[Outgoing]:
+        """The notices host ``origin`` is to send and has not yet, oldest first."""
         ...
 
     def notices_sent(self, ids: list[int]) -> None: ...

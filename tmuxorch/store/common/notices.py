@@ -1,6 +1,8 @@
 """The notifications' outbox, for both backends: a row per notice and target
 until it is sent (tmuxorch.daemon.notifier sends them), so a notice the
-daemon wrote survives its crash and a failing target's wait."""
+daemon wrote survives its crash and a failing target's wait. A row's
+``origin`` is the host whose daemon added it first, and only that host's
+daemon sends it: on a fleet of several hosts, each of them reads every event."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def _outgoing(row: Any) -> Outgoing:
 
 
 class NoticeTable(Tables):
-    def add_notice(self, notice: Notice, targets: list[str]) -> int:
+    def add_notice(self, notice: Notice, targets: list[str], origin: str) -> int:
         added = 0
         created = now()
         with self.transaction() as conn:
@@ -33,18 +35,21 @@ class NoticeTable(Tables):
                 # Once per event, kind and target: a second daemon reading the
                 # same event (another host's) adds nothing.
                 added += conn.execute(
-                    "INSERT INTO notices (event_id, agent, kind, title, body, target, created, "
-                    f"next_try) VALUES ({self._marks(8)}) "
+                    "INSERT INTO notices (event_id, agent, kind, title, body, target, origin, "
+                    f"created, next_try) VALUES ({self._marks(9)}) "
                     "ON CONFLICT (event_id, kind, target) DO NOTHING",
                     (
                         notice.event_id, notice.agent, notice.kind, notice.title, notice.body,
-                        target, created, created,
+                        target, origin, created, created,
                     ),
                 ).rowcount  # fmt: skip
         return added
 
-    def unsent_notices(self) -> list[Outgoing]:
-        rows = self.conn.execute("SELECT * FROM notices WHERE sent IS NULL ORDER BY id")
+    def unsent_notices(self, origin: str) -> list[Outgoing]:
+        rows = self.conn.execute(
+            f"SELECT * FROM notices WHERE sent IS NULL AND origin = {self.MARK} ORDER BY id",
+            (origin,),
+        )
         return [_outgoing(row) for row in rows]
 
     def notices_sent(self, ids: list[int]) -> None:

@@ -155,6 +155,7 @@ MIGRATIONS: tuple[str, ...] = (
         title TEXT NOT NULL,
         body TEXT NOT NULL,
         target TEXT NOT NULL,
+        origin TEXT NOT NULL,
         created DOUBLE PRECISION NOT NULL,
         attempts BIGINT NOT NULL DEFAULT 0,
         next_try DOUBLE PRECISION NOT NULL,

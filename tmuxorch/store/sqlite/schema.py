@@ -156,6 +156,7 @@ MIGRATIONS: tuple[str, ...] = (
         title TEXT NOT NULL,
         body TEXT NOT NULL,
         target TEXT NOT NULL,
+        origin TEXT NOT NULL,
         created REAL NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
         next_try REAL NOT NULL,
