@@ -36,6 +36,8 @@ EVENTS: list[tuple[str, Event, str | None, str, tuple[str, str] | None]] = [
     ("error again", _event("state", "error", "retrying"), "error", "", None),
     ("claude's turn ends", _event("hook:Stop", "idle", last="All done."), "busy", "",
      ("done", "All done.")),
+    ("a Stop hook ends a turn whatever was known", _event("hook:Stop", "idle", last="ok"), None,
+     "", ("done", "ok")),
     ("answered prompt ends the turn", _event("hook:Stop", "idle", last="ok"), "waiting", "",
      ("done", "ok")),
     ("a shell's command ends", _event("state", "idle"), "busy", "$ make\nbuilt\n$ \n\n",

@@ -149,6 +149,9 @@ def test_every_kind_of_notice_reaches_the_target(env: Env) -> None:
         assert not any("sh is" in b and "f is" in b for b in receiver.bodies())  # per agent
 
 
+AS_B = {"TMUXORCH_AGENT": "b"}
+
+
 def test_a_hanging_or_failing_target_delays_nothing_and_loses_nothing(env: Env) -> None:
     with receiving() as receiver:
         # A password in the URL: the log must never show it.
@@ -170,10 +173,15 @@ def test_a_hanging_or_failing_target_delays_nothing_and_loses_nothing(env: Env) 
         retry_until(lambda: shown in log.read_text(), message="the failure logged")
         assert "s3cret" not in log.read_text()
         env.kill_monitor()  # with a's and b's notices unsent
+        # With no daemon running, a hook still writes: what it says is told too.
+        request = {"tool_name": "Bash", "tool_input": {"command": "rm -r build"}}
+        hook = env.cli("hook", "PermissionRequest", input=json.dumps(request), env=AS_B)
+        assert (hook.returncode, hook.stderr) == (0, "")
         receiver.mode = "ok"
         env.ok("send", "a", "clear; echo marker-$((1+2))")  # starts a monitor again
         _told(receiver, "a is done", "tok-25")
         _told(receiver, "b is done", "two")
+        _told(receiver, "b is waiting for you", "rm -r build")
         _told(receiver, "a is done", "marker-3")
         assert sum("tok-25" in b for b in receiver.bodies()) == 1
 

@@ -549,6 +549,13 @@ def test_notices_wait_in_the_outbox_per_target_until_sent(store: Store) -> None:
     assert (left.id, left.attempts, left.error) == (unsent[0].id, 1, "HTTP 500")
     assert left.next_try > now() + 30
     assert store.add_notice(first, ["t2"], "h1") == 0  # sent is not forgotten at once
+    assert store.notice_cursor("h1") is None
+    store.set_notice_cursor("h1", 5)
+    store.set_notice_cursor("h1", 9)
+    store.set_notice_cursor("h2", 3)
+    assert (store.notice_cursor("h1"), store.notice_cursor("h2")) == (9, 3)
+    store.set_notice_cursor("h1", None)
+    assert (store.notice_cursor("h1"), store.notice_cursor("h2")) == (None, 3)
 
 
 # -- wake-ups and the store's own failures ---------------------------------------------

@@ -127,6 +127,7 @@ class Monitor:
 
     def _loop(self) -> None:
         self.last_event = self.store.last_event_id()
+        self.notifier.catch_up(self.store, self.last_event, self._screen)
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()

@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 _FIRST_RETRY = 2.0
 _MAX_RETRY = 300.0
 _HOLD = 1.0
+# A daemon's start tells what happened since the last one read events, up to
+# this many seconds back (older news is stale), reading this many events
+# before to know each agent's state then.
+_CATCH_UP = 3600.0
+_PRIME = 1000
 # The sender's pause while the store itself fails.
 _STORE_RETRY = 5.0
 
@@ -87,6 +92,8 @@ class Notifier:
         self.thread = threading.Thread(target=self._run, name="notifier", daemon=True)
         self.last_sent: dict[tuple[str, str], float] = {}
         self.tried: set[int] = set()  # outbox rows this sender failed to send
+        self.reading = False  # keeps a cursor of the events read (notify.urls set)
+        self.saved = 0  # the cursor as last kept
         self.plugins: dict[str, Any] = {}
         # Apprise's own lines may name a URL's secrets at debug level: its
         # failures reach the log through this module's lines only.
@@ -112,14 +119,51 @@ class Notifier:
         ``done`` without a response."""
         config = self.notify()
         if not config.urls:
+            if self.reading:  # off: a later start must not tell what happened meanwhile
+                store.set_notice_cursor(self.origin, None)
+                self.reading = False
             return
+        self.reading = True
         notice = notices.notice_for(event, previous, config.on)
         if notice is not None and notice.kind == "done" and not notice.body:
             notice = notices.notice_for(event, previous, config.on, screen(notice.agent))
-        if notice is not None and store.add_notice(
-            notice, [target_of(u) for u in config.urls], self.origin
-        ):
+        if notice is None:
+            if event.id - self.saved >= _PRIME:  # a start then reads few events again
+                store.set_notice_cursor(self.origin, event.id)
+                self.saved = event.id
+            return
+        with store.transaction():
+            added = store.add_notice(notice, [target_of(u) for u in config.urls], self.origin)
+            store.set_notice_cursor(self.origin, event.id)
+        self.saved = event.id
+        if added:
             self.poke.set()
+
+    def catch_up(self, store: Store, upto: int, screen: Callable[[str], str]) -> None:
+        """At the daemon's start: tell what happened since the last daemon
+        read events for notices (hooks and commands write with no daemon
+        running), up to event ``upto``, from ``_CATCH_UP`` seconds at most.
+        What was told already is not told again (the outbox adds an event's
+        notice once); the states before are read from the events before."""
+        urls = self.notify().urls
+        cursor = store.notice_cursor(self.origin)
+        if urls and cursor is not None:
+            self._replay(store, cursor, upto, screen)
+        self.reading = bool(urls)
+        if urls or cursor is not None:
+            store.set_notice_cursor(self.origin, upto if urls else None)
+        self.saved = upto
+
+    def _replay(self, store: Store, cursor: int, upto: int, screen: Callable[[str], str]) -> None:
+        states: dict[str, State] = {}
+        oldest = time.time() - _CATCH_UP
+        for event in store.events(after=max(0, cursor - _PRIME)):
+            if event.id > upto or not event.agent:
+                continue
+            if event.id > cursor and event.ts >= oldest:
+                self.seen(store, event, states.get(event.agent), screen)
+            if event.state:
+                states[event.agent] = event.state
 
     # -- the sender -------------------------------------------------------------
 

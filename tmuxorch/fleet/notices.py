@@ -45,8 +45,8 @@ def kind_of(event: Event, previous: State | None) -> NoticeKind | None:
         return "waiting"
     if state == "error" and previous != "error":
         return "error"
-    if state == "idle" and previous in _IN_TURN:
-        return "done"
+    if state == "idle" and (previous in _IN_TURN or event.event == "hook:Stop"):
+        return "done"  # a Stop hook that set idle ended a turn, whatever was known before
     if state == "exited" and event.detail == LOST_DETAIL:
         return "lost"
     return None

@@ -320,3 +320,11 @@ class Store(Protocol):
     def notices_failed(self, ids: list[int], attempts: int, next_try: float, error: str) -> None:
         """The send failed: try again at ``next_try`` (epoch seconds)."""
         ...
+
+    def notice_cursor(self, origin: str) -> int | None:
+        """The last event host ``origin``'s daemon read for notices, if it keeps one."""
+        ...
+
+    def set_notice_cursor(self, origin: str, event_id: int | None) -> None:
+        """Keep it (None: forget it)."""
+        ...

@@ -67,3 +67,15 @@ class NoticeTable(Tables):
             f"error = {self.MARK} WHERE {where}",
             [attempts, next_try, error, *args],
         )
+
+    def notice_cursor(self, origin: str) -> int | None:
+        row = self.conn.execute(
+            f"SELECT event_id FROM notice_cursors WHERE origin = {self.MARK}", (origin,)
+        ).fetchone()
+        return None if row is None else int(row["event_id"])
+
+    def set_notice_cursor(self, origin: str, event_id: int | None) -> None:
+        if event_id is None:
+            self._write(f"DELETE FROM notice_cursors WHERE origin = {self.MARK}", (origin,))
+        else:
+            self._put("notice_cursors", {"origin": origin, "event_id": event_id}, ("origin",))

@@ -164,6 +164,10 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (event_id, kind, target)
     );
     CREATE INDEX notices_unsent ON notices (sent, id);
+    CREATE TABLE notice_cursors (
+        origin TEXT PRIMARY KEY,
+        event_id BIGINT NOT NULL
+    );
     CREATE TRIGGER notices_notify AFTER INSERT OR UPDATE OR DELETE ON notices
     FOR EACH STATEMENT EXECUTE FUNCTION tmuxorch_notify();
     """,

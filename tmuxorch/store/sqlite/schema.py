@@ -146,7 +146,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE turns ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
     """,
-    # 8: the notifications' outbox: a row per notice and target until sent.
+    # 8: the notifications' outbox: a row per notice and target until sent, and
+    # the last event each host's daemon read for them.
     """
     CREATE TABLE notices (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -165,6 +166,10 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (event_id, kind, target)
     );
     CREATE INDEX notices_unsent ON notices (sent, id);
+    CREATE TABLE notice_cursors (
+        origin TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL
+    );
     """,
 )
 
