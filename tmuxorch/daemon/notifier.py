@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 # Tries after a failure: 2 s, then twice as long each time, at most 5 minutes.
 _FIRST_RETRY = 2.0
 _MAX_RETRY = 300.0
+# How long a first notice waits for what follows at once (see above).
 _HOLD = 1.0
 # A daemon's start tells what happened since the last one read events, up to
 # this many seconds back (older news is stale), reading this many events
@@ -238,7 +239,8 @@ class Notifier:
             try:
                 sent = plugin.notify(title=notice.title, body=notice.body)
             except Exception as exc:  # a plugin's own bug must not end the sender
-                return f"{type(exc).__name__}: {exc}"
+                # Its type only: its text may quote the URL, secrets and all.
+                return f"Apprise's plugin failed: {type(exc).__name__}"
         if sent:
             return None
         lines = [line.strip() for line in said.getvalue().splitlines() if line.strip()]
