@@ -173,6 +173,9 @@ class Notifier:
         failing = False
         while not self.stopping.is_set():
             self.poke.clear()
+            if not self.notify().urls:  # off: no connection of its own until a notice comes
+                self.poke.wait()
+                continue
             try:
                 if store is None:
                     store = open_store(self.settings.home, create=False, url=self.store_url)
