@@ -68,7 +68,7 @@ def test_every_command_defined_is_in_the_lazy_table() -> None:
 # click (entry's click-free path), and logging and dataclasses (imports that
 # cost milliseconds); while the monitor runs, tmux too (it marks dead panes).
 NOT_FOR_LIST = {
-    "yaml", "libtmux", "rich", "watchdog", "mcp", "tmuxorch.fleet.delivery",
+    "yaml", "libtmux", "rich", "watchdog", "mcp", "apprise", "tmuxorch.fleet.delivery",
     "tmuxorch.fleet.worktrees", "tmuxorch.claude", "tmuxorch.daemon", "click", "logging",
     "dataclasses", "uuid", "platform", "tmuxorch.fleet.launching", "tmuxorch.fleet.sessions",
     "tmuxorch.tmux.strays",

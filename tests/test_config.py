@@ -31,6 +31,10 @@ BAD = [
     ("store-scheme", "store:\n  url: mysql://u@h/db\n", "store.url: 'mysql://u@h/db' is not a"),
     ("store-empty", "store:\n  url: 'postgresql://'\n", "store.url: 'postgresql://' is not a"),
     ("store-type", "store:\n  url: 5432\n", "config key store.url: expected str"),
+    ("notify-key", "notify:\n  url: x\n", "unknown config key notify.url"),
+    ("notify-urls", "notify:\n  urls: json://h/p\n", "config key notify.urls: expected a list"),
+    ("notify-on", "notify:\n  on: [waiting, idle]\n", "config key notify.on[1]: must be one of"),
+    ("notify-interval", "notify:\n  min_interval: -1\n", "notify.min_interval: must be at least"),
 ]
 
 
@@ -42,6 +46,15 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
         cfg, _ = load_config(path)
         profiles.profiles(cfg)
     assert message in str(info.value)
+
+
+def test_notify_on_is_a_word_not_yaml_s_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("notify:\n  urls: [json://127.0.0.1:9/x]\n  on: [done]\n  min_interval: 2\n")
+    cfg, _ = load_config(path)
+    assert (cfg.notify.urls, cfg.notify.on, cfg.notify.min_interval) == (
+        ["json://127.0.0.1:9/x"], ["done"], 2.0,
+    )  # fmt: skip
 
 
 def test_missing_default_file_means_defaults(

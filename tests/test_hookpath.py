@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 # more than the hook's own work.
 HEAVY = {
     "click", "yaml", "libtmux", "rich", "watchdog", "mcp", "fastapi", "uvicorn", "starlette",
-    "typing", "dataclasses",
+    "apprise", "typing", "dataclasses",
     "inspect", "ast", "dis", "tokenize", "pathlib", "urllib", "ipaddress", "fnmatch", "logging",
     "tmuxorch.core.config", "tmuxorch.surfaces.cli", "tmuxorch.tmux", "tmuxorch.fleet",
 }  # fmt: skip

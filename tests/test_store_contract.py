@@ -22,7 +22,7 @@ import pytest
 from tests.helpers import agent_row, retry_until
 from tests.pgserver import PgServer
 from tmuxorch.core.errors import AgentError, StoreError
-from tmuxorch.core.records import Lock, MessageUsage, Turn, now
+from tmuxorch.core.records import Lock, MessageUsage, Notice, Turn, now
 from tmuxorch.locks.acquisition import acquire, release
 from tmuxorch.locks.keys import Holder
 from tmuxorch.store.interface import Store
@@ -527,6 +527,35 @@ def test_transcripts_turns_and_usage_are_kept_per_agent(store: Store) -> None:
     assert store.last_turn("nobody") is None
     assert set(store.message_usages("a")) == {"k1", "k2"}
     assert {k: u.input for k, u in store.message_usages("a", ["k2", "k9"]).items()} == {"k2": 2}
+
+
+# -- the notifications' outbox -------------------------------------------------------
+
+
+def test_notices_wait_in_the_outbox_per_target_until_sent(store: Store) -> None:
+    first = Notice("a", "waiting", "a is waiting for you", "Allow Bash?", 7)
+    assert store.add_notice(first, ["t1", "t2"], "h1") == 2
+    assert store.add_notice(first, ["t1", "t2"], "h2") == 0  # once per event, kind and target
+    store.add_notice(Notice("b", "done", "b is done", "ok", 8), ["t1"], "h1")
+    store.add_notice(Notice("c", "lost", "c is lost", "", 9), ["t1"], "h2")
+    unsent = store.unsent_notices("h1")
+    assert [(o.notice, o.target, o.attempts) for o in unsent] == [
+        (first, "t1", 0), (first, "t2", 0), (Notice("b", "done", "b is done", "ok", 8), "t1", 0),
+    ]  # fmt: skip
+    assert [o.notice.agent for o in store.unsent_notices("h2")] == ["c"]  # h2's own to send
+    store.notices_failed([unsent[0].id], 1, now() + 60, "HTTP 500")
+    store.notices_sent([unsent[1].id, unsent[2].id])
+    (left,) = store.unsent_notices("h1")
+    assert (left.id, left.attempts, left.error) == (unsent[0].id, 1, "HTTP 500")
+    assert left.next_try > now() + 30
+    assert store.add_notice(first, ["t2"], "h1") == 0  # sent is not forgotten at once
+    assert store.notice_cursor("h1") is None
+    store.set_notice_cursor("h1", 5)
+    store.set_notice_cursor("h1", 9)
+    store.set_notice_cursor("h2", 3)
+    assert (store.notice_cursor("h1"), store.notice_cursor("h2")) == (9, 3)
+    store.set_notice_cursor("h1", None)
+    assert (store.notice_cursor("h1"), store.notice_cursor("h2")) == (None, 3)
 
 
 # -- wake-ups and the store's own failures ---------------------------------------------

@@ -24,6 +24,7 @@ from tmuxorch.core.errors import ConfigError, TmuxorchError
 from tmuxorch.core.frozen import field, fields, frozen
 from tmuxorch.core.paths import config_path, default_home
 from tmuxorch.core.private import check_home, read_text, write_file
+from tmuxorch.core.vocab import NOTICE_KINDS
 
 T = TypeVar("T")
 
@@ -121,6 +122,16 @@ class TelegramSettings:
     api_url: str = "https://api.telegram.org"
 
 
+@frozen
+class NotifySettings:
+    """Notifications the daemon sends through Apprise (tmuxorch.daemon.notifier)."""
+
+    urls: list[str] = field(default_factory=list)
+    on: list[str] = field(default_factory=lambda: list(NOTICE_KINDS))
+    # Seconds between two notices about one agent (later ones are merged).
+    min_interval: float = 10.0
+
+
 # Files no agent writes without ``spawn --allow-protected`` (tmuxorch.locks.protect
 # matches them; "!" re-allows what an earlier pattern protected).
 DEFAULT_PROTECTED: tuple[str, ...] = (
@@ -179,6 +190,7 @@ class Config:
     delegate: DelegateSettings = field(default_factory=DelegateSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     protected_paths: list[str] = field(default_factory=lambda: list(DEFAULT_PROTECTED))
     # Profile overrides and additions, validated by tmuxorch.core.profiles.
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -192,6 +204,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "locks.scope": ("file", "workspace"),
     "limits.on_breach": ("interrupt", "kill"),
     "notify_parent": ("on_idle", "on_exit", "never"),
+    "notify.on[]": NOTICE_KINDS,
 }
 
 
@@ -260,7 +273,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         )
     if tp in (int, float):
         _check_number(value, where)
-    choices = _CHOICES.get(where)
+    # A list's items share its entry: "notify.on[2]" is "notify.on[]".
+    choices = _CHOICES.get(where.rpartition("[")[0] + "[]" if where.endswith("]") else where)
     if choices and value not in choices:
         raise ConfigError(f"config key {where}: must be one of {', '.join(choices)}, got {value!r}")
     return value

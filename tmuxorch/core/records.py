@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from tmuxorch.core.vocab import EndedBy, EventKind, Mode, State, Until
+    from tmuxorch.core.vocab import EndedBy, EventKind, Mode, NoticeKind, State, Until
 
 
 def now() -> float:
@@ -161,3 +161,29 @@ class MessageUsage:
     output: int = 0
     cache_read: int = 0
     cache_creation: int = 0
+
+
+@frozen
+class Notice:
+    """What a person is told of one event (tmuxorch.fleet.notices builds it):
+    ``event_id`` is the event's, or the newest one's of a merged notice."""
+
+    agent: str
+    kind: NoticeKind
+    title: str
+    body: str
+    event_id: int
+
+
+@frozen
+class Outgoing:
+    """A notice in the outbox, for one target (``target``: a digest of its
+    URL, never the URL, which may hold a secret) until it is sent."""
+
+    id: int
+    notice: Notice
+    target: str
+    created: float
+    attempts: int = 0
+    next_try: float = 0.0
+    error: str | None = None

@@ -135,6 +135,10 @@ def transition(
     return Decision(event, None, turn=turn, record=hook)  # refused: the current word stands
 
 
+# The detail of an agent ``lost`` marked (its window vanished unseen).
+LOST_DETAIL = "window gone"
+
+
 def lost(row: Row) -> Decision:
     """The agent's window vanished unseen (with the tmux server, say): it is
     exited and ``lost``, so that ``up`` brings it back. Not when tmuxorch
@@ -144,5 +148,5 @@ def lost(row: Row) -> Decision:
     ended_unseen = row.state == "exited" and row.exit_status is None
     if row.ended_by is not None or (row.state in ENDED and not ended_unseen):
         return Decision("exited")
-    changes = {"state": "exited", "detail": "window gone", "ended_by": "lost"}
+    changes = {"state": "exited", "detail": LOST_DETAIL, "ended_by": "lost"}
     return Decision("exited", "exited", changes, since=True, record=True)

@@ -102,6 +102,10 @@ FleetKind = Literal[
 EventKind = Literal[HookKind, FleetKind]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
+# What a notification tells a person of (config ``notify.on``).
+NoticeKind = Literal["waiting", "error", "done", "violation", "lost"]
+NOTICE_KINDS: tuple[NoticeKind, ...] = get_args(NoticeKind)
+
 
 def hook_kind(hook: str) -> HookKind | None:
     """``hook:Stop`` for ``Stop``; None for a hook tmuxorch does not take."""

@@ -1,4 +1,6 @@
-"""YAML as the user meant it: a key given twice is an error, not the last one wins.
+"""YAML as the user meant it: a key given twice is an error, not the last one
+wins, and a key is its text (YAML 1.1 reads ``on:``, ``yes:``, ``off:`` as
+booleans; config's ``notify.on`` is a word).
 
 For config.yaml and batch files. pyyaml is imported here, when a file is read.
 """
@@ -14,10 +16,16 @@ class YamlError(ValueError):
     """Not valid YAML; the message says where (``at line N: what``)."""
 
 
+_BOOL = "tag:yaml.org,2002:bool"
+_STR = "tag:yaml.org,2002:str"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _BOOL and isinstance(key_node, yaml.ScalarNode):
+                key_node.tag = _STR
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 line = key_node.start_mark.line + 1

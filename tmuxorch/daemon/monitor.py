@@ -39,6 +39,7 @@ from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
+from tmuxorch.daemon.notifier import Notifier
 from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.daemon.verdict import decide
 from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
@@ -78,6 +79,8 @@ class Monitor:
         self.costs = Refresher(settings.home, pricing(settings.config), settings.config.store.url)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
         self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
+        # Notifications: the loop queues them in the store; a thread sends them.
+        self.notifier = Notifier(settings, lambda: self.fleet.config.notify)
         # Message delivery: one worker thread per agent at a time.
         self.workers: dict[str, threading.Thread] = {}
         # The urgent message each agent was interrupted for (interrupt once).
@@ -97,10 +100,12 @@ class Monitor:
             try:
                 self.store_waker.start()
                 self.waker.start()
+                self.notifier.start()
                 self._loop()
             finally:
                 observer.stop()
                 self.stopping.set()
+                self.notifier.stop()
                 self.store_waker.stop()
                 self.waker.stop()  # and its blocked `tmux wait-for` client
                 self.fleet.close()
@@ -122,6 +127,7 @@ class Monitor:
 
     def _loop(self) -> None:
         self.last_event = self.store.last_event_id()
+        self.notifier.catch_up(self.store, self.last_event, self._screen)
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
@@ -199,6 +205,8 @@ class Monitor:
             self.guard.event(event)
             if event.agent and event.event == "renamed":
                 self._renamed(str(event.data.get("from")), event.agent)
+            if event.agent:
+                self.notifier.seen(self.store, event, self.states.get(event.agent), self._screen)
             if event.agent and event.state:
                 self._state_seen(event.agent, event.state, event.detail)
             if event.agent and event.event in TURN_ENDS:  # the turn's tokens and cost
@@ -213,6 +221,13 @@ class Monitor:
                 self._schedule(event.agent, time.monotonic())
             if event.event in _STARTS:  # on a new tmux server, if its own had gone
                 self.waker.agent_started()
+
+    def _screen(self, name: str) -> str:
+        """The agent's screen now (a notice's text), or nothing if it is gone."""
+        agent = self.store.get_agent(name)
+        with contextlib.suppress(TmuxorchError):
+            return self.tmux.capture(agent.pane_id) if agent and agent.pane_id else ""
+        return ""
 
     def _renamed(self, old: str, new: str) -> None:
         """What is known of an agent goes with it to its new name (its pane

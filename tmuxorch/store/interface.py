@@ -18,7 +18,18 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from tmuxorch.core import states
-from tmuxorch.core.records import Agent, Event, Lock, Message, MessageUsage, Turn, Waiter, Watch
+from tmuxorch.core.records import (
+    Agent,
+    Event,
+    Lock,
+    Message,
+    MessageUsage,
+    Notice,
+    Outgoing,
+    Turn,
+    Waiter,
+    Watch,
+)
 from tmuxorch.core.vocab import EventKind, Mode, State, Until, Writer
 
 
@@ -291,3 +302,29 @@ class Store(Protocol):
         ...
 
     def put_message_usage(self, usage: MessageUsage) -> None: ...
+
+    # -- the notifications' outbox (the rules are tmuxorch.daemon.notifier) --------
+
+    def add_notice(self, notice: Notice, targets: list[str], origin: str) -> int:
+        """Queue ``notice`` for each target (a digest naming a URL), to be
+        sent by host ``origin``'s daemon: once per event, kind and target
+        however often, and by whichever host, it is added; how many rows it added."""
+        ...
+
+    def unsent_notices(self, origin: str) -> list[Outgoing]:
+        """The notices host ``origin`` is to send and has not yet, oldest first."""
+        ...
+
+    def notices_sent(self, ids: list[int]) -> None: ...
+
+    def notices_failed(self, ids: list[int], attempts: int, next_try: float, error: str) -> None:
+        """The send failed: try again at ``next_try`` (epoch seconds)."""
+        ...
+
+    def notice_cursor(self, origin: str) -> int | None:
+        """The last event host ``origin``'s daemon read for notices, if it keeps one."""
+        ...
+
+    def set_notice_cursor(self, origin: str, event_id: int | None) -> None:
+        """Keep it (None: forget it)."""
+        ...

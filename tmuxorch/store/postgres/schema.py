@@ -145,6 +145,32 @@ MIGRATIONS: tuple[str, ...] = (
         "FOR EACH STATEMENT EXECUTE FUNCTION tmuxorch_notify();\n"
         for table in _TABLES
     ),
+    # 2: the notifications' outbox (SQLite's migration 8).
+    """
+    CREATE TABLE notices (
+        id BIGSERIAL PRIMARY KEY,
+        event_id BIGINT NOT NULL,
+        agent TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        target TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_try DOUBLE PRECISION NOT NULL,
+        error TEXT,
+        sent DOUBLE PRECISION,
+        UNIQUE (event_id, kind, target)
+    );
+    CREATE INDEX notices_unsent ON notices (sent, id);
+    CREATE TABLE notice_cursors (
+        origin TEXT PRIMARY KEY,
+        event_id BIGINT NOT NULL
+    );
+    CREATE TRIGGER notices_notify AFTER INSERT OR UPDATE OR DELETE ON notices
+    FOR EACH STATEMENT EXECUTE FUNCTION tmuxorch_notify();
+    """,
 )
 
 # The fleet's identity and schema version: one row, made with the schema.

@@ -146,6 +146,31 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE turns ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: the notifications' outbox: a row per notice and target until sent, and
+    # the last event each host's daemon read for them.
+    """
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        target TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        created REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try REAL NOT NULL,
+        error TEXT,
+        sent REAL,
+        UNIQUE (event_id, kind, target)
+    );
+    CREATE INDEX notices_unsent ON notices (sent, id);
+    CREATE TABLE notice_cursors (
+        origin TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL
+    );
+    """,
 )
 
 
