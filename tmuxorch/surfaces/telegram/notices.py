@@ -12,6 +12,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from tmuxorch.fleet import notices
 from tmuxorch.fleet.views.agents import AgentView
 
 MARK = "🤖"
@@ -30,7 +31,7 @@ ANSWERED = "answered"
 
 
 def fit(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return notices.shorten(text, limit)
 
 
 def about(text: str | None) -> str | None:
