@@ -41,6 +41,10 @@ def test_several_names_each_acted_on(env: Env, action: str, after: str, said: st
     env.ok("wait", "a", "b", "--until", "done", "--timeout", "30")
     states = _states(env)
     assert (states["a"], states["b"], states["c"]) == (after, after, "busy")
+    if action == "stop":
+        # No quit command in the fake profile: asked to end by SIGTERM, which
+        # it answers with 143, rather than killed once a wait ran out.
+        assert env.json("status", "a")["exit_status"] == 143
 
 
 @pytest.mark.parametrize(("action", "after", "said"), ACTIONS, ids=[a[0] for a in ACTIONS])

@@ -75,6 +75,11 @@ def stop(fleet: Fleet, name: str, *, timeout: float = 15.0) -> Agent:
     if quit_command and pane is not None and not pane.dead:
         with contextlib.suppress(DeliveryError, TmuxError):
             prompting.type_into(fleet, agent, quit_command, confirm=False)
+    elif pane is not None and not pane.dead and pane.pid:
+        # No quit command: SIGTERM is how such a program is asked to end (a
+        # wait for nothing to happen was the whole timeout).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pane.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pane is not None and not pane.dead and time.monotonic() < deadline:
         time.sleep(0.1)
