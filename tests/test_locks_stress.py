@@ -1,4 +1,4 @@
-"""Stress without Claude: 8 processes x 500 acquire/release on 3 paths.
+"""Stress without Claude: 8 processes x 250 acquire/release on 3 paths.
 
 Each worker process is one holder and calls the hook entry point's
 ``tmuxorch.claude.autolock.main`` in-process for every acquisition (the real stdin
@@ -26,7 +26,7 @@ from typing import Any
 from tmuxorch.store.opening import open_store
 
 WORKERS = 8
-ROUNDS = 500
+ROUNDS = 250  # 2000 acquisitions in all: contention on every path, in CI's time
 PATHS = 3
 
 
