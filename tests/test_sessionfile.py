@@ -1,0 +1,101 @@
+"""Reading Claude's session files (tmuxorch.claude.sessionfile): what a change
+says of the agent, and which files come from a live process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tmuxorch.claude import sessionfile
+from tmuxorch.claude.sessionfile import SessionFile
+from tmuxorch.core import procs
+
+
+def _file(status: str, waiting_for: str = "") -> SessionFile:
+    return SessionFile(pid=1, proc_start=1, session_id="s", status=status, waiting_for=waiting_for)
+
+
+# (id, status before (None: first reading), waitingFor before, now, its waitingFor, said)
+CHANGES = [
+    ("a dialog opens", "busy", "", "waiting", "dialog open", ("waiting", "dialog open")),
+    ("first reading, open", None, "", "waiting", "input needed", ("waiting", "input needed")),
+    ("another", "waiting", "dialog open", "waiting", "input needed", ("waiting", "input needed")),
+    ("no word on what", "busy", "", "waiting", "", ("waiting", "a dialog is open")),
+    ("the same dialog", "waiting", "dialog open", "waiting", "dialog open", None),
+    ("answered", "waiting", "permission prompt", "busy", "", ("busy", "")),
+    ("dismissed", "waiting", "dialog open", "idle", "", ("idle", "")),
+    ("a turn starts", "idle", "", "busy", "", None),
+    ("a turn ends", "busy", "", "idle", "", None),
+    ("first reading, busy", None, "", "busy", "", None),
+    ("a foreground shell", "waiting", "dialog open", "shell", "", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "before_for", "now", "now_for", "said"),
+    [c[1:] for c in CHANGES],
+    ids=[c[0] for c in CHANGES],
+)
+def test_only_a_dialog_opening_or_closing_says_something(
+    before: str | None, before_for: str, now: str, now_for: str, said: object
+) -> None:
+    earlier = None if before is None else _file(before, before_for)
+    assert sessionfile.proposal(earlier, _file(now, now_for)) == said
+
+
+def _own(proc_start: object) -> dict[str, object]:
+    return {"pid": os.getpid(), "procStart": proc_start, "sessionId": "s", "status": "idle"}
+
+
+# (id, file's content, read at all?, live?)
+FILES = [
+    ("this process", _own(str(procs.start_time(os.getpid()))), True, True),
+    ("its pid, another start", _own("1"), True, False),
+    ("no start to check", _own(None), True, False),
+    ("a dead pid", {"pid": 2**22 + 1, "procStart": "5", "status": "busy"}, True, False),
+    ("no pid", {"status": "busy"}, False, False),
+    ("not an object", [1], False, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "read", "live"), [f[1:] for f in FILES], ids=[f[0] for f in FILES]
+)
+def test_a_file_counts_only_from_the_live_process_that_wrote_it(
+    tmp_path: Path, content: object, read: bool, live: bool
+) -> None:
+    path = tmp_path / "123.json"
+    path.write_text(json.dumps(content))
+    found = sessionfile.read(path)
+    assert (found is not None) is read
+    assert (found is not None and sessionfile.live(found)) is live
+
+
+@pytest.mark.parametrize("raw", ["", "{", "x" * 70000], ids=["empty", "half written", "huge"])
+def test_an_unreadable_file_says_nothing(tmp_path: Path, raw: str) -> None:
+    path = tmp_path / "123.json"
+    path.write_text(raw)
+    assert sessionfile.read(path) is None
+    assert sessionfile.read(tmp_path / "gone.json") is None
+
+
+NAMES = [("123.json", 123), ("123.abcd.key", None), ("x.json", None), ("123.json.tmp", None)]
+
+
+@pytest.mark.parametrize(("name", "pid"), NAMES, ids=[n[0] for n in NAMES])
+def test_only_pid_json_is_a_session_file(name: str, pid: int | None) -> None:
+    assert sessionfile.pid_of(Path(name)) == pid
+
+
+DIRS = [
+    ("config dir", {"CLAUDE_CONFIG_DIR": "/c", "HOME": "/h"}, "/c/sessions"),
+    ("home", {"HOME": "/h"}, "/h/.claude/sessions"),
+]
+
+
+@pytest.mark.parametrize(("environ", "where"), [d[1:] for d in DIRS], ids=[d[0] for d in DIRS])
+def test_where_claude_keeps_its_session_files(environ: dict[str, str], where: str) -> None:
+    assert sessionfile.sessions_dir(environ) == Path(where)
