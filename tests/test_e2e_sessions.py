@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 from tests.conftest import ClaudeFleet
-from tests.fakeapi import text, tool_use
+from tests.fakeapi import Response, text, tool_use, user_texts
 from tests.helpers import retry_until
 
 # A command auto mode must ask its server-side safety check about, which the
@@ -58,3 +58,64 @@ def test_a_dialog_without_a_hook_is_waiting_from_the_session_file(
         return [e for e in map(json.loads, lines) if e["id"] > waiting["id"] and e["state"]]
 
     assert retry_until(closed, message="the dialog's end recorded")[-1]["state"] == "idle"
+
+
+_TEAM_TASK = "TEAMMATE-TASK: say hi"
+_PING = "PING from tmuxorch\twith a tab"
+
+
+def _teammate(body: dict[str, Any]) -> bool:
+    return _TEAM_TASK in json.dumps(body["messages"][0])
+
+
+def test_a_teammate_is_a_child_of_its_lead_and_takes_messages(claude_fleet: ClaudeFleet) -> None:
+    """Agent teams, teammates in-process (tmuxorch's default mode): the
+    teammate shows under its lead (``status``, ``children``), and ``send
+    LEAD/NAME`` reaches it through the team's mailbox, text exact."""
+    fleet, env = claude_fleet, claude_fleet.env
+    teams_on = "CLAUDE_CODE_EXPERIMENTAL_AGENT_TEAMS=1"
+    fleet.spawn("c1", "--permission-mode", "bypassPermissions", "--env", teams_on)
+
+    def answer(body: dict[str, Any]) -> Response:
+        if not _teammate(body):
+            return text("lead done")
+        return text("helper got it" if "PING from" in json.dumps(body["messages"]) else "hi")
+
+    fleet.api.default = answer
+    spawn = {"description": "helper", "prompt": _TEAM_TASK, "name": "helper"}
+    fleet.api.enqueue(tool_use("Agent", spawn))
+    env.ok("send", "c1", "start a team")
+
+    def teammates() -> list[dict[str, Any]]:
+        return list(env.json("status", "c1")["teammates"])
+
+    (mate,) = retry_until(
+        lambda: [t for t in teammates() if t["state"] == "idle"], timeout=90,
+        message="the teammate's first turn ends",
+    )  # fmt: skip
+    session_id = env.json("status", "c1")["session_id"]
+    assert (mate["name"], mate["team"]) == ("helper", f"session-{session_id[:8]}")
+    assert "c1/helper" in env.json("children", "c1")
+    shown = [line.split() for line in env.ok("status", "c1").splitlines()]
+    assert ["teammate", "c1/helper", "idle", "since"] in [line[:4] for line in shown]
+    idles = [
+        e for e in map(json.loads, env.ok("events", "--json", "--agent", "c1").splitlines())
+        if e["event"] == "hook:TeammateIdle"
+    ]  # fmt: skip
+    assert idles and idles[0]["data"]["teammate_name"] == "helper"
+
+    assert env.ok("send", "c1/helper", _PING).strip().isdigit()  # the message's id
+    asked = retry_until(
+        lambda: [r.body for r in fleet.api.turn_requests() if "PING from" in json.dumps(r.body)],
+        timeout=90, message="the teammate's turn on the message",
+    )  # fmt: skip
+    # Claude wraps a mailbox message with its sender; the text is as sent.
+    wrapped = f'<teammate-message teammate_id="tmuxorch">\n{_PING}\n</teammate-message>'
+    assert _teammate(asked[0]) and user_texts(asked[0]) == [wrapped]
+    retry_until(lambda: teammates()[0]["state"] == "idle", timeout=90, message="idle again")
+
+    wrong = env.cli("send", "c1/nobody", "hello")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines() == [
+        "tmuxorch: no teammate 'nobody' in team " + mate["team"] + " (teammates: helper)"
+    ]

@@ -16,9 +16,9 @@ from tests.helpers import apply_hook
 from tmuxorch.claude.hooks import EVENTS
 
 GOLDEN = Path(__file__).parent / "fixtures" / "hooks"
-# Wired, but no 2.1.329 offline run fires it: only auto mode's server-side
-# classifier denies a tool call.
-NOT_OFFLINE = {"PermissionDenied"}
+# Wired, but no 2.1.329 offline run fires them: only auto mode's server-side
+# classifier denies a tool call; the task tools are deferred behind ToolSearch.
+NOT_OFFLINE = {"PermissionDenied", "TaskCompleted"}
 
 _ASKED = "asker: Which colour should the logo be?"
 _MISSING = "Read missing.txt failed: File does not exist. Note: your current working directory is"
@@ -46,6 +46,7 @@ V2_1_329: list[tuple[str, tuple[str, str], tuple[str, str], tuple[Any, str]]] = 
     ("PostToolUse.subagent", ("idle", ""), ("idle", ""), (None, "")),
     ("SubagentStop", ("idle", ""), ("idle", ""), (None, "general-purpose {agent_id}")),
     ("Notification.idle_prompt", ("busy", ""), ("idle", ""), ("idle", "")),
+    ("TeammateIdle", ("idle", ""), ("idle", ""), (None, "helper idle")),
     ("PreCompact", ("idle", ""), ("busy", "compacting"), ("busy", "compacting")),
     ("PostCompact", ("busy", "compacting"), ("idle", ""), ("idle", "")),
     ("StopFailure", ("busy", ""), ("error", "API Error: 400 messages.0: scripted bad request"),

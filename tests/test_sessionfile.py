@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tmuxorch.claude import sessionfile
+from tmuxorch.claude import configdir, sessionfile
 from tmuxorch.claude.sessionfile import SessionFile
 from tmuxorch.core import procs
 
@@ -91,11 +91,11 @@ def test_only_pid_json_is_a_session_file(name: str, pid: int | None) -> None:
 
 
 DIRS = [
-    ("config dir", {"CLAUDE_CONFIG_DIR": "/c", "HOME": "/h"}, "/c/sessions"),
-    ("home", {"HOME": "/h"}, "/h/.claude/sessions"),
+    ("config dir", {"CLAUDE_CONFIG_DIR": "/c", "HOME": "/h"}, "/c"),
+    ("home", {"HOME": "/h"}, "/h/.claude"),
 ]
 
 
 @pytest.mark.parametrize(("environ", "where"), [d[1:] for d in DIRS], ids=[d[0] for d in DIRS])
-def test_where_claude_keeps_its_session_files(environ: dict[str, str], where: str) -> None:
-    assert sessionfile.sessions_dir(environ) == Path(where)
+def test_where_claude_keeps_its_state(environ: dict[str, str], where: str) -> None:
+    assert configdir.config_dir(environ) == Path(where)

@@ -14,7 +14,6 @@ run): this file is then the only signal besides the screen.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
 from tmuxorch.core import procs
@@ -37,15 +36,6 @@ class SessionFile:
     session_id: str
     status: str
     waiting_for: str
-
-
-def sessions_dir(environ: Mapping[str, str]) -> Path:
-    """Where a Claude started with ``environ`` keeps its session files."""
-    config_dir = environ.get("CLAUDE_CONFIG_DIR")
-    if config_dir:
-        return Path(config_dir).expanduser() / "sessions"
-    home = environ.get("HOME") or str(Path.home())
-    return Path(home) / ".claude" / "sessions"
 
 
 def read(path: Path) -> SessionFile | None:

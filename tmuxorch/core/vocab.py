@@ -66,6 +66,8 @@ HookKind = Literal[
     "hook:Notification",
     "hook:SubagentStart",
     "hook:SubagentStop",
+    "hook:TeammateIdle",  # an agent-teams teammate finished its turn
+    "hook:TaskCompleted",  # a task of the team's task list was marked done
     "hook:PreCompact",
     "hook:PostCompact",
     "hook:Elicitation",  # an MCP server asks the person a question

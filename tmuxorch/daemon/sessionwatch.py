@@ -7,14 +7,13 @@ the screen fills in the question)."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from tmuxorch.claude import sessionfile
+from tmuxorch.claude import configdir, sessionfile
 from tmuxorch.claude.sessionfile import SessionFile
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent
@@ -61,8 +60,7 @@ class SessionWatch:
         for agent in agents:
             profile = profile_of(agent)
             if agent.state not in ENDED and profile is not None and profile.hooks:
-                env = {**os.environ, **profile.env, **agent.spec.get("env", {})}
-                dirs.append(sessionfile.sessions_dir(env))
+                dirs.append(configdir.of_agent(agent, profile) / "sessions")
         self.watch(dirs)
 
     def watch(self, dirs: Iterable[Path]) -> None:
