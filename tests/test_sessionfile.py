@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import agent_row
 from tmuxorch.claude import configdir, sessionfile
 from tmuxorch.claude.sessionfile import SessionFile
-from tmuxorch.core import procs
+from tmuxorch.core import frozen, procs, profiles
+from tmuxorch.core.config import Config
+from tmuxorch.daemon.sessionwatch import SessionWatch
+from tmuxorch.store.opening import open_store
 
 
 def _file(status: str, waiting_for: str = "") -> SessionFile:
@@ -99,3 +104,34 @@ DIRS = [
 @pytest.mark.parametrize(("environ", "where"), [d[1:] for d in DIRS], ids=[d[0] for d in DIRS])
 def test_where_claude_keeps_its_state(environ: dict[str, str], where: str) -> None:
     assert configdir.config_dir(environ) == Path(where)
+
+
+# (id, the agent's profile, the file's status sequence, the states the agent went through)
+WATCHED = [
+    ("a Claude agent", "claude", ["busy", "waiting", "busy"], ["busy", "waiting", "busy"]),
+    ("a profile without hooks: the screen alone", "plain", ["busy", "waiting"], ["busy", "busy"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("profile", "statuses", "states"), [w[1:] for w in WATCHED], ids=[w[0] for w in WATCHED]
+)
+def test_the_session_file_moves_only_a_claude_agent(
+    tmp_path: Path, profile: str, statuses: list[str], states: list[str]
+) -> None:
+    """This process stands for the agent's Claude (a live pid, its own start time)."""
+    claude = profiles.get(Config(), "claude")
+    profile_of = {"claude": claude, "plain": frozen.replace(claude, hooks=False)}.get
+    watch = SessionWatch(queue.SimpleQueue())
+    path = tmp_path / f"{os.getpid()}.json"
+    seen = []
+    with open_store(tmp_path / "home") as store:
+        store.insert_agent(agent_row("c1", profile=profile, state="busy", pid=os.getpid()))
+        for status in statuses:
+            content = _own(str(procs.start_time(os.getpid()))) | {"status": status}
+            path.write_text(json.dumps(content | {"waitingFor": "dialog open"}))
+            watch.changed(store, path, lambda agent: profile_of(agent.profile))
+            agent = store.get_agent("c1")
+            assert agent is not None
+            seen.append(agent.state)
+    assert seen == states

@@ -170,7 +170,7 @@ class Monitor:
                     self.changed_at[name] = now
                     self._schedule(name, now + _DEBOUNCE)
             for path in dict.fromkeys(name for kind, name in batch if kind == "session"):
-                self.sessions.changed(self.store, Path(path))
+                self.sessions.changed(self.store, Path(path), self.config.profile)
             if "store" in kinds:
                 self._read_events()
             if "tmux" in kinds or now >= heartbeat:

@@ -85,12 +85,15 @@ class SessionWatch:
         if self.observer is not None:
             self.observer.stop()
 
-    def changed(self, store: Store, path: Path) -> None:
+    def changed(
+        self, store: Store, path: Path, profile_of: Callable[[Agent], Profile | None]
+    ) -> None:
         """The file at ``path`` changed: move its agent's state if a dialog
         opened or closed. A file of a dead process, or of a pid now another
-        process's (``procStart``), or of no agent of this fleet, says nothing."""
+        process's (``procStart``), or of no Claude agent of this fleet (its
+        profile has hooks: one without asked for the screen alone), says nothing."""
         # Read before the file: a hook that moved the agent since wins (expect).
-        agents = [a for a in store.list_agents() if a.state not in ENDED]
+        agents = [a for a in store.list_agents() if a.state not in ENDED and _hooked(a, profile_of)]
         now = sessionfile.read(path)
         if now is None or not sessionfile.live(now):
             self.seen.pop(path, None)
@@ -105,6 +108,11 @@ class SessionWatch:
             agent.name, state, detail, data={"source": "session"}, expect=agent.state,
             writer=SESSION,
         )  # fmt: skip
+
+
+def _hooked(agent: Agent, profile_of: Callable[[Agent], Profile | None]) -> bool:
+    profile = profile_of(agent)
+    return profile is not None and profile.hooks
 
 
 def _runs(agent: Agent, session: SessionFile) -> bool:
