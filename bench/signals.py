@@ -14,7 +14,8 @@ measures from the moment the fake API answers with the tool_use to the
 ``waiting`` event as a ``tmuxorch events --follow --json`` subprocess prints
 it (what a script watching the fleet gets; bench/monitor.py's stream), then
 approves and waits for idle. Reported: p50/p95 of each, which event said
-``waiting`` first, and screen/hook ratios. Goal: hook p95 <= 150 ms.
+``waiting`` first, when the PermissionRequest hook's own event was stored
+(what the hook alone gives), and screen/hook ratios. Goal: hook p95 <= 150 ms.
 """
 
 from __future__ import annotations
@@ -34,25 +35,39 @@ AGENTS = {"hooked": "claude", "screen": "claude-screen"}
 
 def one_round(
     fleet: _fleet.BenchFleet, stream: EventStream, api: Any, project: Path, name: str, i: int
-) -> tuple[float, str]:
-    """ms from the tool_use's answer to ``waiting`` seen, and the event that said it."""
+) -> tuple[float, str, float | None]:
+    """ms from the tool_use's answer to ``waiting`` seen, the event that said it,
+    and ms to the PermissionRequest hook's event as stored (None: no hook)."""
     from tests.fakeapi import text, tool_use
 
     answered: list[tuple[float, float]] = []
     target = project / f"{name}-{i:03d}.txt"
     api.enqueue(timed(tool_use("Write", {"file_path": str(target), "content": "x\n"}), answered))
     api.enqueue(text("ok"))
+    first_id = stream.last_id()
     stream.drain()
     fleet.ok("send", name, f"round {i}: write {target.name}")
     seen = stream.expect(name, "waiting", timeout=60)
     event = str(seen.event.get("event"))
     if event == "state":
         event = f"state ({seen.event.get('data', {}).get('source', '?')})"
-    approve(fleet, name)
-    fleet.ok("wait", name, "--until", "idle", "--timeout", "60", timeout=90)
+    for _ in range(3):
+        approve(fleet, name)
+        # An Enter pressed as the dialog is drawn can be lost (the approval is
+        # recorded, the dialog stays): answer again.
+        idle = fleet.run("wait", name, "--until", "idle", "--timeout", "15", timeout=60)
+        if idle.returncode == 0:
+            break
+    else:
+        raise RuntimeError(f"{name}: still not idle after three approvals")
     if api.pending():  # the turn ended without consuming "ok": keep rounds aligned
         api.clear_script()
-    return (seen.at - answered[0][0]) * 1000, event
+    hook = stream.query(
+        "SELECT min(ts) FROM events WHERE agent = ? AND id > ? AND event = ?",
+        name, first_id, "hook:PermissionRequest",
+    )[0][0]  # fmt: skip
+    hook_ms = None if hook is None else (hook - answered[0][1]) * 1000
+    return (seen.at - answered[0][0]) * 1000, event, hook_ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no Claude Code found (set TMUXORCH_TEST_CLAUDE)", file=sys.stderr)
         return 1
     latencies: dict[str, list[float]] = {name: [] for name in AGENTS}
+    hooks: list[float] = []
     sources: dict[str, dict[str, int]] = {name: {} for name in AGENTS}
     with contextlib.ExitStack() as stack:
         fleet = stack.enter_context(_fleet.bench_fleet("bench-signals"))
@@ -92,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(stream.close)
         for i in range(args.rounds):
             for name in AGENTS:
-                ms, event = one_round(fleet, stream, api, project, name, i)
+                ms, event, hook_ms = one_round(fleet, stream, api, project, name, i)
                 latencies[name].append(ms)
+                hooks += [] if hook_ms is None else [hook_ms]
                 sources[name][event] = sources[name].get(event, 0) + 1
                 log(f"round {i} {name}: {ms:.1f} ms ({event})")
     figures: dict[str, Any] = {
         name: {**summary(ms), "said_by": sources[name]} for name, ms in latencies.items()
     }
+    # The hook alone, had the session file not spoken first (stored, not seen).
+    figures["hooked"]["permission_request_stored"] = summary(hooks)
     for q in ("p50_ms", "p95_ms"):
         figures[f"screen_over_hook_{q[:3]}"] = round(figures["screen"][q] / figures["hooked"][q], 2)
     figures["goal_hook_p95_ms"] = GOAL_P95_MS
@@ -108,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in AGENTS:
             f = figures[name]
             log(f"{name:<7} p50 {f['p50_ms']:7.1f} ms  p95 {f['p95_ms']:7.1f} ms  {f['said_by']}")
+        hook = figures["hooked"]["permission_request_stored"]
+        log(f"PermissionRequest hook stored: p50 {hook['p50_ms']} ms  p95 {hook['p95_ms']} ms")
         log(f"screen/hook: p50 x{figures['screen_over_hook_p50']}, "
             f"p95 x{figures['screen_over_hook_p95']}")  # fmt: skip
     return 0 if figures["hooked"]["p95_ms"] <= GOAL_P95_MS else 1
