@@ -96,6 +96,7 @@ def test_a_teammate_is_a_child_of_its_lead_and_takes_messages(claude_fleet: Clau
     session_id = env.json("status", "c1")["session_id"]
     assert (mate["name"], mate["team"]) == ("helper", f"session-{session_id[:8]}")
     assert "c1/helper" in env.json("children", "c1")
+    assert "c1/helper" in env.ok("dashboard", "--once")
     shown = [line.split() for line in env.ok("status", "c1").splitlines()]
     assert ["teammate", "c1/helper", "idle", "since"] in [line[:4] for line in shown]
     idles = [
