@@ -12,9 +12,9 @@ from tmuxorch.claude import configdir, teams
 from tmuxorch.core.errors import AgentError, ProfileError
 from tmuxorch.core.frozen import asdict, frozen
 from tmuxorch.core.records import Agent, Message, iso
-from tmuxorch.core.states import LAUNCHES
 from tmuxorch.core.vocab import ENDED, EventKind
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.views.subagents import last_launch
 
 # The lead's hook events that say a teammate's turn began or ended, and the
 # payload field naming the teammate in each.
@@ -55,8 +55,7 @@ def teammates(fleet: Fleet, agent: Agent) -> list[TeammateView]:
     found = team(fleet, agent)
     if found is None:
         return []
-    starts = [e for k in LAUNCHES for e in fleet.store.events(agent=agent.name, kind=k, limit=1)]
-    launch = max(starts, key=lambda e: e.id, default=None)
+    launch = last_launch(fleet.store, agent)
     after, started = (launch.id, launch.ts) if launch else (0, 0.0)
     turns = [
         (event.ts, str(event.data.get(field) or ""), state)
@@ -64,11 +63,11 @@ def teammates(fleet: Fleet, agent: Agent) -> list[TeammateView]:
         for event in fleet.store.events(agent=agent.name, kind=kind, after=after)
     ]
     turns += [
-        (m.ts, m.recipient.partition("/")[2], "busy")
-        for m in fleet.store.messages()
-        if m.recipient.partition("/")[0] == agent.name and m.status == "delivered"
-        and m.ts >= started
-    ]  # fmt: skip
+        (m.ts, name, "busy")
+        for name in found.members
+        for m in fleet.store.messages(f"{agent.name}/{name}")
+        if m.status == "delivered" and m.ts >= started
+    ]
     last: dict[str, tuple[str, float | None]] = {n: (s, ts) for ts, n, s in sorted(turns)}
     return [TeammateView(n, found.name, *last.get(n, ("starting", None))) for n in found.members]
 
