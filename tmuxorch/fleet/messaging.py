@@ -19,7 +19,7 @@ from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.core.records import Agent, Message, Watch, now
 from tmuxorch.core.states import UNTIL
 from tmuxorch.core.vocab import ENDED, MODES, EventKind, Mode, State
-from tmuxorch.fleet import delivery, teammates
+from tmuxorch.fleet import delivery
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import Fleet
 
@@ -69,6 +69,8 @@ def send(
     mode = check_mode(mode)
     check_text(text)
     if "/" in name:  # LEAD/NAME: a teammate in a Claude Code team (no agent name has "/")
+        from tmuxorch.fleet import teammates  # start-up cost: most sends go to agents
+
         return teammates.send(fleet, name, text, sender)
     fleet.refresh()
     agent = fleet.agent(name)

@@ -5,7 +5,7 @@ these views, so the CLI, the MCP server and the HTTP API cannot disagree."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.frozen import asdict, frozen, replace
@@ -13,8 +13,10 @@ from tmuxorch.core.records import Agent, Event, iso
 from tmuxorch.core.vocab import STATES
 from tmuxorch.fleet import monitorproc, safetynet
 from tmuxorch.fleet.lifecycle import Fleet
-from tmuxorch.fleet.teammates import TeammateView, teammates
 from tmuxorch.fleet.views.subagents import SubagentView, live_subagents
+
+if TYPE_CHECKING:
+    from tmuxorch.fleet.teammates import TeammateView
 
 
 @frozen
@@ -147,6 +149,7 @@ def agent_view(fleet: Fleet, name: str) -> AgentView:
     """One agent in detail (``status``, ``get_status``): panes looked at, tokens
     and cost read from its transcripts up to now, and its children."""
     from tmuxorch.claude import cost  # start-up cost: `list` reads no transcript
+    from tmuxorch.fleet.teammates import teammates  # nor any team's files
 
     fleet.refresh()
     cost.refresh_agent(fleet.store, name, cost.pricing(fleet.config))
