@@ -17,7 +17,8 @@ from tmuxorch.claude.hooks import EVENTS
 
 GOLDEN = Path(__file__).parent / "fixtures" / "hooks"
 # Wired, but no 2.1.329 offline run fires them: only auto mode's server-side
-# classifier denies a tool call; the task tools are deferred behind ToolSearch.
+# classifier denies a tool call; no offline session offers a task tool to complete
+# (ToolSearch "select:TaskCreate,TaskUpdate" finds none, teams on).
 NOT_OFFLINE = {"PermissionDenied", "TaskCompleted"}
 
 _ASKED = "asker: Which colour should the logo be?"
