@@ -115,7 +115,11 @@ CI_RUN = Path(__file__).resolve().parents[1] / ".ci" / "run"
 
 
 def pinned_version() -> str | None:
-    """``CLAUDE_CODE_VERSION`` from .ci/run (None when there is no such file)."""
+    """The version the e2e tests expect: ``$CLAUDE_CODE_VERSION_E2E`` (CI's
+    job variable for another version), else ``CLAUDE_CODE_VERSION`` from
+    .ci/run (None when there is no such file)."""
+    if os.environ.get("CLAUDE_CODE_VERSION_E2E"):
+        return os.environ["CLAUDE_CODE_VERSION_E2E"]
     try:
         text = CI_RUN.read_text()
     except OSError:

@@ -75,3 +75,10 @@ def test_an_older_claude_skips_or_fails_with_one_line(
     assert outcome in proc.stdout
     assert f"Claude Code 2.1.197, but the tests pin {PINNED}" in proc.stdout
     assert "Traceback" not in proc.stdout
+
+
+def test_a_ci_job_variable_names_another_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAUDE_CODE_VERSION_E2E", "2.1.332")
+    assert pinned_version() == "2.1.332"
+    monkeypatch.delenv("CLAUDE_CODE_VERSION_E2E")
+    assert pinned_version() == PINNED

@@ -352,3 +352,22 @@ def test_attach_and_come_back(env: Env, TestServer: type[Server]) -> None:
     retry_until(lambda: "attached marker" in _capture(outer, "=o:"), message="back")
     outer.cmd("send-keys", "-t", "=o:", "q")
     assert _exit_status(outer, "=o:") == 0
+
+
+def test_teammates_sit_right_under_their_lead(tmp_path: Path) -> None:
+    def teammates(agent: Agent) -> list[tuple[str, str, float | None]]:
+        return [("helper", "busy", NOW - 5), ("critic", "starting", None)] * (
+            agent.name == "agent01"
+        )
+
+    with _fleet_store(tmp_path / "home") as store:
+        plain = [r.name for r in read_rows(store)]
+        rows = read_rows(store, teammates)
+    lead = plain.index("agent01")
+    assert [r.name for r in rows] == [
+        *plain[: lead + 1], "agent01/helper", "agent01/critic", *plain[lead + 1 :],
+    ]  # fmt: skip
+    helper, critic = rows[lead + 1 : lead + 3]
+    assert (helper.state, helper.since, helper.profile) == ("busy", NOW - 5, "teammate")
+    assert (critic.state, critic.since) == ("starting", rows[lead].since)
+    assert "agent01/helper" in _frame(rows)[0]

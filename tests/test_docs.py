@@ -104,3 +104,36 @@ def test_the_guide_calls_only_served_tools() -> None:
     called = tools_called_in(GUIDE.read_text())
     assert called, "the guide shows no tool call: the parser is broken"
     assert not called - served_tools(), f"not served: {sorted(called - served_tools())}"
+
+
+def _signal_table() -> dict[str, list[str]]:
+    """README's signal table: state -> its cells (hooks, notification types, ...)."""
+    text = README.read_text()
+    table = text[text.index("<!-- signal-table -->") : text.index("<!-- /signal-table -->")]
+    rows = [line.strip("|").split(" | ") for line in table.splitlines() if line.startswith("| ")]
+    return {row[0].strip(): row[1:] for row in rows[1:]}
+
+
+def test_the_signal_table_names_what_the_code_does() -> None:
+    """Each golden payload that sets a state is named in that state's row;
+    every other wired event in the events-only list; the waiting and idle
+    notification types are the code's."""
+    from tests.test_hook_payloads import V2_1_329
+    from tmuxorch.claude import hooks
+
+    table = _signal_table()
+    text = README.read_text()
+    events_only = text[text.index("Events only, no state:") :].split("\n\n")[0]
+    setters: dict[str, set[str]] = {}
+    for stem, _before, _after, (state, _detail) in V2_1_329:
+        if state is not None and not stem.startswith("Notification"):
+            setters.setdefault(stem.split(".")[0], set()).add(state)
+    for event, states in setters.items():
+        for state in states:
+            row = table["exited / stopped" if state == "exited" else state]
+            assert f"`{event}`" in row[0], (event, state)
+    for event in set(hooks.EVENTS) - set(setters) - {"SessionStart", "Notification"}:
+        assert f"`{event}`" in events_only, event
+    spans = set(_SPAN.findall(table["waiting"][1]))
+    assert spans == set(hooks._WAITING_NOTIFICATIONS)
+    assert set(_SPAN.findall(table["idle"][1])) == {"idle_prompt"}

@@ -94,9 +94,10 @@ def test_tools_are_listed_with_descriptions_and_schemas(env: Env) -> None:
 def test_shell_agent_spawned_steered_and_killed(env: Env) -> None:
     async def body(client: Client) -> None:
         agent = await spawn_idle(client, "w1")
-        # The agent object has the keys of `status --json` (which adds children
-        # and the live sub-agents).
-        assert set(agent) == set(env.json("status", "w1")) - {"children", "subagents"}
+        # The agent object has the keys of `status --json` (which adds children,
+        # the live sub-agents and the teammates).
+        detail = {"children", "subagents", "teammates"}
+        assert set(agent) == set(env.json("status", "w1")) - detail
         listed = await client.ok("list_agents")
         assert [(a["name"], a["state"]) for a in listed["agents"]] == [("w1", "idle")]
         sent = await client.ok("send_message", name="w1", message="echo mcp-$((6*7))")

@@ -50,6 +50,9 @@ DIALOGS: dict[tuple[str, str], tuple[list[str], str | None]] = {
     ("2.1.329", "bypass_permissions_dialog"): (["Down"], None),
     ("2.1.329", "api_key_dialog"): (["Up"], "waiting"),
     ("2.1.329", "api_key_dialog_yes_selected"): (["Enter"], "waiting"),
+    ("2.1.332", "startup_trust_dialog"): (["Down"], None),
+    ("2.1.332", "startup_trust_dialog_yes_selected"): (["Enter"], None),
+    ("2.1.332", "bypass_permissions_dialog"): (["Down"], None),
     ("2.1.197", "startup_trust_dialog"): (["Enter"], None),
     ("2.1.197", "bypass_permissions_dialog"): (["Down"], None),
 }
@@ -63,7 +66,7 @@ CASES = [
 
 def test_fixtures_exist_for_both_versions() -> None:
     versions = {path.parent.name for path, _ in CASES}
-    assert {"2.1.197", "2.1.329"} <= versions
+    assert {"2.1.197", "2.1.329", "2.1.332"} <= versions
 
 
 @pytest.mark.parametrize(
@@ -102,6 +105,10 @@ MENUS: dict[tuple[str, str], list[str]] = {
     ("2.1.329", "api_key_dialog_yes_selected"): [],
     ("2.1.329", "startup_trust_dialog"): ["Down"],
     ("2.1.329", "bypass_permissions_dialog"): ["Down"],
+    ("2.1.332", "permission_bash"): [],
+    ("2.1.332", "permission_write"): [],
+    ("2.1.332", "startup_trust_dialog"): ["Down"],
+    ("2.1.332", "bypass_permissions_dialog"): ["Down"],
     ("2.1.197", "permission_bash"): [],
     ("2.1.197", "startup_trust_dialog"): [],
     ("2.1.197", "bypass_permissions_dialog"): ["Down"],

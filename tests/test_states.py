@@ -45,6 +45,20 @@ TRANSITIONS = [
     ("hook", "busy", "exited", True),
     ("hook", "stopped", "starting", False),
     ("notice", "exited", "idle", False),
+    # Claude's session file: a dialog opens from any live state, and the one
+    # open closes; turns and start-up are the hooks' and the screen's word.
+    ("session", "busy", "waiting", True),
+    ("session", "idle", "waiting", True),
+    ("session", "starting", "waiting", True),
+    ("session", "error", "waiting", True),
+    ("session", "waiting", "busy", True),
+    ("session", "waiting", "idle", True),
+    ("session", "busy", "idle", False),
+    ("session", "idle", "busy", False),
+    ("session", "starting", "idle", False),
+    ("session", "error", "idle", False),
+    ("session", "waiting", "error", False),
+    ("session", "exited", "waiting", False),
 ]
 
 
@@ -308,3 +322,10 @@ def test_mark_lost(tmp_path: Path, row: dict[str, Any], marked: bool) -> None:
             assert agent.since > 1.0 and events == [("exited", "exited", "window gone")]
         else:
             assert (agent.state, agent.since, events) == (row["state"], 1.0, [])
+
+
+def test_the_session_file_keeps_a_stronger_writers_question() -> None:
+    """ "permission prompt" repeats the waiting the hook or screen gave with the question."""
+    row = Row(state="waiting", detail="Do you want to proceed?")
+    assert states.transition("session", row, "waiting", "permission prompt").fields == {}
+    assert states.transition("screen", row, "waiting", "Do you want to x?").fields

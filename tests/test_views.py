@@ -68,8 +68,8 @@ def test_cli_and_mcp_return_identical_objects(env: Env, tmp_path: Path) -> None:
         assert env.json(*cli) == mcp, what
     events = env.ok("events", "--agent", "w1", "-n", "20", "--json").splitlines()
     assert [json.loads(line) for line in events] == shown["events"]["events"]
-    assert list(shown["status"]) == [*AGENT_KEYS, "children", "subagents"]
-    assert shown["status"]["subagents"] == []
+    assert list(shown["status"]) == [*AGENT_KEYS, "children", "subagents", "teammates"]
+    assert shown["status"]["subagents"] == shown["status"]["teammates"] == []
     assert shown["status"]["children"] == ["w2"]
     assert shown["status of a child"]["locks"] == [str(tmp_path / "shared")]
     assert [list(a) for a in shown["list"]["agents"]] == [AGENT_KEYS] * 3

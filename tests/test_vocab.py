@@ -55,7 +55,7 @@ def test_the_mcp_tools_take_the_vocabularys_words(literal: object, words: tuple[
 HOOKS = [
     ("a hook", "Stop", "hook:Stop"),
     ("another", "UserPromptSubmit", "hook:UserPromptSubmit"),
-    ("not a hook we take", "TeammateIdle", None),
+    ("not a hook we take", "MessageDisplay", None),
     ("not the kind itself", "hook:Stop", None),
 ]
 

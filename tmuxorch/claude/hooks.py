@@ -107,6 +107,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
     for key in (
         "source", "reason", "notification_type", "tool_name", "error", "stop_reason",
         "trigger", "agent_id", "agent_type", "mcp_server_name", "action",
+        "teammate_name", "team_name", "task_id", "task_subject",
     ):  # fmt: skip
         if isinstance(payload.get(key), str):
             data[key] = payload[key]
@@ -136,6 +137,13 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
         detail = _short(f"{payload.get('agent_type') or 'agent'} {payload.get('agent_id') or ''}")
         if event == "SubagentStop":
             data["last"] = str(payload.get("last_assistant_message") or "")[:8192]
+    elif event == "TeammateIdle":
+        # The lead's own state stands; `status` lists its teammates and theirs.
+        detail = _short(f"{payload.get('teammate_name') or 'teammate'} idle")
+    elif event == "TaskCompleted":
+        who = payload.get("teammate_name")
+        detail = _short(f"task done: {payload.get('task_subject') or payload.get('task_id')}")
+        detail += f" ({who})" if who else ""
     elif event == "PreCompact":
         state, detail = "busy", "compacting"
     elif event == "PostCompact":

@@ -2,7 +2,8 @@
 
 Writers are Claude's hooks, its notices (Notification hooks: the idle one
 it repeats a minute after any turn, failed or not, and the ones that say a
-person must answer), the screen and the fleet itself
+person must answer), its session file (``sessions/<pid>.json``: a dialog
+opens or closes), the screen and the fleet itself
 (spawn, delivery, kill, stop, a process that ended, a window gone). Hooks say
 what happened; the screen fills in what they do not (``monitor.decide``); the
 notice is the weakest word of all. ``since`` is when the current state began:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 HOOK: Writer = "hook"
 NOTICE: Writer = "notice"
+SESSION: Writer = "session"
 SCREEN: Writer = "screen"
 FLEET: Writer = "fleet"
 
@@ -37,9 +39,14 @@ REFUSED: dict[tuple[Writer, State], frozenset[State]] = {
     (NOTICE, "error"): frozenset({"idle"}),
     # Nor does it close a question still open on screen.
     (NOTICE, "waiting"): frozenset({"idle"}),
+    # Claude's session file speaks only of its dialogs: one opens (waiting from
+    # any live state) or the one open closes (answered: busy; dismissed:
+    # idle). Turns start and end by the hooks; starting ends by the screen.
+    **{(SESSION, live): _LIVE - {"waiting"} for live in _LIVE - {"waiting"}},
+    (SESSION, "waiting"): frozenset({"starting", "error"}),
     # An ended agent lives again only when the fleet starts it: a late hook,
-    # screen read or delivery does not revive it.
-    **{(writer, ended): _LIVE for writer in (HOOK, NOTICE, SCREEN) for ended in ENDED},
+    # session file, screen read or delivery does not revive it.
+    **{(writer, ended): _LIVE for writer in (HOOK, NOTICE, SESSION, SCREEN) for ended in ENDED},
     **{(FLEET, ended): _LIVE - {"starting"} for ended in ENDED},
 }
 
@@ -127,9 +134,10 @@ def transition(
         changes = {"state": proposed, "detail": detail}
         return Decision(event, proposed, changes, since=True, turn=turn, record=True)
     if proposed == row.state:
-        # A notice repeats the state in general words ("Claude Code needs your
-        # input"): the detail a stronger writer gave (the question) stands.
-        renamed = detail != row.detail and writer != NOTICE
+        # A notice or the session file repeats the state in general words
+        # ("Claude Code needs your input", "dialog open"): the detail a
+        # stronger writer gave (the question) stands.
+        renamed = detail != row.detail and writer not in (NOTICE, SESSION)
         changes = {"state": proposed, "detail": detail} if renamed else {}
         return Decision(event, proposed, changes, turn=turn, record=hook or bool(changes))
     return Decision(event, None, turn=turn, record=hook)  # refused: the current word stands

@@ -37,7 +37,7 @@ STATES: tuple[State, ...] = get_args(State)
 ENDED: tuple[State, ...] = ("exited", "stopped")
 
 # Who says what an agent's state is (tmuxorch.core.states ranks them).
-Writer = Literal["hook", "notice", "screen", "fleet"]
+Writer = Literal["hook", "notice", "session", "screen", "fleet"]
 WRITERS: tuple[Writer, ...] = get_args(Writer)
 
 # Why the process ended when tmuxorch ended it (``lost``: its window vanished
@@ -66,6 +66,8 @@ HookKind = Literal[
     "hook:Notification",
     "hook:SubagentStart",
     "hook:SubagentStop",
+    "hook:TeammateIdle",  # an agent-teams teammate finished its turn
+    "hook:TaskCompleted",  # a task of the team's task list was marked done
     "hook:PreCompact",
     "hook:PostCompact",
     "hook:Elicitation",  # an MCP server asks the person a question

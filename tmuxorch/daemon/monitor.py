@@ -7,7 +7,9 @@ polling loop per pane:
   inotify is unavailable): the screen of that agent may have changed;
 - the store's changes waiter (``Store.changes()``): a hook (or a CLI call) wrote;
 - a tmux ``wait-for`` channel signalled by the server's ``pane-died`` and
-  ``window-unlinked`` hooks: a process ended or a window closed.
+  ``window-unlinked`` hooks: a process ended or a window closed;
+- Claude's session files (``sessions/<pid>.json``), watched by watchdog too:
+  a dialog opened or closed, some of which no hook reports.
 
 Hooks are trusted first (they say busy, waiting, idle, error at once); the
 screen, captured only when its log says it changed, adds what hooks do not
@@ -24,6 +26,7 @@ import queue
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from tmuxorch.claude.cost import TURN_ENDS, pricing
@@ -40,6 +43,7 @@ from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.notifier import Notifier
+from tmuxorch.daemon.sessionwatch import SessionWatch
 from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.daemon.verdict import decide
 from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
@@ -75,6 +79,7 @@ class Monitor:
         self.stopping = threading.Event()
         self.waker = TmuxWaker(self.tmux, self.events)
         self.store_waker = StoreWaker(self.store, self.events)
+        self.sessions = SessionWatch(self.events)
         self.last_event = 0
         self.costs = Refresher(settings.home, pricing(settings.config), settings.config.store.url)
         # Limits (max_cost, max_turns, max_duration): checked on events, cost reads, a deadline.
@@ -104,6 +109,7 @@ class Monitor:
                 self._loop()
             finally:
                 observer.stop()
+                self.sessions.stop()
                 self.stopping.set()
                 self.notifier.stop()
                 self.store_waker.stop()
@@ -136,6 +142,7 @@ class Monitor:
             self.states[agent.name] = agent.state
             if agent.state not in ENDED:
                 self.due[agent.name] = 0.0
+        self.sessions.watch_agents(self.store.list_agents(), self.config.profile)
         self.guard.start(self.last_event)
         heartbeat = time.monotonic() + _HEARTBEAT
         watch_at: float | None = None
@@ -168,6 +175,8 @@ class Monitor:
                 if kind == "log":
                     self.changed_at[name] = now
                     self._schedule(name, now + _DEBOUNCE)
+            for path in dict.fromkeys(name for kind, name in batch if kind == "session"):
+                self.sessions.changed(self.store, Path(path), self.config.profile)
             if "store" in kinds:
                 self._read_events()
             if "tmux" in kinds or now >= heartbeat:
@@ -221,6 +230,8 @@ class Monitor:
                 self._schedule(event.agent, time.monotonic())
             if event.event in _STARTS:  # on a new tmux server, if its own had gone
                 self.waker.agent_started()
+            if event.event in (*_STARTS, "hook:SessionStart"):  # its session file's dir
+                self.sessions.watch_agents(self.store.list_agents(), self.config.profile)
 
     def _screen(self, name: str) -> str:
         """The agent's screen now (a notice's text), or nothing if it is gone."""

@@ -68,6 +68,10 @@ def send(
     """
     mode = check_mode(mode)
     check_text(text)
+    if "/" in name:  # LEAD/NAME: a teammate in a Claude Code team (no agent name has "/")
+        from tmuxorch.fleet import teammates  # start-up cost: most sends go to agents
+
+        return teammates.send(fleet, name, text, sender)
     fleet.refresh()
     agent = fleet.agent(name)
     body = attributed(fleet, text, sender)

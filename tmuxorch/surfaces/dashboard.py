@@ -9,13 +9,14 @@ queues current, so the dashboard never looks at a pane.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.store.interface import Store
 from tmuxorch.surfaces.statusline import COUNTED
@@ -83,10 +84,16 @@ class Row:
     queued: int
 
 
-def read_rows(store: Store) -> list[Row]:
-    """The fleet from the store (three queries), in display order."""
+# An agent's Claude Code teammates: (name, state, since) each.
+Teammates = Callable[[Agent], Sequence[tuple[str, str, float | None]]]
+
+
+def read_rows(store: Store, teammates: Teammates | None = None) -> list[Row]:
+    """The fleet from the store (three queries), in display order; with
+    ``teammates``, each lead's teammates right under it (``LEAD/NAME``)."""
     held = store.locks_by_agent()
     queued = store.queued_counts()
+    agents = store.list_agents()
     rows = [
         Row(
             name=a.name,
@@ -99,9 +106,19 @@ def read_rows(store: Store) -> list[Row]:
             locks=tuple(held.get(a.name, ())),
             queued=queued.get(a.name, 0),
         )
-        for a in store.list_agents()
+        for a in agents
     ]
-    return ordered(rows)
+    if teammates is None:
+        return ordered(rows)
+    by_name = {a.name: a for a in agents}
+    shown: list[Row] = []
+    for row in ordered(rows):
+        shown.append(row)
+        shown += [
+            Row(f"{row.name}/{name}", "teammate", state, "", since or row.since, "", 0.0, (), 0)
+            for name, state, since in teammates(by_name[row.name])
+        ]
+    return shown
 
 
 def ordered(rows: Sequence[Row]) -> list[Row]:

@@ -5,7 +5,7 @@ these views, so the CLI, the MCP server and the HTTP API cannot disagree."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmuxorch.core.errors import AgentError
 from tmuxorch.core.frozen import asdict, frozen, replace
@@ -14,6 +14,9 @@ from tmuxorch.core.vocab import STATES
 from tmuxorch.fleet import monitorproc, safetynet
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.subagents import SubagentView, live_subagents
+
+if TYPE_CHECKING:
+    from tmuxorch.fleet.teammates import TeammateView
 
 
 @frozen
@@ -53,7 +56,7 @@ class ViolationView:
 @frozen
 class AgentView:
     """The agent object of the JSON contract, keys in the contract's order.
-    ``children`` and ``subagents`` are filled by :func:`agent_view`
+    ``children``, ``subagents`` and ``teammates`` are filled by :func:`agent_view`
     (``status``/``get_status``) and left out of the JSON otherwise. Times are epoch seconds here and
     ISO-8601 UTC in the JSON."""
 
@@ -84,6 +87,8 @@ class AgentView:
     children: list[str] | None = None
     # Its live sub-agents (Claude's Task/Agent tool), with ``children``.
     subagents: list[SubagentView] | None = None
+    # Its Claude Code teammates (agent teams), with ``children``.
+    teammates: list[TeammateView] | None = None
 
     def to_json(self) -> dict[str, Any]:
         shown = asdict(self)
@@ -98,6 +103,10 @@ class AgentView:
             del shown["subagents"]
         else:
             shown["subagents"] = [s.to_json() for s in self.subagents]
+        if self.teammates is None:
+            del shown["teammates"]
+        else:
+            shown["teammates"] = [t.to_json() for t in self.teammates]
         return shown
 
 
@@ -140,13 +149,15 @@ def agent_view(fleet: Fleet, name: str) -> AgentView:
     """One agent in detail (``status``, ``get_status``): panes looked at, tokens
     and cost read from its transcripts up to now, and its children."""
     from tmuxorch.claude import cost  # start-up cost: `list` reads no transcript
+    from tmuxorch.fleet.teammates import teammates  # nor any team's files
 
     fleet.refresh()
     cost.refresh_agent(fleet.store, name, cost.pricing(fleet.config))
     children = [a.name for a in fleet.store.list_agents() if a.parent == name]
     agent = fleet.agent(name)
     subagents = live_subagents(fleet.store, agent)
-    return replace(of(fleet, agent), children=children, subagents=subagents)
+    mates = teammates(fleet, agent)
+    return replace(of(fleet, agent), children=children, subagents=subagents, teammates=mates)
 
 
 def agent_views(fleet: Fleet, state: str | None = None) -> list[AgentView]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tmuxorch.core.frozen import asdict, frozen
-from tmuxorch.core.records import Agent, iso
+from tmuxorch.core.records import Agent, Event, iso
 from tmuxorch.core.states import LAUNCHES
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.store.interface import Store
@@ -28,8 +28,8 @@ def live_subagents(store: Store, agent: Agent) -> list[SubagentView]:
     ended with it, whether or not their SubagentStop fired."""
     if agent.state in ENDED:
         return []
-    starts = (store.events(agent=agent.name, kind=kind, limit=1) for kind in LAUNCHES)
-    after = max((e.id for events in starts for e in events), default=0)
+    launch = last_launch(store, agent)
+    after = launch.id if launch else 0
     stopped = {
         e.data.get("agent_id")
         for e in store.events(agent=agent.name, kind="hook:SubagentStop", after=after)
@@ -39,3 +39,9 @@ def live_subagents(store: Store, agent: Agent) -> list[SubagentView]:
         for e in store.events(agent=agent.name, kind="hook:SubagentStart", after=after)
         if e.data.get("agent_id") and e.data["agent_id"] not in stopped and e.ts >= agent.created
     ]
+
+
+def last_launch(store: Store, agent: Agent) -> Event | None:
+    """The event that started the agent's current process (spawn, resume, fork)."""
+    starts = [e for kind in LAUNCHES for e in store.events(agent=agent.name, kind=kind, limit=1)]
+    return max(starts, key=lambda e: e.id, default=None)

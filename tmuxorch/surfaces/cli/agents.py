@@ -267,6 +267,9 @@ def status(name: str | None, as_json: bool) -> None:
     ]
     for sub in shown.get("subagents", ()):
         rows.append(("subagent", f"{sub['type'] or 'agent'} {sub['id']} since {sub['since']}"))
+    for mate in shown.get("teammates", ()):
+        since = f" since {mate['since']}" if mate["since"] else ""
+        rows.append(("teammate", f"{view.name}/{mate['name']} {mate['state']}{since}"))
     if view.worktree:
         rows.append(("worktree", f"{view.worktree['path']} ({view.worktree['branch']})"))
     if view.exit_status is not None:

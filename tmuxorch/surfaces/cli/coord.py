@@ -67,11 +67,15 @@ def broadcast(message: str, scope: str | None, mode: str, as_json: bool) -> None
 @json_option
 @handle_errors
 def children(name: str | None, as_json: bool) -> None:
-    """My children (or NAME's): the agents spawned from its pane."""
+    """My children (or NAME's): the agents spawned from its pane, then its
+    Claude Code teammates as LEAD/NAME (the address `send` takes)."""
+    from tmuxorch.fleet.teammates import teammates
+
     parent = name or _me()
     f = fleet()
-    f.agent(parent)
-    _names([a.name for a in f.agents() if a.parent == parent], as_json)
+    lead = f.agent(parent)
+    mates = [f"{parent}/{t.name}" for t in teammates(f, lead)]
+    _names([a.name for a in f.agents() if a.parent == parent] + mates, as_json)
 
 
 @click.command()

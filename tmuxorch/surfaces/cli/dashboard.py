@@ -22,12 +22,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tmuxorch.core.errors import TmuxorchError
 from tmuxorch.surfaces.cli.common import Obj, fleet, handle_errors
+
+if TYPE_CHECKING:
+    from tmuxorch.fleet.lifecycle import Fleet
+    from tmuxorch.surfaces.dashboard import Teammates
 
 # Coalesce bursts of store writes (a turn is several events) into one read:
 # read 50 ms after a change, and at most ten times a second.
@@ -69,7 +73,8 @@ def dashboard(once: bool) -> None:
         f.refresh()
     if once:
         console = Console(highlight=False)
-        console.print(render(read_rows(f.store), now=now(), width=console.width, live=False))
+        rows = read_rows(f.store, _teammates(f))
+        console.print(render(rows, now=now(), width=console.width, live=False))
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("dashboard needs a terminal (use --once to print one frame)")
@@ -226,7 +231,7 @@ class LiveDashboard:
     def _read(self) -> None:
         from tmuxorch.surfaces.dashboard import move, read_rows
 
-        self.rows = read_rows(self.fleet.store)
+        self.rows = read_rows(self.fleet.store, _teammates(self.fleet))
         if self.selected not in {r.name for r in self.rows}:
             self.selected = move(self.rows, None, "home")
 
@@ -290,3 +295,10 @@ class LiveDashboard:
             self.live.start()
         errors = proc.stderr.decode(errors="replace").strip().splitlines()
         self.message = errors[-1] if proc.returncode and errors else f"attached {name}"
+
+
+def _teammates(fleet: Fleet) -> Teammates:
+    """Each agent's Claude Code teammates as the dashboard lists them."""
+    from tmuxorch.fleet.teammates import teammates
+
+    return lambda agent: [(t.name, t.state, t.since) for t in teammates(fleet, agent)]
