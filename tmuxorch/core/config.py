@@ -56,6 +56,10 @@ class DeliverySettings:
     # A message to a stopped Claude agent resumes it in its conversation
     # first; false: the message fails, saying so.
     resume_stopped: bool = True
+    # Which messages go through a Claude agent's own inbox (its messaging
+    # socket) instead of being typed: peers (other agents' and tmuxorch's
+    # notices), all (a person's too), never (and no socket is opened).
+    inbox: str = "peers"
 
 
 @frozen
@@ -181,6 +185,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "locks.scope": ("file", "workspace"),
     "limits.on_breach": ("interrupt", "kill"),
     "notify_parent": ("on_idle", "on_exit", "never"),
+    "delivery.inbox": ("peers", "all", "never"),
 }
 
 
