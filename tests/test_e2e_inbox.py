@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from tests.conftest import ClaudeFleet, agent_requests
-from tests.fakeapi import last_user_text
+from tests.fakeapi import last_user_text, text
 from tests.helpers import retry_until
 from tests.test_e2e_messaging import PEER, prompts
 
@@ -64,8 +64,22 @@ def test_inbox_delivery_is_exact_wakes_the_manager_and_falls_back_to_typing(
     assert all(p.startswith(PEER) for p in _raw_prompts(fleet, "boss"))
     assert draft_shown()
 
-    # The inbox gone, then refusing (a socket nobody listens on): typed.
+    # An urgent message cuts a busy turn through the inbox: no key pressed.
     env.ok("wait", "boss", "--timeout", "60")
+    fleet.api.enqueue(text("This takes forever.", delay=120))
+    env.ok("send", "boss", "the long task", env=as_kid)
+    retry_until(lambda: env.json("status", "boss")["state"] == "busy", message="busy")
+    env.ok("send", "boss", "stop and do this", "--mode", "urgent", env=as_kid)
+    env.ok("wait", "boss", "--timeout", "60")
+    assert prompts(fleet, "boss")[-2:] == [
+        "[message from kid] the long task",
+        "[message from kid] stop and do this",
+    ]
+    with env.fleet() as tmuxorch:
+        assert tmuxorch.store.count_events("boss", ("interrupted",)) == 0
+    assert draft_shown()
+
+    # The inbox gone, then refusing (a socket nobody listens on): typed.
     with env.fleet() as tmuxorch:
         agent = tmuxorch.store.get_agent("boss")
         assert agent is not None

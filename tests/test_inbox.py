@@ -13,7 +13,7 @@ import pytest
 
 from tmuxorch.claude import inbox
 from tmuxorch.core.records import Message
-from tmuxorch.fleet.messaging import through_inbox
+from tmuxorch.fleet.handover import through_inbox
 
 # (id, text): what a frame must carry exactly.
 TEXTS = [

@@ -19,7 +19,7 @@ from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.core.records import Agent, Message, Watch, now
 from tmuxorch.core.states import UNTIL
 from tmuxorch.core.vocab import ENDED, MODES, EventKind, Mode, State
-from tmuxorch.fleet import delivery, prompting
+from tmuxorch.fleet import delivery, handover
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import Fleet
 
@@ -173,17 +173,6 @@ def wait_turn(fleet: Fleet, message_id: int, timeout: float | None = None) -> Ag
     return fleet.agent(name)
 
 
-def through_inbox(policy: str, message: Message) -> bool:
-    """Does config ``delivery.inbox`` send this message through a Claude
-    agent's own inbox? The model reads what comes that way as another
-    session's words, "not typed by your user": right for other agents and
-    tmuxorch's notices (``peers``); a person's own ``send`` is typed unless
-    ``all``. A slash command is always typed: only the composer runs it."""
-    if policy == "never" or delivery.slash_command(message.body):
-        return False
-    return policy == "all" or message.sender is not None or message.body.startswith(_NOTE)
-
-
 def deliver_next(fleet: Fleet, name: str) -> Message | None:
     """Claim and type the next queued message of ``name`` (the monitor's worker)."""
     me = os.getpid()
@@ -198,11 +187,8 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         def progress(stage: str, draft: str) -> None:
             fleet.store.set_message_stage(message.id, stage, draft)
 
-        if not (
-            through_inbox(fleet.config.delivery.inbox, message)
-            and prompting.post_into(fleet, agent, message.body, "next", progress)
-        ):
-            fleet.type_into(agent, message.body, progress=progress)
+        if not handover.hand_over(fleet, agent, message, progress):
+            return _message(fleet, message.id)  # queued again, the turn interrupted
     except Exception as exc:
         # Any failure (a tmux command on a pane that went away, the agent
         # removed, even an OSError nobody foresaw): never leave the claim
@@ -274,7 +260,7 @@ def turn_response(fleet: Fleet, message: Message) -> str:
     return str(ours[0].data.get("last", "")) if ours else ""
 
 
-_NOTE = "[tmuxorch] "
+_NOTE = handover.NOTE
 
 
 def notify(fleet: Fleet, to: str, text: str, *, folds: tuple[str, ...] = ()) -> None:
