@@ -47,10 +47,16 @@ def test_inbox_delivery_is_exact_wakes_the_manager_and_falls_back_to_typing(
     assert prompts(fleet, "boss") == ["[message from kid] " + EXACT]
     assert _raw_prompts(fleet, "boss")[-1].startswith(PEER)
     assert draft_shown()
+    # The same message again at once is a message again (Claude drops a
+    # sender's repeat within 30 s).
+    for _ in range(2):
+        env.ok("send", "boss", "same again", env=as_kid)
+        env.ok("wait", "boss", "--timeout", "60")
+    assert _prompts_with(fleet, "boss", "same again") == 2
 
-    # tmuxorch's notices: the end of a `wait --notify`, then a child's turn.
+    # tmuxorch's notices: a `wait --notify` on an idle child ends at once,
+    # then the child ends a turn.
     env.ok("wait", "kid", "--notify", env=as_boss)
-    env.ok("send", "kid", "true")
     retry_until(
         lambda: any("wait for kid (idle) is over" in p for p in prompts(fleet, "boss")),
         message="boss woken by its wait",

@@ -27,7 +27,7 @@ TEXTS = [
 
 @pytest.mark.parametrize("text", [t[1] for t in TEXTS], ids=[t[0] for t in TEXTS])
 def test_frame_is_one_line_carrying_the_text_exactly(text: str) -> None:
-    data = inbox.frame(text)
+    data = inbox.frame(text, "tmuxorch-1")
     assert data.endswith(b"\n") and data.count(b"\n") == 1
     assert all(b >= 0x20 for b in data[:-1])  # no raw control byte: JSON escaped them
     decoded = json.loads(data)
@@ -35,6 +35,7 @@ def test_frame_is_one_line_carrying_the_text_exactly(text: str) -> None:
         "type": "user",
         "message": {"role": "user", "content": text},
         "priority": "next",
+        "from": "tmuxorch-1",
     }
 
 
@@ -53,9 +54,9 @@ def test_post_to_a_listening_inbox_sends_one_frame(tmp_path: Path) -> None:
         reader = threading.Thread(target=accept)
         reader.start()
         text = "x\t" * 30_000  # 60 KB: more than one write
-        assert inbox.post(path, text, "now")
+        assert inbox.post(path, text, "tmuxorch-7", "now")
         reader.join(timeout=10)
-    assert got == [inbox.frame(text, "now")]
+    assert got == [inbox.frame(text, "tmuxorch-7", "now")]
 
 
 def _stale(path: Path) -> None:
@@ -77,7 +78,7 @@ def test_post_to_an_inbox_that_does_not_answer_is_false(tmp_path: Path, spoil: o
     path = tmp_path / "a.sock"
     assert callable(spoil)
     spoil(path)
-    assert inbox.post(path, "hello") is False
+    assert inbox.post(path, "hello", "tmuxorch-1") is False
 
 
 def test_socket_path_fits_a_unix_address(tmp_path: Path) -> None:

@@ -54,14 +54,21 @@ def socket_path(home: Path, launch: str) -> Path:
     return short / name
 
 
-def frame(text: str, priority: Priority = "next") -> bytes:
+def frame(text: str, sender: str, priority: Priority = "next") -> bytes:
     """One user frame: a single line of JSON (every control character of
-    ``text`` escaped), ending with a newline."""
+    ``text`` escaped), ending with a newline.
+
+    ``sender`` names the frame's sender (its ``from``): Claude drops a
+    sender's message identical to its previous one within 30 s, and allows
+    each sender 30 messages and then one per 2 s. A repeated notice ("child
+    w1 is idle. Last response: Done.") is a new message, and tmuxorch's
+    queue already sends each once and one at a time: each message is a
+    sender of its own."""
     message = {"type": "user", "message": {"role": "user", "content": text}}
-    return (json.dumps({**message, "priority": priority}) + "\n").encode()
+    return (json.dumps({**message, "priority": priority, "from": sender}) + "\n").encode()
 
 
-def post(path: Path, text: str, priority: Priority = "next") -> bool:
+def post(path: Path, text: str, sender: str, priority: Priority = "next") -> bool:
     """Send ``text`` to the session listening at ``path``. False when nobody
     takes it there (no socket, refused, timed out): the caller types it
     instead. A frame cut short is never taken (Claude acts on whole lines
@@ -70,7 +77,7 @@ def post(path: Path, text: str, priority: Priority = "next") -> bool:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(_TIMEOUT)
             conn.connect(os.fsencode(path))
-            conn.sendall(frame(text, priority))
+            conn.sendall(frame(text, sender, priority))
     except OSError as exc:
         logger.info("inbox %s does not answer (%s): typing instead", path, exc)
         return False

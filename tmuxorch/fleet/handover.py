@@ -42,7 +42,7 @@ def hand_over(fleet: Fleet, agent: Agent, message: Message, progress: Progress) 
     keys, to be delivered once idle, as an urgent message always was."""
     urgent = message.mode == "urgent"
     if through_inbox(fleet.config.delivery.inbox, message) and prompting.post_into(
-        fleet, agent, message.body, "now" if urgent else "next", progress
+        fleet, agent, message.body, f"tmuxorch-{message.id}", "now" if urgent else "next", progress
     ):
         return True
     if urgent and agent.state == "busy":

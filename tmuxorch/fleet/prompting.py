@@ -58,7 +58,7 @@ POSTING = "posting"
 
 
 def post_into(
-    fleet: Fleet, agent: Agent, text: str, priority: Priority, progress: Progress
+    fleet: Fleet, agent: Agent, text: str, sender: str, priority: Priority, progress: Progress
 ) -> bool:
     """Deliver ``text`` through the agent's own inbox (Claude's messaging
     socket) and wait until its UserPromptSubmit carries exactly this text.
@@ -72,7 +72,7 @@ def post_into(
 
     mark = fleet.store.last_event_id()
     progress(POSTING, "")
-    if not inbox.post(Path(path), text, priority):
+    if not inbox.post(Path(path), text, sender, priority):
         return False
 
     def reported() -> bool:
