@@ -18,6 +18,7 @@ from tests.claude_env import DUMMY_API_KEY, write_claude_json
 from tests.conftest import ClaudeFleet, Env, agent_requests
 from tests.fakeapi import error, last_user_text, text, tool_use
 from tests.helpers import retry_until
+from tests.test_e2e_messaging import unwrapped
 from tmuxorch.fleet import monitorproc
 
 
@@ -231,7 +232,7 @@ def test_system_prompt_names_the_real_message_header(
     env.ok("send", "c1", "hello", "--wait", env={"TMUXORCH_AGENT": "boss"})
     body = agent_requests(fleet.api, "c1")[-1]
     assert f"start with {told} " in json.dumps(body["system"], ensure_ascii=False)
-    assert last_user_text(body).startswith(received)
+    assert unwrapped(last_user_text(body)).startswith(received)
 
 
 # The profile's own args, and the teammate mode Claude is started with.

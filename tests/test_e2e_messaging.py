@@ -11,9 +11,22 @@ from tests.conftest import ClaudeFleet, Router, agent_requests
 from tests.fakeapi import last_user_text, text, tool_use
 from tests.helpers import retry_until
 
+# How Claude Code shows the model a message that came through its inbox
+# (another agent's, tmuxorch's notices), around the message's text.
+PEER = "Another Claude session sent a message:\n"
+_PEER_END = "\n\nThis came from another Claude session — not typed by your user"
+
+
+def unwrapped(prompt: str) -> str:
+    """The message's own text, of a prompt that came through the inbox."""
+    if not prompt.startswith(PEER) or _PEER_END not in prompt:
+        return prompt
+    return prompt[len(PEER) : prompt.rindex(_PEER_END)]
+
 
 def prompts(fleet: ClaudeFleet, name: str) -> list[str]:
-    """The prompts agent ``name`` sent to the model, one per turn, in order."""
+    """The prompts agent ``name`` sent to the model, one per turn, in order
+    (a message that came through the inbox: its own text)."""
     seen: list[str] = []
     for body in agent_requests(fleet.api, name):
         # Claude may put an environment block (role "system") after the prompt.
@@ -21,7 +34,7 @@ def prompts(fleet: ClaudeFleet, name: str) -> list[str]:
         content = last.get("content")
         blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
         if not any(b.get("type") == "tool_result" for b in blocks):
-            prompt = last_user_text(body)
+            prompt = unwrapped(last_user_text(body))
             if not seen or seen[-1] != prompt:
                 seen.append(prompt)
     return seen

@@ -107,6 +107,21 @@ def test_recovery_decides_by_stage_and_screen(
     assert _lines(out) == ["once"]
 
 
+def test_deliverer_dead_while_posting_fails_the_message(env: Env) -> None:
+    """A deliverer that died posting to an agent's inbox: its frame may sit
+    there unread, so the message is neither posted nor typed again."""
+    env.spawn_ready("s")
+    dead = env.kill_monitor()
+    retry_until(lambda: not procs.alive(dead), message="the monitor gone")
+    with env.fleet() as fleet:
+        message_id = fleet.store.add_message("w1", "s", "sequential", "hello")
+        fleet.store.claim_next("s", dead, procs.start_time(dead))
+        fleet.store.set_message_stage(message_id, "posting", "")
+        recovery.recover_claims(fleet, procs.alive)
+    message = _message(env, message_id)
+    assert message.status == "failed" and "posting it to the agent's inbox" in str(message.error)
+
+
 def test_half_typed_shell_line_is_a_draft(env: Env) -> None:
     """Text sitting in a shell agent's command line is a draft, not work: the
     agent stays idle, a message is delivered around it, and it comes back

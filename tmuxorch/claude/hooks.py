@@ -38,6 +38,8 @@ _WAITING_NOTIFICATIONS = (
 # one inside a turn that goes on (PostCompact's ``trigger``).
 _AFTER_COMPACT: dict[str, State] = {"manual": "idle", "auto": "busy"}
 _DETAIL_MAX = 200
+# Characters of a prompt its event keeps (delivery through the inbox compares them).
+PROMPT_KEPT = 65536
 # Hook payloads can carry whole files (Write's content): read a bounded amount.
 _STDIN_MAX = 64 * 1024 * 1024
 
@@ -119,7 +121,7 @@ def apply(store: Any, name: str, event: str, payload: dict[str, Any]) -> None:
             state = "idle"
     elif event == "UserPromptSubmit":
         prompt = str(payload.get("prompt") or "")
-        data["prompt"] = prompt[:65536]
+        data["prompt"] = prompt[:PROMPT_KEPT]
         state = "busy"
         fields["task"] = _short(prompt, 500)
     elif event in ("PreToolUse", "PostToolUse"):

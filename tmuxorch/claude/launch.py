@@ -85,8 +85,8 @@ def system_prompt(name: str, parent: str | None, header: str) -> str:
     shown = header.format(sender="NAME").strip()
     if shown:
         lines.append(
-            f"Messages from other agents reach you as prompts that start with {shown} "
-            "(NAME being the sender)."
+            "Messages from other agents (relayed by tmuxorch: typed, or as another Claude "
+            f"session's message) start with {shown} (NAME being the sender)."
         )
     lines += [
         "Run `tmuxorch --help` to see fleet commands (send, spawn, wait, list, locks).",

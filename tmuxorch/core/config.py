@@ -57,6 +57,10 @@ class DeliverySettings:
     # A message to a stopped Claude agent resumes it in its conversation
     # first; false: the message fails, saying so.
     resume_stopped: bool = True
+    # Which messages go through a Claude agent's own inbox (its messaging
+    # socket) instead of being typed: peers (other agents' and tmuxorch's
+    # notices), all (a person's too), never (and no socket is opened).
+    inbox: str = "peers"
 
 
 @frozen
@@ -205,6 +209,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "limits.on_breach": ("interrupt", "kill"),
     "notify_parent": ("on_idle", "on_exit", "never"),
     "notify.on[]": NOTICE_KINDS,
+    "delivery.inbox": ("peers", "all", "never"),
 }
 
 

@@ -81,7 +81,8 @@ class Message:
     claimed_at: float | None = None
     claimed_by: int | None = None
     claimed_start: int | None = None
-    # How far the delivery got: None (claimed), typing, typed, submitting.
+    # How far the delivery got: None (claimed), typing, typed, submitting;
+    # posting (through the agent's inbox).
     stage: str | None = None
     # Text someone had in the input line, taken out to deliver this message.
     draft: str | None = None

@@ -47,7 +47,7 @@ from tmuxorch.daemon.sessionwatch import SessionWatch
 from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.daemon.verdict import decide
 from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
-from tmuxorch.fleet import control, messaging, recovery
+from tmuxorch.fleet import control, handover, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.tmux.panes import Pane
@@ -277,9 +277,7 @@ class Monitor:
             if worker is not None and worker.is_alive():
                 continue
             if agent.state in messaging.DELIVERABLE:
-                worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
-                self.workers[name] = worker
-                worker.start()
+                self._start_delivery(name)
             elif agent.state in ("busy", "waiting"):
                 top = self.store.next_queued(name)
                 if (
@@ -288,10 +286,18 @@ class Monitor:
                     and self.interrupted.get(name) != top.id
                 ):
                     self.interrupted[name] = top.id
+                    if handover.cuts_turn(self.fleet, agent, top):
+                        self._start_delivery(name)  # posted to its inbox: Claude ends the turn
+                        continue
                     try:
                         control.interrupt(self.fleet, name)
                     except TmuxorchError as exc:  # it ended, or its pane went, meanwhile
                         logger.warning("interrupting %s for message %d: %s", name, top.id, exc)
+
+    def _start_delivery(self, name: str) -> None:
+        worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
+        self.workers[name] = worker
+        worker.start()
 
     def _deliver(self, name: str) -> None:
         # Its own Fleet: SQLite connections belong to one thread.

@@ -144,15 +144,21 @@ def launch(
 ) -> None:
     """Start the agent's program in its window (a new one, or its own dead
     pane brought back) and record where it runs."""
-    from tmuxorch.claude import launch as claude  # start-up cost: see the imports
+    from tmuxorch.claude import inbox  # start-up cost: see the imports
+    from tmuxorch.claude import launch as claude
 
     argv = profiles.command_argv(profile) + model_args(profile, agent.spec)
     argv += agent.spec.get("args", [])
+    launch_id = uuid.uuid4().hex
+    spec = {**agent.spec, "launch": launch_id}
+    spec.pop("inbox", None)
     if profile.hooks:
-        claude.write_settings(
-            fleet.settings_path(agent.name),
-            claude.hook_settings(claude.executable(), lock_timeout=fleet.config.locks.wait),
-        )
+        settings = claude.hook_settings(claude.executable(), lock_timeout=fleet.config.locks.wait)
+        if fleet.config.delivery.inbox != "never":
+            spec["inbox"] = str(inbox.socket_path(fleet.home, launch_id))
+            argv += [inbox.FLAG, spec["inbox"]]
+            settings.update(inbox.SETTINGS)
+        claude.write_settings(fleet.settings_path(agent.name), settings)
         argv += claude.start_args(
             settings_path=fleet.settings_path(agent.name),
             name=agent.name,
@@ -165,7 +171,6 @@ def launch(
         )
         argv += claude.teammate_args(argv)
     sandbox = claude.start_env(agent.spec.get("permission_mode")) if profile.hooks else {}
-    launch_id = uuid.uuid4().hex
     env = {
         **profile.env,
         **sandbox,
@@ -187,7 +192,7 @@ def launch(
     fleet.store.set_state(
         agent.name, "starting", profile.name, event=event, data={"argv": argv},
         pane_id=pane.pane_id, window_id=pane.window_id, pid=pane.pid,
-        spec={**agent.spec, "launch": launch_id},
+        spec=spec,
     )  # fmt: skip
 
 

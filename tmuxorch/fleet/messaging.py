@@ -19,7 +19,7 @@ from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
 from tmuxorch.core.records import Agent, Message, Watch, now
 from tmuxorch.core.states import UNTIL
 from tmuxorch.core.vocab import ENDED, MODES, EventKind, Mode, State
-from tmuxorch.fleet import delivery
+from tmuxorch.fleet import delivery, handover
 from tmuxorch.fleet.delivery import PASTE_END
 from tmuxorch.fleet.lifecycle import Fleet
 
@@ -187,11 +187,12 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
         agent = fleet.agent(name)
         if agent.state in ENDED:
             raise DeliveryError(f"agent {name!r} is {agent.state}")
-        fleet.type_into(
-            agent,
-            message.body,
-            progress=lambda stage, draft: fleet.store.set_message_stage(message.id, stage, draft),
-        )
+
+        def progress(stage: str, draft: str) -> None:
+            fleet.store.set_message_stage(message.id, stage, draft)
+
+        if not handover.hand_over(fleet, agent, message, progress):
+            return _message(fleet, message.id)  # queued again, the turn interrupted
     except Exception as exc:
         # Any failure (a tmux command on a pane that went away, the agent
         # removed, even an OSError nobody foresaw): never leave the claim
@@ -263,7 +264,7 @@ def turn_response(fleet: Fleet, message: Message) -> str:
     return str(ours[0].data.get("last", "")) if ours else ""
 
 
-_NOTE = "[tmuxorch] "
+_NOTE = handover.NOTE
 
 
 def notify(fleet: Fleet, to: str, text: str, *, folds: tuple[str, ...] = ()) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tmuxorch.claude.hooks import PROMPT_KEPT
 from tmuxorch.core.errors import DeliveryError, TimeoutReached
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED
 
 if TYPE_CHECKING:
+    from tmuxorch.claude.inbox import Priority
     from tmuxorch.fleet.delivery import Progress
     from tmuxorch.fleet.lifecycle import Fleet
 
@@ -48,3 +51,38 @@ def type_into(
         )
     except TimeoutReached:
         raise DeliveryError("the agent never reported the prompt (UserPromptSubmit)") from None
+
+
+# The stage a delivery through the inbox records before its frame goes out.
+POSTING = "posting"
+
+
+def post_into(
+    fleet: Fleet, agent: Agent, text: str, sender: str, priority: Priority, progress: Progress
+) -> bool:
+    """Deliver ``text`` through the agent's own inbox (Claude's messaging
+    socket) and wait until its UserPromptSubmit carries exactly this text.
+    False when the agent has no inbox or nobody answers there: type it then."""
+    path = agent.spec.get("inbox")
+    if agent.state in ENDED or not path:
+        return False
+    # Start-up cost: as in ``type_into``.
+    from tmuxorch.claude import inbox
+    from tmuxorch.store.notify import wait_until
+
+    mark = fleet.store.last_event_id()
+    progress(POSTING, "")
+    if not inbox.post(Path(path), text, sender, priority):
+        return False
+
+    def reported() -> bool:
+        events = fleet.store.events(agent=agent.name, after=mark, kind="hook:UserPromptSubmit")
+        return any(e.data.get("prompt") == text[:PROMPT_KEPT] for e in events)
+
+    try:
+        wait_until(fleet.store, reported, fleet.config.delivery.verify_timeout, lambda: "")
+    except TimeoutReached:
+        raise DeliveryError(
+            "the agent's inbox took the message but the agent never reported it (UserPromptSubmit)"
+        ) from None
+    return True

@@ -12,6 +12,7 @@ from tmuxorch.core.records import Message
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import delivery
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.prompting import POSTING
 
 
 def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> None:
@@ -27,6 +28,10 @@ def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> No
             fleet.store.set_message_status(message.id, "delivered")
         elif message.stage is None:  # nothing typed yet
             fleet.store.requeue_message(message.id)
+        elif message.stage == POSTING:
+            # Its frame may sit in the agent's inbox, unread yet: no screen
+            # tells, and posting again could deliver it twice.
+            _fail(fleet, message, "the deliverer died while posting it to the agent's inbox")
         else:
             _recover_typed(fleet, message, message.stage)
 
@@ -40,15 +45,22 @@ def _recover_typed(fleet: Fleet, message: Message, stage: str) -> None:
         draft = message.draft or ""
         taken = delivery.recover(fleet.tmux, agent.pane_id, message.body, profile, stage, draft)
     except TmuxorchError as exc:
-        reason = f"the deliverer died while {stage}, and the screen cannot tell more: {exc}"
-        fleet.store.set_message_status(message.id, "failed", reason)
-        fleet.store.add_event(message.recipient, "message-failed", None, f"#{message.id}: {reason}")
+        _fail(
+            fleet,
+            message,
+            f"the deliverer died while {stage}, and the screen cannot tell more: {exc}",
+        )
         return
     if taken:
         fleet.store.set_message_status(message.id, "delivered")
         fleet.store.add_event(message.recipient, "message", None, f"#{message.id} recovered")
     else:
         fleet.store.requeue_message(message.id)
+
+
+def _fail(fleet: Fleet, message: Message, reason: str) -> None:
+    fleet.store.set_message_status(message.id, "failed", reason)
+    fleet.store.add_event(message.recipient, "message-failed", None, f"#{message.id}: {reason}")
 
 
 def _taken(fleet: Fleet, message: Message) -> bool:
