@@ -89,10 +89,17 @@ def test_socket_path_fits_a_unix_address(tmp_path: Path) -> None:
     assert short == tmp_path / "home" / "inbox" / "0123456789abcdef.sock"
     deep = tmp_path / ("d" * 100) / "home"
     far = inbox.socket_path(deep, launch)
-    assert len(os.fsencode(far)) <= 107 and far.name == short.name
+    assert len(os.fsencode(far)) <= 103 and far.name == short.name
     assert far.parent != short.parent and far.parent.stat().st_mode & 0o777 == 0o700
     assert inbox.socket_path(deep, launch) == far  # the same home: the same place
+    # 105 bytes fit sun_path, but Claude Code refuses over 103 and exits.
+    tail = len(os.fsencode(tmp_path / "home" / "inbox" / "0123456789abcdef.sock"))
+    edge = tmp_path / ("e" * (105 - tail - 1)) / "home"
+    assert len(os.fsencode(edge / "inbox" / "0123456789abcdef.sock")) == 105
+    moved = inbox.socket_path(edge, launch)
+    assert edge not in moved.parents and len(os.fsencode(moved)) <= 103
     far.parent.rmdir()
+    moved.parent.rmdir()
     with contextlib.suppress(OSError):  # kept while another fleet uses it
         far.parent.parent.rmdir()
 

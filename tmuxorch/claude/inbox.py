@@ -31,8 +31,10 @@ FLAG = "--messaging-socket-path"
 # started with bypassPermissions would never be woken. The socket is reached
 # only by its user (0700 directory), who can type into the pane anyway.
 SETTINGS = {"crossSessionInbound": "accept"}
-# sockaddr_un's sun_path holds 108 bytes, the final NUL included.
-_PATH_MAX = 107
+# sockaddr_un's sun_path holds 108 bytes, the final NUL included, but Claude
+# Code 2.1.329 refuses a --messaging-socket-path over 103 ("too long for a
+# Unix socket (106 bytes, max 103)") and exits at start.
+_PATH_MAX = 103
 # Seconds to connect and write: a session that does not take a frame by then
 # is not listening, and the message is typed instead.
 _TIMEOUT = 5.0
