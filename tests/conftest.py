@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, require_claude
 from tests.fakeapi import FakeAnthropic, Response, ScriptEntry, text
 from tests.helpers import retry_until
 from tests.pgserver import pg_server, pg_url  # noqa: F401  (fixtures: a real PostgreSQL)
+from tmuxorch.claude import inbox
 from tmuxorch.core.config import resolve
 from tmuxorch.fleet import monitorproc
 from tmuxorch.fleet.lifecycle import Fleet
@@ -255,6 +257,8 @@ def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         pid_file = home / monitorproc.LOCK_FILE
         if monitorproc.is_running(home) and pid_file.exists():
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+        # A deep pytest folder puts the agents' inbox sockets under /tmp.
+        shutil.rmtree(inbox.outer_dir(home), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

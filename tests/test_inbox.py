@@ -3,10 +3,11 @@ or not, and which messages go that way."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from pathlib import Path
 
@@ -84,24 +85,28 @@ def test_post_to_an_inbox_that_does_not_answer_is_false(tmp_path: Path, spoil: o
 
 def test_socket_path_fits_a_unix_address(tmp_path: Path) -> None:
     launch = "0123456789abcdef" * 2
-    (tmp_path / "home").mkdir()
-    short = inbox.socket_path(tmp_path / "home", launch)
-    assert short == tmp_path / "home" / "inbox" / "0123456789abcdef.sock"
-    deep = tmp_path / ("d" * 100) / "home"
-    far = inbox.socket_path(deep, launch)
-    assert len(os.fsencode(far)) <= 103 and far.name == short.name
-    assert far.parent != short.parent and far.parent.stat().st_mode & 0o777 == 0o700
-    assert inbox.socket_path(deep, launch) == far  # the same home: the same place
-    # 105 bytes fit sun_path, but Claude Code refuses over 103 and exits.
-    tail = len(os.fsencode(tmp_path / "home" / "inbox" / "0123456789abcdef.sock"))
-    edge = tmp_path / ("e" * (105 - tail - 1)) / "home"
-    assert len(os.fsencode(edge / "inbox" / "0123456789abcdef.sock")) == 105
-    moved = inbox.socket_path(edge, launch)
-    assert edge not in moved.parents and len(os.fsencode(moved)) <= 103
-    far.parent.rmdir()
-    moved.parent.rmdir()
-    with contextlib.suppress(OSError):  # kept while another fleet uses it
-        far.parent.parent.rmdir()
+    # A short folder of its own: pytest's (under xdist above all) may be too deep.
+    base = Path(tempfile.mkdtemp(prefix="ib", dir="/tmp"))
+    deep = base / ("d" * 100) / "home"
+    # Its socket would be 105 bytes: that fits sun_path, but Claude Code
+    # refuses a path over 103 and exits.
+    short_len = len(os.fsencode(base / "home" / "inbox" / "0123456789abcdef.sock"))
+    edge = base / ("e" * (105 - short_len - 1)) / "home"
+    try:
+        (base / "home").mkdir()
+        short = inbox.socket_path(base / "home", launch)
+        assert short == base / "home" / "inbox" / "0123456789abcdef.sock"
+        far = inbox.socket_path(deep, launch)
+        assert len(os.fsencode(far)) <= 103 and far.name == short.name
+        assert far.parent != short.parent and far.parent.stat().st_mode & 0o777 == 0o700
+        assert inbox.socket_path(deep, launch) == far  # the same home: the same place
+        assert len(os.fsencode(edge / "inbox" / short.name)) == 105
+        moved = inbox.socket_path(edge, launch)
+        assert edge not in moved.parents and len(os.fsencode(moved)) <= 103
+    finally:
+        shutil.rmtree(base)
+        for home in (deep, edge):
+            shutil.rmtree(inbox.outer_dir(home), ignore_errors=True)
 
 
 def _message(sender: str | None, body: str) -> Message:

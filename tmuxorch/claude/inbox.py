@@ -49,11 +49,19 @@ def socket_path(home: Path, launch: str) -> Path:
     if len(os.fsencode(inside / name)) <= _PATH_MAX:
         private.private_dir(inside)
         return inside / name
-    outer = Path("/tmp") / f"tmuxorch-{os.getuid()}"
-    short = outer / hashlib.sha256(os.fsencode(home)).hexdigest()[:16]
-    private.private_dir(outer)
+    short = outer_dir(home)
+    private.private_dir(short.parent)
     private.private_dir(short)
     return short / name
+
+
+def outer_dir(home: Path) -> Path:
+    """The directory under /tmp of a home whose own path is too long."""
+    return (
+        Path("/tmp")
+        / f"tmuxorch-{os.getuid()}"
+        / hashlib.sha256(os.fsencode(home)).hexdigest()[:16]
+    )
 
 
 def frame(text: str, sender: str, priority: Priority = "next") -> bytes:
