@@ -28,7 +28,7 @@ from tests.test_locks import denied, hook, write
 from tmuxorch.core.config import resolve
 from tmuxorch.core.records import Lock, now
 from tmuxorch.daemon import monitor
-from tmuxorch.fleet import hosting
+from tmuxorch.fleet import hosting, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.hosts import host_views
 from tmuxorch.locks.acquisition import holder_gone
@@ -330,3 +330,19 @@ def test_auto_lock_takes_a_path_on_its_agents_host_unless_shared(env: Env, pg_ur
         assert sorted((lock.path, lock.holder) for lock in store.locks()) == [
             (fleet_wide, "x"), (f"a:{local}", "x"), (f"b:{local}", "y"),
         ]  # fmt: skip
+
+
+def test_a_daemon_leaves_the_claims_of_another_hosts_deliverer_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its deliverer's process is on that host: not seen here is not dead."""
+    monkeypatch.setenv("TMUXORCH_HOST", "a")
+    settings = resolve(str(tmp_path / "home"), f"hosts-{os.getpid()}", None)
+    with Fleet(settings) as fleet:
+        for name, host in (("here", "a"), ("there", "b")):
+            fleet.store.insert_agent(agent_row(name, host=host))
+            fleet.store.add_message(None, name, "sequential", "hi")
+            fleet.store.claim_next(name, 2**22 + 1)  # no such process on this machine
+        recovery.recover_claims(fleet, alive=lambda pid, started: False)
+        status = {m.recipient: m.status for m in fleet.store.messages()}
+    assert status == {"here": "queued", "there": "delivering"}
