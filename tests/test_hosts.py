@@ -22,7 +22,7 @@ import pytest
 from libtmux.server import Server
 
 from tests.conftest import Env, base_config
-from tests.helpers import agent_row, retry_until
+from tests.helpers import HOST, agent_row, retry_until
 from tests.pgserver import PgServer
 from tests.test_locks import denied, hook, write
 from tmuxorch.core.config import resolve
@@ -346,3 +346,14 @@ def test_a_daemon_leaves_the_claims_of_another_hosts_deliverer_alone(
         recovery.recover_claims(fleet, alive=lambda pid, started: False)
         status = {m.recipient: m.status for m in fleet.store.messages()}
     assert status == {"here": "queued", "there": "delivering"}
+
+
+def test_a_fleet_of_one_host_is_up_while_its_daemon_runs(env: Env) -> None:
+    """On SQLite the daemon heartbeats only as it starts (nobody else would
+    read it): its host is up while it runs, lost once it is gone."""
+    env.spawn_ready("w")
+    shown = [(h["name"], h["state"], h["agents"]) for h in env.json("hosts")]
+    assert shown == [(HOST, "up", 1)]
+    assert env.json("list")[0]["host"] == HOST
+    env.kill_monitor()
+    assert [h["state"] for h in env.json("hosts")] == ["lost"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import queue
 import threading
@@ -96,7 +97,10 @@ class Monitor(ScreenReader):
         # Its timers (time.monotonic): the safety net's look at tmux, the
         # heartbeat; and the next watch deadline (time.time), if any.
         self.refresh_at = time.monotonic() + _HEARTBEAT
-        self.beat_at = time.monotonic() + settings.config.host.heartbeat
+        # A fleet of one host (its store the home's file) has nobody to tell:
+        # it heartbeats once, as it starts (its lock file says it runs).
+        every = settings.config.host.heartbeat if self.fleet.shared else math.inf
+        self.beat_at = time.monotonic() + every
         # Another host is judged silent only over a watch of this daemon's own,
         # as long as host.lost_after, since it started or the store came back:
         # after a whole fleet's outage, every host's last heartbeat is old.
@@ -122,7 +126,7 @@ class Monitor(ScreenReader):
         if self.successor or (self.emptied and self._watched_again()):
             # Not ensure_running: its probe of the lock can meet a CLI's probe,
             # and then neither would start one.
-            start(self.settings)
+            start(self.settings, stay=self.stay)
 
     def _watched_again(self) -> bool:
         """Did something come to watch while this monitor was leaving? A spawn

@@ -97,10 +97,15 @@ class Fleet:
         return pane if pane is not None and pane.window_name == agent.name else None
 
     @property
+    def shared(self) -> bool:
+        """Is the store a server several hosts may share (else the home's file)?"""
+        return storeurl.chosen(self.config.store.url) is not None
+
+    @property
     def lock_host(self) -> str | None:
         """The host this fleet's locks are on (tmuxorch.locks.keys): this one
         when the store is shared by hosts, None when it is this host's alone."""
-        return self.host if storeurl.chosen(self.config.store.url) else None
+        return self.host if self.shared else None
 
     def mine(self, agent: Agent) -> bool:
         """Does this host run ``agent`` (its tmux server, its daemon)? A row

@@ -85,11 +85,13 @@ def ensure_running(settings: Settings) -> bool:
     return True
 
 
-def start(settings: Settings) -> None:
-    """Start a detached monitor (it exits at once if another holds the lock)."""
+def start(settings: Settings, *, stay: bool = False) -> None:
+    """Start a detached monitor (it exits at once if another holds the lock);
+    ``stay``: one that runs until stopped, as a person's ``tmuxorch daemon``."""
     import subprocess  # start-up cost: list --json only asks whether one runs
 
-    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "daemon", "--until-idle"]
+    until = [] if stay else ["--until-idle"]
+    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "daemon", *until]
     logger.info("starting the monitor of %s (its log: %s)", settings.home, LOG_FILE)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:

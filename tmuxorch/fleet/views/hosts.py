@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tmuxorch.core.frozen import asdict, frozen
+from tmuxorch.core.frozen import asdict, frozen, replace
 from tmuxorch.core.records import Host, iso, now
+from tmuxorch.fleet import monitorproc
 from tmuxorch.fleet.lifecycle import Fleet
 
 
@@ -27,10 +28,18 @@ class HostView:
 
 
 def host_views(fleet: Fleet) -> list[HostView]:
-    """Every host that ever heartbeat, by name."""
+    """Every host that ever heartbeat, by name. On a fleet of one host, whose
+    daemon heartbeats only as it starts, the host is up while its daemon runs
+    (holds its lock)."""
     counts = Counter(fleet.host if a.host == "" else a.host for a in fleet.store.list_agents())
-    silent_since = now() - fleet.config.host.lost_after
-    return [_view(host, counts[host.name], silent_since) for host in fleet.store.hosts()]
+    stamp = now()
+    hosts = fleet.store.hosts()
+    if not fleet.shared:
+        running = monitorproc.is_running(fleet.home, fleet.host)
+        now_seen = {"last_seen": stamp, "state": "up"} if running else {"state": "lost"}
+        hosts = [replace(h, **now_seen) if h.name == fleet.host else h for h in hosts]
+    silent_since = stamp - fleet.config.host.lost_after
+    return [_view(host, counts[host.name], silent_since) for host in hosts]
 
 
 def _view(host: Host, agents: int, silent_since: float) -> HostView:
