@@ -25,6 +25,7 @@ from tests.conftest import Env, base_config
 from tests.helpers import HOST, agent_row, retry_until
 from tests.pgserver import PgServer
 from tests.test_locks import denied, hook, write
+from tests.test_mcp import Client, serve
 from tmuxorch.core.config import resolve
 from tmuxorch.core.records import Lock, now
 from tmuxorch.daemon import monitor
@@ -356,4 +357,10 @@ def test_a_fleet_of_one_host_is_up_while_its_daemon_runs(env: Env) -> None:
     assert shown == [(HOST, "up", 1)]
     assert env.json("list")[0]["host"] == HOST
     env.kill_monitor()
-    assert [h["state"] for h in env.json("hosts")] == ["lost"]
+    (cli,) = env.json("hosts")
+    assert cli["state"] == "lost"
+
+    async def body(client: Client) -> None:  # the MCP tool shows the same view
+        assert (await client.ok("list_hosts"))["hosts"] == [cli]
+
+    serve(env, body)
