@@ -48,7 +48,9 @@ EVENTS: list[tuple[str, Event, str | None, str, tuple[str, str] | None]] = [
     ("limit", _event("violation", None, "max_turns: 3 > 2"), "busy", "",
      ("violation", "max_turns: 3 > 2")),
     ("window gone", _event("exited", "exited", "window gone"), "idle", "",
-     ("lost", "its window vanished unseen: `tmuxorch up` brings it back")),
+     ("lost", "window gone, unseen: `tmuxorch up` on its host brings it back")),
+    ("host gone", _event("exited", "exited", "host b lost"), "busy", "",
+     ("lost", "host b lost, unseen: `tmuxorch up` on its host brings it back")),
     ("plain exit", _event("exited", "exited", "exit 0"), "idle", "", None),
     ("busy", _event("hook:UserPromptSubmit", "busy"), "idle", "", None),
 ]  # fmt: skip

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from tmuxorch.core.records import Event, Notice
-from tmuxorch.core.states import LOST_DETAIL
+from tmuxorch.core.states import is_lost_detail
 from tmuxorch.core.vocab import NoticeKind, State
 
 # A notice's body stays readable on a phone's lock screen and in a chat.
@@ -47,7 +47,7 @@ def kind_of(event: Event, previous: State | None) -> NoticeKind | None:
         return "error"
     if state == "idle" and (previous in _IN_TURN or event.event == "hook:Stop"):
         return "done"  # a Stop hook that set idle ended a turn, whatever was known before
-    if state == "exited" and event.detail == LOST_DETAIL:
+    if state == "exited" and is_lost_detail(event.detail):
         return "lost"
     return None
 
@@ -61,7 +61,7 @@ def notice_for(
     if kind == "done":
         body = str(event.data.get("last") or "") or _tail(screen)
     elif kind == "lost":
-        body = "its window vanished unseen: `tmuxorch up` brings it back"
+        body = f"{event.detail}, unseen: `tmuxorch up` on its host brings it back"
     else:
         body = event.detail
     title = _TITLES[kind].format(agent=event.agent)

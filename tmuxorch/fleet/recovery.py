@@ -24,6 +24,9 @@ def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> No
     for message in fleet.store.claimed_messages():
         if message.claimed_by is not None and alive(message.claimed_by, message.claimed_start):
             continue
+        recipient = fleet.store.get_agent(message.recipient)
+        if recipient is not None and not fleet.mine(recipient):
+            continue  # its deliverer is on its host, whose processes are not seen here
         if _taken(fleet, message):
             fleet.store.set_message_status(message.id, "delivered")
         elif message.stage is None:  # nothing typed yet

@@ -84,6 +84,8 @@ class AgentView:
     violations: list[ViolationView]
     # The protected-path patterns it may write anyway.
     allow_protected: list[str]
+    # The host whose daemon runs it ("": a row from before hosts not yet adopted).
+    host: str
     children: list[str] | None = None
     # Its live sub-agents (Claude's Task/Agent tool), with ``children``.
     subagents: list[SubagentView] | None = None
@@ -142,6 +144,7 @@ def of(
             ViolationView.of(e) for e in violations.get(agent.name, []) if e.ts >= agent.created
         ],
         allow_protected=list(allow) if isinstance(allow, list) else [],
+        host=agent.host,
     )  # fmt: skip
 
 
@@ -166,7 +169,7 @@ def agent_views(fleet: Fleet, state: str | None = None) -> list[AgentView]:
     marks dead panes itself, woken by tmux's pane-died hook)."""
     if state is not None and state not in STATES:
         raise AgentError(f"unknown state {state!r} (states: {', '.join(STATES)})")
-    if not monitorproc.is_running(fleet.home):
+    if not monitorproc.is_running(fleet.home, fleet.host):
         fleet.refresh()
     agents = [a for a in fleet.store.list_agents() if state is None or a.state == state]
     locks = fleet.store.locks_by_agent()

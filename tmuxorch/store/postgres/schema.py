@@ -171,6 +171,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER notices_notify AFTER INSERT OR UPDATE OR DELETE ON notices
     FOR EACH STATEMENT EXECUTE FUNCTION tmuxorch_notify();
     """,
+    # 3: hosts (SQLite's 9). No trigger on ``hosts``: a heartbeat every few
+    # seconds would wake every waiter of every host for nothing.
+    """
+    ALTER TABLE agents ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY,
+        last_seen DOUBLE PRECISION NOT NULL,
+        started DOUBLE PRECISION NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        pid BIGINT,
+        state TEXT NOT NULL DEFAULT 'up'
+    );
+    """,
 )
 
 # The fleet's identity and schema version: one row, made with the schema.

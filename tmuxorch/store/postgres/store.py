@@ -17,17 +17,18 @@ from tmuxorch.core.private import check_home
 from tmuxorch.core.records import now
 from tmuxorch.store.common.agents import AgentTable
 from tmuxorch.store.common.costs import CostTables
+from tmuxorch.store.common.hosts import HostTable
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.notices import NoticeTable
-from tmuxorch.store.postgres.connection import connect, translated
+from tmuxorch.store.postgres.connection import WRITE_LOCK, connect, translated
 from tmuxorch.store.postgres.costs import Costs
 from tmuxorch.store.postgres.listen import Listen
 from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, NoticeTable, Costs):
+class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, NoticeTable, Costs, HostTable):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 
@@ -49,6 +50,18 @@ class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, NoticeTable
         fleet = self._fleet()
         if fleet is not None and fleet["version"] == len(MIGRATIONS):
             return str(fleet["id"])  # every open but the first: no write, no lock
+        # Made or migrated under the write lock taken before its transaction
+        # begins: one that began before another process made the tables would
+        # not see them (PostgreSQL refreshes its catalog caches as a transaction
+        # starts, not as an advisory lock is granted).
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        try:
+            return self._make(create)
+        finally:
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+
+    def _make(self, create: bool) -> str:
+        fleet = self._fleet()
         if fleet is None:
             others = self.conn.execute(
                 "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema()"

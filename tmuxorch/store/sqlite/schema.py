@@ -171,6 +171,19 @@ MIGRATIONS: tuple[str, ...] = (
         event_id INTEGER NOT NULL
     );
     """,
+    # 9: hosts. An agent's host ('' for rows from before: the local host's,
+    # until a daemon adopts them); each host's daemon's heartbeat.
+    """
+    ALTER TABLE agents ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY,
+        last_seen REAL NOT NULL,
+        started REAL NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        pid INTEGER,
+        state TEXT NOT NULL DEFAULT 'up'
+    );
+    """,
 )
 
 

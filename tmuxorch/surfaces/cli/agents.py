@@ -213,7 +213,7 @@ def list_(state: str | None, as_json: bool) -> None:
     from tmuxorch.surfaces.dashboard import STATE_STYLE, age
 
     table = Table(box=None, pad_edge=False)
-    columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
+    columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "HOST", "QUEUED", "LOCKS")
     for column in (*columns, "TURNS", "COST"):
         table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
     for view in views:
@@ -224,6 +224,7 @@ def list_(state: str | None, as_json: bool) -> None:
             age(now() - view.since),
             view.detail,
             view.parent or "",
+            view.host,
             str(view.queued or ""),
             str(len(view.locks) or ""),
             str(view.turns or ""),
