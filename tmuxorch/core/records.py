@@ -161,3 +161,23 @@ class MessageUsage:
     output: int = 0
     cache_read: int = 0
     cache_creation: int = 0
+
+
+@frozen
+class Request:
+    """What one host asks of another's daemon: an operation (``op``) on an
+    agent of ``host``, claimed by exactly one daemon there, then ``done`` with
+    its ``result`` or ``failed`` with one ``error`` line."""
+
+    id: int
+    ts: float
+    host: str
+    agent: str
+    op: str
+    args: dict[str, Any]
+    status: str  # queued, working, done, failed
+    claimed_at: float | None = None
+    claimed_by: int | None = None
+    finished_at: float | None = None
+    result: Any = None
+    error: str | None = None

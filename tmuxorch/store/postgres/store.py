@@ -19,6 +19,7 @@ from tmuxorch.store.common.agents import AgentTable
 from tmuxorch.store.common.costs import CostTables
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
+from tmuxorch.store.common.requests import RequestQueue
 from tmuxorch.store.postgres.connection import connect, translated
 from tmuxorch.store.postgres.costs import Costs
 from tmuxorch.store.postgres.listen import Listen
@@ -26,7 +27,7 @@ from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
+class PostgresStore(AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, Costs):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 

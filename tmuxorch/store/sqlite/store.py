@@ -21,6 +21,7 @@ from tmuxorch.store.common.agents import AgentTable
 from tmuxorch.store.common.costs import CostTables
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
+from tmuxorch.store.common.requests import RequestQueue
 from tmuxorch.store.sqlite.costs import Costs
 from tmuxorch.store.sqlite.errors import store_error, translated
 from tmuxorch.store.sqlite.schema import DB_NAME, MIGRATIONS, identity
@@ -54,7 +55,7 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(AgentTable, MessageQueue, LockTable, CostTables, Costs):
+class SqliteStore(AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, Costs):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 
