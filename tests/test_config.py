@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import typing
@@ -91,6 +92,44 @@ def test_home_precedence(
     settings = resolve(flags.get("home"), None, str(path))
     assert settings.home == Path(expected)
     assert settings.socket == "filesock"
+
+
+# (id, host.name in config, TMUXORCH_HOST, the name, or the start of the one-line error)
+HOSTS = [
+    ("config", "b1", None, "b1"),
+    ("env over config", "b1", "b2", "b2"),
+    ("bad in config", "b 1", None, "config key host.name: 'b 1' is not a host name"),
+    ("bad in env", None, "-b", "TMUXORCH_HOST: '-b' is not a host name"),
+    ("too long", "b" * 65, None, "config key host.name: 'bbb"),
+]
+
+
+@pytest.mark.parametrize(
+    ("configured", "environ", "expected"), [h[1:] for h in HOSTS], ids=[h[0] for h in HOSTS]
+)
+def test_the_host_name_comes_from_env_then_config_and_follows_the_name_rule(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: str | None,
+    environ: str | None,
+    expected: str,
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"host": {"name": configured}}))
+    monkeypatch.delenv("TMUXORCH_HOST", raising=False)
+    if environ is not None:
+        monkeypatch.setenv("TMUXORCH_HOST", environ)
+    if " " not in expected:
+        assert resolve(str(tmp_path), None, str(path)).host == expected
+        return
+    with pytest.raises(ConfigError) as info:
+        resolve(str(tmp_path), None, str(path))
+    assert str(info.value).startswith(expected) and "\n" not in str(info.value)
+
+
+def test_the_host_name_defaults_to_the_hostname(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMUXORCH_HOST", raising=False)
+    assert resolve(None, None, None).host == socket.gethostname().split(".")[0]
 
 
 OVERRIDES = [

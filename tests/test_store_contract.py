@@ -335,6 +335,67 @@ def test_a_window_gone_marks_the_agent_lost_as_the_state_machine_says(
     assert not store.mark_lost("nobody", 5.0)
 
 
+# -- hosts ------------------------------------------------------------------------
+
+
+def test_a_heartbeat_keeps_a_host_up_and_says_when_it_had_been_lost(store: Store) -> None:
+    assert store.hosts() == []
+    assert store.heartbeat("b", "0.1.0", 42, 100.0) is False
+    (host,) = store.hosts()
+    assert (host.name, host.state, host.version, host.pid, host.started) == (
+        "b", "up", "0.1.0", 42, 100.0,
+    )  # fmt: skip
+    assert store.lose_host("b", host.last_seen) is None  # it spoke at that very time
+    assert store.lose_host("b", host.last_seen + 1) == {}
+    assert store.hosts()[0].state == "lost"
+    assert store.heartbeat("b", "0.1.1", 43, 200.0) is True
+    assert [(h.state, h.pid) for h in store.hosts()] == [("up", 43)]
+
+
+# (id, an agent of the lost host as it was, whether it is marked lost)
+HOST_LOST_ROWS = [
+    ("a live agent", {"state": "busy"}, True),
+    ("one tmuxorch is stopping", {"state": "idle", "ended_by": "stop"}, False),
+    ("one seen to exit", {"state": "exited", "exit_status": 0}, False),
+    ("one stopped", {"state": "stopped"}, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "lost"), [r[1:] for r in HOST_LOST_ROWS], ids=[r[0] for r in HOST_LOST_ROWS]
+)
+def test_a_lost_host_takes_its_agents_with_it_as_the_state_machine_says(
+    store: Store, row: dict[str, object], lost: bool
+) -> None:
+    store.heartbeat("b", "", 1, 0.0)
+    store.insert_agent(agent_row("a", host="b", **row))
+    store.insert_agent(agent_row("other", host="c", state="busy"))
+    before = store.last_event_id()
+    assert store.lose_host("b", now() + 1) == ({"a": row["state"]} if lost else {})
+    agent, other = store.get_agent("a"), store.get_agent("other")
+    assert agent is not None and other is not None
+    assert (agent.ended_by == "lost" and agent.detail == "host b lost") is lost
+    assert other.state == "busy"  # another host's agent
+    assert [(e.agent, e.event) for e in store.events(after=before)][-1] == (None, "host-lost")
+    assert store.lose_host("b", now() + 1) is None  # decided once
+
+
+def test_daemons_racing_to_call_a_host_lost_decide_it_once(backend: Backend) -> None:
+    store = backend.connect()
+    store.heartbeat("b", "", 1, 0.0)
+    store.insert_agent(agent_row("a", host="b", state="busy"))
+    body = "print(store.lose_host('b', 1e12) is not None)"
+    assert sorted(backend.race([body] * 3)) == ["False", "False", "True"]
+
+
+def test_agents_of_no_host_are_adopted_by_the_first_host_that_asks(store: Store) -> None:
+    store.insert_agent(agent_row("old"))
+    store.insert_agent(agent_row("new", host="b"))
+    assert store.adopt_agents("a") == ["old"]
+    assert store.adopt_agents("c") == []
+    assert [(x.name, x.host) for x in store.list_agents()] == [("old", "a"), ("new", "b")]
+
+
 # -- messages ---------------------------------------------------------------------
 
 # (id, modes queued in this order, the order they are claimed in)

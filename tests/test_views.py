@@ -17,7 +17,7 @@ from tmuxorch.store.opening import open_store
 AGENT_KEYS = [
     "name", "profile", "state", "detail", "since", "cwd", "parent", "pane_id", "window_id",
     "pid", "session_id", "created", "turns", "tokens", "cost_usd", "locks", "queued",
-    "exit_status", "task", "worktree", "limits", "violations", "allow_protected",
+    "exit_status", "task", "worktree", "limits", "violations", "allow_protected", "host",
 ]  # fmt: skip
 
 # (what is compared, the CLI's arguments (--json added), the MCP tool and its

@@ -22,6 +22,7 @@ from typing import Any, TypeVar, Union
 from tmuxorch.core import storeurl
 from tmuxorch.core.errors import ConfigError, TmuxorchError
 from tmuxorch.core.frozen import field, fields, frozen
+from tmuxorch.core.hostname import HostSettings, host_name
 from tmuxorch.core.paths import config_path, default_home
 from tmuxorch.core.private import check_home, read_text, write_file
 
@@ -72,6 +73,9 @@ class LockSettings:
     wait: float = 30.0
     lease: float = 1800.0
     scope: str = "file"
+    # Directories every host sees alike (a network file system): a lock under
+    # one is fleet-wide; any other lock names a path on its host.
+    shared_roots: list[str] = field(default_factory=list)
 
 
 @frozen
@@ -163,6 +167,7 @@ class Config:
     tmux: TmuxSettings = field(default_factory=TmuxSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     locks: LockSettings = field(default_factory=LockSettings)
+    host: HostSettings = field(default_factory=HostSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     summary: SummarySettings = field(default_factory=SummarySettings)
     monitor_log: MonitorLogSettings = field(default_factory=MonitorLogSettings)
@@ -193,6 +198,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
     "summary.timeout": (1, 3600),
     "monitor_log.max_bytes": (1, _INT_MAX),  # 0 would never rotate
+    "host.heartbeat": (0.1, 3600),
+    "host.lost_after": (1, _INT_MAX),
 }
 
 
@@ -373,6 +380,8 @@ class Settings:
     config_path: Path
     home: Path
     socket: str
+    # This machine's name in the fleet (``host.name``; env TMUXORCH_HOST).
+    host: str
 
     @property
     def session(self) -> str:
@@ -397,4 +406,6 @@ def resolve(
     sock = socket or os.environ.get("TMUXORCH_SOCKET") or cfg.socket
     if not sock or "/" in sock:
         raise ConfigError(f"invalid tmux socket name {sock!r}")
-    return Settings(config=cfg, config_path=cfg_path, home=home_path.absolute(), socket=sock)
+    home_path = home_path.absolute()
+    host = host_name(cfg.host.name)
+    return Settings(config=cfg, config_path=cfg_path, home=home_path, socket=sock, host=host)

@@ -54,6 +54,22 @@ class Agent:
     cost_usd: float = 0.0
     # How it was started (argv, env, model, ...), to restart it the same way.
     spec: dict[str, Any] = field(default_factory=dict)
+    # The host whose daemon and tmux server run it ("": a row from before
+    # hosts, the local host's until a daemon adopts it).
+    host: str = ""
+
+
+@frozen
+class Host:
+    """A host of the fleet, as its daemon's heartbeats left it; ``state`` is
+    ``lost`` once another host's daemon found it silent for ``host.lost_after``."""
+
+    name: str
+    last_seen: float
+    started: float
+    version: str = ""
+    pid: int | None = None
+    state: str = "up"
 
 
 @frozen

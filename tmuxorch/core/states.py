@@ -135,14 +135,15 @@ def transition(
     return Decision(event, None, turn=turn, record=hook)  # refused: the current word stands
 
 
-def lost(row: Row) -> Decision:
+def lost(row: Row, detail: str = "window gone") -> Decision:
     """The agent's window vanished unseen (with the tmux server, say): it is
     exited and ``lost``, so that ``up`` brings it back. Not when tmuxorch
     ended it (``ended_by`` is set before anything is killed) or it had ended,
     unless only its SessionEnd said so (no exit status: its pane was never
-    seen dead): Claude ends its session as its tmux server goes."""
+    seen dead): Claude ends its session as its tmux server goes. ``detail``
+    says why: its window, or its whole host."""
     ended_unseen = row.state == "exited" and row.exit_status is None
     if row.ended_by is not None or (row.state in ENDED and not ended_unseen):
         return Decision("exited")
-    changes = {"state": "exited", "detail": "window gone", "ended_by": "lost"}
+    changes = {"state": "exited", "detail": detail, "ended_by": "lost"}
     return Decision("exited", "exited", changes, since=True, record=True)

@@ -98,6 +98,7 @@ FleetKind = Literal[
     "protected",  # a write to a protected path denied
     "cost",
     "violation",  # a limit (max_cost, ...) reached
+    "host-lost",  # no agent; data: {"host": its name}; its agents' own events say "exited"
 ]
 EventKind = Literal[HookKind, FleetKind]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)

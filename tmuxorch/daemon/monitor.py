@@ -42,7 +42,7 @@ from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.daemon.verdict import decide
 from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
-from tmuxorch.fleet import control, messaging, recovery
+from tmuxorch.fleet import control, hosting, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 from tmuxorch.tmux.panes import Pane
@@ -122,20 +122,27 @@ class Monitor:
 
     def _loop(self) -> None:
         self.last_event = self.store.last_event_id()
+        adopted = self.store.adopt_agents(self.fleet.host)
+        if adopted:
+            logger.info("agents of no host are this host's (%s): %s", self.fleet.host, adopted)
+        started = time.time()
+        hosting.beat(self.fleet, started)
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
         recovery.recover_claims(self.fleet, alive=_alive)
         for agent in self.store.list_agents():
             self.states[agent.name] = agent.state
-            if agent.state not in ENDED:
+            if agent.state not in ENDED and self.fleet.mine(agent):
                 self.due[agent.name] = 0.0
         self.guard.start(self.last_event)
         heartbeat = time.monotonic() + _HEARTBEAT
+        # This host's heartbeat into the store, and the look at the others'.
+        beat_at = time.monotonic() + self.fleet.config.host.heartbeat
         watch_at: float | None = None
         while not self.stopping.is_set():
             now = time.monotonic()
-            wake = min([heartbeat, *self.due.values()])
+            wake = min([heartbeat, beat_at, *self.due.values()])
             for wall in (watch_at, self.guard.deadline()):
                 if wall is not None:
                     wake = min(wake, now + max(0.0, wall - time.time()))
@@ -164,6 +171,10 @@ class Monitor:
                     self._schedule(name, now + _DEBOUNCE)
             if "store" in kinds:
                 self._read_events()
+            if now >= beat_at:
+                beat_at = now + self.fleet.config.host.heartbeat
+                hosting.beat(self.fleet, started)
+                hosting.lose_silent(self.fleet)
             if "tmux" in kinds or now >= heartbeat:
                 heartbeat = now + _HEARTBEAT
                 if not self._refresh():
@@ -182,7 +193,7 @@ class Monitor:
 
     def _schedule(self, name: str, when: float) -> None:
         agent = self.store.get_agent(name)
-        if agent is None or agent.state in ENDED:
+        if agent is None or agent.state in ENDED or not self.fleet.mine(agent):
             return
         profile = self.config.profile(agent)
         if profile is None:
@@ -231,7 +242,9 @@ class Monitor:
         agent = self.store.get_agent(name)
         if previous != state:
             logger.info("%s: %s -> %s %s", name, previous or "(new)", state, detail)
-        if agent is not None and previous != state:
+        # The child's host's daemon tells its parent (a lost host's, the
+        # daemon that decided the loss: tmuxorch.fleet.hosting).
+        if agent is not None and previous != state and self.fleet.mine(agent):
             seen = replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
 
@@ -239,8 +252,8 @@ class Monitor:
         """Start delivering to every agent that has mail and can take it."""
         for name in self.store.recipients_with_queued():
             agent = self.store.get_agent(name)
-            if agent is None:
-                continue
+            if agent is None or not self.fleet.mine(agent):
+                continue  # its host's daemon delivers
             if agent.state in ENDED:
                 # Even while a worker is still at its last delivery: every
                 # ended agent's queue fails alike (the monitor may be exiting).
@@ -338,8 +351,10 @@ class Monitor:
 
 
 def _anything_to_watch(fleet: Fleet) -> bool:
-    """A tmux server to listen to, or an agent that has not ended."""
-    return fleet.tmux.is_alive() or any(a.state not in ENDED for a in fleet.store.list_agents())
+    """A tmux server to listen to, or an agent of this host that has not ended."""
+    return fleet.tmux.is_alive() or any(
+        a.state not in ENDED and fleet.mine(a) for a in fleet.store.list_agents()
+    )
 
 
 def _alive(pid: int, started: int | None) -> bool:

@@ -149,9 +149,10 @@ class Guard:
                 self.check(name, now)
 
     def check(self, name: str, now: float | None = None) -> Agent | None:
-        """Enforce the agent's limits; the agent (None if gone or ended)."""
+        """Enforce the agent's limits; the agent (None if gone, ended or
+        another host's: that host's daemon enforces them)."""
         agent = self.store.get_agent(name)
-        if agent is None or agent.state in ENDED:
+        if agent is None or agent.state in ENDED or not self.fleet.mine(agent):
             return None
         limits = self.limits(agent)
         if not limits.any:

@@ -19,9 +19,10 @@ from typing import Any
 
 from tmuxorch.claude import cost, counted
 from tmuxorch.core.errors import ProfileError, TmuxorchError
+from tmuxorch.core.hostname import NAME_RE
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import control, messaging
-from tmuxorch.fleet.launching import NAME_RE, SpawnRequest
+from tmuxorch.fleet.launching import SpawnRequest
 from tmuxorch.fleet.lifecycle import Fleet
 
 # Seconds a timed-out task gets after its interrupt before it is killed.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tmuxorch.core import private, profiles, storeurl
 from tmuxorch.core.errors import AgentConflict, AgentError, ProfileError, TmuxError
 from tmuxorch.core.frozen import frozen
+from tmuxorch.core.hostname import NAME_RE
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
 from tmuxorch.core.vocab import EventKind
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 # not the short commands that only read the fleet (the CLI's agents module
 # loads this one), whose start-up they would double.
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -111,6 +111,7 @@ def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
     agent = Agent(
         name=name, profile=profile.name, state="starting", cwd=str(cwd),
         created=stamp, since=stamp, parent=parent, spec=spec, session_id=session_id,
+        host=fleet.host,
     )  # fmt: skip
     try:
         fleet.store.insert_agent(agent)
@@ -173,6 +174,7 @@ def launch(
         "TMUXORCH_AGENT": agent.name,
         "TMUXORCH_HOME": str(fleet.home),
         "TMUXORCH_SOCKET": fleet.settings.socket,
+        "TMUXORCH_HOST": fleet.host,  # its auto-lock keys its locks by host, cheaply
         "TMUXORCH_LAUNCH": launch_id,  # tells this start's hooks from a previous one's
     }
     url = storeurl.chosen(fleet.config.store.url)

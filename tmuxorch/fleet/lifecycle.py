@@ -40,6 +40,7 @@ class Fleet:
         self.settings = settings
         self.config = settings.config
         self.home = settings.home
+        self.host = settings.host
         self.tmux = open_server(
             settings.socket, settings.session, self.home / "tmux.conf", long_lived=long_lived
         )
@@ -95,12 +96,18 @@ class Fleet:
         # id can name another agent's pane. Windows carry the agent's name.
         return pane if pane is not None and pane.window_name == agent.name else None
 
+    def mine(self, agent: Agent) -> bool:
+        """Does this host run ``agent`` (its tmux server, its daemon)? A row
+        of no host is from before hosts: the local host's until adopted."""
+        return agent.host in (self.host, "")
+
     def agents(self) -> list[Agent]:
         self.refresh()
         return self.store.list_agents()
 
     def refresh(self) -> None:
-        """Mark agents whose pane died or vanished as exited (one tmux call).
+        """Mark this host's agents whose pane died or vanished as exited (one
+        tmux call: another host's panes are on its own server).
 
         An agent already marked exited by its SessionEnd hook still gets its
         exit status here once the pane is dead. ``status``, ``wait``, ``send``
@@ -113,7 +120,7 @@ class Fleet:
         live = [
             a
             for a in self.store.list_agents()
-            if a.pane_id and (a.state not in ENDED or a.exit_status is None)
+            if a.pane_id and (a.state not in ENDED or a.exit_status is None) and self.mine(a)
         ]
         if not live:
             return

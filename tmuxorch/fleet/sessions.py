@@ -151,14 +151,16 @@ def fork(fleet: Fleet, name: str, new: str, message: str | None = None) -> Agent
 
 
 def up(fleet: Fleet) -> list[str]:
-    """After a reboot or a lost tmux server: bring back every agent that was
-    not stopped, killed or removed, resuming Claude conversations.
-    Idempotent; returns the names brought back."""
+    """After a reboot or a lost tmux server: bring back every agent of this
+    host that was not stopped, killed or removed, resuming Claude
+    conversations. Idempotent; returns the names brought back."""
     check_version()
     fleet.reap_strays()  # a Claude left over would hold the conversation it resumes
     panes = fleet.tmux.panes()
     restored = []
     for agent in fleet.store.list_agents():
+        if not fleet.mine(agent):
+            continue  # its host's tmux server, and `up` there
         pane = fleet.own(agent, panes.get(agent.pane_id or ""))
         if agent.ended_by in ("stop", "kill") or (pane is not None and not pane.dead):
             continue

@@ -21,6 +21,7 @@ from tmuxorch.core import states
 from tmuxorch.core.records import (
     Agent,
     Event,
+    Host,
     Lock,
     Message,
     MessageUsage,
@@ -156,6 +157,19 @@ class Store(Protocol):
         ``since`` is the agent's as the caller saw it without a window: one
         started since (spawned again after a remove, brought back by ``up``)
         has a window the caller did not see."""
+        ...
+
+    def lose_host(self, host: str, silent_since: float) -> dict[str, State] | None:
+        """Decide once that ``host`` is lost: if it is still ``up`` and its
+        last heartbeat is older than ``silent_since``, mark it ``lost``, its
+        agents lost as ``mark_lost`` does (detail ``host HOST lost``), and
+        record a ``host-lost`` event, in one transaction. The agents it
+        marked, with the state each was in; None when it did not decide
+        (another caller did first, or the host spoke since)."""
+        ...
+
+    def adopt_agents(self, host: str) -> list[str]:
+        """Give ``host`` the agents of no host (rows from before hosts); their names."""
         ...
 
     def hook_event(
@@ -328,3 +342,14 @@ class Store(Protocol):
         ...
 
     def put_message_usage(self, usage: MessageUsage) -> None: ...
+
+    # -- hosts: each daemon's heartbeats ------------------------------------------
+
+    def heartbeat(self, name: str, version: str, pid: int, started: float) -> bool:
+        """Host ``name``'s daemon is alive now (its tmuxorch version, pid and
+        start time): the host is ``up``. Whether it had been ``lost``."""
+        ...
+
+    def hosts(self) -> list[Host]:
+        """Every host that ever heartbeat, by name."""
+        ...

@@ -81,6 +81,8 @@ class AgentView:
     violations: list[ViolationView]
     # The protected-path patterns it may write anyway.
     allow_protected: list[str]
+    # The host whose daemon runs it ("": a row from before hosts not yet adopted).
+    host: str
     children: list[str] | None = None
     # Its live sub-agents (Claude's Task/Agent tool), with ``children``.
     subagents: list[SubagentView] | None = None
@@ -133,6 +135,7 @@ def of(
             ViolationView.of(e) for e in violations.get(agent.name, []) if e.ts >= agent.created
         ],
         allow_protected=list(allow) if isinstance(allow, list) else [],
+        host=agent.host,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ _COLUMNS = (
     "name", "profile", "state", "detail", "since", "cwd", "created", "parent", "pane_id",
     "window_id", "pid", "session_id", "transcript_path", "exit_status", "ended_by", "task",
     "turns", "tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation",
-    "cost_usd", "spec",
+    "cost_usd", "spec", "host",
 )  # fmt: skip
 
 # Every column that names an agent. History moves too: the agent is one
@@ -154,6 +154,37 @@ class AgentTable(Tables):
             decision = states.lost(states.Row(**row))
             self._persist(name, decision, {}, decision.fields.get("detail", ""), {})
             return decision.changed
+
+    def lose_host(self, host: str, silent_since: float) -> dict[str, State] | None:
+        with self.transaction() as conn:
+            # The claim: of the daemons that find the host silent, one decides.
+            claimed = conn.execute(
+                f"UPDATE hosts SET state = 'lost' WHERE name = {self.MARK} AND state = 'up' "
+                f"AND last_seen < {self.MARK}",
+                (host, silent_since),
+            ).rowcount
+            if not claimed:
+                return None
+            rows = conn.execute(
+                "SELECT name, state, detail, ended_by, exit_status FROM agents "
+                f"WHERE host = {self.MARK} ORDER BY created, name",
+                (host,),
+            ).fetchall()
+            lost: dict[str, State] = {}
+            for row in map(dict, rows):
+                name = row.pop("name")
+                decision = states.lost(states.Row(**row), f"host {host} lost")
+                if decision.changed:
+                    self._persist(name, decision, {}, decision.fields["detail"], {"host": host})
+                    lost[name] = row["state"]
+            self._add_event(None, "host-lost", None, f"host {host} lost", {"host": host})
+            return lost
+
+    def adopt_agents(self, host: str) -> list[str]:
+        with self.transaction() as conn:
+            rows = conn.execute("SELECT name FROM agents WHERE host = '' ORDER BY name").fetchall()
+            conn.execute(f"UPDATE agents SET host = {self.MARK} WHERE host = ''", (host,))
+        return [r["name"] for r in rows]
 
     def hook_event(
         self,

@@ -145,7 +145,20 @@ MIGRATIONS: tuple[str, ...] = (
         "FOR EACH STATEMENT EXECUTE FUNCTION tmuxorch_notify();\n"
         for table in _TABLES
     ),
-    # 2: requests to a host's daemon (SQLite's migration 8).
+    # 2: hosts (SQLite's 8). No trigger on ``hosts``: a heartbeat every few
+    # seconds would wake every waiter of every host for nothing.
+    """
+    ALTER TABLE agents ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY,
+        last_seen DOUBLE PRECISION NOT NULL,
+        started DOUBLE PRECISION NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        pid BIGINT,
+        state TEXT NOT NULL DEFAULT 'up'
+    );
+    """,
+    # 3: requests to a host's daemon (SQLite's migration 9).
     """
     CREATE TABLE requests (
         id BIGSERIAL PRIMARY KEY,

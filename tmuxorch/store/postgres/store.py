@@ -17,6 +17,7 @@ from tmuxorch.core.private import check_home
 from tmuxorch.core.records import now
 from tmuxorch.store.common.agents import AgentTable
 from tmuxorch.store.common.costs import CostTables
+from tmuxorch.store.common.hosts import HostTable
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.requests import RequestQueue
@@ -27,7 +28,9 @@ from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, Costs):
+class PostgresStore(
+    AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, Costs, HostTable
+):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 

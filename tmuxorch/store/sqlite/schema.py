@@ -146,7 +146,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE turns ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
     """,
-    # 8: requests to a host's daemon (another host's command asks it to act
+    # 8: hosts. An agent's host ('' for rows from before: the local host's,
+    # until a daemon adopts them); each host's daemon's heartbeat.
+    """
+    ALTER TABLE agents ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE TABLE hosts (
+        name TEXT PRIMARY KEY,
+        last_seen REAL NOT NULL,
+        started REAL NOT NULL,
+        version TEXT NOT NULL DEFAULT '',
+        pid INTEGER,
+        state TEXT NOT NULL DEFAULT 'up'
+    );
+    """,
+    # 9: requests to a host's daemon (another host's command asks it to act
     # on an agent there), each claimed once, its result written back.
     """
     CREATE TABLE requests (

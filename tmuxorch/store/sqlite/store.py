@@ -19,6 +19,7 @@ from tmuxorch.core.errors import StoreError
 from tmuxorch.core.private import check_entry, check_home
 from tmuxorch.store.common.agents import AgentTable
 from tmuxorch.store.common.costs import CostTables
+from tmuxorch.store.common.hosts import HostTable
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.requests import RequestQueue
@@ -55,7 +56,7 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, Costs):
+class SqliteStore(AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, Costs, HostTable):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 

@@ -213,12 +213,13 @@ def list_(state: str | None, as_json: bool) -> None:
     from tmuxorch.surfaces.dashboard import STATE_STYLE, age
 
     table = Table(box=None, pad_edge=False)
-    columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
+    columns = ("NAME", "HOST", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
     for column in (*columns, "TURNS", "COST"):
         table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
     for view in views:
         table.add_row(
             view.name,
+            view.host,
             view.profile,
             f"[{STATE_STYLE.get(view.state, '')}]{view.state}[/]",
             age(now() - view.since),
