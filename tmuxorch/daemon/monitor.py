@@ -39,6 +39,7 @@ from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
+from tmuxorch.daemon.requestwork import RequestWorkers
 from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.daemon.verdict import decide
 from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
@@ -80,6 +81,8 @@ class Monitor:
         self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
         # Message delivery: one worker thread per agent at a time.
         self.workers: dict[str, threading.Thread] = {}
+        # What other hosts ask of this host's agents (spawn, stop, output...).
+        self.requests = RequestWorkers(self.fleet)
         # The urgent message each agent was interrupted for (interrupt once).
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
@@ -131,6 +134,7 @@ class Monitor:
         # and take back messages a dead monitor had claimed but not finished.
         self._refresh()
         recovery.recover_claims(self.fleet, alive=_alive)
+        self.requests.start()
         for agent in self.store.list_agents():
             self.states[agent.name] = agent.state
             if agent.state not in ENDED and self.fleet.mine(agent):
@@ -189,6 +193,7 @@ class Monitor:
             self._read_events()
             self.guard.tick()
             self._pump()
+            self.requests.serve()
             watch_at = messaging.check_watches(self.fleet)
 
     def _schedule(self, name: str, when: float) -> None:

@@ -289,7 +289,8 @@ class Store(Protocol):
 
     def finish_request(self, request_id: int, result: Any = None, error: str | None = None) -> bool:
         """A claimed request 'done' with its result (JSON), or 'failed' with
-        ``error``; False, changing nothing, if it was not 'working'."""
+        ``error`` (``result`` then says more of it, if anything); False,
+        changing nothing, if it was not 'working'."""
         ...
 
     def cancel_request(self, request_id: int, error: str) -> bool:

@@ -48,6 +48,16 @@ class RequestQueue(Tables):
         return [_request(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
     def claim_request(self, host: str, claimer: int) -> Request | None:
+        # A read first: a daemon asks on every wake-up, and most find nothing
+        # (no write lock taken for that).
+        if (
+            self.conn.execute(
+                f"SELECT id FROM requests WHERE host = {self.MARK} AND status = 'queued' LIMIT 1",
+                (host,),
+            ).fetchone()
+            is None
+        ):
+            return None
         # As claim_next: the write lock orders claimers, PostgreSQL's row lock
         # passes over a row another claimer holds.
         with self.transaction() as conn:
@@ -73,7 +83,7 @@ class RequestQueue(Tables):
                 f"WHERE id = {self.MARK} AND status = 'working'",
                 (
                     "done" if error is None else "failed",
-                    None if error is not None else json.dumps(result),
+                    json.dumps(result),
                     error,
                     now(),
                     request_id,

@@ -78,6 +78,9 @@ class _WithProgramArgs(click.Command):
     metavar="PATTERN",
     help="May write protected paths matching PATTERN (repeatable).",
 )
+@click.option(
+    "--host", metavar="HOST", help="Run it on HOST (its daemon starts it; default: this host)."
+)
 @click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
 @click.option("--timeout", type=AMOUNT, metavar="S", help="For --wait (exit 124).")
 @json_option
@@ -98,6 +101,7 @@ def spawn(
     max_turns: int | None,
     max_duration: float | None,
     allow_protected: tuple[str, ...],
+    host: str | None,
     wait_turn: bool,
     timeout: float | None,
     as_json: bool,
@@ -127,7 +131,7 @@ def spawn(
         env=parse_env(env), parent=parent, worktree=worktree,
         args=click.get_current_context().meta.get("program_args", ()),
         limits=caps, allow_protected=allow_protected,
-        system_prompt=system_prompt, allowed_tools=allowed_tools,
+        system_prompt=system_prompt, allowed_tools=allowed_tools, host=host,
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
