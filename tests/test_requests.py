@@ -95,6 +95,8 @@ def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
     assert spawned["host"] == "b"
     assert "w" in hosts.windows(hosts.b) and hosts.windows(hosts.a) == []
     hosts.ok("wait", "w", "--timeout", "60")
+    attach = hosts.on_a("attach", "w")
+    assert attach.returncode == 1 and "runs on host 'b': attach there" in attach.stderr
 
     hosts.ok("send", "w", "ask to delete it")  # delivered by b's daemon
     hosts.ok("wait", "w", "--until", "waiting", "--timeout", "60")

@@ -306,10 +306,12 @@ def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
 def attach(name: str | None, read_only: bool) -> None:
     """Attach to the fleet session at NAME's window (from inside tmux too)."""
     f = fleet()
+    agent = f.agent(name) if name else None
+    if agent is not None and not f.mine(agent):  # its window is on that host's tmux server
+        raise AgentError(f"agent {name!r} runs on host {agent.host!r}: attach there")
     if not f.tmux.has_session():
         raise AgentError("the fleet has no tmux session: spawn an agent first")
-    if name:
-        agent = f.agent(name)
+    if agent is not None:
         if agent.window_id is None or f.pane(agent) is None:
             raise AgentError(f"agent {name!r} has no window (state {agent.state})")
         f.tmux.select_window(agent.window_id)
