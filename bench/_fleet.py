@@ -28,7 +28,8 @@ from typing import Any, NoReturn
 
 import yaml
 
-from tmuxorch.fleet.monitorproc import LOCK_FILE, is_running
+from tmuxorch.core.hostname import host_name
+from tmuxorch.fleet.monitorproc import is_running, lock_file
 
 REPO = Path(__file__).resolve().parent.parent
 FAKEAGENT = REPO / "tests" / "fakeagent.py"
@@ -113,7 +114,7 @@ class BenchFleet:
 
     def monitor_pid(self) -> int:
         """The pid the running monitor wrote into its lock file."""
-        return int((self.home / LOCK_FILE).read_text().split()[0])
+        return int(lock_file(self.home, host_name(None)).read_text().split()[0])
 
     def spawn(self, names: Sequence[str], agent: Callable[[str], str], workers: int) -> None:
         """``tmuxorch spawn NAME --agent agent(NAME)`` for every name, ``workers`` at a time."""
@@ -131,9 +132,9 @@ class BenchFleet:
         tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.geteuid()}"
         (tmpdir / self.socket).unlink(missing_ok=True)
         deadline = time.monotonic() + 10
-        while is_running(self.home) and time.monotonic() < deadline:
+        while is_running(self.home, host_name(None)) and time.monotonic() < deadline:
             time.sleep(0.1)  # the monitor exits on its own once tmux is gone
-        if is_running(self.home):
+        if is_running(self.home, host_name(None)):
             with contextlib.suppress(ValueError, IndexError, ProcessLookupError, OSError):
                 os.kill(self.monitor_pid(), signal.SIGKILL)
 

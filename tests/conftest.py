@@ -20,7 +20,7 @@ from libtmux.server import Server
 
 from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, require_claude
 from tests.fakeapi import FakeAnthropic, Response, ScriptEntry, text
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tests.pgserver import pg_server, pg_url  # noqa: F401  (fixtures: a real PostgreSQL)
 from tmuxorch.core.config import resolve
 from tmuxorch.fleet import monitorproc
@@ -122,12 +122,12 @@ class Env:
     def kill_monitor(self) -> int:
         """SIGKILL the fleet's monitor (whoever holds its lock, should another
         have taken over meanwhile) until the lock is free; the first pid killed."""
-        lock = self.home / monitorproc.LOCK_FILE
+        lock = monitorproc.lock_file(self.home, HOST)
         killed: list[int] = []
-        assert monitorproc.is_running(self.home), "no monitor to kill"
+        assert monitorproc.is_running(self.home, HOST), "no monitor to kill"
 
         def gone() -> bool:
-            if not monitorproc.is_running(self.home):
+            if not monitorproc.is_running(self.home, HOST):
                 return True
             with contextlib.suppress(ValueError, IndexError, ProcessLookupError):
                 pid = int(lock.read_text().split()[0])
@@ -249,11 +249,13 @@ def env(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         server.kill()
     try:
         retry_until(
-            lambda: not monitorproc.is_running(home), timeout=30, message="monitor exits with tmux"
+            lambda: not monitorproc.is_running(home, HOST),
+            timeout=30,
+            message="monitor exits with tmux",
         )
     finally:
-        pid_file = home / monitorproc.LOCK_FILE
-        if monitorproc.is_running(home) and pid_file.exists():
+        pid_file = monitorproc.lock_file(home, HOST)
+        if monitorproc.is_running(home, HOST) and pid_file.exists():
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
 
 

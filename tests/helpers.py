@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tmuxorch.claude.hooks import apply
+from tmuxorch.core.hostname import host_name
 from tmuxorch.core.records import Agent, Event, now
 from tmuxorch.store.opening import open_store
+
+# The host the tests' commands run as (none sets TMUXORCH_HOST or host.name).
+HOST = host_name(None)
 
 T = TypeVar("T")
 

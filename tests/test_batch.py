@@ -13,7 +13,7 @@ import yaml
 
 from tests.conftest import ClaudeFleet, Env, Router, base_config
 from tests.fakeapi import Usage, text, tool_use
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tmuxorch.fleet import monitorproc
 
 
@@ -307,7 +307,7 @@ def test_delegate_sees_its_agent_die_with_no_monitor(env: Env, tmp_path: Path) -
     }
     env.write_config(config)
     env.ok("list")  # the home
-    with monitorproc.single_instance(env.home):  # held here: no monitor can start
+    with monitorproc.single_instance(env.home, HOST):  # held here: no monitor can start
         argv = ["delegate", "d", "task", "--agent", "dies", "--json", "--timeout", "60"]
         delegate = subprocess.Popen(
             [sys.executable, "-m", "tmuxorch", *argv],
@@ -333,7 +333,7 @@ def test_delegate_sees_its_agent_die_with_no_monitor(env: Env, tmp_path: Path) -
 
 def test_the_monitor_reads_a_profile_added_after_it_started(env: Env) -> None:
     env.spawn_ready("s1")
-    monitor = (env.home / monitorproc.LOCK_FILE).read_text()
+    monitor = monitorproc.lock_file(env.home, HOST).read_text()
     config = yaml.safe_load(env.config_path.read_text())
     config["agents"]["late"] = {"extends": "shell"}
     env.write_config(config)
@@ -341,6 +341,6 @@ def test_the_monitor_reads_a_profile_added_after_it_started(env: Env) -> None:
     env.ok("send", "l1", "echo late-$((6*7))")
     retry_until(lambda: "late-42" in env.ok("output", "l1"), message="the message ran")
     # The same monitor did it all: an agent of a profile it had not read did not end it.
-    assert (env.home / monitorproc.LOCK_FILE).read_text() == monitor
-    assert monitorproc.is_running(env.home)
+    assert monitorproc.lock_file(env.home, HOST).read_text() == monitor
+    assert monitorproc.is_running(env.home, HOST)
     assert "unknown agent profile" not in (env.home / monitorproc.LOG_FILE).read_text()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import tmuxorch.surfaces.cli
 from tests.conftest import Env
-from tests.helpers import agent_row, entry_probe
+from tests.helpers import HOST, agent_row, entry_probe
 from tmuxorch.fleet import monitorproc
 from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.cli import COMMANDS, HIDDEN_ALIASES, SUMMARIES, cli
@@ -83,7 +83,7 @@ def test_list_json_imports_only_what_it_reads(tmp_path: Path, monitored: bool) -
     home, config = tmp_path / "home", tmp_path / "config.yaml"
     with open_store(home) as store:
         store.insert_agent(agent_row("a1", pane_id="%0"))  # a pane to look for
-    monitor = monitorproc.single_instance(home) if monitored else contextlib.nullcontext()
+    monitor = monitorproc.single_instance(home, HOST) if monitored else contextlib.nullcontext()
     config.write_text("locks:\n  wait: 1.5\n")
     environ = {
         "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMUXORCH_HOME": str(home),

@@ -17,7 +17,7 @@ import yaml
 from tests.claude_env import DUMMY_API_KEY, write_claude_json
 from tests.conftest import ClaudeFleet, Env, agent_requests
 from tests.fakeapi import error, last_user_text, text, tool_use
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tmuxorch.fleet import monitorproc
 
 
@@ -134,13 +134,13 @@ def test_monitor_killed_mid_turn_recovers(claude_fleet: ClaudeFleet) -> None:
     target = fleet.project / "later.txt"
     fleet.api.enqueue(tool_use("Write", {"file_path": str(target), "content": "x"}, delay=3))
     env.ok("send", "c1", "slow turn")
-    lock = env.home / monitorproc.LOCK_FILE
+    lock = monitorproc.lock_file(env.home, HOST)
     old = env.kill_monitor()
     # The turn goes on without a monitor (hooks still write states); the next
     # command starts a new monitor, which reads the screen afresh and puts the
     # dialog's own question in the detail.
     env.ok("wait", "c1", "--until", "waiting", "--timeout", "60")
-    assert monitorproc.is_running(env.home)
+    assert monitorproc.is_running(env.home, HOST)
     assert int(lock.read_text().split()[0]) != old
     retry_until(
         lambda: "Do you want to create later.txt?" in str(_status(fleet, "c1")["detail"]),

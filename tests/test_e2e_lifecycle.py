@@ -9,7 +9,7 @@ import pytest
 from libtmux.server import Server
 
 from tests.conftest import ClaudeFleet, agent_requests
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tmuxorch.fleet import monitorproc
 
 
@@ -72,7 +72,7 @@ def test_up_after_the_server_died_resumes(
     if monitor == "gone":
         env.kill_monitor()
     server.kill()
-    retry_until(lambda: not monitorproc.is_running(env.home), message="monitor follows tmux")
+    retry_until(lambda: not monitorproc.is_running(env.home, HOST), message="monitor follows tmux")
     if monitor == "gone":
         with env.fleet() as quiet:  # not the CLI: its look at tmux would mark c1 lost first
             retry_until(

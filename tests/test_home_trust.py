@@ -16,7 +16,7 @@ import pytest
 from libtmux.server import Server
 
 from tests.conftest import Env, base_config
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tests.test_locks import hook, write
 from tmuxorch.claude.autolock import SETTINGS_CACHE
 from tmuxorch.fleet import monitorproc
@@ -58,7 +58,9 @@ def test_a_deleted_database_is_noticed(env: Env, server: Server) -> None:
     _remove_db(env.home)
     log = env.home / monitorproc.LOG_FILE
     retry_until(lambda: "was deleted or replaced" in log.read_text(), message="monitor notices")
-    retry_until(lambda: not monitorproc.is_running(env.home), message="and no successor stays")
+    retry_until(
+        lambda: not monitorproc.is_running(env.home, HOST), message="and no successor stays"
+    )
     for args in (("list",), ("spawn", "d1"), ("up",)):
         assert "state.db is missing, yet tmux session" in _one_line_error(env, *args)
     assert _windows(server, "d1") == 1
@@ -96,7 +98,7 @@ def test_a_replaced_database_gets_a_monitor_of_its_own(env: Env, server: Server)
     env.spawn_ready("a2")  # the old one's successor, on the new file, brings it up
     assert {a["name"]: a["state"] for a in env.json("list")} == {"a1": "idle", "a2": "idle"}
     assert "was deleted or replaced" in (env.home / monitorproc.LOG_FILE).read_text()
-    assert monitorproc.is_running(env.home)
+    assert monitorproc.is_running(env.home, HOST)
 
 
 def test_an_older_database_never_doubles_a_live_window(env: Env, server: Server) -> None:

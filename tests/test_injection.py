@@ -22,7 +22,7 @@ import yaml
 from libtmux.server import Server
 
 from tests.conftest import Env, base_config
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tests.test_mcp import Client, serve
 from tmuxorch.claude import launch as claude
 from tmuxorch.fleet import monitorproc
@@ -88,7 +88,9 @@ def _resume(env: Env, where: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _up(env: Env, where: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env.ok("spawn", "c1", "--cwd", str(where))
     Server(socket_name=env.socket).kill()
-    retry_until(lambda: not monitorproc.is_running(env.home), message="monitor gone with tmux")
+    retry_until(
+        lambda: not monitorproc.is_running(env.home, HOST), message="monitor gone with tmux"
+    )
     assert json.loads(env.ok("up", "--json"))["restored"] == ["c1"]
 
 
@@ -175,7 +177,7 @@ def test_home_path_reaches_log_and_status_line_literally(env: Env, server: Serve
         assert _markers(env.tmp) == []
     finally:
         server.kill()
-        retry_until(lambda: not monitorproc.is_running(weird.home), message="monitor exits")
+        retry_until(lambda: not monitorproc.is_running(weird.home, HOST), message="monitor exits")
 
 
 def test_a_lone_program_path_is_not_shell_code(env: Env) -> None:

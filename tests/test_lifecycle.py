@@ -14,7 +14,7 @@ import yaml
 from libtmux.server import Server
 
 from tests.conftest import Env
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tmuxorch.fleet import monitorproc
 
 
@@ -46,11 +46,11 @@ def test_up_after_the_server_died(env: Env, server: Server) -> None:
     env.ok("kill", "gone")
     env.ok("stop", "halted")
     server.kill()  # the machine "rebooted": every window is gone
-    retry_until(lambda: not monitorproc.is_running(env.home), message="monitor follows tmux")
+    retry_until(lambda: not monitorproc.is_running(env.home, HOST), message="monitor follows tmux")
     restored = json.loads(env.ok("up", "--json"))["restored"]
     assert sorted(restored) == ["a", "b"]
     env.ok("wait", "a", "b", "--timeout", "30")
-    assert monitorproc.is_running(env.home)
+    assert monitorproc.is_running(env.home, HOST)
     assert {w.name for w in server.windows} == {"a", "b"}
     assert json.loads(env.ok("restore", "--json"))["restored"] == []  # idempotent
     assert {w.name for w in server.windows} == {"a", "b"}

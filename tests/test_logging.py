@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env, base_config
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tmuxorch.fleet import monitorproc
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tmuxorch"
@@ -63,7 +63,7 @@ def test_the_monitor_logs_state_changes_to_a_rotated_private_file(env: Env) -> N
     for name in names:
         assert stat.S_IMODE((env.home / name).stat().st_mode) == 0o600, name
     # The detached monitor's stderr (a crash's traceback) follows the rotation.
-    pid = int((env.home / monitorproc.LOCK_FILE).read_text().split()[0])
+    pid = int(monitorproc.lock_file(env.home, HOST).read_text().split()[0])
     assert os.readlink(f"/proc/{pid}/fd/2") == str(log)
 
 

@@ -15,7 +15,7 @@ import yaml
 from libtmux.server import Server
 
 from tests.conftest import Env
-from tests.helpers import agent_row, retry_until
+from tests.helpers import HOST, agent_row, retry_until
 from tmuxorch.daemon import monitor, wakeups
 from tmuxorch.fleet import monitorproc
 from tmuxorch.fleet.launching import SpawnRequest
@@ -117,13 +117,13 @@ def test_shell_prompt_states(env: Env) -> None:
 def test_single_instance_and_restart_after_kill(env: Env) -> None:
     env.ok("spawn", "f", "--agent", "fake")
     env.ok("wait", "f", "--timeout", "30")
-    assert monitorproc.is_running(env.home)
+    assert monitorproc.is_running(env.home, HOST)
     second = subprocess.run(
         [sys.executable, "-m", "tmuxorch", "monitor"], env=env.environ, capture_output=True,
         text=True, timeout=30, check=False,
     )  # fmt: skip
     assert second.returncode == 1 and "already running" in second.stderr
-    lock = env.home / monitorproc.LOCK_FILE
+    lock = monitorproc.lock_file(env.home, HOST)
     first = env.kill_monitor()  # the lock dies with it
     env.ok("send", "f", "ask go on")  # messages still go through without a monitor
     env.ok("wait", "f", "--until", "waiting", "--timeout", "30")  # restarts it
@@ -312,7 +312,7 @@ def test_a_started_monitor_holds_its_lock_when_start_returns(env: Env) -> None:
     env.spawn_ready("s1", "--agent", "shell")
     env.kill_monitor()
     assert monitorproc.ensure_running(env.fleet().settings)
-    assert monitorproc.is_running(env.home)
+    assert monitorproc.is_running(env.home, HOST)
     assert not monitorproc.ensure_running(env.fleet().settings)
 
 
@@ -335,7 +335,7 @@ def test_the_monitor_outlives_an_edit_of_config_yaml(env: Env) -> None:
     config["agents"]["late"] = {"extends": "shell"}
     env.write_config(config)
     env.spawn_ready("l1", "--agent", "late")
-    lock, log = env.home / monitorproc.LOCK_FILE, env.home / monitorproc.LOG_FILE
+    lock, log = monitorproc.lock_file(env.home, HOST), env.home / monitorproc.LOG_FILE
     running = lock.read_text()
     with env.fleet() as fleet:
         env.config_path.write_text("agents: [")
@@ -347,7 +347,7 @@ def test_the_monitor_outlives_an_edit_of_config_yaml(env: Env) -> None:
         fleet.tmux.send_keys(pane, "echo moved", "Enter")  # its screen changes
         retry_until(lambda: "not reading the screen of l1" in log.read_text())
     env.spawn_ready("s1")
-    assert lock.read_text() == running and monitorproc.is_running(env.home)
+    assert lock.read_text() == running and monitorproc.is_running(env.home, HOST)
 
 
 def _wait_for_clients(pid: int) -> list[int]:
@@ -369,14 +369,14 @@ def test_the_monitor_listens_to_the_next_tmux_server(env: Env, server: Server) -
     starting) hears the server the next spawn starts: pane deaths there wake
     it at once, not at its next heartbeat."""
     env.spawn_ready("s1")
-    pid = int((env.home / monitorproc.LOCK_FILE).read_text())
+    pid = int(monitorproc.lock_file(env.home, HOST).read_text())
     with env.fleet() as fleet:
         fleet.store.insert_agent(agent_row("ghost", state="starting"))  # a spawn under way
         try:
             server.kill()
             retry_until(lambda: not _wait_for_clients(pid), message="its server gone")
             env.spawn_ready("s2")  # a new server
-            assert int((env.home / monitorproc.LOCK_FILE).read_text()) == pid
+            assert int(monitorproc.lock_file(env.home, HOST).read_text()) == pid
             retry_until(lambda: _wait_for_clients(pid), message="listening to the new server")
         finally:
             fleet.store.delete_agent("ghost")  # so the monitor leaves with the server

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Env
-from tests.helpers import entry_probe, retry_until
+from tests.helpers import HOST, entry_probe, retry_until
 from tmuxorch.fleet import monitorproc
 
 # What the console script would do with click alone (the path before entry's fast ones).
@@ -156,7 +156,7 @@ def test_list_json_shows_a_dead_pane_exited(env: Env, monitored: bool) -> None:
 
     agent = retry_until(exited, message="the killed agent listed exited")
     assert agent["exit_status"] == 128 + signal.SIGKILL
-    assert monitorproc.is_running(env.home) is monitored  # list started none
+    assert monitorproc.is_running(env.home, HOST) is monitored  # list started none
 
 
 def _open_home(home: Path) -> None:

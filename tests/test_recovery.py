@@ -9,7 +9,7 @@ import pytest
 from libtmux.server import Server
 
 from tests.conftest import Env, base_config
-from tests.helpers import retry_until
+from tests.helpers import HOST, retry_until
 from tmuxorch.core import procs
 from tmuxorch.core.records import Message
 from tmuxorch.fleet import monitorproc, recovery
@@ -147,5 +147,5 @@ def test_tmux_server_death_fails_every_agents_queue(env: Env, server: Server) ->
         ]
     assert [_message(env, i).status for i in queued] == ["queued", "queued"]
     server.kill()
-    retry_until(lambda: not monitorproc.is_running(env.home), message="the monitor exits")
+    retry_until(lambda: not monitorproc.is_running(env.home, HOST), message="the monitor exits")
     assert [_message(env, i).status for i in queued] == ["failed", "failed"]

@@ -111,6 +111,32 @@ def test_a_store_that_cannot_be_reached_says_why_in_one_line(
     assert not (home / "state.db").exists()
 
 
+def test_processes_opening_a_new_database_at_once_make_one_fleet(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Several hosts' daemons started together on an empty database: one
+    makes the schema, the others find it (none fails on a table another made)."""
+    opener = (
+        "import sys\nfrom tmuxorch.store.opening import open_store\nimport psycopg\n"
+        "print('ready', flush=True)\nsys.stdin.readline()\n"
+        f"with open_store({str(tmp_path / 'home')!r}, url={pg_url!r}) as store:\n"
+        "    print(store.fleet_id)\n"
+    )
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    racers = [
+        subprocess.Popen([sys.executable, "-c", opener], text=True, **pipes) for _ in range(6)
+    ]
+    for racer in racers:  # all ready (imports done) before any opens
+        assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
+    for racer in racers:
+        assert racer.stdin is not None
+        racer.stdin.write("\n")
+        racer.stdin.flush()
+    outputs = [racer.communicate(timeout=60) for racer in racers]
+    assert [err for _, err in outputs] == [""] * len(racers)
+    assert len({out for out, _ in outputs}) == 1
+
+
 def test_a_database_of_a_newer_schema_is_refused_untouched(
     tmp_path: Path, pg_server: PgServer, pg_url: str
 ) -> None:

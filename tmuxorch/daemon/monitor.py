@@ -95,7 +95,7 @@ class Monitor:
     # -- the loop -------------------------------------------------------------
 
     def run(self) -> None:
-        with single_instance(self.settings.home):
+        with single_instance(self.settings.home, self.settings.host):
             observer = watch_logs(self.settings.home / "logs", self.events)
             try:
                 self.store_waker.start()

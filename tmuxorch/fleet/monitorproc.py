@@ -1,7 +1,7 @@
-"""Starting the monitor and knowing whether it runs: the fleet's lock file,
-held by the one monitor of a home, and the detached ``python -m tmuxorch
-monitor`` the fleet starts when none holds it. Below the fleet, so the fleet
-can start its monitor without importing it."""
+"""Starting this host's daemon (the monitor) and knowing whether it runs: its
+lock file, held by the one daemon of a home and host, and the detached
+``python -m tmuxorch daemon`` the fleet starts when none holds it. Below the
+fleet, so the fleet can start its daemon without importing it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from tmuxorch.core.errors import StoreError, TmuxorchError
 
 logger = lazylog.getLogger(__name__)  # list --json runs through here
 
-LOCK_FILE = "monitor.lock"
 LOG_FILE = "monitor.log"
 READY_FD = "TMUXORCH_MONITOR_READY_FD"
 # How long a command waits for the monitor it started to hold its lock.
@@ -30,16 +29,22 @@ class MonitorRunning(TmuxorchError):
     """Another monitor already holds this fleet's lock."""
 
 
+def lock_file(home: Path, host: str) -> Path:
+    """The lock of host ``host``'s daemon (it holds its pid): one per host,
+    since hosts may share a home (a network file system)."""
+    return home / f"monitor.{host}.lock"
+
+
 @contextlib.contextmanager
-def single_instance(home: Path) -> Iterator[None]:
-    """Hold the fleet's monitor lock; the OS drops it if we die, even by -9."""
+def single_instance(home: Path, host: str) -> Iterator[None]:
+    """Hold the host's daemon lock; the OS drops it if we die, even by -9."""
     private.check_home(home)
-    fd = private.open_file(home / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fd = private.open_file(lock_file(home, host), os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise MonitorRunning(f"a monitor is already running for {home}") from None
+            raise MonitorRunning(f"a daemon of host {host} is already running for {home}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         _tell_ready()
@@ -57,10 +62,10 @@ def _tell_ready() -> None:
             os.close(int(ready))
 
 
-def is_running(home: Path) -> bool:
+def is_running(home: Path, host: str) -> bool:
     try:
         # Read-only is enough for flock, and works in a read-only home.
-        fd = private.open_file(home / LOCK_FILE, os.O_RDONLY)
+        fd = private.open_file(lock_file(home, host), os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
@@ -73,8 +78,8 @@ def is_running(home: Path) -> bool:
 
 
 def ensure_running(settings: Settings) -> bool:
-    """Start a detached monitor if none runs; True if one was started."""
-    if is_running(settings.home):
+    """Start this host's daemon if none runs; True if one was started."""
+    if is_running(settings.home, settings.host):
         return False
     start(settings)
     return True
@@ -84,8 +89,8 @@ def start(settings: Settings) -> None:
     """Start a detached monitor (it exits at once if another holds the lock)."""
     import subprocess  # start-up cost: list --json only asks whether one runs
 
-    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "monitor"]
-    logger.info("starting the monitor of %s (its log: %s)", settings.home, LOG_FILE)
+    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "daemon"]
+    logger.info("starting the daemon of %s (its log: %s)", settings.home, LOG_FILE)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
         log = private.open_file(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)

@@ -59,7 +59,9 @@ COMMANDS: dict[str, str] = {
     "alone": "coord:alone",
     "whoami": "coord:whoami",
     "what": "coord:what",
+    "daemon": "control:monitor",
     "monitor": "control:monitor",
+    "hosts": "hosting:hosts",
     "wait": "control:wait",
     "approve": "control:approve",
     "deny": "control:deny",
@@ -75,7 +77,7 @@ COMMANDS: dict[str, str] = {
     "status-line": "dashboard:status_line",
     "completion": "completion:completion",
 }
-HIDDEN_ALIASES = {"ls", "restore"}
+HIDDEN_ALIASES = {"ls", "restore", "monitor"}
 
 # Short help per command, for the group's help: no command module is imported.
 SUMMARIES: dict[str, str] = {
@@ -109,7 +111,8 @@ SUMMARIES: dict[str, str] = {
     "alone": "Exit 0 if no other agent shares my workspace.",
     "whoami": "The agent this pane belongs to.",
     "what": "What an agent is doing now.",
-    "monitor": "Run the output monitor in the foreground.",
+    "daemon": "Run this host's daemon in the foreground (alias: monitor).",
+    "hosts": "The fleet's hosts: up or lost, last heartbeat, agents.",
     "wait": "Block until agents reach a state (exit 124 on timeout).",
     "approve": "Answer yes to a permission prompt.",
     "deny": "Answer no to a permission prompt.",

@@ -158,7 +158,7 @@ def agent_views(fleet: Fleet, state: str | None = None) -> list[AgentView]:
     marks dead panes itself, woken by tmux's pane-died hook)."""
     if state is not None and state not in STATES:
         raise AgentError(f"unknown state {state!r} (states: {', '.join(STATES)})")
-    if not monitorproc.is_running(fleet.home):
+    if not monitorproc.is_running(fleet.home, fleet.host):
         fleet.refresh()
     agents = [a for a in fleet.store.list_agents() if state is None or a.state == state]
     locks = fleet.store.locks_by_agent()

@@ -21,7 +21,7 @@ from tmuxorch.store.common.hosts import HostTable
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.requests import RequestQueue
-from tmuxorch.store.postgres.connection import connect, translated
+from tmuxorch.store.postgres.connection import WRITE_LOCK, connect, translated
 from tmuxorch.store.postgres.costs import Costs
 from tmuxorch.store.postgres.listen import Listen
 from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
@@ -52,6 +52,18 @@ class PostgresStore(
         fleet = self._fleet()
         if fleet is not None and fleet["version"] == len(MIGRATIONS):
             return str(fleet["id"])  # every open but the first: no write, no lock
+        # Made or migrated under the write lock taken before its transaction
+        # begins: one that began before another process made the tables would
+        # not see them (PostgreSQL refreshes its catalog caches as a transaction
+        # starts, not as an advisory lock is granted).
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        try:
+            return self._make(create)
+        finally:
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+
+    def _make(self, create: bool) -> str:
+        fleet = self._fleet()
         if fleet is None:
             others = self.conn.execute(
                 "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema()"

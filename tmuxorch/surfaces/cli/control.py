@@ -1,4 +1,4 @@
-"""Watching and steering agents: monitor, wait, approve, deny, interrupt, clear."""
+"""Watching and steering agents: daemon (monitor), wait, approve, deny, interrupt, clear."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from tmuxorch.surfaces.cli.common import (
 @click.command()
 @handle_errors
 def monitor() -> None:
-    """Run the output monitor in the foreground (normally started for you)."""
+    """Run this host's daemon in the foreground (normally started for you):
+    its agents' states and messages, its heartbeat, other hosts' loss."""
     from tmuxorch.daemon.monitor import run_foreground
 
     obj = click.get_current_context().find_object(Obj)

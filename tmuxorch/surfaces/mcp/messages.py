@@ -1,4 +1,4 @@
-"""The MCP tools between agents: messages, waits, locks and the event log."""
+"""The MCP tools between agents: messages, waits, locks, the event log and the hosts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import Field
 
 from tmuxorch.fleet import messaging, peers
 from tmuxorch.fleet.lifecycle import Fleet
+from tmuxorch.fleet.views.hosts import host_views
 from tmuxorch.fleet.views.locks import lock_views
 from tmuxorch.fleet.views.messages import event_views, message_view
 from tmuxorch.locks import manual as locks
@@ -121,6 +122,11 @@ def unlock(
     also one held by someone else (e.g. a worker that no longer needs it)."""
     freed = locks.give_back(fleet.store, path, cwd=os.getcwd(), environ=os.environ, force=force)
     return {"path": freed.path, "holder": freed.holder}
+
+
+def list_hosts(fleet: Fleet) -> dict[str, Any]:
+    """The fleet's hosts (one daemon each): {name, state (up|lost), last_seen, agents, version}."""
+    return {"hosts": [view.to_json() for view in host_views(fleet)]}
 
 
 def list_locks(fleet: Fleet) -> dict[str, Any]:

@@ -113,6 +113,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool(messages.lock),
     Tool(messages.unlock),
     Tool(messages.list_locks, read_only=True),
+    Tool(messages.list_hosts, read_only=True),
     Tool(messages.get_events, read_only=True),
 )
 
