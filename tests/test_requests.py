@@ -86,7 +86,7 @@ def hosts(env: Env, pg_url: str, tmp_path: Path) -> Iterator[Hosts]:
 def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
     """spawn --host, send, approve, output, stop, resume and kill from host a
     act in host b's tmux; a host unknown or lost fails in one line, having
-    made nothing."""
+    made nothing, and so does a command whose host falls silent as it waits."""
     unknown = hosts.on_a("spawn", "x", "--host", "nowhere", "--agent", "fake")
     assert unknown.returncode == 1 and unknown.stderr.count("\n") == 1
     assert "no host named 'nowhere'" in unknown.stderr
@@ -116,6 +116,17 @@ def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
 
     daemon = hosts.daemon_of_b()
     assert daemon is not None
+    os.kill(daemon, signal.SIGSTOP)  # silent: lost while a command waits on it
+    try:
+        waited = hosts.on_a("stop", "keep")
+    finally:
+        os.kill(daemon, signal.SIGCONT)
+    assert waited.returncode == 1 and "host 'b' is lost" in waited.stderr
+    with open_store(hosts.env.home, url=hosts.url) as store:
+        (asked,) = [r for r in store.requests("b") if r.agent == "keep"]
+    assert (asked.status, asked.error) == ("failed", "host 'b' lost")  # never carried out
+    assert "keep" in hosts.windows(hosts.b)
+
     os.kill(daemon, signal.SIGKILL)
 
     def refused() -> str | None:
