@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,8 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import yaml
 
-from tests.conftest import Env, base_config
+from tests.conftest import ClaudeFleet, Env, Router, agent_requests, base_config
+from tests.fakeapi import last_user_text, text, tool_use
 from tests.helpers import retry_until
 from tests.pgserver import PgServer
 from tmuxorch.core.errors import StoreUnreachable
@@ -60,19 +64,18 @@ class Hosts:
             return next((h.pid for h in store.hosts() if h.name == "b"), None)
 
 
-@pytest.fixture
-def hosts(env: Env, pg_url: str, tmp_path: Path) -> Iterator[Hosts]:
-    config = base_config(tmp_path)
-    config["store"] = {"url": pg_url}
-    config["host"] = {"heartbeat": 0.2, "lost_after": 2}
-    env.write_config(config)
+@contextlib.contextmanager
+def two_hosts(env: Env, config: dict[str, Any], url: str) -> Iterator[Hosts]:
+    """``config`` on one database for host a (the env's home and socket) and
+    host b (its own, with a shell agent ``keep`` and so its daemon)."""
+    env.write_config({**config, "store": {"url": url}, "host": {"heartbeat": 0.2, "lost_after": 2}})
     b = {
         "TMUXORCH_HOST": "b",
-        "TMUXORCH_HOME": str(tmp_path / "home-b"),
+        "TMUXORCH_HOME": str(env.tmp / "home-b"),
         "TMUXORCH_SOCKET": f"{env.socket}-b",
     }
     a = {"TMUXORCH_HOST": "a", "TMUXORCH_SOCKET": env.socket}
-    made = Hosts(env=env, a=a, b=b, url=pg_url)
+    made = Hosts(env=env, a=a, b=b, url=url)
     try:
         env.ok("spawn", "keep", "--agent", "shell", env=b)  # and so b's daemon
         daemon = retry_until(made.daemon_of_b, message="b's daemon heartbeats")
@@ -81,6 +84,12 @@ def hosts(env: Env, pg_url: str, tmp_path: Path) -> Iterator[Hosts]:
         subprocess.run(["tmux", "-L", b["TMUXORCH_SOCKET"], "kill-server"], capture_output=True)
         with contextlib.suppress(ProcessLookupError, UnboundLocalError):
             os.kill(daemon, signal.SIGKILL)
+
+
+@pytest.fixture
+def hosts(env: Env, pg_url: str, tmp_path: Path) -> Iterator[Hosts]:
+    with two_hosts(env, base_config(tmp_path), pg_url) as made:
+        yield made
 
 
 def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
@@ -172,3 +181,43 @@ def _tried(call: Callable[[], T]) -> T | None:
         return call()
     except StoreUnreachable:
         return None
+
+
+def test_a_claude_manager_is_woken_by_a_worker_it_spawned_on_another_host(
+    claude_fleet: ClaudeFleet, pg_url: str
+) -> None:
+    """The issue's manager: a Claude on host a spawns a worker on host b
+    (``spawn --host``), waits with --notify, and is woken when the worker,
+    whose message b's daemon typed, is idle."""
+    env = claude_fleet.env
+    with two_hosts(env, yaml.safe_load(env.config_path.read_text()), pg_url) as hosts:
+        router = Router("manager")
+        claude_fleet.api.default = router
+        tmuxorch = f"{shlex.quote(sys.executable)} -m tmuxorch"
+        router.scripts["manager"].extend(
+            [
+                tool_use(
+                    "Bash",
+                    {
+                        "command": f"{tmuxorch} spawn w --host b --agent shell 'echo 42' && "
+                        f"{tmuxorch} wait w --notify",
+                        "description": "fleet",
+                    },
+                ),
+                text("I will wait."),
+                *[text("Noted.")] * 4,
+            ]
+        )
+        hosts.ok("spawn", "manager", "--agent", "claude", "--cwd", str(claude_fleet.project),
+                 "--permission-mode", "bypassPermissions", "--env", "IS_SANDBOX=1")  # fmt: skip
+        hosts.ok("wait", "manager", "--timeout", "90")
+        hosts.ok("send", "manager", "get 42 from a worker on host b")
+
+        def woken() -> bool:
+            asked = [last_user_text(body) for body in agent_requests(claude_fleet.api, "manager")]
+            return any("wait for w (idle) is over" in prompt for prompt in asked)
+
+        retry_until(woken, timeout=120, message="manager woken by w")
+        worker = hosts.json("status", "w")
+        assert (worker["host"], worker["parent"]) == ("b", "manager")
+        assert "w" in hosts.windows(hosts.b) and "42" in hosts.ok("output", "w")
