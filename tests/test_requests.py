@@ -27,7 +27,7 @@ from tests.helpers import retry_until
 from tests.pgserver import PgServer
 from tmuxorch.core.errors import StoreUnreachable
 from tmuxorch.core.records import Request
-from tmuxorch.store.notify import wait_until
+from tmuxorch.store.notify import until_reachable, wait_until
 from tmuxorch.store.opening import open_store
 
 T = TypeVar("T")
@@ -93,7 +93,7 @@ def hosts(env: Env, pg_url: str, tmp_path: Path) -> Iterator[Hosts]:
 
 
 def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
-    """spawn --host, send, approve, output, stop, resume and kill from host a
+    """spawn --host, send, approve, output, stop, resume, kill and rm from host a
     act in host b's tmux; a host unknown or lost fails in one line, having
     made nothing, and so does a command whose host falls silent as it waits."""
     unknown = hosts.on_a("spawn", "x", "--host", "nowhere", "--agent", "fake")
@@ -122,6 +122,10 @@ def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
     killed = hosts.json("status", "w")
     assert (killed["state"], killed["detail"]) == ("exited", "killed")
     assert "w" not in hosts.windows(hosts.b) and hosts.windows(hosts.a) == []
+    log = Path(hosts.b["TMUXORCH_HOME"], "logs", "w.log")
+    assert log.exists()
+    hosts.ok("rm", "w")  # its record, and its files on b
+    assert not log.exists()
 
     daemon = hosts.daemon_of_b()
     assert daemon is not None
@@ -144,7 +148,7 @@ def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
 
     lost = retry_until(refused, message="host b lost")
     assert "host 'b' is lost" in lost and lost.count("\n") == 1
-    assert [agent["name"] for agent in json.loads(hosts.ok("list", "--json"))] == ["keep", "w"]
+    assert [agent["name"] for agent in json.loads(hosts.ok("list", "--json"))] == ["keep"]
 
 
 def test_a_wait_outlives_a_restart_of_the_database_server(
@@ -173,6 +177,19 @@ def test_a_wait_outlives_a_restart_of_the_database_server(
         finally:
             answering.join()
         assert done.result == "the screen"
+
+
+def test_a_daemons_answer_is_written_through_a_restart_of_the_database_server(
+    tmp_path: Path, pg_server: PgServer, pg_url: str
+) -> None:
+    """What a daemon did is done: its answer waits for the server to be back."""
+    with open_store(tmp_path / "home", url=pg_url) as store:
+        asked = store.add_request("b", "w", "output", {})
+        assert store.claim_request("b", 1) is not None
+        pg_server.restart()
+        assert until_reachable(lambda: store.finish_request(asked, "the screen"), 60)
+        done = store.get_request(asked)
+        assert done is not None and (done.status, done.result) == ("done", "the screen")
 
 
 def _tried(call: Callable[[], T]) -> T | None:

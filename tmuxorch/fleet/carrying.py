@@ -13,7 +13,8 @@ from tmuxorch.core.errors import AgentError, TmuxorchError
 from tmuxorch.core.records import Request
 from tmuxorch.fleet import control, launching, sessions
 from tmuxorch.fleet.lifecycle import Fleet
-from tmuxorch.fleet.routing import failure
+from tmuxorch.fleet.routing import MARGIN, failure
+from tmuxorch.store.notify import until_reachable
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +51,17 @@ def carry_out(fleet: Fleet, request: Request) -> None:
     except TmuxorchError as exc:
         error, about = failure(exc)
         logger.info("request %d (%s %s): %s", request.id, request.op, request.agent, error)
-        fleet.store.finish_request(request.id, about, error=error)
+        _answer(fleet, request, about, error)
         return
     except Exception as exc:  # a bug: answered all the same, the asker not left to time out
         logger.exception("request %d (%s %s)", request.id, request.op, request.agent)
-        fleet.store.finish_request(
-            request.id, error=f"host {fleet.host!r}: internal error: {exc!r}"
-        )
+        _answer(fleet, request, None, f"host {fleet.host!r}: internal error: {exc!r}")
         return
-    fleet.store.finish_request(request.id, result)
+    _answer(fleet, request, result)
+
+
+def _answer(fleet: Fleet, request: Request, result: Any, error: str | None = None) -> None:
+    """Write the answer back, through a restart of the database server: what
+    was done is done, and the asker waits for word of it as long as this."""
+    waited = fleet.config.delivery.ready_timeout + MARGIN
+    until_reachable(lambda: fleet.store.finish_request(request.id, result, error=error), waited)

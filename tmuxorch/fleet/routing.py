@@ -19,10 +19,10 @@ from tmuxorch.core.records import Agent, Request
 if TYPE_CHECKING:
     from tmuxorch.fleet.lifecycle import Fleet
 
-# How long a command waits for another host's answer: the longest of what
-# it may ask (a stop waits 15 s for the program to quit, a clear for idle)
-# and then some on a loaded machine.
-TIMEOUT = 120.0
+# How long a command waits for another host's answer beyond the longest of
+# what it may ask (a clear or a deny's reason waits up to the delivery's
+# ready_timeout there): the daemon's turn and the typing, on a loaded machine.
+MARGIN = 30.0
 
 
 def elsewhere(fleet: Fleet, agent: Agent) -> str | None:
@@ -55,10 +55,12 @@ def ask(
     op: str,
     args: dict[str, Any] | None = None,
     *,
-    timeout: float = TIMEOUT,
+    longer: float = 0.0,
 ) -> Any:
     """Have ``host``'s daemon carry out ``op`` on ``agent``; its result (JSON).
-    Its error is raised here as the same kind of error, in one line."""
+    Its error is raised here as the same kind of error, in one line. It may
+    take ``longer`` than the delivery's ready_timeout there (a stop's own)."""
+    timeout = fleet.config.delivery.ready_timeout + MARGIN + longer
     # Start-up cost: watchdog, which only a request to another host waits with.
     from tmuxorch.store.notify import wait_until
 

@@ -73,9 +73,7 @@ def stop(fleet: Fleet, name: str, *, timeout: float = 15.0) -> Agent:
     record and conversation for ``resume``."""
     agent = fleet.agent(name)
     if (host := routing.elsewhere(fleet, agent)) is not None:
-        routing.ask(
-            fleet, host, name, "stop", {"timeout": timeout}, timeout=routing.TIMEOUT + timeout
-        )
+        routing.ask(fleet, host, name, "stop", {"timeout": timeout}, longer=timeout)
         return fleet.agent(name)
     if agent.state in ENDED:
         raise AgentConflict(f"agent {name!r} is already {agent.state}")

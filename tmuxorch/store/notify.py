@@ -83,6 +83,20 @@ def wait_until(
                 pause = _unreachable(pause, deadline)
 
 
+def until_reachable(call: Callable[[], T], timeout: float) -> T:
+    """``call()``, made again after a growing pause while the database server
+    cannot be reached (a restart), for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = _PAUSE
+    while True:
+        try:
+            return call()
+        except StoreUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+            pause = _unreachable(pause, deadline)
+
+
 # The first and the longest pause before asking an unreachable server again.
 _PAUSE, _PAUSE_MAX = 0.2, 5.0
 
