@@ -21,32 +21,28 @@ import contextlib
 import logging
 import os
 import queue
-import re
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
-from tmuxorch.core import procs, screen
+from tmuxorch.core import procs
 from tmuxorch.core.config import Settings
-from tmuxorch.core.errors import TmuxorchError
+from tmuxorch.core.errors import StoreError, TmuxorchError
 from tmuxorch.core.frozen import replace
-from tmuxorch.core.profiles import Profile
-from tmuxorch.core.records import Agent
-from tmuxorch.core.states import SCREEN
 from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.requestwork import RequestWorkers
+from tmuxorch.daemon.screens import ScreenReader
 from tmuxorch.daemon.tmuxwake import TmuxWaker
-from tmuxorch.daemon.verdict import decide
-from tmuxorch.daemon.wakeups import StoreWaker, watch_logs
+from tmuxorch.daemon.wakeups import Backoff, StoreWaker, watch_logs
 from tmuxorch.fleet import control, hosting, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
-from tmuxorch.tmux.panes import Pane
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +56,13 @@ _HEARTBEAT = 10.0
 _STARTS = ("spawned", "resumed", "forked")
 
 
-class Monitor:
-    def __init__(self, settings: Settings) -> None:
+class Monitor(ScreenReader):
+    def __init__(self, settings: Settings, *, stay: bool = False) -> None:
+        """``stay``: run until stopped, as a person's ``tmuxorch daemon`` does
+        (the host's presence in the fleet); else leave once the tmux server
+        is gone and no agent of this host is live, as one a command started."""
         self.settings = settings
+        self.stay = stay
         self.fleet = Fleet(settings, long_lived=True)
         self.store = self.fleet.store
         self.tmux = self.fleet.tmux
@@ -91,6 +91,17 @@ class Monitor:
         self.successor = False
         # Set when it ends because nothing was left to watch.
         self.emptied = False
+        # Set while the store fails: once it is back, look at everyone again.
+        self.failed = False
+        # What woke the loop, counted by cause (a timer, or an event's kind),
+        # and the heartbeats it gave.
+        self.woke: Counter[str] = Counter()
+        # Its timers (time.monotonic): the safety net's look at tmux, the
+        # heartbeat; and the next watch deadline (time.time), if any.
+        self.refresh_at = time.monotonic() + _HEARTBEAT
+        self.beat_at = time.monotonic() + settings.config.host.heartbeat
+        self.watch_at: float | None = None
+        self.started = time.time()
 
     # -- the loop -------------------------------------------------------------
 
@@ -128,26 +139,21 @@ class Monitor:
         adopted = self.store.adopt_agents(self.fleet.host)
         if adopted:
             logger.info("agents of no host are this host's (%s): %s", self.fleet.host, adopted)
-        started = time.time()
-        hosting.beat(self.fleet, started)
+        hosting.beat(self.fleet, self.started)  # before its first look (back ones included)
         # A restarted monitor trusts nothing it did not see: look at everyone,
         # and take back messages a dead monitor had claimed but not finished.
-        self._refresh()
+        self._look_at_everyone()
         recovery.recover_claims(self.fleet, alive=_alive)
         self.requests.start()
-        for agent in self.store.list_agents():
-            self.states[agent.name] = agent.state
-            if agent.state not in ENDED and self.fleet.mine(agent):
-                self.due[agent.name] = 0.0
         self.guard.start(self.last_event)
-        heartbeat = time.monotonic() + _HEARTBEAT
-        # This host's heartbeat into the store, and the look at the others'.
-        beat_at = time.monotonic() + self.fleet.config.host.heartbeat
-        watch_at: float | None = None
+        backoff = Backoff()
         while not self.stopping.is_set():
             now = time.monotonic()
-            wake = min([heartbeat, beat_at, *self.due.values()])
-            for wall in (watch_at, self.guard.deadline()):
+            # The safety net's look at tmux waits for the next heartbeat
+            # unless that is far off: at idle, only heartbeats wake it.
+            soon = self.beat_at < self.refresh_at + _HEARTBEAT
+            wake = min([self.beat_at if soon else self.refresh_at, *self.due.values()])
+            for wall in (self.watch_at, self.guard.deadline()):
                 if wall is not None:
                     wake = min(wake, now + max(0.0, wall - time.time()))
             try:
@@ -157,44 +163,95 @@ class Monitor:
             with contextlib.suppress(queue.Empty):
                 while True:
                     batch.append(self.events.get_nowait())
-            now = time.monotonic()
-            kinds = {kind for kind, _ in batch}
-            if "stop" in kinds:
-                return
-            if self.store.replaced():
-                # This connection now reads a file nobody else sees: hand over
-                # to a successor that opens the one there now (or says why not).
-                path = self.store.path
-                logger.warning("%s was deleted or replaced: this monitor hands over", path)
-                self.successor = True
-                return
-            self.config.check()  # before any look: an agent may use a profile just added
-            for kind, name in batch:
-                if kind == "log":
-                    self.changed_at[name] = now
-                    self._schedule(name, now + _DEBOUNCE)
-            if "store" in kinds:
-                self._read_events()
-            if now >= beat_at:
-                beat_at = now + self.fleet.config.host.heartbeat
-                hosting.beat(self.fleet, started)
-                hosting.lose_silent(self.fleet)
-            if "tmux" in kinds or now >= heartbeat:
-                heartbeat = now + _HEARTBEAT
-                if not self._refresh():
-                    self._read_events()
-                    self._pump()  # fail what was queued for the agents that went with it
-                    self.emptied = True
-                    return  # tmux server gone and nothing left to watch
-            for name, when in list(self.due.items()):
-                if when <= now:
-                    del self.due[name]
-                    self._look(name)
+            self.woke.update({kind for kind, _ in batch} or {"timer"})
+            try:
+                if not self._turn(batch):
+                    return
+            except StoreError as exc:
+                # The database is gone for now (a server restarting, a network
+                # down): the agents run on in tmux; look again once it is back.
+                pause = backoff.failed()
+                logger.warning("the store fails: %s (again in %.0f s)", exc, pause)
+                self.failed = True
+                if not self._pause(pause):
+                    return
+                continue
+            backoff.reset()
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` for a store that fails; False when it is time to
+        leave instead: stopped, or (started by a command) its tmux server gone,
+        so that nothing is left here to keep running. The events that come
+        meanwhile are dropped: once the store is back it looks at everyone."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping.is_set():
+            if not self.stay and not self.tmux.is_alive():
+                return False
+            while True:
+                try:
+                    kind, _ = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    return True
+                if kind == "stop":
+                    return False
+                if kind == "tmux":
+                    break  # look at the server again
+        return False
+
+    def _look_at_everyone(self) -> None:
+        self._refresh()
+        for agent in self.store.list_agents():
+            self.states[agent.name] = agent.state
+            if agent.state not in ENDED and self.fleet.mine(agent):
+                self.due[agent.name] = 0.0
+
+    def _turn(self, batch: list[tuple[str, str]]) -> bool:
+        """Act on one batch of wake-ups; False when the monitor is to leave."""
+        now = time.monotonic()
+        kinds = {kind for kind, _ in batch}
+        if "stop" in kinds:
+            return False
+        if self.store.replaced():
+            # This connection now reads a file nobody else sees: hand over
+            # to a successor that opens the one there now (or says why not).
+            path = self.store.path
+            logger.warning("%s was deleted or replaced: this monitor hands over", path)
+            self.successor = True
+            return False
+        self.config.check()  # before any look: an agent may use a profile just added
+        if self.failed:  # the store is back: catch up on what went on meanwhile
+            self.failed = False
+            self._look_at_everyone()
+        for kind, name in batch:
+            if kind == "log":
+                self.changed_at[name] = now
+                self._schedule(name, now + _DEBOUNCE)
+        if "store" in kinds:
             self._read_events()
-            self.guard.tick()
-            self._pump()
-            self.requests.serve()
-            watch_at = messaging.check_watches(self.fleet)
+        if now >= self.beat_at:
+            self.beat_at = now + self.fleet.config.host.heartbeat
+            if hosting.beat(self.fleet, self.started):
+                logger.warning(
+                    "this host (%s) had been called lost: it is up again", self.fleet.host
+                )
+            hosting.lose_silent(self.fleet)
+        if "tmux" in kinds or now >= self.refresh_at:
+            self.refresh_at = now + _HEARTBEAT
+            if not self._refresh() and not self.stay:
+                self._read_events()
+                self._pump()  # fail what was queued for the agents that went with it
+                self.emptied = True
+                return False  # tmux server gone and nothing left to watch
+        for name, when in list(self.due.items()):
+            if when <= now:
+                del self.due[name]
+                self._look(name)
+        self._read_events()
+        self.guard.tick()
+        self._pump()
+        self.requests.serve()
+        self.watch_at = messaging.check_watches(self.fleet)
+        return True
 
     def _schedule(self, name: str, when: float) -> None:
         agent = self.store.get_agent(name)
@@ -303,57 +360,6 @@ class Monitor:
             logger.warning("killed process %d of agent %s: it outlived its pane", pid, name)
         return _anything_to_watch(self.fleet)
 
-    # -- reading one screen -------------------------------------------------------
-
-    def _look(self, name: str) -> None:
-        agent = self.store.get_agent(name)
-        if agent is None or agent.state in ENDED or not agent.pane_id:
-            return
-        pane = self.fleet.pane(agent)
-        if pane is None or pane.dead:
-            self.fleet.refresh()
-            return
-        self.looked_at[name] = time.monotonic()
-        try:
-            text = self.tmux.capture(agent.pane_id)
-        except TmuxorchError:
-            return
-        profile = self.config.profile(agent)
-        if profile is None:
-            return
-        if self._answer_dialog(agent, profile, pane, text):
-            return
-        quiet_for = time.monotonic() - self.changed_at.get(name, 0.0)
-        reading = screen.classify(profile, text, typing=pane.cursor_x > 0)
-        state, detail = decide(agent, profile, reading, quiet_for)
-        if state is None:
-            if quiet_for < profile.quiet:  # look again once output has settled
-                self._schedule(name, time.monotonic() + profile.quiet - quiet_for)
-            return
-        if (state, detail) != (agent.state, agent.detail):
-            # Decided on ``agent`` as read before the capture: if a hook or a
-            # delivery moved it since, that newer word stands.
-            self.store.set_state(
-                name, state, detail, data={"source": "screen"}, expect=agent.state, writer=SCREEN
-            )
-
-    def _answer_dialog(self, agent: Agent, profile: Profile, pane: Pane, text: str) -> bool:
-        """First-run dialogs (folder trust and the like), answered per config."""
-        for pattern, keys in profile.dialogs.items():
-            match = re.search(pattern, text, re.MULTILINE)
-            if match:
-                try:
-                    self.tmux.send_keys(pane.pane_id, *keys)
-                except TmuxorchError as exc:  # the pane went since the capture
-                    logger.warning("answering a dialog of %s: %s", agent.name, exc)
-                    return True
-                # What was on screen and what was pressed, not the pattern.
-                answer = f"{' '.join(match.group(0).split())} -> {' '.join(keys)}"
-                self.store.add_event(agent.name, "dialog", agent.state, answer)
-                self._schedule(agent.name, time.monotonic() + 0.5)
-                return True
-        return False
-
 
 def _anything_to_watch(fleet: Fleet) -> bool:
     """A tmux server to listen to, or an agent of this host that has not ended."""
@@ -369,6 +375,6 @@ def _alive(pid: int, started: int | None) -> bool:
     return procs.alive(pid, started)
 
 
-def run_foreground(settings: Settings) -> None:
+def run_foreground(settings: Settings, *, stay: bool = False) -> None:
     log_to_home(settings)
-    Monitor(settings).run()
+    Monitor(settings, stay=stay).run()

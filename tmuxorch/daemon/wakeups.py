@@ -44,6 +44,21 @@ def watch_logs(logs: Path, events: Events) -> Any:
         raise TmuxorchError(f"cannot watch {logs}: {exc}") from None
 
 
+class Backoff:
+    """The pause before the next try of a store that fails: 1 s, doubled at
+    each failure up to ``_RETRY_MAX``, 1 s again after a success."""
+
+    def __init__(self) -> None:
+        self.pause = 1.0
+
+    def failed(self) -> float:
+        pause, self.pause = self.pause, min(self.pause * 2, _RETRY_MAX)
+        return pause
+
+    def reset(self) -> None:
+        self.pause = 1.0
+
+
 class StoreWaker:
     """Puts a ``("store", "")`` event on ``events`` each time the store's
     changes waiter wakes (a write by any process, or the store's file going:
@@ -72,7 +87,7 @@ class StoreWaker:
 
     def _listen(self) -> None:
         assert self.changes is not None
-        pause = 1.0
+        backoff = Backoff()
         while not self.stopping.is_set():
             try:
                 self.changes.wait(None)
@@ -80,11 +95,11 @@ class StoreWaker:
                 # A store that fails (a database server restarting): try again
                 # with a growing pause (the backend's first wait once it is back
                 # says changed, so the monitor reads afresh).
+                pause = backoff.failed()
                 logger.warning("store wake-ups: %s (again in %.0f s)", exc, pause)
                 self.stopping.wait(pause)
-                pause = min(pause * 2, _RETRY_MAX)
                 continue
-            pause = 1.0
+            backoff.reset()
             # A return with no change (a backend's second look after one) is
             # passed on too: the monitor reads again and decides.
             if not self.stopping.is_set():

@@ -16,9 +16,23 @@ from tmuxorch.locks.acquisition import release_holder
 logger = logging.getLogger(__name__)
 
 
-def beat(fleet: Fleet, started: float) -> bool:
-    """This host is up now; whether it had been called lost."""
-    return fleet.store.heartbeat(fleet.host, __version__, os.getpid(), started)
+def beat(fleet: Fleet, started: float) -> list[str]:
+    """This host is up now. Had it been called lost while its agents ran on
+    (its daemon cut off from the database), those whose windows live are
+    theirs again: starting, until their screens or hooks say more. Their names."""
+    if not fleet.store.heartbeat(fleet.host, __version__, os.getpid(), started):
+        return []
+    panes = fleet.tmux.panes()
+    back = []
+    for agent in fleet.store.list_agents():
+        pane = fleet.own(agent, panes.get(agent.pane_id or ""))
+        if fleet.mine(agent) and agent.ended_by == "lost" and pane is not None and not pane.dead:
+            detail = f"host {fleet.host} back"
+            if fleet.store.set_state(agent.name, "starting", detail, ended_by=None):
+                back.append(agent.name)
+    logger.warning("this host (%s) had been called lost: up again, %s running on",
+                   fleet.host, back or "none")  # fmt: skip
+    return back
 
 
 def lose_silent(fleet: Fleet) -> list[str]:

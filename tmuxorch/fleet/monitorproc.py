@@ -89,7 +89,7 @@ def start(settings: Settings) -> None:
     """Start a detached monitor (it exits at once if another holds the lock)."""
     import subprocess  # start-up cost: list --json only asks whether one runs
 
-    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "daemon"]
+    argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "daemon", "--until-idle"]
     logger.info("starting the daemon of %s (its log: %s)", settings.home, LOG_FILE)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:

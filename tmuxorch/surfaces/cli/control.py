@@ -20,15 +20,22 @@ from tmuxorch.surfaces.cli.common import (
 
 
 @click.command()
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    hidden=True,
+    help="Exit once the tmux server is gone and no agent of this host is live "
+    "(as commands start it).",
+)
 @handle_errors
-def monitor() -> None:
-    """Run this host's daemon in the foreground (normally started for you):
+def monitor(until_idle: bool) -> None:
+    """Run this host's daemon in the foreground (commands start one for you):
     its agents' states and messages, its heartbeat, other hosts' loss."""
     from tmuxorch.daemon.monitor import run_foreground
 
     obj = click.get_current_context().find_object(Obj)
     assert obj is not None
-    run_foreground(obj.settings())
+    run_foreground(obj.settings(), stay=not until_idle)
 
 
 @click.command()
