@@ -200,6 +200,43 @@ def _tried(call: Callable[[], T]) -> T | None:
         return None
 
 
+def test_messages_queued_across_hosts_arrive_once_in_order_through_a_database_restart(
+    hosts: Hosts, pg_server: PgServer, tmp_path: Path
+) -> None:
+    """100 messages queued for shell agents of two hosts, the database server
+    restarted as they go out: each daemon delivers its agents' messages, each
+    runs once, in order."""
+    out = tmp_path / "out"
+    out.mkdir()
+    agents = {"a1": hosts.a, "a2": hosts.a, "b1": hosts.b, "b2": hosts.b}
+    for name, host in agents.items():
+        hosts.env.ok("spawn", name, "--agent", "shell", env=host)
+    for name, host in agents.items():
+        hosts.env.ok("wait", name, "--timeout", "60", env=host)
+    with open_store(hosts.env.home, url=hosts.url) as store:
+        with store.transaction():
+            for n in range(25):
+                for name in agents:
+                    store.add_message(None, name, "sequential", f"echo {n} >> {out / name}")
+        # Restarted while a daemon is at a delivery: its next write meets the break.
+        retry_until(lambda: store.claimed_messages(), interval=0.002, message="a delivery")
+        pg_server.restart()
+
+        def settled() -> bool:
+            pending = _tried(lambda: [m for m in store.messages() if m.status in MOVING])
+            return pending == []
+
+        retry_until(settled, timeout=120, message="every message delivered")
+        statuses = {m.status for m in store.messages() if m.recipient in agents}
+    for name in agents:
+        assert (out / name).read_text().split() == [str(n) for n in range(25)], name
+    assert statuses == {"delivered"}
+
+
+# A message's statuses before it settles.
+MOVING = ("queued", "delivering")
+
+
 def test_a_claude_manager_is_woken_by_a_worker_it_spawned_on_another_host(
     claude_fleet: ClaudeFleet, pg_url: str
 ) -> None:

@@ -30,7 +30,7 @@ from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
 from tmuxorch.core import procs
 from tmuxorch.core.config import Settings
-from tmuxorch.core.errors import StoreError, TmuxorchError
+from tmuxorch.core.errors import StoreError, StoreUnreachable, TmuxorchError
 from tmuxorch.core.frozen import replace
 from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
@@ -81,6 +81,8 @@ class Monitor(ScreenReader):
         self.guard = safety.Guard(self.fleet, poke=self.costs.read_now)
         # Message delivery: one worker thread per agent at a time.
         self.workers: dict[str, threading.Thread] = {}
+        # Agents whose worker met an unreachable store mid-delivery (its claim stays).
+        self.stranded: set[str] = set()
         # What other hosts ask of this host's agents (spawn, stop, output...).
         self.requests = RequestWorkers(self.fleet)
         # The urgent message each agent was interrupted for (interrupt once).
@@ -312,6 +314,11 @@ class Monitor(ScreenReader):
 
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""
+        for name in list(self.stranded):
+            worker = self.workers.get(name)
+            if worker is None or not worker.is_alive():
+                recovery.recover_stranded(self.fleet, name)
+                self.stranded.discard(name)
         for name in self.store.recipients_with_queued():
             agent = self.store.get_agent(name)
             if agent is None or not self.fleet.mine(agent):
@@ -347,6 +354,9 @@ class Monitor(ScreenReader):
         try:
             with Fleet(self.fleet.settings, long_lived=True) as fleet:  # config.yaml as last read
                 messaging.deliver_next(fleet, name)
+        except StoreUnreachable as exc:
+            logger.warning("delivering to %s: %s (its claim is decided once it answers)", name, exc)
+            self.stranded.add(name)
         except TmuxorchError as exc:
             logger.warning("delivering to %s: %s", name, exc)
         finally:

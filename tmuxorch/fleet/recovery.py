@@ -5,6 +5,7 @@ lost, and none is retyped when nobody can tell whether it arrived."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from tmuxorch.core.errors import DeliveryError, TmuxorchError
@@ -23,12 +24,26 @@ def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> No
     for message in fleet.store.claimed_messages():
         if message.claimed_by is not None and alive(message.claimed_by, message.claimed_start):
             continue
-        if _taken(fleet, message):
-            fleet.store.set_message_status(message.id, "delivered")
-        elif message.stage is None:  # nothing typed yet
-            fleet.store.requeue_message(message.id)
-        else:
-            _recover_typed(fleet, message, message.stage)
+        _recover(fleet, message)
+
+
+def recover_stranded(fleet: Fleet, recipient: str) -> None:
+    """The claims this process left for ``recipient`` when the store could not
+    be reached mid-delivery (its deliverer, the one for that agent, is gone),
+    decided as those of a deliverer that died."""
+    me = os.getpid()
+    for message in fleet.store.claimed_messages():
+        if message.recipient == recipient and message.claimed_by == me:
+            _recover(fleet, message)
+
+
+def _recover(fleet: Fleet, message: Message) -> None:
+    if _taken(fleet, message):
+        fleet.store.set_message_status(message.id, "delivered")
+    elif message.stage is None:  # nothing typed yet
+        fleet.store.requeue_message(message.id)
+    else:
+        _recover_typed(fleet, message, message.stage)
 
 
 def _recover_typed(fleet: Fleet, message: Message, stage: str) -> None:
