@@ -166,12 +166,14 @@ def test_a_wait_outlives_a_restart_of_the_database_server(
             assert claimed is not None
             daemon.finish_request(claimed.id, "the screen")
 
+        answering = threading.Thread(target=answer)
+
         def answered() -> Request | None:
+            if answering.ident is None:
+                answering.start()  # the restart comes once the wait is under way
             request = waiter.get_request(asked)
             return request if request is not None and request.status == "done" else None
 
-        answering = threading.Thread(target=answer)
-        answering.start()
         try:
             done = wait_until(waiter, answered, 60, lambda: "no answer")
         finally:
