@@ -82,6 +82,9 @@ def two_hosts(env: Env, config: dict[str, Any], url: str) -> Iterator[Hosts]:
         yield made
     finally:
         subprocess.run(["tmux", "-L", b["TMUXORCH_SOCKET"], "kill-server"], capture_output=True)
+        # tmux does not always remove its socket file when killed.
+        sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.geteuid()}")
+        (sockets / b["TMUXORCH_SOCKET"]).unlink(missing_ok=True)
         with contextlib.suppress(ProcessLookupError, UnboundLocalError):
             os.kill(daemon, signal.SIGKILL)
 
