@@ -25,8 +25,15 @@ from tests.conftest import ClaudeFleet, Env, Router, agent_requests, base_config
 from tests.fakeapi import last_user_text, text, tool_use
 from tests.helpers import retry_until
 from tests.pgserver import PgServer
-from tmuxorch.core.errors import StoreUnreachable
+from tmuxorch.core.errors import (
+    AgentConflict,
+    StoreUnreachable,
+    TimeoutReached,
+    TmuxorchError,
+    UnknownAgent,
+)
 from tmuxorch.core.records import Request
+from tmuxorch.fleet.routing import answered_error, failure
 from tmuxorch.store.notify import until_reachable, wait_until
 from tmuxorch.store.opening import open_store
 
@@ -195,6 +202,29 @@ def test_a_daemons_answer_is_written_through_a_restart_of_the_database_server(
         assert until_reachable(lambda: store.finish_request(asked, "the screen"), 60)
         done = store.get_request(asked)
         assert done is not None and (done.status, done.result) == ("done", "the screen")
+
+
+# (id, what the carrying host raised, what the asking host raises)
+ANSWERED_ERRORS = [
+    ("wrong state", AgentConflict("agent 'w' is idle"), AgentConflict),
+    ("unknown agent", UnknownAgent("no agent named 'w'"), UnknownAgent),
+    ("timed out", TimeoutReached("w is busy"), TimeoutReached),
+    ("not tmuxorch's own kind", type("Odd", (TmuxorchError,), {})("odd"), TmuxorchError),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"), [e[1:] for e in ANSWERED_ERRORS], ids=[e[0] for e in ANSWERED_ERRORS]
+)
+def test_an_error_on_the_carrying_host_is_the_same_kind_on_the_asking_one(
+    raised: TmuxorchError, kind: type[TmuxorchError]
+) -> None:
+    """Its exit code (124 for a timeout) and HTTP status go with it."""
+    error, about = failure(raised)
+    answer = Request(id=1, ts=0.0, host="b", agent="w", op="approve", args={}, status="failed",
+                     result=about, error=error)  # fmt: skip
+    got = answered_error(answer)
+    assert type(got) is kind and str(got) == str(raised)
 
 
 def _tried(call: Callable[[], T]) -> T | None:

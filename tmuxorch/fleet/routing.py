@@ -88,11 +88,11 @@ def ask(
 
     request = wait_until(store, answered, timeout, timed_out)
     if request.status == "failed":
-        raise _error(request)
+        raise answered_error(request)
     return request.result
 
 
-def _error(request: Request) -> TmuxorchError:
+def answered_error(request: Request) -> TmuxorchError:
     """The remote error as the kind it was (its exit code, its HTTP status)."""
     kind = request.result.get("kind") if isinstance(request.result, dict) else None
     cls = getattr(errors, str(kind), None)
@@ -103,6 +103,6 @@ def _error(request: Request) -> TmuxorchError:
 
 def failure(exc: TmuxorchError) -> tuple[str, dict[str, str]]:
     """An error raised on the carrying host as the request's error line and
-    result (its kind, for ``_error`` on the asking host)."""
+    result (its kind, for ``answered_error`` on the asking host)."""
     kind = type(exc).__name__ if getattr(errors, type(exc).__name__, None) is type(exc) else ""
     return str(exc), {"kind": kind}
