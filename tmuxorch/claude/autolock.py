@@ -126,8 +126,10 @@ def cached_settings(home: str) -> dict[str, Any]:
             data["stamp"] == stamp
             and isinstance(data["locks"], dict)
             and isinstance(data["protected"], list)
+            and isinstance(data["locks"]["shared_roots"], list)
+            and isinstance(data["host"], (str, type(None)))
         ):
-            return {"locks": data["locks"], "protected": data["protected"]}
+            return {"locks": data["locks"], "protected": data["protected"], "host": data["host"]}
     except (OSError, ValueError, KeyError, TypeError, TmuxorchError):
         pass
     from pathlib import Path
@@ -141,7 +143,11 @@ def cached_settings(home: str) -> dict[str, Any]:
 
 
 def _settings_of(config: Any) -> dict[str, Any]:
-    return {"locks": dict(vars(config.locks)), "protected": list(config.protected_paths)}
+    return {
+        "locks": dict(vars(config.locks)),
+        "protected": list(config.protected_paths),
+        "host": config.host.name,
+    }
 
 
 def _home() -> tuple[str, dict[str, Any] | None]:
@@ -180,18 +186,30 @@ def decide(payload: dict[str, Any], managed: bool) -> str | None:
     session = payload.get("session_id")
     locks = settings["locks"]
     wait, lease = float(locks["wait"]), float(locks["lease"])
+    here = _host(settings["host"])
     with open_store(home, create=False) as store:
         session_id = session if isinstance(session, str) else None
-        holder = hook_holder(os.environ, session_id, agent_name(store, os.environ))
+        holder = hook_holder(os.environ, session_id, agent_name(store, os.environ), here)
         if holder is None:
             raise BadInput("no holder: neither TMUXORCH_AGENT, TMUX_PANE nor session_id is set")
         for path in paths:
-            key = lock_key(path, cwd, str(locks["scope"]))
+            key = lock_key(path, cwd, str(locks["scope"]), here, locks["shared_roots"])
             outcome = acquire(store, key, holder, wait=wait, lease=lease)
             if not outcome.granted:
                 advice = "end your turn to free your locks" if outcome.deadlock else "do other work"
                 return f"{outcome.reason}. Write denied: {advice} and retry this write later."
     return None
+
+
+def _host(configured: str | None) -> str | None:
+    """The host of this agent's locks: none when the store is this host's alone
+    (the one ``open_store`` opens here is a server's only if TMUXORCH_STORE
+    names it); its own, which spawn puts in TMUXORCH_HOST."""
+    if not os.environ.get(storeurl.ENV):
+        return None
+    from tmuxorch.core.hostname import host_name  # only on a shared store
+
+    return host_name(configured)
 
 
 def _protected(home: str, file_path: str, cwd: str, patterns: list[str]) -> str | None:

@@ -102,6 +102,10 @@ class Monitor(ScreenReader):
         # heartbeat; and the next watch deadline (time.time), if any.
         self.refresh_at = time.monotonic() + _HEARTBEAT
         self.beat_at = time.monotonic() + settings.config.host.heartbeat
+        # Another host is judged silent only over a watch of this daemon's own,
+        # as long as host.lost_after, since it started or the store came back:
+        # after a whole fleet's outage, every host's last heartbeat is old.
+        self.judge_at = time.monotonic() + settings.config.host.lost_after
         self.watch_at: float | None = None
         self.started = time.time()
 
@@ -223,6 +227,7 @@ class Monitor(ScreenReader):
         self.config.check()  # before any look: an agent may use a profile just added
         if self.failed:  # the store is back: catch up on what went on meanwhile
             self.failed = False
+            self.judge_at = now + self.fleet.config.host.lost_after
             self._look_at_everyone()
         for kind, name in batch:
             if kind == "log":
@@ -232,11 +237,11 @@ class Monitor(ScreenReader):
             self._read_events()
         if now >= self.beat_at:
             self.beat_at = now + self.fleet.config.host.heartbeat
-            if hosting.beat(self.fleet, self.started):
-                logger.warning(
-                    "this host (%s) had been called lost: it is up again", self.fleet.host
-                )
-            hosting.lose_silent(self.fleet)
+            self.woke["beat"] += 1
+            for name in hosting.beat(self.fleet, self.started):
+                self._schedule(name, now)  # back from its host's loss: look at it
+            if now >= self.judge_at:
+                hosting.lose_silent(self.fleet)
         if "tmux" in kinds or now >= self.refresh_at:
             self.refresh_at = now + _HEARTBEAT
             if not self._refresh() and not self.stay:

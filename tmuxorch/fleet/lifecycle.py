@@ -96,6 +96,12 @@ class Fleet:
         # id can name another agent's pane. Windows carry the agent's name.
         return pane if pane is not None and pane.window_name == agent.name else None
 
+    @property
+    def lock_host(self) -> str | None:
+        """The host this fleet's locks are on (tmuxorch.locks.keys): this one
+        when the store is shared by hosts, None when it is this host's alone."""
+        return self.host if storeurl.chosen(self.config.store.url) else None
+
     def mine(self, agent: Agent) -> bool:
         """Does this host run ``agent`` (its tmux server, its daemon)? A row
         of no host is from before hosts: the local host's until adopted."""

@@ -90,7 +90,7 @@ def start(settings: Settings) -> None:
     import subprocess  # start-up cost: list --json only asks whether one runs
 
     argv = [sys.executable, "-m", "tmuxorch", *settings.cli_options(), "daemon", "--until-idle"]
-    logger.info("starting the daemon of %s (its log: %s)", settings.home, LOG_FILE)
+    logger.info("starting the monitor of %s (its log: %s)", settings.home, LOG_FILE)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUXORCH_AGENT", "TMUX", "TMUX_PANE")}
     try:
         log = private.open_file(settings.home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)

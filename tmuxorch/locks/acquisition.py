@@ -24,7 +24,7 @@ from tmuxorch.core.errors import LockError
 from tmuxorch.core.frozen import frozen
 from tmuxorch.core.records import Lock, now
 from tmuxorch.core.vocab import ENDED
-from tmuxorch.locks.keys import Holder, describe, overlaps
+from tmuxorch.locks.keys import Holder, describe, overlaps, split_key
 from tmuxorch.locks.wakeups import sleep_on, waiters_of, wake, wake_fifo
 
 # typing.TYPE_CHECKING without importing typing: this is the hooks' import path.
@@ -51,16 +51,19 @@ class Outcome:
 # -- liveness --------------------------------------------------------------------
 
 
-def holder_gone(store: Store, lock: Lock) -> bool:
-    """Has the lock's holder ended or died (so the lock is free to clear)?"""
+def holder_gone(store: Store, lock: Lock, here: str | None = None) -> bool:
+    """Has the lock's holder ended or died (so the lock is free to clear)?
+    ``here``: this host, in a fleet of several, where only the processes of
+    this host's locks can be seen (another host's ends with its agent)."""
+    seen = here is None or split_key(lock.path)[0] == here
     if lock.agent:
         live = store.agent_liveness(lock.agent)
         if live is not None:
             state, pane_pid, _ = live
             if state in ENDED:
                 return True
-            return pane_pid is not None and not procs.alive(pane_pid)
-    return lock.pid is not None and not procs.alive(lock.pid, lock.pid_start)
+            return seen and pane_pid is not None and not procs.alive(pane_pid)
+    return seen and lock.pid is not None and not procs.alive(lock.pid, lock.pid_start)
 
 
 def _task(store: Store, lock: Lock) -> str | None:
@@ -93,7 +96,7 @@ def _attempt(
             mine = lock if lock.path == path else mine
             covered = covered or lock.path == path or path.startswith(lock.path.rstrip("/") + "/")
             continue
-        if lock.expires <= stamp or holder_gone(store, lock):
+        if lock.expires <= stamp or holder_gone(store, lock, me.host):
             store.delete_lock(lock.path)
             freed.append(lock.path)
             continue

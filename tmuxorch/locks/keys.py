@@ -3,7 +3,10 @@
 The holder is a string: an agent's name, ``pane:%N@SOCKET`` for a tmux pane
 outside the fleet, ``session:ID`` for a bare Claude session, or ``user`` for
 a manual lock taken outside any pane. What it covers is a real absolute path;
-a lock on a directory covers everything below it.
+a lock on a directory covers everything below it. In a fleet of several
+hosts the path is on a host, ``HOST:/PATH``, unless it is under one of
+``locks.shared_roots``, directories every host sees alike: those locks are
+fleet-wide, a path alone.
 
 On the auto-lock hook's hot path: stdlib only.
 """
@@ -11,7 +14,7 @@ On the auto-lock hook's hot path: stdlib only.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from tmuxorch.core import procs
 from tmuxorch.core.frozen import frozen
@@ -35,6 +38,8 @@ class Holder:
     agent: str | None = None
     pid: int | None = None
     pid_start: int | None = None
+    # Its host, in a fleet of several: only there can its processes be seen.
+    host: str | None = None
 
 
 # -- identities ------------------------------------------------------------------
@@ -80,7 +85,10 @@ def agent_name(store: Store, environ: Mapping[str, str]) -> str | None:
 
 
 def hook_holder(
-    environ: Mapping[str, str], session_id: str | None, agent: str | None = None
+    environ: Mapping[str, str],
+    session_id: str | None,
+    agent: str | None = None,
+    host: str | None = None,
 ) -> Holder | None:
     """The holder for a hook call: the agent (``agent``, its name as
     :func:`agent_name` found it, else ``TMUXORCH_AGENT``), else the pane, else
@@ -90,10 +98,12 @@ def hook_holder(
     if key is None:
         return None
     pid, started = owner_process()
-    return Holder(key=key, agent=agent, pid=pid, pid_start=started)
+    return Holder(key=key, agent=agent, pid=pid, pid_start=started, host=host)
 
 
-def cli_holder(environ: Mapping[str, str], agent: str | None = None) -> Holder:
+def cli_holder(
+    environ: Mapping[str, str], agent: str | None = None, host: str | None = None
+) -> Holder:
     """The holder for a manual ``lock``: the agent (``agent``, as for
     :func:`hook_holder`), else the pane, else ``user``.
 
@@ -101,7 +111,7 @@ def cli_holder(environ: Mapping[str, str], agent: str | None = None) -> Holder:
     ``unlock`` or its lease ends, not until the shell that took it exits.
     """
     agent = agent or environ.get("TMUXORCH_AGENT") or None
-    return Holder(key=agent or _pane_key(environ) or "user", agent=agent)
+    return Holder(key=agent or _pane_key(environ) or "user", agent=agent, host=host)
 
 
 def describe(holder: str) -> str:
@@ -129,12 +139,27 @@ def workspace_of(path: str) -> str:
         current = parent
 
 
-def lock_key(path: str, cwd: str, scope: str = "file") -> str:
-    """The real absolute path that names the lock for ``path``."""
+def lock_key(
+    path: str, cwd: str, scope: str = "file", host: str | None = None, shared: Sequence[str] = ()
+) -> str:
+    """The key of the lock for ``path``: its real absolute path (its
+    workspace's, for scope workspace), on ``host`` (``HOST:/PATH``) unless
+    ``host`` is None (a fleet of one host) or it is under a ``shared`` root."""
     real = os.path.realpath(os.path.join(cwd, os.path.expanduser(path)))
     if scope == "workspace":
-        return workspace_of(real if os.path.isdir(real) else os.path.dirname(real))
-    return real
+        real = workspace_of(real if os.path.isdir(real) else os.path.dirname(real))
+    roots = (os.path.realpath(os.path.expanduser(root)) for root in shared)
+    if host is None or any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
+        return real
+    return f"{host}:{real}"
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """``(host, path)`` of a lock key; host None for a path alone."""
+    if key.startswith("/"):
+        return None, key
+    host, _, path = key.partition(":")
+    return host, path
 
 
 def overlaps(a: str, b: str) -> bool:

@@ -217,18 +217,18 @@ def list_(state: str | None, as_json: bool) -> None:
     from tmuxorch.surfaces.dashboard import STATE_STYLE, age
 
     table = Table(box=None, pad_edge=False)
-    columns = ("NAME", "HOST", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "QUEUED", "LOCKS")
+    columns = ("NAME", "PROFILE", "STATE", "FOR", "DETAIL", "PARENT", "HOST", "QUEUED", "LOCKS")
     for column in (*columns, "TURNS", "COST"):
         table.add_column(column, no_wrap=column != "DETAIL", overflow="ellipsis")
     for view in views:
         table.add_row(
             view.name,
-            view.host,
             view.profile,
             f"[{STATE_STYLE.get(view.state, '')}]{view.state}[/]",
             age(now() - view.since),
             view.detail,
             view.parent or "",
+            view.host,
             str(view.queued or ""),
             str(len(view.locks) or ""),
             str(view.turns or ""),

@@ -27,14 +27,16 @@ from tmuxorch.surfaces.cli.common import AMOUNT, echo_json, fleet, handle_errors
 @handle_errors
 def lock(path: str | None, reason: str, wait: float) -> None:
     """Lock PATH (a file or directory; default: the whole workspace)."""
+    from tmuxorch.locks.keys import split_key
     from tmuxorch.locks.manual import take
 
     f = fleet()
     key = take(
-        f.store, path, cwd=os.getcwd(), environ=os.environ,
-        wait=wait, lease=f.config.locks.lease, reason=reason,
+        f.store, path, cwd=os.getcwd(), environ=os.environ, wait=wait,
+        lease=f.config.locks.lease, reason=reason, host=f.lock_host,
+        shared=f.config.locks.shared_roots,
     )  # fmt: skip
-    click.echo(f"locked {key}")
+    click.echo(f"locked {split_key(key)[1]}")
 
 
 @click.command()
@@ -43,15 +45,17 @@ def lock(path: str | None, reason: str, wait: float) -> None:
 @handle_errors
 def unlock(path: str | None, force: bool) -> None:
     """Unlock PATH (default: the whole workspace)."""
-    from tmuxorch.locks.keys import agent_name, cli_holder, describe
+    from tmuxorch.locks.keys import agent_name, cli_holder, describe, split_key
     from tmuxorch.locks.manual import give_back
 
-    store = fleet().store
-    freed = give_back(store, path, cwd=os.getcwd(), environ=os.environ, force=force)
-    mine = freed.holder == cli_holder(os.environ, agent_name(store, os.environ)).key
-    click.echo(
-        f"unlocked {freed.path}" + ("" if mine else f" (was held by {describe(freed.holder)})")
-    )
+    f = fleet()
+    freed = give_back(
+        f.store, path, cwd=os.getcwd(), environ=os.environ, force=force, host=f.lock_host,
+        shared=f.config.locks.shared_roots,
+    )  # fmt: skip
+    mine = freed.holder == cli_holder(os.environ, agent_name(f.store, os.environ)).key
+    shown = split_key(freed.path)[1]
+    click.echo(f"unlocked {shown}" + ("" if mine else f" (was held by {describe(freed.holder)})"))
 
 
 @click.command("locks")
@@ -59,21 +63,22 @@ def unlock(path: str | None, force: bool) -> None:
 @handle_errors
 def locks_(as_json: bool) -> None:
     """Locks held, with holder, since, expiry, reason and waiters."""
-    from tmuxorch.fleet.views.locks import lock_views
+    from tmuxorch.fleet.views.locks import fleet_lock_views
 
-    views = lock_views(fleet().store)
+    views = fleet_lock_views(fleet())
     if as_json:
         echo_json([view.to_json() for view in views])
         return
     if not views:
         click.echo("no locks")
         return
-    table = [("PATH", "HOLDER", "SINCE", "EXPIRES", "WAITERS", "REASON")]
+    table = [("PATH", "HOST", "HOLDER", "SINCE", "EXPIRES", "WAITERS", "REASON")]
     for view in views:
         shown = view.to_json()
         table.append(
             (
                 view.path,
+                view.host or "(all)",
                 view.holder,
                 shown["since"][11:19],
                 shown["expires"][11:19],

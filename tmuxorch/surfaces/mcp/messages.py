@@ -10,10 +10,10 @@ from pydantic import Field
 from tmuxorch.fleet import messaging, peers
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views.hosts import host_views
-from tmuxorch.fleet.views.locks import lock_views
+from tmuxorch.fleet.views.locks import fleet_lock_views
 from tmuxorch.fleet.views.messages import event_views, message_view
 from tmuxorch.locks import manual as locks
-from tmuxorch.locks.keys import agent_name, cli_holder
+from tmuxorch.locks.keys import agent_name, cli_holder, split_key
 from tmuxorch.surfaces.mcp.common import AgentName, Mode, Until
 
 
@@ -105,10 +105,12 @@ def lock(
     """Lock a path so no other agent writes under it until you unlock it (agents' own writes
     are locked automatically per file; use this to reserve a directory or a whole task)."""
     key = locks.take(
-        fleet.store, path, cwd=os.getcwd(), environ=os.environ,
-        wait=wait_s, lease=fleet.config.locks.lease, reason=reason,
+        fleet.store, path, cwd=os.getcwd(), environ=os.environ, wait=wait_s,
+        lease=fleet.config.locks.lease, reason=reason, host=fleet.lock_host,
+        shared=fleet.config.locks.shared_roots,
     )  # fmt: skip
-    return {"path": key, "holder": cli_holder(os.environ, agent_name(fleet.store, os.environ)).key}
+    holder = cli_holder(os.environ, agent_name(fleet.store, os.environ)).key
+    return {"path": split_key(key)[1], "holder": holder}
 
 
 def unlock(
@@ -120,8 +122,11 @@ def unlock(
 ) -> dict[str, Any]:
     """Release a lock taken with lock, so other agents may write there again; with force,
     also one held by someone else (e.g. a worker that no longer needs it)."""
-    freed = locks.give_back(fleet.store, path, cwd=os.getcwd(), environ=os.environ, force=force)
-    return {"path": freed.path, "holder": freed.holder}
+    freed = locks.give_back(
+        fleet.store, path, cwd=os.getcwd(), environ=os.environ, force=force,
+        host=fleet.lock_host, shared=fleet.config.locks.shared_roots,
+    )  # fmt: skip
+    return {"path": split_key(freed.path)[1], "holder": freed.holder}
 
 
 def list_hosts(fleet: Fleet) -> dict[str, Any]:
@@ -130,5 +135,5 @@ def list_hosts(fleet: Fleet) -> dict[str, Any]:
 
 
 def list_locks(fleet: Fleet) -> dict[str, Any]:
-    """Every held lock: {path, holder, since, expires, reason, waiters}."""
-    return {"locks": [view.to_json() for view in lock_views(fleet.store)]}
+    """Every held lock: {path, holder, since, expires, reason, waiters, host}."""
+    return {"locks": [view.to_json() for view in fleet_lock_views(fleet)]}
