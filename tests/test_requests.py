@@ -66,6 +66,10 @@ class Hosts:
         )  # fmt: skip
         return listed.stdout.split()
 
+    def requests_for(self, agent: str) -> list[Request]:
+        with open_store(self.env.home, url=self.url) as store:
+            return [r for r in store.requests("b") if r.agent == agent]
+
     def daemon_of_b(self) -> int | None:
         with open_store(self.env.home, url=self.url) as store:
             return next((h.pid for h in store.hosts() if h.name == "b"), None)
@@ -141,13 +145,22 @@ def test_commands_on_one_host_act_on_another_hosts_agent(hosts: Hosts) -> None:
     assert daemon is not None
     os.kill(daemon, signal.SIGSTOP)  # silent: lost while a command waits on it
     try:
+        interrupted = subprocess.Popen(
+            [sys.executable, "-m", "tmuxorch", "kill", "keep"],
+            env={**hosts.env.environ, **hosts.a}, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        retry_until(lambda: hosts.requests_for("keep"), message="the kill asked")
+        interrupted.send_signal(signal.SIGINT)  # Ctrl-C
+        interrupted.wait(timeout=60)
         waited = hosts.on_a("stop", "keep")
     finally:
         os.kill(daemon, signal.SIGCONT)
     assert waited.returncode == 1 and "host 'b' is lost" in waited.stderr
-    with open_store(hosts.env.home, url=hosts.url) as store:
-        (asked,) = [r for r in store.requests("b") if r.agent == "keep"]
-    assert (asked.status, asked.error) == ("failed", "host 'b' lost")  # never carried out
+    asked = [(r.op, r.status, r.error) for r in hosts.requests_for("keep")]
+    assert asked == [
+        ("kill", "failed", "the asking command was interrupted"),
+        ("stop", "failed", "host 'b' lost"),
+    ]  # neither carried out, when b's daemon comes back
     assert "keep" in hosts.windows(hosts.b)
 
     os.kill(daemon, signal.SIGKILL)

@@ -9,6 +9,7 @@ local path, unchanged: one comparison of names.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,13 @@ def ask(
             f"host {host!r} took the request ({op} {agent}) but gave no answer in {timeout:.0f} s"
         )
 
-    request = wait_until(store, answered, timeout, timed_out)
+    try:
+        request = wait_until(store, answered, timeout, timed_out)
+    except KeyboardInterrupt:
+        # Ctrl-C: what the host did not take yet is never done behind the user's back.
+        with contextlib.suppress(TmuxorchError):
+            store.cancel_request(request_id, "the asking command was interrupted")
+        raise
     if request.status == "failed":
         raise answered_error(request)
     return request.result
