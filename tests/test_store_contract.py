@@ -238,6 +238,7 @@ def test_renaming_an_agent_moves_every_row_that_names_it(store: Store) -> None:
         store.put_turn(Turn(agent="old", seq=1, prompt="p"))
         store.put_message_usage(MessageUsage(agent="old", key="k", turn=1, model="m"))
     store.add_watch("old", ["old", "other"], "idle", False, None)
+    store.add_request("h", "old", "output", {})
     store.rename_agent("old", "new")
     assert store.get_agent("old") is None and store.launched_as("L1") == "new"
     parents = [(a.name, a.parent) for a in store.list_agents()]
@@ -252,6 +253,7 @@ def test_renaming_an_agent_moves_every_row_that_names_it(store: Store) -> None:
     assert store.transcript_positions("new") == {"/t/1.jsonl": 5}
     assert [t.seq for t in store.turns("new")] == [1] and set(store.message_usages("new")) == {"k"}
     assert store.events(agent="old") == [] and store.turns("old") == []
+    assert [r.agent for r in store.requests()] == ["new"]
 
 
 def _delivering(store: Store) -> None:
@@ -468,6 +470,57 @@ def test_watches_are_kept_until_deleted(store: Store) -> None:
     assert (got.id, got.watcher, got.targets, got.any_of) == (watch, "boss", ["a", "b"], True)
     assert store.delete_watch(watch) and not store.delete_watch(watch)
     assert store.watches() == []
+
+
+# -- requests to a host's daemon ---------------------------------------------------
+
+
+def test_a_request_is_claimed_by_its_host_and_finished_with_its_result(store: Store) -> None:
+    first = store.add_request("b", "w1", "output", {"lines": 3})
+    second = store.add_request("b", "w2", "kill", {})
+    store.add_request("c", "w3", "stop", {})
+    assert store.claim_request("a", claimer=7) is None  # none for host a
+    got = store.claim_request("b", claimer=7)
+    assert got is not None and (got.id, got.agent, got.op, got.args) == (
+        first,
+        "w1",
+        "output",
+        {"lines": 3},
+    )
+    assert (got.status, got.claimed_by) == ("working", 7)
+    assert not store.cancel_request(first, "too late: claimed")
+    assert store.finish_request(first, {"text": "a\nb"})
+    assert not store.finish_request(first, error="twice")  # finished once
+    assert store.cancel_request(second, "gave up")
+    assert store.claim_request("b", claimer=7) is None  # the cancelled one is not claimed
+    done, cancelled = store.get_request(first), store.get_request(second)
+    assert done is not None and (done.status, done.result, done.error) == (
+        "done",
+        {"text": "a\nb"},
+        None,
+    )
+    assert cancelled is not None and (cancelled.status, cancelled.error) == ("failed", "gave up")
+    assert [r.agent for r in store.requests("c")] == ["w3"] and len(store.requests()) == 3
+    assert store.get_request(999) is None
+
+
+def test_a_failed_request_keeps_its_one_line(store: Store) -> None:
+    store.add_request("b", "w", "approve", {"always": False})
+    got = store.claim_request("b", claimer=1)
+    assert got is not None and store.finish_request(got.id, error="agent 'w' is idle")
+    after = store.get_request(got.id)
+    assert after is not None and (after.status, after.result, after.error) == (
+        "failed", None, "agent 'w' is idle",
+    )  # fmt: skip
+
+
+def test_daemons_in_two_processes_claim_each_request_exactly_once(backend: Backend) -> None:
+    store = backend.connect()
+    ids = {store.add_request("b", f"w{i}", "output", {}) for i in range(100)}
+    body = "while (r := store.claim_request('b', claimer=CLAIMER)) is not None:\n    print(r.id)"
+    taken = [int(line) for line in backend.race([body.replace("CLAIMER", n) for n in "12"])]
+    assert sorted(taken) == sorted(ids)  # each one once: none lost, none twice
+    assert {r.claimed_by for r in store.requests("b")} <= {1, 2}
 
 
 # -- locks ------------------------------------------------------------------------

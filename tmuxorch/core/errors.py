@@ -21,6 +21,11 @@ class StoreError(TmuxorchError):
     """The state database cannot be opened or written."""
 
 
+class StoreUnreachable(StoreError):
+    """The database server cannot be reached now (restarting, a network cut):
+    a caller with time to wait tries again."""
+
+
 class FileError(TmuxorchError):
     """A file the system refused (permissions, a full disk, a read-only home)."""
 
@@ -43,6 +48,10 @@ class UnknownAgent(AgentError):
 
 class AgentConflict(AgentError):
     """The name is taken, or the agent is in the wrong state for this (HTTP 409)."""
+
+
+class HostUnavailable(AgentError):
+    """The host named is unknown to the fleet, or lost (no heartbeat)."""
 
 
 class ProfileError(TmuxorchError):

@@ -204,3 +204,23 @@ class Outgoing:
     attempts: int = 0
     next_try: float = 0.0
     error: str | None = None
+
+
+@frozen
+class Request:
+    """What one host asks of another's daemon: an operation (``op``) on an
+    agent of ``host``, claimed by exactly one daemon there, then ``done`` with
+    its ``result`` or ``failed`` with one ``error`` line."""
+
+    id: int
+    ts: float
+    host: str
+    agent: str
+    op: str
+    args: dict[str, Any]
+    status: str  # queued, working, done, failed
+    claimed_at: float | None = None
+    claimed_by: int | None = None
+    finished_at: float | None = None
+    result: Any = None
+    error: str | None = None

@@ -34,13 +34,14 @@ from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
 from tmuxorch.core import procs
 from tmuxorch.core.config import Settings
-from tmuxorch.core.errors import StoreError, TmuxorchError
+from tmuxorch.core.errors import StoreError, StoreUnreachable, TmuxorchError
 from tmuxorch.core.frozen import replace
 from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.notifier import Notifier
+from tmuxorch.daemon.requestwork import RequestWorkers
 from tmuxorch.daemon.screens import ScreenReader
 from tmuxorch.daemon.sessionwatch import SessionWatch
 from tmuxorch.daemon.tmuxwake import TmuxWaker
@@ -89,6 +90,10 @@ class Monitor(ScreenReader):
         self.notifier = Notifier(settings, lambda: self.fleet.config.notify)
         # Message delivery: one worker thread per agent at a time.
         self.workers: dict[str, threading.Thread] = {}
+        # Agents whose worker met an unreachable store mid-delivery (its claim stays).
+        self.stranded: set[str] = set()
+        # What other hosts ask of this host's agents (spawn, stop, output...).
+        self.requests = RequestWorkers(self.fleet)
         # The urgent message each agent was interrupted for (interrupt once).
         self.interrupted: dict[str, int] = {}
         # The last state seen per agent, to tell when a turn ended.
@@ -164,6 +169,7 @@ class Monitor(ScreenReader):
         self.sessions.watch_agents(
             [a for a in self.store.list_agents() if self.fleet.mine(a)], self.config.profile
         )
+        self.requests.start()
         self.guard.start(self.last_event)
         backoff = Backoff()
         while not self.stopping.is_set():
@@ -271,6 +277,7 @@ class Monitor(ScreenReader):
         self._read_events()
         self.guard.tick()
         self._pump()
+        self.requests.serve()
         self.watch_at = messaging.check_watches(self.fleet)
         return True
 
@@ -344,6 +351,11 @@ class Monitor(ScreenReader):
 
     def _pump(self) -> None:
         """Start delivering to every agent that has mail and can take it."""
+        for name in list(self.stranded):
+            worker = self.workers.get(name)
+            if worker is None or not worker.is_alive():
+                recovery.recover_stranded(self.fleet, name)
+                self.stranded.discard(name)
         for name in self.store.recipients_with_queued():
             agent = self.store.get_agent(name)
             if agent is None or not self.fleet.mine(agent):
@@ -385,6 +397,9 @@ class Monitor(ScreenReader):
         try:
             with Fleet(self.fleet.settings, long_lived=True) as fleet:  # config.yaml as last read
                 messaging.deliver_next(fleet, name)
+        except StoreUnreachable as exc:
+            logger.warning("delivering to %s: %s (its claim is decided once it answers)", name, exc)
+            self.stranded.add(name)
         except TmuxorchError as exc:
             logger.warning("delivering to %s: %s", name, exc)
         finally:

@@ -12,7 +12,7 @@ from tmuxorch.core import private, screen
 from tmuxorch.core.errors import AgentConflict, AgentError
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED
-from tmuxorch.fleet import delivery
+from tmuxorch.fleet import delivery, routing
 from tmuxorch.fleet.lifecycle import Fleet
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
@@ -39,7 +39,11 @@ def press(fleet: Fleet, name: str, keys: list[str]) -> None:
 
 
 def approve(fleet: Fleet, name: str, *, always: bool = False) -> None:
-    agent = _waiting(fleet, name)
+    agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "approve", {"always": always})
+        return
+    agent = _waiting(fleet, agent)
     profile = fleet.profile(agent.profile)
     keys = profile.approve_always_keys if always else profile.approve_keys
     if not always and profile.approve_option and agent.pane_id:
@@ -50,7 +54,11 @@ def approve(fleet: Fleet, name: str, *, always: bool = False) -> None:
 
 
 def deny(fleet: Fleet, name: str, *, reason: str | None = None) -> None:
-    agent = _waiting(fleet, name)
+    agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "deny", {"reason": reason})
+        return
+    agent = _waiting(fleet, agent)
     press(fleet, name, fleet.profile(agent.profile).deny_keys)
     fleet.store.add_event(name, "denied", None, reason or agent.detail)
     if reason:
@@ -58,12 +66,11 @@ def deny(fleet: Fleet, name: str, *, reason: str | None = None) -> None:
         fleet.type_into(fleet.agent(name), reason)
 
 
-def _waiting(fleet: Fleet, name: str) -> Agent:
+def _waiting(fleet: Fleet, agent: Agent) -> Agent:
     """The agent, once its prompt is on screen: a hook can report the prompt
     before the TUI draws it, and keys sent then would go nowhere."""
-    agent = fleet.agent(name)
     if agent.state != "waiting":
-        raise AgentConflict(f"agent {name!r} is {agent.state}, not waiting for an answer")
+        raise AgentConflict(f"agent {agent.name!r} is {agent.state}, not waiting for an answer")
     profile = fleet.profile(agent.profile)
     deadline = time.monotonic() + fleet.config.delivery.verify_timeout
     while profile.waiting and agent.pane_id and time.monotonic() < deadline:
@@ -76,6 +83,9 @@ def _waiting(fleet: Fleet, name: str) -> Agent:
 
 def interrupt(fleet: Fleet, name: str) -> None:
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "interrupt")
+        return
     if agent.state in ENDED or not agent.pane_id:
         raise AgentConflict(f"agent {name!r} is {agent.state}")
     profile = fleet.profile(agent.profile)
@@ -87,6 +97,9 @@ def interrupt(fleet: Fleet, name: str) -> None:
 def clear(fleet: Fleet, name: str) -> None:
     """Reset the conversation (``/clear`` for Claude) and come back idle."""
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "clear")
+        return
     command = fleet.profile(agent.profile).clear_command
     if not command:
         raise AgentError(f"profile {agent.profile} has no clear command")
@@ -102,6 +115,10 @@ def output(
     fleet: Fleet, name: str, *, lines: int | None = None, full: bool = False, raw: bool = False
 ) -> str:
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        return str(
+            routing.ask(fleet, host, name, "output", {"lines": lines, "full": full, "raw": raw})
+        )
     pane = fleet.pane(agent)
     if pane is not None:
         start: int | str | None = "-" if full else (-lines if lines else None)

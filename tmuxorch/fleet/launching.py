@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from tmuxorch.core import private, profiles, storeurl
 from tmuxorch.core.errors import AgentConflict, AgentError, ProfileError, TmuxError
-from tmuxorch.core.frozen import frozen
+from tmuxorch.core.frozen import asdict, frozen
 from tmuxorch.core.hostname import NAME_RE
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
 from tmuxorch.core.vocab import EventKind
+from tmuxorch.fleet import routing
 from tmuxorch.tmux.panes import Pane
 from tmuxorch.tmux.server import check_version
 
@@ -71,10 +72,14 @@ class SpawnRequest:
     system_prompt: str | None = None
     # Tools that run without asking (Claude's --allowedTools), as given.
     allowed_tools: str | None = None
+    # The host to run it on (its daemon starts it); None: this one.
+    host: str | None = None
 
 
 def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
     name = check_name(req.name)
+    if req.host not in (None, fleet.host):
+        return _spawn_on(fleet, req)
     profile = fleet.profile(req.profile or fleet.config.default_agent)
     cwd = Path(req.cwd or os.getcwd()).expanduser()
     if not cwd.is_dir():
@@ -131,6 +136,23 @@ def spawn(fleet: Fleet, req: SpawnRequest) -> Agent:
         fleet.store.add_message(None, name, "sequential", req.prompt)
     fleet.ensure_monitor()
     return fleet.agent(name)
+
+
+def _spawn_on(fleet: Fleet, req: SpawnRequest) -> Agent:
+    """Have host ``req.host``'s daemon spawn the agent. What only this side
+    knows goes with the request: the directory (the same path there: without
+    --cwd, this command's) and the calling agent as the parent."""
+    assert req.host is not None
+    routing.check_host(fleet, req.host)
+    if fleet.store.get_agent(req.name) is not None:
+        raise AgentConflict(f"an agent named {req.name!r} already exists")
+    parent = req.parent or os.environ.get("TMUXORCH_AGENT") or None
+    if parent is not None and not req.parent and fleet.store.get_agent(parent) is None:
+        parent = None  # a pane of another fleet: not our parent
+    cwd = str(Path(req.cwd or os.getcwd()).expanduser())
+    args = {k: v for k, v in asdict(req).items() if k not in ("name", "host")}
+    routing.ask(fleet, req.host, req.name, "spawn", {**args, "cwd": cwd, "parent": parent})
+    return fleet.agent(req.name)
 
 
 def check_installed(profile: Profile) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tmuxorch.core import procs
-from tmuxorch.core.errors import AgentError, DeliveryError, TmuxorchError
+from tmuxorch.core.errors import AgentError, DeliveryError, StoreUnreachable, TmuxorchError
 from tmuxorch.core.records import Agent, Message, Watch, now
 from tmuxorch.core.states import UNTIL
 from tmuxorch.core.vocab import ENDED, MODES, EventKind, Mode, State
@@ -193,6 +193,11 @@ def deliver_next(fleet: Fleet, name: str) -> Message | None:
 
         if not handover.hand_over(fleet, agent, message, progress):
             return _message(fleet, message.id)  # queued again, the turn interrupted
+    except StoreUnreachable:
+        # The claim stays, with how far it got: the daemon decides it once the
+        # server answers again (recovery.recover_stranded), rather than fail a
+        # message that may have been typed, or lose one that was not.
+        raise
     except Exception as exc:
         # Any failure (a tmux command on a pane that went away, the agent
         # removed, even an OSError nobody foresaw): never leave the claim

@@ -5,6 +5,7 @@ lost, and none is retyped when nobody can tell whether it arrived."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from tmuxorch.core.errors import DeliveryError, TmuxorchError
@@ -27,16 +28,30 @@ def recover_claims(fleet: Fleet, alive: Callable[[int, int | None], bool]) -> No
         recipient = fleet.store.get_agent(message.recipient)
         if recipient is not None and not fleet.mine(recipient):
             continue  # its deliverer is on its host, whose processes are not seen here
-        if _taken(fleet, message):
-            fleet.store.set_message_status(message.id, "delivered")
-        elif message.stage is None:  # nothing typed yet
-            fleet.store.requeue_message(message.id)
-        elif message.stage == POSTING:
-            # Its frame may sit in the agent's inbox, unread yet: no screen
-            # tells, and posting again could deliver it twice.
-            _fail(fleet, message, "the deliverer died while posting it to the agent's inbox")
-        else:
-            _recover_typed(fleet, message, message.stage)
+        _recover(fleet, message)
+
+
+def recover_stranded(fleet: Fleet, recipient: str) -> None:
+    """The claims this process left for ``recipient`` when the store could not
+    be reached mid-delivery (its deliverer, the one for that agent, is gone),
+    decided as those of a deliverer that died."""
+    me = os.getpid()
+    for message in fleet.store.claimed_messages():
+        if message.recipient == recipient and message.claimed_by == me:
+            _recover(fleet, message)
+
+
+def _recover(fleet: Fleet, message: Message) -> None:
+    if _taken(fleet, message):
+        fleet.store.set_message_status(message.id, "delivered")
+    elif message.stage is None:  # nothing typed yet
+        fleet.store.requeue_message(message.id)
+    elif message.stage == POSTING:
+        # Its frame may sit in the agent's inbox, unread yet: no screen
+        # tells, and posting again could deliver it twice.
+        _fail(fleet, message, "the deliverer died while posting it to the agent's inbox")
+    else:
+        _recover_typed(fleet, message, message.stage)
 
 
 def _recover_typed(fleet: Fleet, message: Message, stage: str) -> None:

@@ -15,7 +15,7 @@ from tmuxorch.core.errors import AgentConflict, AgentError, DeliveryError, TmuxE
 from tmuxorch.core.profiles import Profile
 from tmuxorch.core.records import Agent, now
 from tmuxorch.core.vocab import ENDED
-from tmuxorch.fleet import launching, prompting
+from tmuxorch.fleet import launching, prompting, routing
 from tmuxorch.locks.acquisition import release_holder
 from tmuxorch.tmux.server import check_version
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 def kill(fleet: Fleet, name: str) -> Agent:
     """Force the agent's process down and close its window; keep the record."""
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "kill")
+        return fleet.agent(name)
     fleet.store.update_agent(name, ended_by="kill")  # before the window goes: not "lost"
     terminate(fleet, agent)
     fleet.store.set_state(name, "exited", "killed", event="killed", ended_by="kill")
@@ -50,6 +53,8 @@ def remove(fleet: Fleet, name: str) -> list[str]:
     """Kill if running, then drop the record, logs and generated files;
     its worktree too when it is clean. Returns notes for the user."""
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        return list(routing.ask(fleet, host, name, "remove"))
     terminate(fleet, agent)
     notes = []
     if "worktree" in agent.spec:
@@ -67,6 +72,9 @@ def stop(fleet: Fleet, name: str, *, timeout: float = 15.0) -> Agent:
     """End the agent gracefully (the profile's quit command), keeping its
     record and conversation for ``resume``."""
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "stop", {"timeout": timeout}, longer=timeout)
+        return fleet.agent(name)
     if agent.state in ENDED:
         raise AgentConflict(f"agent {name!r} is already {agent.state}")
     fleet.store.update_agent(name, ended_by="stop")
@@ -97,6 +105,9 @@ def stop(fleet: Fleet, name: str, *, timeout: float = 15.0) -> Agent:
 def resume(fleet: Fleet, name: str, message: str | None = None) -> Agent:
     """Start a stopped or exited agent again, in its conversation."""
     agent = fleet.agent(name)
+    if (host := routing.elsewhere(fleet, agent)) is not None:
+        routing.ask(fleet, host, name, "resume", {"message": message})
+        return fleet.agent(name)
     if agent.state not in ENDED:
         raise AgentConflict(f"agent {name!r} is {agent.state}: only an ended agent resumes")
     profile = fleet.profile(agent.profile)
@@ -123,6 +134,10 @@ def fork(fleet: Fleet, name: str, new: str, message: str | None = None) -> Agent
     profile, cwd, settings and parent; its own session id (from its hooks)."""
     source = fleet.agent(name)
     launching.check_name(new)
+    if (host := routing.elsewhere(fleet, source)) is not None:
+        # Its conversation is on its host's disk: the fork starts there.
+        routing.ask(fleet, host, name, "fork", {"new": new, "message": message})
+        return fleet.agent(new)
     profile = fleet.profile(source.profile)
     if profile.hooks and not source.session_id:
         raise AgentError(f"agent {name!r} has no conversation to fork")

@@ -27,6 +27,7 @@ from tmuxorch.core.records import (
     MessageUsage,
     Notice,
     Outgoing,
+    Request,
     Turn,
     Waiter,
     Watch,
@@ -270,6 +271,34 @@ class Store(Protocol):
     def watches(self) -> list[Watch]: ...
 
     def delete_watch(self, watch_id: int) -> bool: ...
+
+    # -- requests to a host's daemon: each is claimed by exactly one daemon -------
+
+    def add_request(self, host: str, agent: str, op: str, args: dict[str, Any]) -> int:
+        """Ask ``host``'s daemon to carry out ``op`` on ``agent``; the request's id."""
+        ...
+
+    def get_request(self, request_id: int) -> Request | None: ...
+
+    def requests(self, host: str | None = None) -> list[Request]:
+        """Oldest first; only those for ``host`` when given."""
+        ...
+
+    def claim_request(self, host: str, claimer: int) -> Request | None:
+        """The oldest queued request for ``host``, now 'working': no two
+        claimers ever get the same one."""
+        ...
+
+    def finish_request(self, request_id: int, result: Any = None, error: str | None = None) -> bool:
+        """A claimed request 'done' with its result (JSON), or 'failed' with
+        ``error`` (``result`` then says more of it, if anything); False,
+        changing nothing, if it was not 'working'."""
+        ...
+
+    def cancel_request(self, request_id: int, error: str) -> bool:
+        """Fail a request nobody claimed yet (the asker gave up); False,
+        changing nothing, once claimed or finished."""
+        ...
 
     # -- locks (the rules are tmuxorch.locks.acquisition, inside a transaction) ----
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from watchdog.events import FileSystemEventHandler
 
-from tmuxorch.core.errors import TimeoutReached
+from tmuxorch.core.errors import StoreUnreachable, TimeoutReached
 from tmuxorch.store.interface import Store
 
 T = TypeVar("T")
@@ -58,14 +58,51 @@ def wait_until(
 
     ``check`` runs once the watch is up, so no change can fall between the two;
     after ``timeout`` seconds, TimeoutReached with the message ``timed_out()``.
+    A database server that cannot be reached meanwhile (a restart) is asked
+    again, after a growing pause, until it answers or the time is up.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
+    pause = _PAUSE
     with store.changes() as changes:
         while True:
-            result = check()
+            try:
+                result = check()
+            except StoreUnreachable:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                result, pause = None, _unreachable(pause, deadline)
             if result:
                 return result
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutReached(timed_out())
-            changes.wait(5.0 if left is None else min(left, 5.0))
+            try:
+                changes.wait(5.0 if left is None else min(left, 5.0))
+                pause = _PAUSE
+            except StoreUnreachable:
+                pause = _unreachable(pause, deadline)
+
+
+def until_reachable(call: Callable[[], T], timeout: float) -> T:
+    """``call()``, made again after a growing pause while the database server
+    cannot be reached (a restart), for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = _PAUSE
+    while True:
+        try:
+            return call()
+        except StoreUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+            pause = _unreachable(pause, deadline)
+
+
+# The first and the longest pause before asking an unreachable server again.
+_PAUSE, _PAUSE_MAX = 0.2, 5.0
+
+
+def _unreachable(pause: float, deadline: float | None) -> float:
+    """Sleep ``pause`` (not past ``deadline``); the next pause."""
+    left = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
+    time.sleep(left)
+    return min(pause * 2, _PAUSE_MAX)

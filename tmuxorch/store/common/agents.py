@@ -31,7 +31,7 @@ _RENAMED = (
     ("agents", "name"), ("agents", "parent"), ("messages", "recipient"),
     ("messages", "sender"), ("events", "agent"), ("locks", "holder"), ("locks", "agent"),
     ("lock_waiters", "holder"), ("watches", "watcher"), ("transcripts", "agent"),
-    ("turns", "agent"), ("message_usage", "agent"),
+    ("turns", "agent"), ("message_usage", "agent"), ("requests", "agent"),
 )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import pq
 from psycopg.rows import dict_row
 
-from tmuxorch.core.errors import StoreError
+from tmuxorch.core.errors import StoreError, StoreUnreachable
 from tmuxorch.store.common.tables import Tables, wrap_methods
 
 C = TypeVar("C", bound=type)
@@ -57,9 +57,9 @@ def store_error(exc: psycopg.Error, url: str) -> StoreError:
     reason = re.sub(r"^connection (failed|is bad): ", "", reason)
     reason = re.sub(r"\s+", " ", reason)
     advice = next((a for needle, a in _ADVICE if needle in reason), "")
-    return StoreError(
-        f"fleet database {redacted(url)}: {reason}" + (f": {advice}" if advice else "")
-    )
+    # The connection's failures (server gone, restarting) may pass; a query's do not.
+    cls = StoreUnreachable if isinstance(exc, psycopg.OperationalError) else StoreError
+    return cls(f"fleet database {redacted(url)}: {reason}" + (f": {advice}" if advice else ""))
 
 
 # Seconds to reach the server before saying it is unreachable.

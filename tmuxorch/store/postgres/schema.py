@@ -184,6 +184,26 @@ MIGRATIONS: tuple[str, ...] = (
         state TEXT NOT NULL DEFAULT 'up'
     );
     """,
+    # 4: requests to a host's daemon (SQLite's migration 10).
+    """
+    CREATE TABLE requests (
+        id BIGSERIAL PRIMARY KEY,
+        ts DOUBLE PRECISION NOT NULL,
+        host TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        op TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL,
+        claimed_at DOUBLE PRECISION,
+        claimed_by BIGINT,
+        finished_at DOUBLE PRECISION,
+        result TEXT,
+        error TEXT
+    );
+    CREATE INDEX requests_host ON requests (host, status, id);
+    CREATE TRIGGER requests_notify AFTER INSERT OR UPDATE OR DELETE ON requests
+    FOR EACH STATEMENT EXECUTE FUNCTION tmuxorch_notify();
+    """,
 )
 
 # The fleet's identity and schema version: one row, made with the schema.

@@ -21,6 +21,7 @@ from tmuxorch.store.common.hosts import HostTable
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.notices import NoticeTable
+from tmuxorch.store.common.requests import RequestQueue
 from tmuxorch.store.postgres.connection import WRITE_LOCK, connect, translated
 from tmuxorch.store.postgres.costs import Costs
 from tmuxorch.store.postgres.listen import Listen
@@ -28,7 +29,9 @@ from tmuxorch.store.postgres.schema import FLEET_TABLE, MIGRATIONS
 
 
 @translated
-class PostgresStore(AgentTable, MessageQueue, LockTable, CostTables, NoticeTable, Costs, HostTable):
+class PostgresStore(
+    AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, NoticeTable, Costs, HostTable
+):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 

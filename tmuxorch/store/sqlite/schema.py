@@ -184,6 +184,25 @@ MIGRATIONS: tuple[str, ...] = (
         state TEXT NOT NULL DEFAULT 'up'
     );
     """,
+    # 10: requests to a host's daemon (another host's command asks it to act
+    # on an agent there), each claimed once, its result written back.
+    """
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        host TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        op TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL,
+        claimed_at REAL,
+        claimed_by INTEGER,
+        finished_at REAL,
+        result TEXT,
+        error TEXT
+    );
+    CREATE INDEX requests_host ON requests (host, status, id);
+    """,
 )
 
 

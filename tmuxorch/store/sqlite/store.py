@@ -23,6 +23,7 @@ from tmuxorch.store.common.hosts import HostTable
 from tmuxorch.store.common.locks import LockTable
 from tmuxorch.store.common.messages import MessageQueue
 from tmuxorch.store.common.notices import NoticeTable
+from tmuxorch.store.common.requests import RequestQueue
 from tmuxorch.store.sqlite.costs import Costs
 from tmuxorch.store.sqlite.errors import store_error, translated
 from tmuxorch.store.sqlite.schema import DB_NAME, MIGRATIONS, identity
@@ -56,7 +57,9 @@ def _create(path: str) -> None:
 
 
 @translated
-class SqliteStore(AgentTable, MessageQueue, LockTable, CostTables, NoticeTable, Costs, HostTable):
+class SqliteStore(
+    AgentTable, MessageQueue, RequestQueue, LockTable, CostTables, NoticeTable, Costs, HostTable
+):
     """A connection to one fleet's database: the tables of tmuxorch.store.common
     over this backend's connection, and what it does its own way."""
 

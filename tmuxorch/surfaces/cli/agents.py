@@ -78,6 +78,9 @@ class _WithProgramArgs(click.Command):
     metavar="PATTERN",
     help="May write protected paths matching PATTERN (repeatable).",
 )
+@click.option(
+    "--host", metavar="HOST", help="Run it on HOST (its daemon starts it; default: this host)."
+)
 @click.option("--wait", "wait_turn", is_flag=True, help="Return when the first turn ends.")
 @click.option("--timeout", type=AMOUNT, metavar="S", help="For --wait (exit 124).")
 @json_option
@@ -98,6 +101,7 @@ def spawn(
     max_turns: int | None,
     max_duration: float | None,
     allow_protected: tuple[str, ...],
+    host: str | None,
     wait_turn: bool,
     timeout: float | None,
     as_json: bool,
@@ -127,7 +131,7 @@ def spawn(
         env=parse_env(env), parent=parent, worktree=worktree,
         args=click.get_current_context().meta.get("program_args", ()),
         limits=caps, allow_protected=allow_protected,
-        system_prompt=system_prompt, allowed_tools=allowed_tools,
+        system_prompt=system_prompt, allowed_tools=allowed_tools, host=host,
     )  # fmt: skip
     f = fleet()
     agent = f.spawn(request)
@@ -305,10 +309,12 @@ def output(name: str, lines: int | None, full: bool, raw: bool) -> None:
 def attach(name: str | None, read_only: bool) -> None:
     """Attach to the fleet session at NAME's window (from inside tmux too)."""
     f = fleet()
+    agent = f.agent(name) if name else None
+    if agent is not None and not f.mine(agent):  # its window is on that host's tmux server
+        raise AgentError(f"agent {name!r} runs on host {agent.host!r}: attach there")
     if not f.tmux.has_session():
         raise AgentError("the fleet has no tmux session: spawn an agent first")
-    if name:
-        agent = f.agent(name)
+    if agent is not None:
         if agent.window_id is None or f.pane(agent) is None:
             raise AgentError(f"agent {name!r} has no window (state {agent.state})")
         f.tmux.select_window(agent.window_id)

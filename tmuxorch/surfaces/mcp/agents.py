@@ -48,6 +48,10 @@ def spawn_agent(
     args: Annotated[
         list[str] | None, Field(description="Extra arguments for the agent's program.")
     ] = None,
+    host: Annotated[
+        str | None,
+        Field(description="The host to run it on (list_hosts names them; default: this one)."),
+    ] = None,
 ) -> dict[str, Any]:
     """Start a new agent in its own tmux window and, if a prompt is given, send it its task
     once it is ready. Returns the agent (name, state, cwd, parent, session_id, ...). It works
@@ -55,7 +59,7 @@ def spawn_agent(
     request = SpawnRequest(
         name=name, prompt=prompt, profile=profile, cwd=cwd, model=model,
         permission_mode=permission_mode, env=env, parent=parent, args=tuple(args or ()),
-        system_prompt=system_prompt, allowed_tools=allowed_tools,
+        system_prompt=system_prompt, allowed_tools=allowed_tools, host=host,
     )  # fmt: skip
     return shown(fleet, fleet.spawn(request))
 
