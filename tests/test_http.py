@@ -303,6 +303,10 @@ def test_reads_answer_what_the_cli_json_does(served: Served) -> None:
     assert served.ok("GET", "/api/agents/one") == served.env.json("status", "one")
     assert served.ok("GET", "/api/locks") == served.env.json("locks")
     assert served.ok("GET", "/api/cost") == served.env.json("cost")
+    # One host, up while its daemon runs (last_seen: when asked, on SQLite).
+    hosts = [{**h, "last_seen": None} for h in served.ok("GET", "/api/hosts")]
+    assert hosts == [{**h, "last_seen": None} for h in served.env.json("hosts")]
+    assert [(h["state"], h["agents"]) for h in hosts] == [("up", 2)]
     health = served.request("GET", "/api/health", auth=False).json
     assert health["agents"] == 2
 
@@ -504,8 +508,8 @@ BAD = [
                  id="spawn-duplicate"),
     pytest.param("POST", "/api/agents", {"name": "x", "agent": "nosuch"}, 400, "nosuch",
                  id="spawn-unknown-profile"),
-    pytest.param("POST", "/api/agents", {"name": "x", "host": "far"}, 400, "another machine",
-                 id="spawn-on-another-host"),
+    pytest.param("POST", "/api/agents", {"name": "x", "host": "far"}, 400, "no host named 'far'",
+                 id="spawn-on-an-unknown-host"),
     pytest.param("POST", "/api/agents", {"name": 7}, 422, "name", id="spawn-name-not-string"),
     pytest.param("POST", "/api/agents", {"prompt": "hi"}, 422, "name", id="spawn-no-name"),
     pytest.param("POST", "/api/agents", {"name": "x", "colour": "red"}, 422, "colour",

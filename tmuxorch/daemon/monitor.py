@@ -317,11 +317,16 @@ class Monitor(ScreenReader):
             if event.event in _STARTS:  # on a new tmux server, if its own had gone
                 self.waker.agent_started()
             if event.event in (*_STARTS, "hook:SessionStart"):  # its session file's dir
-                self.sessions.watch_agents(self.store.list_agents(), self.config.profile)
+                self.sessions.watch_agents(
+                    [a for a in self.store.list_agents() if self.fleet.mine(a)], self.config.profile
+                )
 
-    def _screen(self, name: str) -> str:
-        """The agent's screen now (a notice's text), or nothing if it is gone."""
+    def _screen(self, name: str) -> str | None:
+        """The agent's screen now (a notice's text), nothing if it is gone;
+        None for another host's agent (a pane id there names another pane here)."""
         agent = self.store.get_agent(name)
+        if agent is not None and not self.fleet.mine(agent):
+            return None
         with contextlib.suppress(TmuxorchError):
             return self.tmux.capture(agent.pane_id) if agent and agent.pane_id else ""
         return ""

@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -84,9 +82,8 @@ class Notifier:
     def __init__(self, settings: Settings, notify: Callable[[], NotifySettings]) -> None:
         self.settings = settings
         self.store_url = settings.config.store.url  # the monitor's, for the daemon's life
-        # This host's name (the contract's host.name: TMUXORCH_HOST, else the
-        # machine's): it sends the notices it queued first.
-        self.origin = os.environ.get("TMUXORCH_HOST") or socket.gethostname()
+        # This host's name (host.name): it sends the notices it queued first.
+        self.origin = settings.host
         self.notify = notify  # config.yaml's as the monitor last read it
         self.poke = threading.Event()
         self.stopping = threading.Event()
@@ -113,7 +110,11 @@ class Notifier:
     # -- the monitor's side --------------------------------------------------
 
     def seen(
-        self, store: Store, event: Event, previous: State | None, screen: Callable[[str], str]
+        self,
+        store: Store,
+        event: Event,
+        previous: State | None,
+        screen: Callable[[str], str | None],
     ) -> None:
         """Queue the notice of ``event`` (the agent was ``previous`` before
         it), if one is wanted; ``screen`` reads the agent's screen for a
@@ -127,7 +128,10 @@ class Notifier:
         self.reading = True
         notice = notices.notice_for(event, previous, config.on)
         if notice is not None and notice.kind == "done" and not notice.body:
-            notice = notices.notice_for(event, previous, config.on, screen(notice.agent))
+            shown = screen(notice.agent)
+            if shown is None:
+                return  # another host's agent: its own daemon reads the screen and tells
+            notice = notices.notice_for(event, previous, config.on, shown)
         if notice is None:
             if event.id - self.saved >= _PRIME:  # a start then reads few events again
                 store.set_notice_cursor(self.origin, event.id)
@@ -140,7 +144,7 @@ class Notifier:
         if added:
             self.poke.set()
 
-    def catch_up(self, store: Store, upto: int, screen: Callable[[str], str]) -> None:
+    def catch_up(self, store: Store, upto: int, screen: Callable[[str], str | None]) -> None:
         """At the daemon's start: tell what happened since the last daemon
         read events for notices (hooks and commands write with no daemon
         running), up to event ``upto``, from ``_CATCH_UP`` seconds at most.
@@ -155,7 +159,9 @@ class Notifier:
             store.set_notice_cursor(self.origin, upto if urls else None)
         self.saved = upto
 
-    def _replay(self, store: Store, cursor: int, upto: int, screen: Callable[[str], str]) -> None:
+    def _replay(
+        self, store: Store, cursor: int, upto: int, screen: Callable[[str], str | None]
+    ) -> None:
         states: dict[str, State] = {}
         oldest = time.time() - _CATCH_UP
         for event in store.events(after=max(0, cursor - _PRIME)):

@@ -28,7 +28,8 @@ from tmuxorch.fleet.launching import SpawnRequest, check_name
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.views import agents as views
 from tmuxorch.fleet.views.costs import cost_view
-from tmuxorch.fleet.views.locks import lock_views
+from tmuxorch.fleet.views.hosts import host_views
+from tmuxorch.fleet.views.locks import fleet_lock_views
 from tmuxorch.fleet.views.messages import message_view
 
 if TYPE_CHECKING:
@@ -158,14 +159,12 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
     async def spawn(body: SpawnBody) -> Json:
         """Start an agent, as ``spawn``; the agent object."""
         check_name(body.name)
-        if body.host is not None:
-            raise AgentError(f"host {body.host!r}: spawning on another machine is not served yet")
         tree = body.worktree
         worktree = "" if tree is True else None if tree is False else tree
         request = SpawnRequest(
             name=body.name, prompt=body.prompt, profile=body.agent, cwd=body.cwd,
             model=body.model, permission_mode=body.permission_mode, env=body.env,
-            parent=body.parent, worktree=worktree,
+            parent=body.parent, worktree=worktree, host=body.host,
         )  # fmt: skip
         return await call(lambda f: views.of(f, f.spawn(request)).to_json())
 
@@ -237,7 +236,12 @@ def router(settings: Callable[[], Settings]) -> APIRouter:
     @api.get("/locks")
     async def locks() -> list[Json]:
         """Every held lock, as ``locks --json``."""
-        return await read(lambda f: [v.to_json() for v in lock_views(f.store)])
+        return await read(lambda f: [v.to_json() for v in fleet_lock_views(f)])
+
+    @api.get("/hosts")
+    async def hosts() -> list[Json]:
+        """Every host of the fleet, as ``hosts --json``."""
+        return await read(lambda f: [v.to_json() for v in host_views(f)])
 
     @api.get("/cost")
     async def cost() -> Json:
