@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from tmuxorch.core import config, profiles
-from tmuxorch.core.config import CONFIG_CACHE, Config, _hint, load_config, resolve
+from tmuxorch.core.config import CONFIG_CACHE, Config, load_config, resolve
+from tmuxorch.core.configbuild import _hint
 from tmuxorch.core.errors import ConfigError, ProfileError
 from tmuxorch.core.frozen import fields
 

@@ -40,10 +40,10 @@ DELEGATIONS: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
 
 @pytest.mark.parametrize(
     "path",
-    sorted(FLEET.rglob("*.py")),
-    ids=lambda p: str(p.relative_to(FLEET)),
+    sorted(FLEET.parent.rglob("*.py")),
+    ids=lambda p: str(p.relative_to(FLEET.parent)),
 )
-def test_fleet_modules_stay_small(path: Path) -> None:
+def test_modules_stay_small(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= MAX_LINES
 
 

@@ -1,27 +1,25 @@
 """config.yaml: every key has a default, unknown keys and wrong types name the key.
 
 The schema is the frozen records below (tmuxorch.core.frozen: a dataclass
-costs a command's start-up about 1 ms, 5 for 30 fields); ``build`` walks them,
-so adding a key is adding a field. pyyaml is imported only when a file is actually read (and
-not cached in the home, CONFIG_CACHE), which keeps the hook entry points (they
-find the fleet through ``TMUXORCH_HOME``) free of it.
+costs a command's start-up about 1 ms, 5 for 30 fields); ``build``
+(tmuxorch.core.configbuild) walks them, so adding a key is adding a field.
+pyyaml is imported only when a file is actually read (and not cached in the
+home, CONFIG_CACHE), which keeps the hook entry points (they find the fleet
+through ``TMUXORCH_HOME``) free of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import sys
-import types
-import typing
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from tmuxorch.core import storeurl
+from tmuxorch.core.configbuild import build
 from tmuxorch.core.errors import ConfigError, TmuxorchError
-from tmuxorch.core.frozen import field, fields, frozen
+from tmuxorch.core.frozen import field, frozen
 from tmuxorch.core.hostname import HostSettings, host_name
 from tmuxorch.core.paths import config_path, default_home
 from tmuxorch.core.private import check_home, read_text, write_file
@@ -207,116 +205,6 @@ class Config:
     pricing: dict[str, Price] = field(default_factory=dict)
     # Price of models no prefix matches; null: they cost 0 and are reported unpriced.
     pricing_default: Price | None = None
-
-
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "locks.scope": ("file", "workspace"),
-    "limits.on_breach": ("interrupt", "kill"),
-    "notify_parent": ("on_idle", "on_exit", "never"),
-    "notify.on[]": NOTICE_KINDS,
-    "delivery.inbox": ("peers", "all", "never"),
-}
-
-
-# Every number in config.yaml is finite and in [0, 2**31 - 1] (tmux's and
-# SQLite's ints, and no negative duration, count or price) unless listed here.
-_INT_MAX = 2**31 - 1
-_RANGES: dict[str, tuple[float, float]] = {
-    "tmux.width": (1, 10000),  # tmux's own bounds on a window's size
-    "tmux.height": (1, 10000),
-    "locks.lease": (1, _INT_MAX),  # a lease shorter than a second ends before the write
-    "summary.timeout": (1, 3600),
-    "monitor_log.max_bytes": (1, _INT_MAX),  # 0 would never rotate
-    "telegram.allowed_chats": (-(2**53), 2**53),  # Telegram's ids: groups' are negative
-    "host.heartbeat": (0.1, 3600),
-    "host.lost_after": (1, _INT_MAX),
-}
-
-
-def _check_number(value: float, where: str) -> None:
-    if not math.isfinite(value):
-        raise ConfigError(f"config key {where}: must be a finite number, got {value!r}")
-    low, high = _RANGES.get(where.partition("[")[0], (0, _INT_MAX))
-    if value < low or value > high:
-        bound = f"at least {low}" if value < low else f"at most {high}"
-        raise ConfigError(f"config key {where}: must be {bound}, got {value!r}")
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _coerce(value, option, where)
-            except ConfigError as exc:
-                errors.append(exc)
-        raise errors[0]
-    if isinstance(tp, type) and fields(tp) is not None:
-        return build(tp, value, where)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise ConfigError(f"config key {where}: expected a list, got {type(value).__name__}")
-        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        key_tp, val_tp = typing.get_args(tp)
-        if not isinstance(value, dict):
-            raise ConfigError(f"config key {where}: expected a mapping, got {type(value).__name__}")
-        return {
-            _coerce(k, key_tp, where): _coerce(v, val_tp, f"{where}.{k}") for k, v in value.items()
-        }
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(
-            f"config key {where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}"
-        )
-    if tp in (int, float):
-        _check_number(value, where)
-    # A list's items share its entry: "notify.on[2]" is "notify.on[]".
-    choices = _CHOICES.get(where.rpartition("[")[0] + "[]" if where.endswith("]") else where)
-    if choices and value not in choices:
-        raise ConfigError(f"config key {where}: must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def _hint(cls: type, key: str) -> Any:
-    """The type of field ``key`` of record ``cls``: its annotation evaluated
-    in the class's module. typing.get_type_hints evaluates every field's, in
-    all about 2 ms of each command's start-up; a config sets a few keys."""
-    hint = vars(cls)["__annotations__"][key]
-    return eval(hint, vars(sys.modules[cls.__module__])) if isinstance(hint, str) else hint
-
-
-def build(cls: type[T], data: Any, where: str = "") -> T:
-    """Build record ``cls`` from a mapping, naming the dotted key on any error."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        label = where or "(top level)"
-        raise ConfigError(f"config key {label}: expected a mapping, got {type(data).__name__}")
-    known = set(fields(cls) or ())
-    for key in data:
-        if key not in known:
-            dotted = f"{where}.{key}" if where else str(key)
-            raise ConfigError(f"unknown config key {dotted}")
-    values = {
-        key: _coerce(value, _hint(cls, key), f"{where}.{key}" if where else key)
-        for key, value in data.items()
-    }
-    return cls(**values)
 
 
 # config.yaml as parsed, kept as JSON in a fleet home while the file's path,

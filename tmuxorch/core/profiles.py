@@ -12,7 +12,8 @@ import os
 import re
 import shlex
 
-from tmuxorch.core.config import Config, build
+from tmuxorch.core.config import Config
+from tmuxorch.core.configbuild import build
 from tmuxorch.core.errors import ProfileError
 from tmuxorch.core.frozen import asdict, field, frozen, replace
 

@@ -34,19 +34,20 @@ from tmuxorch.claude.cost import TURN_ENDS, pricing
 from tmuxorch.claude.counted import Refresher
 from tmuxorch.core import procs
 from tmuxorch.core.config import Settings
-from tmuxorch.core.errors import StoreError, StoreUnreachable, TmuxorchError
+from tmuxorch.core.errors import StoreError, TmuxorchError
 from tmuxorch.core.frozen import replace
 from tmuxorch.core.vocab import ENDED, State
 from tmuxorch.daemon import safety
 from tmuxorch.daemon.followconfig import FollowedConfig
 from tmuxorch.daemon.logfile import log_to_home
 from tmuxorch.daemon.notifier import Notifier
+from tmuxorch.daemon.pump import DeliveryPump
 from tmuxorch.daemon.requestwork import RequestWorkers
 from tmuxorch.daemon.screens import ScreenReader
 from tmuxorch.daemon.sessionwatch import SessionWatch
 from tmuxorch.daemon.tmuxwake import TmuxWaker
 from tmuxorch.daemon.wakeups import Backoff, StoreWaker, watch_logs
-from tmuxorch.fleet import control, handover, hosting, messaging, recovery
+from tmuxorch.fleet import hosting, messaging, recovery
 from tmuxorch.fleet.lifecycle import Fleet
 from tmuxorch.fleet.monitorproc import single_instance, start
 
@@ -62,7 +63,7 @@ _HEARTBEAT = 10.0
 _STARTS = ("spawned", "resumed", "forked")
 
 
-class Monitor(ScreenReader):
+class Monitor(ScreenReader, DeliveryPump):
     def __init__(self, settings: Settings, *, stay: bool = False) -> None:
         """``stay``: run until stopped, as a person's ``tmuxorch daemon`` does
         (the host's presence in the fleet); else leave once the tmux server
@@ -353,62 +354,6 @@ class Monitor(ScreenReader):
         if agent is not None and previous != state and self.fleet.mine(agent):
             seen = replace(agent, state=state, detail=detail)
             messaging.notify_parent(self.fleet, seen, previous)
-
-    def _pump(self) -> None:
-        """Start delivering to every agent that has mail and can take it."""
-        for name in list(self.stranded):
-            worker = self.workers.get(name)
-            if worker is None or not worker.is_alive():
-                recovery.recover_stranded(self.fleet, name)
-                self.stranded.discard(name)
-        for name in self.store.recipients_with_queued():
-            agent = self.store.get_agent(name)
-            if agent is None or not self.fleet.mine(agent):
-                continue  # its host's daemon delivers
-            if agent.state in ENDED:
-                # Even while a worker is still at its last delivery: every
-                # ended agent's queue fails alike (the monitor may be exiting).
-                why = f" ({agent.detail})" if agent.detail else ""  # e.g. why it never started
-                self.store.fail_queued(name, f"agent {name!r} is {agent.state}{why}")
-                continue
-            worker = self.workers.get(name)
-            if worker is not None and worker.is_alive():
-                continue
-            if agent.state in messaging.DELIVERABLE:
-                self._start_delivery(name)
-            elif agent.state in ("busy", "waiting"):
-                top = self.store.next_queued(name)
-                if (
-                    top is not None
-                    and top.mode == "urgent"
-                    and self.interrupted.get(name) != top.id
-                ):
-                    self.interrupted[name] = top.id
-                    if handover.cuts_turn(self.fleet, agent, top):
-                        self._start_delivery(name)  # posted to its inbox: Claude ends the turn
-                        continue
-                    try:
-                        control.interrupt(self.fleet, name)
-                    except TmuxorchError as exc:  # it ended, or its pane went, meanwhile
-                        logger.warning("interrupting %s for message %d: %s", name, top.id, exc)
-
-    def _start_delivery(self, name: str) -> None:
-        worker = threading.Thread(target=self._deliver, args=(name,), daemon=True)
-        self.workers[name] = worker
-        worker.start()
-
-    def _deliver(self, name: str) -> None:
-        # Its own Fleet: SQLite connections belong to one thread.
-        try:
-            with Fleet(self.fleet.settings, long_lived=True) as fleet:  # config.yaml as last read
-                messaging.deliver_next(fleet, name)
-        except StoreUnreachable as exc:
-            logger.warning("delivering to %s: %s (its claim is decided once it answers)", name, exc)
-            self.stranded.add(name)
-        except TmuxorchError as exc:
-            logger.warning("delivering to %s: %s", name, exc)
-        finally:
-            self.events.put(("store", ""))
 
     def _refresh(self) -> bool:
         """Mark dead panes exited and kill what outlived its pane; False when
