@@ -3,7 +3,7 @@
 The bot is pointed at it with config ``telegram.api_url`` (python-telegram-bot
 then calls ``POST {url}/bot{TOKEN}/{method}``). It answers ``getMe``,
 ``deleteWebhook``, ``getUpdates`` (a long poll over a queue of updates the
-test pushes), ``sendMessage``, ``editMessageReplyMarkup`` and
+test pushes), ``sendMessage``, ``editMessageText``, ``editMessageReplyMarkup`` and
 ``answerCallbackQuery``, and records every call with its parameters (JSON or
 form fields; a form's JSON-valued fields such as ``reply_markup`` decoded). A
 wrong token gets 401, as Telegram answers; any other method 404; a method
@@ -185,6 +185,13 @@ class FakeTelegram:
             with self._cond:
                 message = self._messages[int(params["message_id"])]
                 message["reply_markup"] = params.get("reply_markup")
+            return {"ok": True, "result": message}
+        if method == "editMessageText":
+            with self._cond:
+                message = self._messages[int(params["message_id"])]
+                message["text"] = str(params["text"])
+                message["reply_markup"] = params.get("reply_markup")
+                self._cond.notify_all()
             return {"ok": True, "result": message}
         if method in ("getMe",):
             return {"ok": True, "result": BOT_USER}

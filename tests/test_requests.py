@@ -6,6 +6,7 @@ where nothing of b's tmux is reachable but through b's daemon."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shlex
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +50,8 @@ class Hosts:
     a: dict[str, str]
     b: dict[str, str]
     url: str
+    # Hosts beyond a and b, by name (each with its agent ``keep-NAME``).
+    more: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def on_a(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.env.cli(*args, env=self.a)
@@ -71,33 +74,49 @@ class Hosts:
             return [r for r in store.requests("b") if r.agent == agent]
 
     def daemon_of_b(self) -> int | None:
+        return self.daemon_of("b")
+
+    def daemon_of(self, host: str) -> int | None:
         with open_store(self.env.home, url=self.url) as store:
-            return next((h.pid for h in store.hosts() if h.name == "b"), None)
+            return next((h.pid for h in store.hosts() if h.name == host), None)
+
+
+def _host_env(env: Env, name: str) -> dict[str, str]:
+    return {
+        "TMUXORCH_HOST": name,
+        "TMUXORCH_HOME": str(env.tmp / f"home-{name}"),
+        "TMUXORCH_SOCKET": f"{env.socket}-{name}",
+    }
 
 
 @contextlib.contextmanager
-def two_hosts(env: Env, config: dict[str, Any], url: str) -> Iterator[Hosts]:
+def two_hosts(
+    env: Env, config: dict[str, Any], url: str, more: tuple[str, ...] = ()
+) -> Iterator[Hosts]:
     """``config`` on one database for host a (the env's home and socket) and
-    host b (its own, with a shell agent ``keep`` and so its daemon)."""
+    host b (its own, with a shell agent ``keep`` and so its daemon); each of
+    ``more`` as b, its agent ``keep-NAME``."""
     env.write_config({**config, "store": {"url": url}, "host": {"heartbeat": 0.2, "lost_after": 2}})
-    b = {
-        "TMUXORCH_HOST": "b",
-        "TMUXORCH_HOME": str(env.tmp / "home-b"),
-        "TMUXORCH_SOCKET": f"{env.socket}-b",
-    }
+    b = _host_env(env, "b")
     a = {"TMUXORCH_HOST": "a", "TMUXORCH_SOCKET": env.socket}
-    made = Hosts(env=env, a=a, b=b, url=url)
+    made = Hosts(env=env, a=a, b=b, url=url, more={name: _host_env(env, name) for name in more})
+    daemons: list[int] = []
     try:
-        env.ok("spawn", "keep", "--agent", "shell", env=b)  # and so b's daemon
-        daemon = retry_until(made.daemon_of_b, message="b's daemon heartbeats")
+        for name, host in [("b", b), *made.more.items()]:
+            env.ok("spawn", "keep" if name == "b" else f"keep-{name}", "--agent", "shell", env=host)
+            pid = retry_until(functools.partial(made.daemon_of, name), message=f"{name}'s daemon")
+            daemons.append(pid)
         yield made
     finally:
-        subprocess.run(["tmux", "-L", b["TMUXORCH_SOCKET"], "kill-server"], capture_output=True)
-        # tmux does not always remove its socket file when killed.
-        sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.geteuid()}")
-        (sockets / b["TMUXORCH_SOCKET"]).unlink(missing_ok=True)
-        with contextlib.suppress(ProcessLookupError, UnboundLocalError):
-            os.kill(daemon, signal.SIGKILL)
+        for host in [b, *made.more.values()]:
+            socket = host["TMUXORCH_SOCKET"]
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+            # tmux does not always remove its socket file when killed.
+            sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.geteuid()}")
+            (sockets / socket).unlink(missing_ok=True)
+        for daemon in daemons:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(daemon, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -289,10 +308,12 @@ def test_a_claude_manager_is_woken_by_a_worker_it_spawned_on_another_host(
     claude_fleet: ClaudeFleet, pg_url: str
 ) -> None:
     """The issue's manager: a Claude on host a spawns a worker on host b
-    (``spawn --host``), waits with --notify, and is woken when the worker,
-    whose message b's daemon typed, is idle."""
+    (``spawn --host``), waits with --notify, is woken when the worker, whose
+    message b's daemon typed, is idle, and routes the answer to a worker on
+    host c."""
     env = claude_fleet.env
-    with two_hosts(env, yaml.safe_load(env.config_path.read_text()), pg_url) as hosts:
+    config = yaml.safe_load(env.config_path.read_text())
+    with two_hosts(env, config, pg_url, more=("c",)) as hosts:
         router = Router("manager")
         claude_fleet.api.default = router
         tmuxorch = f"{shlex.quote(sys.executable)} -m tmuxorch"
@@ -307,6 +328,11 @@ def test_a_claude_manager_is_woken_by_a_worker_it_spawned_on_another_host(
                     },
                 ),
                 text("I will wait."),
+                # Woken: the answer goes on to the worker on host c.
+                tool_use(
+                    "Bash",
+                    {"command": f"{tmuxorch} send keep-c 'echo routed 42'", "description": "route"},
+                ),
                 *[text("Noted.")] * 4,
             ]
         )
@@ -323,3 +349,6 @@ def test_a_claude_manager_is_woken_by_a_worker_it_spawned_on_another_host(
         worker = hosts.json("status", "w")
         assert (worker["host"], worker["parent"]) == ("b", "manager")
         assert "w" in hosts.windows(hosts.b) and "42" in hosts.ok("output", "w")
+        c = hosts.more["c"]
+        retry_until(lambda: "routed 42" in env.ok("output", "keep-c", env=c), message="on c")
+        assert "keep-c" in hosts.windows(c) and "keep-c" not in hosts.windows(hosts.a)

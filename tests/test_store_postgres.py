@@ -37,10 +37,8 @@ def test_without_postgresql_a_test_skips_unless_required(
     monkeypatch: pytest.MonkeyPatch, required: str | None, outcome: type[BaseException]
 ) -> None:
     monkeypatch.setattr(pgserver, "_binaries", lambda: None)
-    if required is None:
-        monkeypatch.delenv("TMUXORCH_REQUIRE_POSTGRES", raising=False)
-    else:
-        monkeypatch.setenv("TMUXORCH_REQUIRE_POSTGRES", required)
+    # Read once, at import (the env fixture clears TMUXORCH_* before a test).
+    monkeypatch.setattr(pgserver, "REQUIRED", required == "1")
     with pgserver.started() as server:
         assert server == (
             "PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql)"

@@ -38,7 +38,7 @@ from tmuxorch.core.errors import ConfigError
 from tmuxorch.core.records import Event
 from tmuxorch.store.opening import open_store
 from tmuxorch.surfaces.telegram import runner
-from tmuxorch.surfaces.telegram.follow import CURSOR_FILE, entering
+from tmuxorch.surfaces.telegram.follow import CURSOR_FILE, Told, entering
 from tmuxorch.surfaces.telegram.notices import about, pressed, waiting_notice
 
 TOKEN = "4242:SECRET-token-never-shown"
@@ -72,6 +72,33 @@ def test_a_seen_wait_stays_seen_across_calls() -> None:
     """The states carried from one batch (or one run of the bot) to the next."""
     states = {"a": "waiting"}
     assert entering([Event(5, 0.0, "a", "hook:Notification", "waiting", "")], states) == []
+
+
+# (events after the notice of event 0, "permission prompt": (state, detail)),
+# which of them edit the notice (their index), to what
+EDITS = [
+    pytest.param([("waiting", "Do you want to create a.txt?")], [0], id="the-question-comes"),
+    pytest.param([("waiting", "permission prompt")], [], id="the-same-words"),
+    pytest.param([("waiting", "")], [], id="no-words"),
+    pytest.param([("busy", ""), ("waiting", "Do you want to?")], [], id="gone-then-a-new-wait"),
+    pytest.param([("waiting", "Q1"), ("waiting", "Q2")], [0, 1], id="each-newer-question"),
+    pytest.param([(None, "x"), ("waiting", "Q")], [1], id="an-event-without-state"),
+]
+
+
+@pytest.mark.parametrize(("later", "edits"), EDITS)
+def test_a_notice_follows_the_question_while_the_agent_waits(
+    later: list[tuple[str | None, str]], edits: list[int]
+) -> None:
+    told = Told()
+    told.sent(Event(0, 0.0, "a", "state", "waiting", "permission prompt"), [(CHAT, 7)])
+    found = []
+    for i, (state, detail) in enumerate(later, start=1):
+        newer = told.newer_question(Event(i, 0.0, "a", "state", state, detail))  # type: ignore[arg-type]
+        if newer is not None:
+            assert newer == (0, [(CHAT, 7)])  # the first prompt's buttons, its messages
+            found.append(i - 1)
+    assert found == edits
 
 
 READS = [

@@ -3,17 +3,21 @@ clear, and reading its screen (live, saved, or the end of its pane log)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tmuxorch.core import private, screen
-from tmuxorch.core.errors import AgentConflict, AgentError
+from tmuxorch.core.errors import AgentConflict, AgentError, DeliveryError
 from tmuxorch.core.records import Agent
 from tmuxorch.core.vocab import ENDED
 from tmuxorch.fleet import delivery, routing
 from tmuxorch.fleet.lifecycle import Fleet
+
+logger = logging.getLogger(__name__)
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|\r")
 
@@ -45,11 +49,15 @@ def approve(fleet: Fleet, name: str, *, always: bool = False) -> None:
         return
     agent = _waiting(fleet, agent)
     profile = fleet.profile(agent.profile)
-    keys = profile.approve_always_keys if always else profile.approve_keys
-    if not always and profile.approve_option and agent.pane_id:
-        menu = fleet.tmux.capture(agent.pane_id)
-        keys = screen.menu_moves(menu, profile.approve_option) + keys
-    press(fleet, name, keys)
+
+    def keys() -> list[str]:
+        chosen = profile.approve_always_keys if always else profile.approve_keys
+        if not always and profile.approve_option and agent.pane_id:
+            menu = fleet.tmux.capture(agent.pane_id)
+            chosen = screen.menu_moves(menu, profile.approve_option) + chosen
+        return chosen
+
+    _answer(fleet, agent, keys)
     fleet.store.add_event(name, "approved", None, agent.detail)
 
 
@@ -59,11 +67,36 @@ def deny(fleet: Fleet, name: str, *, reason: str | None = None) -> None:
         routing.ask(fleet, host, name, "deny", {"reason": reason})
         return
     agent = _waiting(fleet, agent)
-    press(fleet, name, fleet.profile(agent.profile).deny_keys)
+    _answer(fleet, agent, lambda: fleet.profile(agent.profile).deny_keys)
     fleet.store.add_event(name, "denied", None, reason or agent.detail)
     if reason:
         fleet.wait_for([name], "done", timeout=fleet.config.delivery.ready_timeout)
         fleet.type_into(fleet.agent(name), reason)
+
+
+def _answer(fleet: Fleet, agent: Agent, keys: Callable[[], list[str]]) -> None:
+    """Press ``keys`` on the prompt and see it go; pressed once more if it
+    stays (a prompt drawn a moment before it takes keys drops them: seen on
+    Claude Code when Claude's own session file tells of it first)."""
+    profile = fleet.profile(agent.profile)
+    for _ in range(2):
+        press(fleet, agent.name, keys())
+        if (
+            not profile.waiting
+            or not agent.pane_id
+            or delivery.poll(lambda: _answered(fleet, agent), fleet.config.delivery.verify_timeout)
+        ):
+            return
+        logger.info("the prompt of %s is still there: pressing again", agent.name)
+    raise DeliveryError(f"agent {agent.name!r}: its prompt did not take the answer")
+
+
+def _answered(fleet: Fleet, agent: Agent) -> bool:
+    now = fleet.store.get_agent(agent.name)
+    if now is None or now.state != "waiting" or not now.pane_id or now.pane_id != agent.pane_id:
+        return True
+    reading = screen.classify(fleet.profile(agent.profile), fleet.tmux.capture(now.pane_id))
+    return reading.state != "waiting"
 
 
 def _waiting(fleet: Fleet, agent: Agent) -> Agent:

@@ -120,7 +120,8 @@ def _alive_line(tmux: TmuxServer, pane_id: str, profile: Profile) -> _InputLine:
     return line
 
 
-def _poll(predicate: Callable[[], bool], timeout: float) -> bool:
+def poll(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Whether ``predicate`` came true within ``timeout`` s (looked at often)."""
     deadline = time.monotonic() + timeout
     interval = 0.01
     while True:
@@ -184,7 +185,7 @@ def _clear_input(
 ) -> None:
     for _ in range(3):
         tmux.send_keys(pane_id, *profile.clear_input_keys)
-        if _poll(empty, 1.0):
+        if poll(empty, 1.0):
             return
     raise DeliveryError("could not clear the input line to deliver the message")
 
@@ -267,7 +268,7 @@ def _type_and_submit(
         line = _alive_line(tmux, pane_id, profile)
         return line.shows(tail, pending) if tail or pending else line != before
 
-    shown = _poll(typed, settings.verify_timeout)
+    shown = poll(typed, settings.verify_timeout)
     tell(TYPED, saved)
     time.sleep(profile.settle)
     # A late echo (a loaded machine) still counts: judged on a line read
@@ -287,7 +288,7 @@ def _type_and_submit(
     tell(SUBMITTING, saved)
     for _ in range(settings.retries + 1):
         tmux.send_keys(pane_id, profile.submit_key)
-        if _poll(submitted, settings.verify_timeout):
+        if poll(submitted, settings.verify_timeout):
             return
     raise DeliveryError(
         f"the message was typed but never submitted (still in the input line after "
@@ -378,7 +379,7 @@ def interrupt(
         busy = screen.classify(profile, tmux.capture(pane_id)).state == "busy"
         return recalled() or not busy
 
-    if not (_poll(settled, settings.verify_timeout) and recalled()):
+    if not (poll(settled, settings.verify_timeout) and recalled()):
         return
     _clear_input(tmux, pane_id, profile, lambda: not input_text(tmux, pane_id, profile))
     if draft:

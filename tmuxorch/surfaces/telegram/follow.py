@@ -4,7 +4,11 @@ A thread opens the store and sleeps on ``Store.changes()`` (as the HTTP
 event stream does); the bot's loop sends a notice to every allowed chat for
 each event in which an agent starts waiting, and then writes how far it got
 in ``HOME/telegram.json``: a restarted bot goes on from there, so it loses no
-notice and repeats none. A first start begins at the newest event.
+notice and repeats none. A first start begins at the newest event. While the
+agent still waits, a notice follows what is known of the question: the first
+word often comes from Claude's session file ("permission prompt"), the
+question itself from the screen a moment later, and the notice is edited to
+it (its buttons stay those of the prompt it first told).
 """
 
 from __future__ import annotations
@@ -99,31 +103,76 @@ def _watch(
         push(TmuxorchError(f"cannot watch the fleet's store: {exc}"))
 
 
-async def _send(bot: Bot, chat: int, event: Event) -> None:
+async def _send(bot: Bot, chat: int, event: Event) -> int | None:
     """Send one notice, trying again while the Bot API cannot be reached; a
-    chat that refuses it (gone, bot blocked) is logged and left out."""
+    chat that refuses it (gone, bot blocked) is logged and left out. The
+    message's id, if sent."""
     assert event.agent is not None
     pause = RETRY_FIRST
     while True:
         try:
-            await bot.send_message(
+            sent = await bot.send_message(
                 chat,
                 waiting_notice(event.agent, event.detail),
                 reply_markup=answer_buttons(event.id),
             )
-            return
+            return sent.message_id
         except RetryAfter as exc:
             delay = exc.retry_after
             await asyncio.sleep(delay if isinstance(delay, int | float) else delay.total_seconds())
         except (BadRequest, Forbidden) as exc:
             log.error("notice about %s not sent to chat %s: %s", event.agent, chat, exc)
-            return
+            return None
         except NetworkError as exc:
             log.warning(
                 "notice about %s to chat %s: %s; again in %.0fs", event.agent, chat, exc, pause
             )
             await asyncio.sleep(pause)
             pause = min(pause * 2, RETRY_MAX)
+
+
+class Told:
+    """The notices of the agents waiting now: the event that made each, the
+    question it shows, and its message in every chat."""
+
+    def __init__(self) -> None:
+        self.notices: dict[str, tuple[int, str, list[tuple[int, int]]]] = {}
+
+    def sent(self, event: Event, messages: list[tuple[int, int]]) -> None:
+        assert event.agent is not None
+        self.notices[event.agent] = (event.id, event.detail, messages)
+
+    def newer_question(self, event: Event) -> tuple[int, list[tuple[int, int]]] | None:
+        """For a waiting agent's event that says more of its question: the
+        notice's event and messages, to edit; else None (and an agent that
+        stopped waiting is forgotten)."""
+        if event.agent is None or event.state is None:
+            return None
+        told = self.notices.get(event.agent)
+        if told is None:
+            return None
+        if event.state != "waiting":
+            del self.notices[event.agent]
+            return None
+        first, detail, messages = told
+        if not event.detail or event.detail == detail:
+            return None
+        self.notices[event.agent] = (first, event.detail, messages)
+        return first, messages
+
+
+async def _edit(bot: Bot, messages: list[tuple[int, int]], event: Event, first: int) -> None:
+    assert event.agent is not None
+    for chat, message_id in messages:
+        try:
+            await bot.edit_message_text(
+                waiting_notice(event.agent, event.detail),
+                chat_id=chat,
+                message_id=message_id,
+                reply_markup=answer_buttons(first),
+            )
+        except (BadRequest, Forbidden, NetworkError) as exc:  # the first words stand
+            log.warning("notice about %s in chat %s not edited: %s", event.agent, chat, exc)
 
 
 async def follow(bot: Bot, settings: Settings, chats: list[int]) -> None:
@@ -145,6 +194,7 @@ async def _follow(bot: Bot, settings: Settings, chats: list[int]) -> TmuxorchErr
     home = settings.home
     cursor = await asyncio.to_thread(load_cursor, home)
     after, states = cursor if cursor is not None else (None, {})
+    told = Told()
 
     def push(batch: Batch | int) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, batch)
@@ -163,10 +213,12 @@ async def _follow(bot: Bot, settings: Settings, chats: list[int]) -> TmuxorchErr
                 continue
             for event in batch:
                 if entering([event], states):
-                    for chat in chats:
-                        await _send(bot, chat, event)
+                    messages = [(chat, await _send(bot, chat, event)) for chat in chats]
+                    told.sent(event, [(c, m) for c, m in messages if m is not None])
                     # Told: a restart from here does not tell it again.
                     await asyncio.to_thread(save_cursor, home, event.id, states)
+                elif (newer := told.newer_question(event)) is not None:
+                    await _edit(bot, newer[1], event, newer[0])
             await asyncio.to_thread(save_cursor, home, batch[-1].id, states)
     finally:
         stopped.set()  # the watcher ends at its next wake-up
