@@ -33,9 +33,9 @@ def host_name(configured: str | None) -> str:
     env = os.environ.get(ENV)
     name = env or configured
     if not name:
-        import socket  # start-up cost: only when neither the environment nor config names it
-
-        name = socket.gethostname().split(".")[0]
+        # socket.gethostname() is uname's nodename, without importing socket
+        # (on the hooks' path when a hand-started session has no TMUXORCH_HOST).
+        name = os.uname().nodename.split(".")[0]
     if not NAME_RE.match(name):
         source = ENV if env else "config key host.name" if configured else "the hostname"
         raise ConfigError(
