@@ -297,6 +297,27 @@ def agents_runs_args(doc: str, argv: list[str] | None, runs: int) -> argparse.Na
     return args
 
 
+def claude_bench_args(
+    doc: str | None, argv: list[str] | None, flag: str, default: int, what: str
+) -> tuple[argparse.Namespace, str | None]:
+    """The options of a bench over a real Claude Code (``flag``: how many
+    rounds, and --json), and the Claude Code the e2e tests use (None, said
+    on stderr, when there is none); the tests' helpers importable."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(flag, type=int, default=default, help=f"{what} (default {default})")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if getattr(args, flag.lstrip("-")) < 1:
+        parser.error(f"need {flag} >= 1")
+    sys.path.insert(0, str(REPO))
+    from tests.claude_env import find_claude
+
+    claude = find_claude()
+    if claude is None:
+        print("no Claude Code found (set TMUXORCH_TEST_CLAUDE)", file=sys.stderr)
+    return args, claude
+
+
 def logger(quiet: bool) -> Callable[[str], None]:
     """``print`` for progress lines, silent when the figures go out as JSON."""
 

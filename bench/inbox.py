@@ -16,10 +16,8 @@ payload, and the ratio inbox/typed of the medians (the same run).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import subprocess
-import sys
 import time
 from typing import Any
 
@@ -48,21 +46,13 @@ def send_ms(fleet: _fleet.BenchFleet, text: str, env: dict[str, str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10, help="rounds per payload (default 10)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("need --runs >= 1")
+    args, claude = _fleet.claude_bench_args(__doc__, argv, "--runs", 10, "rounds per payload")
+    if claude is None:
+        return 1
     log = _fleet.logger(args.json)
-    sys.path.insert(0, str(_fleet.REPO))
-    from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, find_claude
+    from tests.claude_env import CLAUDE_ENV_UNSET, claude_env
     from tests.fakeapi import FakeAnthropic
 
-    claude = find_claude()
-    if claude is None:
-        print("no claude executable (set TMUXORCH_TEST_CLAUDE)", file=sys.stderr)
-        return 1
     samples: dict[str, dict[str, list[float]]] = {p: {r: [] for r in ROUTES} for p in PAYLOADS}
     with contextlib.ExitStack() as stack:
         fleet = stack.enter_context(_fleet.bench_fleet("bench-inbox"))

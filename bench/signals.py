@@ -20,9 +20,7 @@ approves and waits for idle. Reported: p50/p95 of each, which event said
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,21 +69,13 @@ def one_round(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help="rounds per agent (default 10)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("need --rounds >= 1")
+    args, claude = _fleet.claude_bench_args(__doc__, argv, "--rounds", 10, "rounds per agent")
+    if claude is None:
+        return 1
     log = _fleet.logger(args.json)
-    sys.path.insert(0, str(_fleet.REPO))
-    from tests.claude_env import CLAUDE_ENV_UNSET, claude_env, find_claude
+    from tests.claude_env import CLAUDE_ENV_UNSET, claude_env
     from tests.fakeapi import FakeAnthropic
 
-    claude = find_claude()
-    if claude is None:
-        print("no Claude Code found (set TMUXORCH_TEST_CLAUDE)", file=sys.stderr)
-        return 1
     latencies: dict[str, list[float]] = {name: [] for name in AGENTS}
     hooks: list[float] = []
     sources: dict[str, dict[str, int]] = {name: {} for name in AGENTS}
