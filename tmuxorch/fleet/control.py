@@ -3,6 +3,7 @@ clear, and reading its screen (live, saved, or the end of its pane log)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -75,23 +76,29 @@ def deny(fleet: Fleet, name: str, *, reason: str | None = None) -> None:
 
 
 def _answer(fleet: Fleet, agent: Agent, keys: Callable[[], list[str]]) -> None:
-    """Press ``keys`` on the prompt and see it go; pressed once more if it
-    stays (a prompt drawn a moment before it takes keys drops them: seen on
-    Claude Code when Claude's own session file tells of it first)."""
+    """Press ``keys`` on the prompt and see it go; pressed once more if nothing
+    at all happened (a prompt drawn a moment before it takes keys drops them:
+    seen on Claude Code when Claude's own session file tells of it first).
+    Only for an agent with hooks: they report any step after the answer, so
+    a second prompt that came at once is never taken for the first one."""
     profile = fleet.profile(agent.profile)
     for _ in range(2):
+        mark = fleet.store.last_event_id()
         press(fleet, agent.name, keys())
-        if (
-            not profile.waiting
-            or not agent.pane_id
-            or delivery.poll(lambda: _answered(fleet, agent), fleet.config.delivery.verify_timeout)
+        if not (profile.hooks and profile.waiting and agent.pane_id) or delivery.poll(
+            functools.partial(_answered, fleet, agent, mark), fleet.config.delivery.verify_timeout
         ):
             return
-        logger.info("the prompt of %s is still there: pressing again", agent.name)
+        logger.info("the prompt of %s took no answer: pressing again", agent.name)
     raise DeliveryError(f"agent {agent.name!r}: its prompt did not take the answer")
 
 
-def _answered(fleet: Fleet, agent: Agent) -> bool:
+def _answered(fleet: Fleet, agent: Agent, mark: int) -> bool:
+    """Did the agent go on after the press: a state other than waiting (a
+    hook's PostToolUse says busy at once), or a screen without the prompt?"""
+    events = fleet.store.events(agent=agent.name, after=mark)
+    if any(e.state is not None and e.state != "waiting" for e in events):
+        return True
     now = fleet.store.get_agent(agent.name)
     if now is None or now.state != "waiting" or not now.pane_id or now.pane_id != agent.pane_id:
         return True
