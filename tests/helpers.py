@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,3 +85,11 @@ def apply_hook(
         agent = store.get_agent("a")
         assert agent is not None
         return agent, store.events(agent="a")[-1]
+
+
+def end_tmux(socket: str) -> None:
+    """Kill the tmux server on ``socket`` and remove its socket file, which
+    tmux does not always remove when killed."""
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+    sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.geteuid()}")
+    (sockets / socket).unlink(missing_ok=True)

@@ -22,7 +22,7 @@ import pytest
 from libtmux.server import Server
 
 from tests.conftest import Env, base_config
-from tests.helpers import HOST, agent_row, retry_until
+from tests.helpers import HOST, agent_row, end_tmux, retry_until
 from tests.pgserver import PgServer
 from tests.test_locks import denied, hook, write
 from tests.test_mcp import Client, serve
@@ -99,7 +99,7 @@ def hosts(env: Env, pg_url: str) -> Iterator[list[Host]]:
     finally:
         for host in made:
             host.kill_daemon()
-            Server(socket_name=host.socket).kill()
+            end_tmux(host.socket)
 
 
 @pytest.mark.postgres

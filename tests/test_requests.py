@@ -24,7 +24,7 @@ import yaml
 
 from tests.conftest import ClaudeFleet, Env, Router, agent_requests, base_config
 from tests.fakeapi import last_user_text, text, tool_use
-from tests.helpers import retry_until
+from tests.helpers import end_tmux, retry_until
 from tests.pgserver import PgServer
 from tmuxorch.core.errors import (
     AgentConflict,
@@ -109,11 +109,7 @@ def two_hosts(
         yield made
     finally:
         for host in [b, *made.more.values()]:
-            socket = host["TMUXORCH_SOCKET"]
-            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
-            # tmux does not always remove its socket file when killed.
-            sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.geteuid()}")
-            (sockets / socket).unlink(missing_ok=True)
+            end_tmux(host["TMUXORCH_SOCKET"])
         for daemon in daemons:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(daemon, signal.SIGKILL)
