@@ -7,7 +7,6 @@ import functools
 import logging
 import os
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,8 +101,13 @@ def _answered(fleet: Fleet, agent: Agent, mark: int) -> bool:
     now = fleet.store.get_agent(agent.name)
     if now is None or now.state != "waiting" or not now.pane_id or now.pane_id != agent.pane_id:
         return True
-    reading = screen.classify(fleet.profile(agent.profile), fleet.tmux.capture(now.pane_id))
-    return reading.state != "waiting"
+    return not _prompt_shown(fleet, agent, now.pane_id)
+
+
+def _prompt_shown(fleet: Fleet, agent: Agent, pane_id: str) -> bool:
+    """Does the pane show a prompt the agent's profile knows?"""
+    reading = screen.classify(fleet.profile(agent.profile), fleet.tmux.capture(pane_id))
+    return reading.state == "waiting"
 
 
 def _waiting(fleet: Fleet, agent: Agent) -> Agent:
@@ -111,13 +115,9 @@ def _waiting(fleet: Fleet, agent: Agent) -> Agent:
     before the TUI draws it, and keys sent then would go nowhere."""
     if agent.state != "waiting":
         raise AgentConflict(f"agent {agent.name!r} is {agent.state}, not waiting for an answer")
-    profile = fleet.profile(agent.profile)
-    deadline = time.monotonic() + fleet.config.delivery.verify_timeout
-    while profile.waiting and agent.pane_id and time.monotonic() < deadline:
-        reading = screen.classify(profile, fleet.tmux.capture(agent.pane_id))
-        if reading.state == "waiting":
-            break
-        time.sleep(0.05)
+    if fleet.profile(agent.profile).waiting and agent.pane_id:
+        shown = functools.partial(_prompt_shown, fleet, agent, agent.pane_id)
+        delivery.poll(shown, fleet.config.delivery.verify_timeout)
     return agent
 
 
